@@ -1,0 +1,401 @@
+//===- KilnToLinalg.cpp - Lower kiln ops to linalg on tensors -------------===//
+#include "compiler/Conversion/Passes.h"
+#include "dialects/Kiln/IR/KilnOps.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_CONVERTKILNTOLINALG
+#include "compiler/Conversion/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+using utils::IteratorType;
+
+Value floatConst(OpBuilder &b, Location loc, Type t, double v) {
+  return b.create<arith::ConstantOp>(loc, t, b.getFloatAttr(t, v));
+}
+
+Value empty(OpBuilder &b, Location loc, RankedTensorType t) {
+  return b.create<tensor::EmptyOp>(loc, t.getShape(), t.getElementType());
+}
+
+Value filled(OpBuilder &b, Location loc, RankedTensorType t, double v) {
+  Value c = floatConst(b, loc, t.getElementType(), v);
+  return b.create<linalg::FillOp>(loc, c, empty(b, loc, t)).getResult(0);
+}
+
+AffineMap dimsMap(MLIRContext *ctx, unsigned numDims, ArrayRef<int64_t> dims) {
+  SmallVector<AffineExpr> exprs;
+  for (int64_t d : dims)
+    exprs.push_back(getAffineDimExpr(d, ctx));
+  return AffineMap::get(numDims, 0, exprs, ctx);
+}
+
+SmallVector<int64_t> allBut(int64_t rank, ArrayRef<int64_t> drop) {
+  SmallVector<int64_t> kept;
+  for (int64_t i = 0; i < rank; ++i)
+    if (!llvm::is_contained(drop, i))
+      kept.push_back(i);
+  return kept;
+}
+
+using BodyFn = function_ref<void(OpBuilder &, Location, ValueRange)>;
+
+Value generic(OpBuilder &b, Location loc, ValueRange inputs, Value init,
+              ArrayRef<AffineMap> maps, ArrayRef<IteratorType> iters, BodyFn body) {
+  return b.create<linalg::GenericOp>(loc, TypeRange{init.getType()}, inputs, ValueRange{init},
+                                     maps, iters, body)
+      .getResult(0);
+}
+
+/// Reduces `in` over its last dimension: out[r] = combine(out[r], f(in[r, j])).
+Value reduceLast(OpBuilder &b, Location loc, Value in, Value init,
+                 function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+  auto t = cast<RankedTensorType>(in.getType());
+  int64_t r = t.getRank();
+  MLIRContext *ctx = b.getContext();
+  SmallVector<IteratorType> iters(r, IteratorType::parallel);
+  iters.back() = IteratorType::reduction;
+  SmallVector<int64_t> rows = allBut(r, {r - 1});
+  return generic(b, loc, in, init,
+                 {AffineMap::getMultiDimIdentityMap(r, ctx), dimsMap(ctx, r, rows)}, iters,
+                 [&](OpBuilder &nb, Location l, ValueRange a) {
+                   nb.create<linalg::YieldOp>(l, combine(nb, l, a[0], a[1]));
+                 });
+}
+
+/// Row maxima and sums of exp(x - max) over the last dimension.
+std::pair<Value, Value> rowMaxAndSumExp(OpBuilder &b, Location loc, Value x) {
+  auto t = cast<RankedTensorType>(x.getType());
+  auto rowType = RankedTensorType::get(t.getShape().drop_back(), t.getElementType());
+  Value max = reduceLast(b, loc, x,
+                         filled(b, loc, rowType, -std::numeric_limits<double>::infinity()),
+                         [](OpBuilder &nb, Location l, Value v, Value acc) -> Value {
+                           return nb.create<arith::MaxNumFOp>(l, v, acc);
+                         });
+  int64_t r = t.getRank();
+  MLIRContext *ctx = b.getContext();
+  SmallVector<IteratorType> iters(r, IteratorType::parallel);
+  iters.back() = IteratorType::reduction;
+  AffineMap rows = dimsMap(ctx, r, allBut(r, {r - 1}));
+  Value sum = generic(b, loc, {x, max}, filled(b, loc, rowType, 0.0),
+                      {AffineMap::getMultiDimIdentityMap(r, ctx), rows, rows}, iters,
+                      [](OpBuilder &nb, Location l, ValueRange a) {
+                        Value e = nb.create<math::ExpOp>(l, nb.create<arith::SubFOp>(l, a[0], a[1]));
+                        nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::AddFOp>(l, e, a[2])});
+                      });
+  return {max, sum};
+}
+
+struct ElementwiseLowering : OpInterfaceConversionPattern<ElementwiseOpInterface> {
+  using OpInterfaceConversionPattern::OpInterfaceConversionPattern;
+  LogicalResult matchAndRewrite(ElementwiseOpInterface op, ArrayRef<Value> operands,
+                                ConversionPatternRewriter &rw) const override {
+    auto t = cast<RankedTensorType>(op->getResult(0).getType());
+    Location loc = op->getLoc();
+    SmallVector<AffineMap> maps(operands.size() + 1,
+                                AffineMap::getMultiDimIdentityMap(t.getRank(), rw.getContext()));
+    SmallVector<IteratorType> iters(t.getRank(), IteratorType::parallel);
+    Value r = generic(rw, loc, operands, empty(rw, loc, t), maps, iters,
+                      [&](OpBuilder &b, Location l, ValueRange a) {
+                        b.create<linalg::YieldOp>(l, op.buildScalar(b, l, a.drop_back()));
+                      });
+    rw.replaceOp(op, r);
+    return success();
+  }
+};
+
+template <typename Op>
+struct KilnPattern : OpConversionPattern<Op> {
+  using OpConversionPattern<Op>::OpConversionPattern;
+  using Adaptor = typename Op::Adaptor;
+};
+
+struct ConstantLowering : KilnPattern<ConstantOp> {
+  using KilnPattern::KilnPattern;
+  LogicalResult matchAndRewrite(ConstantOp op, Adaptor, ConversionPatternRewriter &rw) const override {
+    rw.replaceOp(op, filled(rw, op.getLoc(), op.getType(), op.getValue().convertToDouble()));
+    return success();
+  }
+};
+
+struct BroadcastLowering : KilnPattern<BroadcastOp> {
+  using KilnPattern::KilnPattern;
+  LogicalResult matchAndRewrite(BroadcastOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
+    auto t = op.getType();
+    int64_t r = t.getRank();
+    MLIRContext *ctx = rw.getContext();
+    rw.replaceOp(op, generic(rw, op.getLoc(), a.getInput(), empty(rw, op.getLoc(), t),
+                             {dimsMap(ctx, r, op.getDims()), AffineMap::getMultiDimIdentityMap(r, ctx)},
+                             SmallVector<IteratorType>(r, IteratorType::parallel),
+                             [](OpBuilder &b, Location l, ValueRange v) {
+                               b.create<linalg::YieldOp>(l, v[0]);
+                             }));
+    return success();
+  }
+};
+
+struct ReduceSumLowering : KilnPattern<ReduceSumOp> {
+  using KilnPattern::KilnPattern;
+  LogicalResult matchAndRewrite(ReduceSumOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
+    int64_t r = op.getInput().getType().getRank();
+    MLIRContext *ctx = rw.getContext();
+    SmallVector<IteratorType> iters(r, IteratorType::parallel);
+    for (int64_t d : op.getDims())
+      iters[d] = IteratorType::reduction;
+    rw.replaceOp(op, generic(rw, op.getLoc(), a.getInput(), filled(rw, op.getLoc(), op.getType(), 0.0),
+                             {AffineMap::getMultiDimIdentityMap(r, ctx),
+                              dimsMap(ctx, r, allBut(r, op.getDims()))},
+                             iters, [](OpBuilder &b, Location l, ValueRange v) {
+                               b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::AddFOp>(l, v[0], v[1])});
+                             }));
+    return success();
+  }
+};
+
+/// Transposed operands are materialized first (O(n^2) against the O(n^3)
+/// product) so that the product itself is always the i-k-j loop nest.
+struct MatmulLowering : KilnPattern<MatmulOp> {
+  using KilnPattern::KilnPattern;
+  static Value transpose(OpBuilder &b, Location loc, Value x) {
+    auto t = cast<RankedTensorType>(x.getType());
+    auto tt = RankedTensorType::get({t.getDimSize(1), t.getDimSize(0)}, t.getElementType());
+    MLIRContext *ctx = b.getContext();
+    return generic(b, loc, x, empty(b, loc, tt), {dimsMap(ctx, 2, {1, 0}), dimsMap(ctx, 2, {0, 1})},
+                   {IteratorType::parallel, IteratorType::parallel},
+                   [](OpBuilder &nb, Location l, ValueRange v) { nb.create<linalg::YieldOp>(l, v[0]); });
+  }
+  LogicalResult matchAndRewrite(MatmulOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    Value lhs = op.getTransposeA() ? transpose(rw, loc, a.getLhs()) : a.getLhs();
+    Value rhs = op.getTransposeB() ? transpose(rw, loc, a.getRhs()) : a.getRhs();
+    MLIRContext *ctx = rw.getContext();
+    // Dimensions: d0 = i, d1 = k, d2 = j.
+    rw.replaceOp(op, generic(rw, loc, {lhs, rhs}, filled(rw, loc, op.getType(), 0.0),
+                             {dimsMap(ctx, 3, {0, 1}), dimsMap(ctx, 3, {1, 2}), dimsMap(ctx, 3, {0, 2})},
+                             {IteratorType::parallel, IteratorType::reduction, IteratorType::parallel},
+                             [](OpBuilder &b, Location l, ValueRange v) {
+                               Value p = b.create<arith::MulFOp>(l, v[0], v[1]);
+                               b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::AddFOp>(l, v[2], p)});
+                             }));
+    return success();
+  }
+};
+
+struct SoftmaxLowering : KilnPattern<SoftmaxOp> {
+  using KilnPattern::KilnPattern;
+  LogicalResult matchAndRewrite(SoftmaxOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    auto t = op.getType();
+    int64_t r = t.getRank();
+    MLIRContext *ctx = rw.getContext();
+    auto [max, sum] = rowMaxAndSumExp(rw, loc, a.getInput());
+    AffineMap id = AffineMap::getMultiDimIdentityMap(r, ctx);
+    AffineMap rows = dimsMap(ctx, r, allBut(r, {r - 1}));
+    rw.replaceOp(op, generic(rw, loc, {a.getInput(), max, sum}, empty(rw, loc, t), {id, rows, rows, id},
+                             SmallVector<IteratorType>(r, IteratorType::parallel),
+                             [](OpBuilder &b, Location l, ValueRange v) {
+                               Value e = b.create<math::ExpOp>(l, b.create<arith::SubFOp>(l, v[0], v[1]));
+                               b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::DivFOp>(l, e, v[2])});
+                             }));
+    return success();
+  }
+};
+
+/// True where the column index equals the row's label.
+Value labelMatches(OpBuilder &b, Location l, Value label) {
+  Value j = b.create<arith::IndexCastOp>(l, b.getI32Type(), b.create<linalg::IndexOp>(l, 1));
+  return b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, j, label);
+}
+
+struct OneHotLowering : KilnPattern<OneHotOp> {
+  using KilnPattern::KilnPattern;
+  LogicalResult matchAndRewrite(OneHotOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
+    MLIRContext *ctx = rw.getContext();
+    Type et = op.getType().getElementType();
+    rw.replaceOp(op, generic(rw, op.getLoc(), a.getLabels(), empty(rw, op.getLoc(), op.getType()),
+                             {dimsMap(ctx, 2, {0}), dimsMap(ctx, 2, {0, 1})},
+                             {IteratorType::parallel, IteratorType::parallel},
+                             [&](OpBuilder &b, Location l, ValueRange v) {
+                               Value r = b.create<arith::SelectOp>(l, labelMatches(b, l, v[0]),
+                                                                   floatConst(b, l, et, 1.0),
+                                                                   floatConst(b, l, et, 0.0));
+                               b.create<linalg::YieldOp>(l, r);
+                             }));
+    return success();
+  }
+};
+
+/// loss = mean_i(max_i + log(sum_i) - z[i, label_i]).
+struct SoftmaxCrossEntropyLowering : KilnPattern<SoftmaxCrossEntropyOp> {
+  using KilnPattern::KilnPattern;
+  LogicalResult matchAndRewrite(SoftmaxCrossEntropyOp op, Adaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rw.getContext();
+    auto zt = op.getLogits().getType();
+    Type et = zt.getElementType();
+    auto rowType = RankedTensorType::get({zt.getDimSize(0)}, et);
+    auto [max, sum] = rowMaxAndSumExp(rw, loc, a.getLogits());
+    Value picked = generic(rw, loc, {a.getLogits(), a.getLabels()}, filled(rw, loc, rowType, 0.0),
+                           {dimsMap(ctx, 2, {0, 1}), dimsMap(ctx, 2, {0}), dimsMap(ctx, 2, {0})},
+                           {IteratorType::parallel, IteratorType::reduction},
+                           [&](OpBuilder &b, Location l, ValueRange v) {
+                             Value z = b.create<arith::SelectOp>(l, labelMatches(b, l, v[1]), v[0],
+                                                                 floatConst(b, l, et, 0.0));
+                             b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::AddFOp>(l, v[2], z)});
+                           });
+    double inv = 1.0 / static_cast<double>(zt.getDimSize(0));
+    AffineMap row = dimsMap(ctx, 1, {0});
+    rw.replaceOp(op, generic(rw, loc, {max, sum, picked}, filled(rw, loc, op.getType(), 0.0),
+                             {row, row, row, AffineMap::get(1, 0, ctx)}, {IteratorType::reduction},
+                             [&](OpBuilder &b, Location l, ValueRange v) {
+                               Value lse = b.create<arith::AddFOp>(l, v[0], b.create<math::LogOp>(l, v[1]));
+                               Value li = b.create<arith::SubFOp>(l, lse, v[2]);
+                               Value s = b.create<arith::MulFOp>(l, li, floatConst(b, l, et, inv));
+                               b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::AddFOp>(l, v[3], s)});
+                             }));
+    return success();
+  }
+};
+
+/// loss = mean(max(z, 0) - z t + log1p(exp(-|z|))).
+struct SigmoidBCELowering : KilnPattern<SigmoidBCEOp> {
+  using KilnPattern::KilnPattern;
+  LogicalResult matchAndRewrite(SigmoidBCEOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rw.getContext();
+    auto t = op.getLogits().getType();
+    Type et = t.getElementType();
+    int64_t r = t.getRank();
+    double inv = 1.0 / static_cast<double>(t.getNumElements());
+    AffineMap id = AffineMap::getMultiDimIdentityMap(r, ctx);
+    rw.replaceOp(op, generic(rw, loc, {a.getLogits(), a.getTargets()}, filled(rw, loc, op.getType(), 0.0),
+                             {id, id, AffineMap::get(r, 0, ctx)},
+                             SmallVector<IteratorType>(r, IteratorType::reduction),
+                             [&](OpBuilder &b, Location l, ValueRange v) {
+                               Value z = v[0], tt = v[1];
+                               Value zero = floatConst(b, l, et, 0.0);
+                               Value relu = b.create<arith::MaxNumFOp>(l, z, zero);
+                               Value soft = b.create<math::Log1pOp>(
+                                   l, b.create<math::ExpOp>(l, b.create<arith::NegFOp>(l, b.create<math::AbsFOp>(l, z))));
+                               Value li = b.create<arith::AddFOp>(
+                                   l, b.create<arith::SubFOp>(l, relu, b.create<arith::MulFOp>(l, z, tt)), soft);
+                               Value s = b.create<arith::MulFOp>(l, li, floatConst(b, l, et, inv));
+                               b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::AddFOp>(l, v[2], s)});
+                             }));
+    return success();
+  }
+};
+
+/// A fused group becomes one linalg.generic over the group's shape: each
+/// input appears once per distinct access (direct or through a broadcast).
+struct FusedLowering : KilnPattern<FusedOp> {
+  using KilnPattern::KilnPattern;
+  LogicalResult matchAndRewrite(FusedOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rw.getContext();
+    Block &body = op.getBody().front();
+    auto shape = cast<RankedTensorType>(op.getResult(0).getType());
+    int64_t r = shape.getRank();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(r, ctx);
+
+    // (input index, map) pairs in first-use order.
+    SmallVector<std::pair<unsigned, AffineMap>> accesses;
+    DenseMap<Value, unsigned> accessOf; // region value -> access index
+    auto access = [&](BlockArgument arg, AffineMap map) {
+      auto key = std::make_pair(arg.getArgNumber(), map);
+      auto it = llvm::find(accesses, key);
+      if (it == accesses.end()) {
+        accesses.push_back(key);
+        return unsigned(accesses.size() - 1);
+      }
+      return unsigned(it - accesses.begin());
+    };
+    for (Operation &inner : body.without_terminator()) {
+      if (auto bc = dyn_cast<BroadcastOp>(inner)) {
+        if (auto arg = dyn_cast<BlockArgument>(bc.getInput()))
+          accessOf[bc.getResult()] = access(arg, dimsMap(ctx, r, bc.getDims()));
+        else if (!bc.getInput().getDefiningOp<ConstantOp>())
+          return rw.notifyMatchFailure(op, "broadcast of a computed value inside a group");
+        continue;
+      }
+      for (Value v : inner.getOperands())
+        if (auto arg = dyn_cast<BlockArgument>(v)) {
+          if (arg.getType() != shape)
+            return rw.notifyMatchFailure(op, "input of another shape used directly");
+          accessOf[arg] = access(arg, id);
+        }
+    }
+
+    SmallVector<Value> inputs;
+    SmallVector<AffineMap> maps;
+    for (auto [idx, map] : accesses) {
+      inputs.push_back(a.getInputs()[idx]);
+      maps.push_back(map);
+    }
+    SmallVector<Value> inits;
+    for (Type t : op.getResultTypes()) {
+      inits.push_back(empty(rw, loc, cast<RankedTensorType>(t)));
+      maps.push_back(id);
+    }
+    LogicalResult status = success();
+    auto generic = rw.create<linalg::GenericOp>(
+        loc, op.getResultTypes(), inputs, inits, maps,
+        SmallVector<IteratorType>(r, IteratorType::parallel),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          DenseMap<Value, Value> scalar;
+          for (auto [v, i] : accessOf)
+            scalar[v] = args[i];
+          for (Operation &inner : body.without_terminator()) {
+            if (auto c = dyn_cast<ConstantOp>(inner)) {
+              scalar[c] = floatConst(b, l, c.getType().getElementType(), c.getValue().convertToDouble());
+            } else if (auto bc = dyn_cast<BroadcastOp>(inner)) {
+              if (!scalar.count(bc.getResult()))
+                scalar[bc.getResult()] = scalar.lookup(bc.getInput());
+            } else if (auto ew = dyn_cast<ElementwiseOpInterface>(inner)) {
+              SmallVector<Value> operands;
+              for (Value v : inner.getOperands())
+                operands.push_back(scalar.lookup(v));
+              scalar[inner.getResult(0)] = ew.buildScalar(b, l, operands);
+            } else {
+              status = inner.emitOpError("cannot be lowered inside kiln.fused");
+            }
+          }
+          SmallVector<Value> yielded;
+          for (Value v : body.getTerminator()->getOperands())
+            yielded.push_back(scalar.lookup(v));
+          b.create<linalg::YieldOp>(l, yielded);
+        });
+    if (failed(status))
+      return failure();
+    rw.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+struct ConvertKilnToLinalgPass : kiln::impl::ConvertKilnToLinalgBase<ConvertKilnToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    ConversionTarget target(*ctx);
+    target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect, arith::ArithDialect,
+                           math::MathDialect>();
+    target.addIllegalDialect<KilnDialect>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    target.addIllegalDialect<KilnDialect>();
+    RewritePatternSet patterns(ctx);
+    patterns.add<ElementwiseLowering>(ctx);
+    patterns.add<ConstantLowering, BroadcastLowering, ReduceSumLowering, MatmulLowering,
+                 SoftmaxLowering, OneHotLowering, SoftmaxCrossEntropyLowering,
+                 SigmoidBCELowering, FusedLowering>(ctx);
+    if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace

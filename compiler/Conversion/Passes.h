@@ -1,0 +1,19 @@
+//===- Passes.h - Kiln conversion passes ------------------------*- C++ -*-===//
+#ifndef KILN_COMPILER_CONVERSION_PASSES_H
+#define KILN_COMPILER_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Pass/Pass.h"
+
+namespace kiln {
+
+#define GEN_PASS_DECL
+#include "compiler/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "compiler/Conversion/Passes.h.inc"
+
+} // namespace kiln
+
+#endif // KILN_COMPILER_CONVERSION_PASSES_H

@@ -1,0 +1,33 @@
+//===- Pipelines.h - Kiln pass pipelines ------------------------*- C++ -*-===//
+//
+// One function per stage, shared by kilnc (which runs them in order and stops
+// at --emit) and kiln-opt (which registers them by name for tests).
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_COMPILER_PIPELINES_PIPELINES_H
+#define KILN_COMPILER_PIPELINES_PIPELINES_H
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace kiln {
+
+/// Every dialect, interface model and translation Kiln's pipelines use.
+void registerKilnDialects(mlir::DialectRegistry &registry);
+
+/// kiln forward + loss -> train_step (autodiff, optimizer update), cleaned up.
+void buildGradPipeline(mlir::OpPassManager &pm);
+/// Elementwise fusion on the kiln dialect.
+void buildFusionPipeline(mlir::OpPassManager &pm);
+/// Flat-buffer entry points and kiln -> linalg on tensors.
+void buildLinalgPipeline(mlir::OpPassManager &pm);
+/// linalg on tensors -> bufferized, planned loops -> LLVM dialect (host CPU).
+void buildCPUCodegenPipeline(mlir::OpPassManager &pm);
+
+/// Registers the pipelines above as kiln-grad, kiln-fusion, kiln-linalg and
+/// kiln-cpu-codegen.
+void registerKilnPipelines();
+
+} // namespace kiln
+
+#endif // KILN_COMPILER_PIPELINES_PIPELINES_H

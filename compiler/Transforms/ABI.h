@@ -1,0 +1,34 @@
+//===- ABI.h - Flat-buffer C entry points -----------------------*- C++ -*-===//
+#ifndef KILN_COMPILER_TRANSFORMS_ABI_H
+#define KILN_COMPILER_TRANSFORMS_ABI_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+namespace kiln {
+
+/// Where one tensor lives in its arena.
+struct TensorSlot {
+  std::string arena; // "param", "state" or "hyper"
+  std::string name;
+  int64_t offset;    // in elements
+  llvm::SmallVector<int64_t> shape;
+  mlir::DictionaryAttr init;
+};
+
+struct EntryOptions {
+  /// Give the entry params, state and hyper arenas even when empty, so every
+  /// model's training step has the same C signature.
+  bool alwaysArenas = false;
+  /// Arena tensors may be overwritten (results marked `kiln.update`).
+  bool inPlace = false;
+};
+
+/// Builds a function `name` next to `fn` that takes arenas and plain buffers
+/// instead of tensors (see ABI.cpp), and appends the arena layout to `layout`.
+mlir::FailureOr<mlir::func::FuncOp>
+buildEntryPoint(mlir::func::FuncOp fn, llvm::StringRef name, const EntryOptions &options,
+                llvm::SmallVectorImpl<TensorSlot> &layout);
+
+} // namespace kiln
+
+#endif // KILN_COMPILER_TRANSFORMS_ABI_H

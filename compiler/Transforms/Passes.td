@@ -1,0 +1,70 @@
+//===- Passes.td - Kiln transformation passes --------------*- tablegen -*-===//
+#ifndef KILN_TRANSFORMS_PASSES_TD
+#define KILN_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def KilnAutodiff : Pass<"kiln-autodiff", "mlir::ModuleOp"> {
+  let summary = "Reverse-mode differentiation of a loss function";
+  let description = [{
+    For the function named by `function` (default `loss`), whose single result
+    is a rank-0 loss, builds `<function>_grad` returning the loss followed by
+    the gradient of every argument marked `kiln.param`. Forward values are used
+    directly (they are SSA values of the same function): no run-time tape.
+    Only ops on a path from a parameter to the loss are differentiated.
+  }];
+  let options = [
+    Option<"functionName", "function", "std::string", "\"loss\"",
+           "Name of the function to differentiate">
+  ];
+  let dependentDialects = ["::kiln::KilnDialect", "::mlir::func::FuncDialect"];
+}
+
+def KilnOptimizer : Pass<"kiln-optimizer", "mlir::ModuleOp"> {
+  let summary = "Build the training step from the gradient function";
+  let description = [{
+    Turns `loss_grad` into `train_step(params, state, inputs, labels, lr) ->
+    (loss, new params, new state)` using the optimizer described by the
+    module's `kiln.model` attribute (`sgd` with optional momentum, or `adam`
+    with PyTorch's update rule). The update is plain kiln elementwise IR, so
+    fusion turns it into one loop per parameter.
+  }];
+  let dependentDialects = ["::kiln::KilnDialect", "::mlir::func::FuncDialect"];
+}
+
+def KilnFuse : Pass<"kiln-fuse", "mlir::func::FuncOp"> {
+  let summary = "Fuse chains of elementwise kiln ops into kiln.fused groups";
+  let description = [{
+    Groups elementwise ops of the same shape that feed each other (bias add and
+    activation, activation gradients, optimizer updates) into one `kiln.fused`
+    op each, pulling in splat constants and broadcasts of group inputs. Each
+    group later becomes a single loop nest.
+  }];
+  let dependentDialects = ["::kiln::KilnDialect"];
+}
+
+def KilnABI : Pass<"kiln-abi", "mlir::ModuleOp"> {
+  let summary = "Wrap train_step and predict in flat-buffer C entry points";
+  let description = [{
+    Builds `kiln_<model>_train_step` and `kiln_<model>_predict`, which take
+    the parameters and the optimizer state as flat f32 arenas and write new
+    values in place (`bufferization.to_tensor restrict writable` +
+    `materialize_in_destination`). Records every tensor's offset in the
+    module's `kiln.layout` attribute, from which the model descriptor is made.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def KilnPlanMemory : Pass<"kiln-plan-memory", "mlir::func::FuncOp"> {
+  let summary = "Place every temporary buffer in a caller-provided workspace";
+  let description = [{
+    After bufferization, replaces each static `memref.alloc` of an entry point
+    with a `memref.view` into a new trailing `memref<Nxi8>` workspace argument
+    at a compile-time offset, and records N in `kiln.workspace_bytes`. A step
+    then allocates nothing.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
+#endif // KILN_TRANSFORMS_PASSES_TD
