@@ -1,0 +1,394 @@
+//===- Sema.cpp - Names, shapes and settings of a .kiln model -------------===//
+#include "compiler/Frontend/Sema.h"
+
+#include "llvm/ADT/StringSwitch.h"
+
+using namespace kiln::frontend;
+
+namespace {
+
+std::string shapeStr(const std::vector<int64_t> &s, bool isInt) {
+  std::string out = isInt ? "i32[" : "f32[";
+  for (size_t i = 0; i < s.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+const char *const kInits[] = {"zeros", "ones", "normal", "xavier", "xavier_normal",
+                              "he", "he_uniform", "torch"};
+
+class Analyzer {
+public:
+  Analyzer(Model &m, Diagnostics &d, ModelInfo &info) : m(m), diags(d), info(info) {}
+
+  void run(std::optional<int64_t> batchOverride) {
+    settings(batchOverride);
+    declarations();
+    for (Binding &b : m.bindings) {
+      if (env.count(b.name)) {
+        diags.error(b.loc) << "'" << b.name << "' is already defined";
+        continue;
+      }
+      current = &b;
+      denseCount = 0;
+      bool isLoss = b.name == "loss";
+      if (check(*b.value, isLoss))
+        env[b.name] = b.value.get();
+      if (isLoss)
+        lossBinding(b);
+    }
+    if (!info.lossExpr && !lossSeen)
+      diags.error(m.loc) << "model '" << m.name << "' has no 'loss = ...' statement";
+    optimizer();
+    data();
+  }
+
+private:
+  // --- settings ----------------------------------------------------------
+  std::optional<double> number(const Arg &a, bool integer, double min, double max) {
+    const Expr &e = *a.value;
+    if (e.kind != Expr::Kind::Number || (integer && !e.isInteger)) {
+      diags.error(e.loc) << "'" << a.key << "' must be " << (integer ? "an integer" : "a number");
+      return std::nullopt;
+    }
+    if (e.number < min || e.number > max) {
+      diags.error(e.loc) << "'" << a.key << "' must be in [" << min << ", " << max << "], got "
+                         << e.number;
+      return std::nullopt;
+    }
+    return e.number;
+  }
+
+  void settings(std::optional<int64_t> batchOverride) {
+    for (const Arg &a : m.train) {
+      if (a.key == "batch") {
+        if (auto v = number(a, true, 1, 1 << 20)) info.batch = int64_t(*v);
+      } else if (a.key == "epochs") {
+        if (auto v = number(a, true, 0, 1e6)) info.epochs = int64_t(*v);
+      } else if (a.key == "seed") {
+        if (auto v = number(a, true, 0, 9007199254740992.0)) info.seed = int64_t(*v);
+      } else {
+        diags.error(a.loc) << "unknown training setting '" << a.key
+                           << "' (expected batch, epochs or seed)";
+      }
+    }
+    if (batchOverride)
+      info.batch = *batchOverride;
+  }
+
+  void declarations() {
+    auto declare = [&](std::vector<DataDecl> &decls, const char *what) {
+      if (decls.size() != 1) {
+        diags.error(decls.empty() ? m.loc : decls[1].loc)
+            << "a model needs exactly one '" << what << "' declaration";
+        return;
+      }
+      DataDecl &d = decls[0];
+      if (d.type.dims.empty() || d.type.dims[0] != -1) {
+        diags.error(d.type.loc) << "the first dimension of '" << d.name << "' must be 'batch'";
+        return;
+      }
+      for (size_t i = 1; i < d.type.dims.size(); ++i)
+        if (d.type.dims[i] < 0) {
+          diags.error(d.type.loc) << "only the first dimension of '" << d.name << "' may be 'batch'";
+          return;
+        }
+      auto e = std::make_unique<Expr>();
+      e->kind = Expr::Kind::Name;
+      e->text = d.name;
+      e->loc = d.loc;
+      e->shape = d.type.dims;
+      e->shape[0] = info.batch;
+      e->isIntTensor = d.type.elem == ElemKind::I32;
+      if (env.count(d.name))
+        diags.error(d.loc) << "'" << d.name << "' is already defined";
+      env[d.name] = e.get();
+      declared.push_back(std::move(e));
+    };
+    declare(m.inputs, "input");
+    declare(m.labels, "label");
+    if (!m.inputs.empty() && m.inputs[0].type.elem != ElemKind::F32)
+      diags.error(m.inputs[0].type.loc) << "inputs must be f32";
+  }
+
+  // --- expressions -------------------------------------------------------
+  bool arity(const Expr &e, size_t n) {
+    size_t pos = 0;
+    for (const Arg &a : e.args)
+      pos += a.key.empty();
+    if (pos != n) {
+      diags.error(e.loc) << "'" << e.text << "' takes " << n << " positional argument"
+                         << (n == 1 ? "" : "s") << ", got " << pos;
+      return false;
+    }
+    return true;
+  }
+
+  bool allowKeys(const Expr &e, std::initializer_list<llvm::StringRef> keys) {
+    for (const Arg &a : e.args)
+      if (!a.key.empty() && !llvm::is_contained(keys, a.key)) {
+        diags.error(a.loc) << "'" << e.text << "' has no argument '" << a.key << "'";
+        return false;
+      }
+    return true;
+  }
+
+  bool isFloatMatrix(const Expr &x, const Expr &call, const char *what) {
+    if (x.isIntTensor || x.shape.size() != 2) {
+      diags.error(x.loc) << "'" << call.text << "' expects " << what << " of type f32[batch, n], got "
+                         << shapeStr(x.shape, x.isIntTensor);
+      return false;
+    }
+    return true;
+  }
+
+  bool check(Expr &e, bool lossAllowed) {
+    switch (e.kind) {
+    case Expr::Kind::Name: {
+      auto it = env.find(e.text);
+      if (it == env.end()) {
+        diags.error(e.loc) << "unknown name '" << e.text << "'";
+        return false;
+      }
+      e.shape = it->second->shape;
+      e.isIntTensor = it->second->isIntTensor;
+      return true;
+    }
+    case Expr::Kind::Call:
+      return call(e, lossAllowed);
+    default:
+      diags.error(e.loc) << "expected a tensor expression";
+      return false;
+    }
+  }
+
+  bool call(Expr &e, bool lossAllowed) {
+    llvm::StringRef f = e.text;
+    bool isLossFn = f == "softmax_cross_entropy" || f == "bce_with_logits" || f == "mse";
+    if (isLossFn && !lossAllowed) {
+      diags.error(e.loc) << "'" << f << "' is a loss: it may only appear as 'loss = " << f << "(...)'";
+      return false;
+    }
+    if (f == "relu" || f == "sigmoid" || f == "tanh" || f == "softmax") {
+      if (!arity(e, 1) || !allowKeys(e, {}) || !check(*e.args[0].value, false))
+        return false;
+      const Expr &x = *e.args[0].value;
+      if (x.isIntTensor) {
+        diags.error(x.loc) << "'" << f << "' expects a f32 tensor";
+        return false;
+      }
+      e.shape = x.shape;
+      return true;
+    }
+    if (f == "dense")
+      return dense(e);
+    if (isLossFn)
+      return lossCall(e);
+    diags.error(e.loc) << "unknown function '" << f
+                       << "' (layers: dense, relu, sigmoid, tanh, softmax; losses: "
+                          "softmax_cross_entropy, bce_with_logits, mse)";
+    return false;
+  }
+
+  /// dense(x, units, init = xavier, bias = true)
+  bool dense(Expr &e) {
+    if (!arity(e, 2) || !allowKeys(e, {"init", "bias_init", "bias"}))
+      return false;
+    Expr &x = *e.positional(0)->value;
+    const Expr &units = *e.positional(1)->value;
+    if (!check(x, false) || !isFloatMatrix(x, e, "its input"))
+      return false;
+    if (units.kind != Expr::Kind::Number || !units.isInteger || units.number < 1 || units.number > 1e8) {
+      diags.error(units.loc) << "'dense' expects a positive integer number of units";
+      return false;
+    }
+    int64_t in = x.shape[1], out = int64_t(units.number);
+    e.shape = {x.shape[0], out};
+    e.paramPrefix = current->name + (denseCount++ ? "." + std::to_string(denseCount - 1) : "");
+    std::string init = "xavier", biasInit = "zeros";
+    if (!initName(e, "init", init) || !initName(e, "bias_init", biasInit))
+      return false;
+    info.params.push_back({e.paramPrefix + ".weight", {in, out}, init, in, out});
+    bool bias = true;
+    if (const Arg *a = e.findArg("bias")) {
+      if (a->value->kind != Expr::Kind::Bool) {
+        diags.error(a->value->loc) << "'bias' must be true or false";
+        return false;
+      }
+      bias = a->value->number != 0;
+    }
+    if (bias)
+      info.params.push_back({e.paramPrefix + ".bias", {out}, biasInit, in, out});
+    return true;
+  }
+
+  bool initName(const Expr &e, llvm::StringRef key, std::string &out) {
+    const Arg *a = e.findArg(key);
+    if (!a)
+      return true;
+    if (a->value->kind != Expr::Kind::Name || !llvm::is_contained(kInits, a->value->text)) {
+      auto d = diags.error(a->value->loc);
+      d << "unknown initializer; expected one of";
+      for (const char *i : kInits)
+        d << " " << i;
+      return false;
+    }
+    out = a->value->text;
+    return true;
+  }
+
+  bool lossCall(Expr &e) {
+    if (!arity(e, 2) || !allowKeys(e, {}))
+      return false;
+    Expr &a = *e.args[0].value;
+    Expr &b = *e.args[1].value;
+    if (!check(a, false) || !check(b, false))
+      return false;
+    llvm::StringRef f = e.text;
+    e.shape = {};
+    if (f == "softmax_cross_entropy") {
+      if (!isFloatMatrix(a, e, "logits"))
+        return false;
+      if (!b.isIntTensor || b.shape.size() != 1 || b.shape[0] != a.shape[0]) {
+        diags.error(b.loc) << "'softmax_cross_entropy' expects class labels of type i32[batch], got "
+                           << shapeStr(b.shape, b.isIntTensor);
+        return false;
+      }
+      info.task = "classify";
+      info.numClasses = a.shape[1];
+    } else {
+      if (a.isIntTensor || b.isIntTensor || a.shape != b.shape) {
+        diags.error(e.loc) << "'" << f << "' expects two f32 tensors of the same shape, got "
+                           << shapeStr(a.shape, a.isIntTensor) << " and "
+                           << shapeStr(b.shape, b.isIntTensor);
+        return false;
+      }
+      info.task = f == "mse" ? "regress" : "binary";
+    }
+    info.loss = f.str();
+    return true;
+  }
+
+  void lossBinding(Binding &b) {
+    lossSeen = true;
+    if (b.value->kind == Expr::Kind::Call &&
+        llvm::is_contained({"softmax_cross_entropy", "bce_with_logits", "mse"}, b.value->text)) {
+      if (!info.loss.empty())
+        info.lossExpr = b.value.get();
+      return;
+    }
+    diags.error(b.value->loc)
+        << "'loss' must be softmax_cross_entropy(...), bce_with_logits(...) or mse(...)";
+  }
+
+  // --- optimizer and data -------------------------------------------------
+  void optimizer() {
+    if (!m.optimizer) {
+      diags.error(m.loc) << "model '" << m.name << "' has no 'optimizer = sgd(...)' or 'adam(...)'";
+      return;
+    }
+    Expr &o = *m.optimizer;
+    if (o.kind != Expr::Kind::Call || (o.text != "sgd" && o.text != "adam")) {
+      diags.error(o.loc) << "the optimizer must be sgd(lr = ..., momentum = ...) or "
+                            "adam(lr = ..., beta1 = ..., beta2 = ..., eps = ...)";
+      return;
+    }
+    info.optimizer = o.text;
+    if (o.text == "adam")
+      info.lr = 1e-3;
+    for (const Arg &a : o.args) {
+      double *slot = llvm::StringSwitch<double *>(a.key)
+                         .Case("lr", &info.lr)
+                         .Case("momentum", o.text == "sgd" ? &info.momentum : nullptr)
+                         .Case("beta1", o.text == "adam" ? &info.beta1 : nullptr)
+                         .Case("beta2", o.text == "adam" ? &info.beta2 : nullptr)
+                         .Case("eps", o.text == "adam" ? &info.eps : nullptr)
+                         .Default(nullptr);
+      if (!slot) {
+        diags.error(a.loc) << "'" << o.text << "' has no "
+                           << (a.key.empty() ? std::string("positional arguments")
+                                             : "argument '" + a.key + "'");
+        continue;
+      }
+      bool unit = a.key != "lr" && a.key != "eps";
+      if (auto v = number(a, false, 0, unit ? 0.999999999 : 1e6))
+        *slot = *v;
+    }
+  }
+
+  void source(const Arg &a, DataSource &out) {
+    const Expr &e = *a.value;
+    if (e.kind != Expr::Kind::Call || (e.text != "idx" && e.text != "csv")) {
+      diags.error(e.loc) << "a data source is idx(images = \"...\", labels = \"...\") or "
+                            "csv(\"file\", label_column = -1, skip = 0)";
+      return;
+    }
+    out.format = e.text;
+    for (const Arg &s : e.args) {
+      const Expr &v = *s.value;
+      auto str = [&](std::string &dst) {
+        if (v.kind != Expr::Kind::String || v.text.empty())
+          diags.error(v.loc) << "'" << (s.key.empty() ? "path" : s.key) << "' must be a non-empty string";
+        else
+          dst = v.text;
+      };
+      if (s.key.empty() || s.key == "images" || s.key == "features")
+        str(out.features);
+      else if (s.key == "labels")
+        str(out.labels);
+      else if (s.key == "label_column" && e.text == "csv") {
+        if (auto n = number(s, true, -1e6, 1e6)) out.labelColumn = int64_t(*n);
+      } else if (s.key == "skip" && e.text == "csv") {
+        if (auto n = number(s, true, 0, 1e9)) out.skip = int64_t(*n);
+      } else
+        diags.error(s.loc) << "'" << e.text << "' has no argument '" << s.key << "'";
+    }
+    if (out.features.empty())
+      diags.error(e.loc) << "the data source needs a file";
+    if (e.text == "idx" && out.labels.empty())
+      diags.error(e.loc) << "'idx' needs labels = \"...\"";
+  }
+
+  void data() {
+    for (const Arg &a : m.data) {
+      if (a.key == "train")
+        source(a, info.train);
+      else if (a.key == "test")
+        source(a, info.test);
+      else if (a.key == "split") {
+        if (auto v = number(a, false, 0, 0.95)) info.split = *v;
+      } else if (a.key == "scale") {
+        if (auto v = number(a, false, -1e30, 1e30)) info.scale = *v;
+      } else if (a.key == "standardize") {
+        if (a.value->kind != Expr::Kind::Bool)
+          diags.error(a.value->loc) << "'standardize' must be true or false";
+        else
+          info.standardize = a.value->number != 0;
+      } else {
+        diags.error(a.loc) << "unknown data setting '" << a.key
+                           << "' (expected train, test, split, scale or standardize)";
+      }
+    }
+  }
+
+  Model &m;
+  Diagnostics &diags;
+  ModelInfo &info;
+  std::map<std::string, const Expr *> env;
+  std::vector<std::unique_ptr<Expr>> declared;
+  const Binding *current = nullptr;
+  unsigned denseCount = 0;
+  bool lossSeen = false;
+};
+
+} // namespace
+
+mlir::FailureOr<ModelInfo> kiln::frontend::analyze(Model &model, Diagnostics &diags,
+                                                   std::optional<int64_t> batchOverride) {
+  ModelInfo info;
+  unsigned before = diags.errorCount();
+  Analyzer(model, diags, info).run(batchOverride);
+  if (diags.errorCount() != before)
+    return mlir::failure();
+  return info;
+}

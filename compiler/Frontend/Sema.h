@@ -1,0 +1,46 @@
+//===- Sema.h - Names, shapes and settings of a .kiln model -----*- C++ -*-===//
+#ifndef KILN_COMPILER_FRONTEND_SEMA_H
+#define KILN_COMPILER_FRONTEND_SEMA_H
+
+#include "compiler/Frontend/Diagnostics.h"
+
+#include <map>
+
+namespace kiln::frontend {
+
+struct ParamInfo {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::string init;
+  int64_t fanIn = 0, fanOut = 0;
+};
+
+struct DataSource {
+  std::string format; // "idx" or "csv"; empty when absent
+  std::string features, labels;
+  int64_t labelColumn = -1, skip = 0;
+};
+
+/// Everything later stages need that is not in the expression tree itself.
+struct ModelInfo {
+  int64_t batch = 32, epochs = 1, seed = 0;
+  double lr = 0.01;
+  std::string optimizer = "sgd";
+  double momentum = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  std::string loss, task; // task: classify | binary | regress
+  int64_t numClasses = 0;
+  std::vector<ParamInfo> params;
+  const Expr *lossExpr = nullptr;
+  DataSource train, test;
+  double split = 0, scale = 1;
+  bool standardize = false;
+};
+
+/// Resolves names, infers and checks every shape (annotating the Exprs) and
+/// validates the settings. Reports every error it can; returns failure if any.
+mlir::FailureOr<ModelInfo> analyze(Model &model, Diagnostics &diags,
+                                   std::optional<int64_t> batchOverride);
+
+} // namespace kiln::frontend
+
+#endif // KILN_COMPILER_FRONTEND_SEMA_H

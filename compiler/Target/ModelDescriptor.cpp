@@ -1,0 +1,159 @@
+//===- ModelDescriptor.cpp - The constant kiln_model table ----------------===//
+//
+// The descriptor is data, not code: one generic runtime driver serves every
+// model by reading this table (see runtime/include/kiln/model.h, whose field
+// order the builders below follow exactly).
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Target/ObjectEmitter.h"
+#include "compiler/Transforms/ModelAttrs.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/Support/xxhash.h"
+
+using namespace mlir;
+
+namespace {
+
+class TableBuilder {
+public:
+  TableBuilder(llvm::Module &m) : m(m), ctx(m.getContext()) {}
+
+  llvm::Constant *i64(int64_t v) { return llvm::ConstantInt::get(llvm::Type::getInt64Ty(ctx), v); }
+  llvm::Constant *f64(double v) { return llvm::ConstantFP::get(llvm::Type::getDoubleTy(ctx), v); }
+  llvm::Constant *ptrNull() { return llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0)); }
+  llvm::Constant *str(StringRef s) {
+    auto *init = llvm::ConstantDataArray::getString(ctx, s);
+    auto *g = new llvm::GlobalVariable(m, init->getType(), true, llvm::GlobalValue::PrivateLinkage,
+                                       init, ".kiln.str");
+    g->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
+    return g;
+  }
+  llvm::Constant *record(ArrayRef<llvm::Constant *> fields) {
+    return llvm::ConstantStruct::getAnon(ctx, fields);
+  }
+  llvm::Constant *global(StringRef name, llvm::Constant *init, bool internal) {
+    auto *g = new llvm::GlobalVariable(m, init->getType(), true,
+                                       internal ? llvm::GlobalValue::PrivateLinkage
+                                                : llvm::GlobalValue::ExternalLinkage,
+                                       init, name);
+    g->setAlignment(llvm::Align(8));
+    return g;
+  }
+  llvm::Constant *array(ArrayRef<llvm::Constant *> elems, StringRef name) {
+    if (elems.empty())
+      return ptrNull();
+    auto *t = llvm::ArrayType::get(elems[0]->getType(), elems.size());
+    return global(name, llvm::ConstantArray::get(t, elems), true);
+  }
+  llvm::Constant *function(StringRef name) {
+    llvm::Function *f = m.getFunction(name);
+    return f ? static_cast<llvm::Constant *>(f) : ptrNull();
+  }
+
+  llvm::Module &m;
+  llvm::LLVMContext &ctx;
+};
+
+int64_t initKind(StringRef kind) {
+  return llvm::StringSwitch<int64_t>(kind)
+      .Case("zeros", 0).Case("ones", 1).Case("normal", 2).Case("xavier", 3)
+      .Case("xavier_normal", 4).Case("he", 5).Case("he_uniform", 6).Case("torch", 7)
+      .Default(0);
+}
+
+int64_t integer(DictionaryAttr d, StringRef key) {
+  auto a = d ? d.getAs<IntegerAttr>(key) : IntegerAttr();
+  return a ? a.getInt() : 0;
+}
+double real(DictionaryAttr d, StringRef key) {
+  auto a = d ? d.getAs<FloatAttr>(key) : FloatAttr();
+  return a ? a.getValueAsDouble() : 0.0;
+}
+StringRef text(DictionaryAttr d, StringRef key) {
+  auto a = d ? d.getAs<StringAttr>(key) : StringAttr();
+  return a ? a.getValue() : StringRef();
+}
+int64_t numel(ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+} // namespace
+
+LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModule,
+                                        bool exportEntry) {
+  auto model = module->getAttrOfType<DictionaryAttr>(attrs::kModel);
+  auto layout = module->getAttrOfType<ArrayAttr>(attrs::kLayout);
+  if (!model || !layout)
+    return module.emitError("the module has no kiln.model / kiln.layout attributes");
+  TableBuilder t(llvmModule);
+  std::string name = text(model, "name").str();
+  std::string prefix = "kiln_" + name + "_";
+
+  SmallVector<llvm::Constant *> params, state;
+  int64_t arenaSize[2] = {0, 0};
+  for (auto entry : layout.getAsRange<DictionaryAttr>()) {
+    StringRef arena = text(entry, "arena");
+    if (arena == "hyper")
+      continue;
+    auto shape = entry.getAs<DenseI64ArrayAttr>("shape").asArrayRef();
+    if (shape.size() > 4)
+      return module.emitError("tensors of rank > 4 are not supported by the descriptor");
+    auto init = entry.getAs<DictionaryAttr>("init");
+    SmallVector<llvm::Constant *> fields{t.str(text(entry, "name")), t.i64(integer(entry, "offset")),
+                                         t.i64(numel(shape)), t.i64(shape.size())};
+    for (size_t i = 0; i < 4; ++i)
+      fields.push_back(t.i64(i < shape.size() ? shape[i] : 0));
+    fields.append({t.i64(init ? initKind(text(init, "kind")) : 0), t.i64(integer(init, "fan_in")),
+                   t.i64(integer(init, "fan_out"))});
+    bool isParam = arena == "param";
+    (isParam ? params : state).push_back(t.record(fields));
+    int64_t &size = arenaSize[isParam ? 0 : 1];
+    size = std::max(size, (integer(entry, "offset") + numel(shape) + 15) / 16 * 16);
+  }
+
+  int64_t workspace = 0;
+  for (auto fn : {prefix + "train_step", prefix + "predict"})
+    if (auto *f = module.lookupSymbol(fn))
+      if (auto ws = f->getAttrOfType<IntegerAttr>(attrs::kWorkspace))
+        workspace = std::max(workspace, ws.getInt());
+
+  auto data = model.getAs<DictionaryAttr>("data");
+  auto source = [&](StringRef key) {
+    auto s = data ? data.getAs<DictionaryAttr>(key) : DictionaryAttr();
+    return t.record({t.str(text(s, "format")), t.str(text(s, "features")), t.str(text(s, "labels")),
+                     t.i64(s ? integer(s, "label_column") : -1), t.i64(integer(s, "skip"))});
+  };
+
+  // The architecture hash covers everything a checkpoint must agree on.
+  std::string arch;
+  llvm::raw_string_ostream os(arch);
+  os << name << layout;
+  uint64_t hash = llvm::xxh3_64bits(arch);
+
+  auto dims = [&](StringRef key) { return numel(model.getAs<DenseI64ArrayAttr>(key).asArrayRef()); };
+  StringRef loss = text(model, "loss");
+  llvm::Constant *table = t.record({
+      t.i64(1), t.str(name), t.i64(static_cast<int64_t>(hash)),
+      t.i64(integer(model, "batch")), t.i64(integer(model, "epochs")), t.i64(integer(model, "seed")),
+      t.f64(real(model, "lr")),
+      t.str(text(model.getAs<DictionaryAttr>("optimizer"), "kind")), t.str(loss),
+      t.str(text(model, "task")), t.i64(integer(model, "num_classes")),
+      t.i64(dims("input_shape")), t.i64(dims("label_shape")), t.i64(dims("output_shape")),
+      t.i64(loss == "softmax_cross_entropy"),
+      t.i64(params.size()), t.array(params, ".kiln.params"), t.i64(arenaSize[0]),
+      t.i64(state.size()), t.array(state, ".kiln.state"), t.i64(arenaSize[1]),
+      t.i64(workspace), source("train"), source("test"),
+      t.f64(real(data, "split")), t.f64(real(data, "scale")),
+      t.i64(data && data.getAs<BoolAttr>("standardize") && data.getAs<BoolAttr>("standardize").getValue()),
+      t.function(prefix + "train_step"), t.function(prefix + "predict")});
+  llvm::Constant *desc = t.global("kiln_model_" + name, table, false);
+  if (exportEntry)
+    t.global("kiln_entry_model", desc, false);
+  return success();
+}

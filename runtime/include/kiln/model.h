@@ -1,0 +1,82 @@
+/*===- kiln/model.h - The contract between generated code and the runtime -===*
+ *
+ * A compiled model exports one constant `kiln_model` table: what the runtime
+ * needs to allocate, initialise, feed, checkpoint and call it. Every field is
+ * 8 bytes wide so the compiler can emit the table without layout surprises.
+ *
+ *===----------------------------------------------------------------------===*/
+#ifndef KILN_MODEL_H
+#define KILN_MODEL_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KILN_ABI_VERSION 1
+
+/* Parameter initialisers; fans come from the tensor's table entry. */
+enum kiln_init {
+  KILN_INIT_ZEROS = 0,
+  KILN_INIT_ONES = 1,
+  KILN_INIT_NORMAL = 2,        /* N(0, 0.01^2) */
+  KILN_INIT_XAVIER = 3,        /* U(+-sqrt(6 / (fan_in + fan_out))) */
+  KILN_INIT_XAVIER_NORMAL = 4, /* N(0, 2 / (fan_in + fan_out)) */
+  KILN_INIT_HE = 5,            /* N(0, 2 / fan_in) */
+  KILN_INIT_HE_UNIFORM = 6,    /* U(+-sqrt(6 / fan_in)) */
+  KILN_INIT_TORCH = 7          /* U(+-1 / sqrt(fan_in)): torch.nn.Linear's default */
+};
+
+typedef struct kiln_tensor_info {
+  const char *name;
+  int64_t offset; /* in floats, within its arena */
+  int64_t numel;
+  int64_t rank;
+  int64_t shape[4];
+  int64_t init; /* enum kiln_init */
+  int64_t fan_in, fan_out;
+} kiln_tensor_info;
+
+typedef struct kiln_data_source {
+  const char *format; /* "idx", "csv", or "" when the model names none */
+  const char *features;
+  const char *labels; /* "" for a CSV whose labels are a column */
+  int64_t label_column; /* CSV: column index, negative counts from the end */
+  int64_t skip;         /* CSV: header lines to skip */
+} kiln_data_source;
+
+typedef void (*kiln_train_step_fn)(float *params, float *state, const float *x, const void *y,
+                                   const float *hyper, float *loss, uint8_t *workspace);
+typedef void (*kiln_predict_fn)(const float *params, const float *x, float *out,
+                                uint8_t *workspace);
+
+typedef struct kiln_model {
+  int64_t abi_version;
+  const char *name;
+  uint64_t arch_hash;
+  int64_t batch, epochs, seed;
+  double lr;
+  const char *optimizer, *loss, *task; /* task: "classify", "binary" or "regress" */
+  int64_t num_classes;
+  int64_t input_numel, label_numel, output_numel; /* per sample */
+  int64_t label_is_int;
+  int64_t num_params;
+  const kiln_tensor_info *params;
+  int64_t param_numel;
+  int64_t num_state;
+  const kiln_tensor_info *state;
+  int64_t state_numel;
+  int64_t workspace_bytes;
+  kiln_data_source train, test;
+  double split, scale;
+  int64_t standardize;
+  kiln_train_step_fn train_step;
+  kiln_predict_fn predict;
+} kiln_model;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_MODEL_H */

@@ -1,0 +1,208 @@
+//===- kilnc.cpp - The Kiln model compiler driver -------------------------===//
+//
+// .kiln -> AST -> kiln IR -> train_step -> fused -> linalg -> LLVM -> object,
+// stopping at --emit. Pass-manager options (--mlir-print-ir-after-all, ...)
+// apply to every MLIR stage.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Frontend/MLIRGen.h"
+#include "compiler/Frontend/Parser.h"
+#include "compiler/Pipelines/Pipelines.h"
+#include "compiler/Target/ObjectEmitter.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/ToolUtilities.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+namespace {
+enum class Emit { AST, Kiln, Grad, Fused, Linalg, LLVM, Asm, Obj, Exe };
+
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.kiln>"), cl::Required);
+cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout for text, the model name for exe)"),
+                                cl::value_desc("file"));
+cl::opt<Emit> emit("emit", cl::desc("What to produce"), cl::init(Emit::Exe),
+                   cl::values(clEnumValN(Emit::AST, "ast", "the syntax tree"),
+                              clEnumValN(Emit::Kiln, "kiln", "kiln IR: forward and loss"),
+                              clEnumValN(Emit::Grad, "grad", "kiln IR with the training step"),
+                              clEnumValN(Emit::Fused, "fused", "kiln IR after fusion"),
+                              clEnumValN(Emit::Linalg, "linalg", "linalg on tensors"),
+                              clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
+                              clEnumValN(Emit::Asm, "asm", "host assembly"),
+                              clEnumValN(Emit::Obj, "obj", "host object file"),
+                              clEnumValN(Emit::Exe, "exe", "executable with train/eval/predict")));
+cl::opt<std::string> target("target", cl::desc("cpu (default)"), cl::init("cpu"));
+cl::opt<int> batch("batch", cl::desc("Override the model's batch size"), cl::init(0));
+cl::opt<bool> verifyDiagnostics("verify-diagnostics",
+                                cl::desc("Check diagnostics against expected-* comments"));
+cl::opt<bool> splitInputFile("split-input-file",
+                             cl::desc("Compile each '// -----' chunk separately"));
+
+/// Where kilnc finds the runtime libraries and the C compiler used as linker.
+std::string runtimeDir() {
+  if (const char *env = std::getenv("KILN_RUNTIME_DIR"))
+    return env;
+  return KILN_RUNTIME_DIR;
+}
+
+LogicalResult link(StringRef object, StringRef output) {
+  std::string cc = std::getenv("KILN_CC") ? std::getenv("KILN_CC") : KILN_C_COMPILER;
+  auto program = llvm::sys::findProgramByName(cc);
+  if (!program) {
+    llvm::errs() << "kilnc: error: cannot find the linker driver '" << cc << "'\n";
+    return failure();
+  }
+  std::string dir = runtimeDir();
+  std::vector<std::string> argv = {cc, "-o", output.str(), object.str(),
+                                   dir + "/libkiln_driver.a", dir + "/libkiln_runtime.a",
+                                   "-lz", "-lm", "-ldl"};
+  SmallVector<StringRef> args(argv.begin(), argv.end());
+  std::string error;
+  int rc = llvm::sys::ExecuteAndWait(*program, args, std::nullopt, {}, 0, 0, &error);
+  if (rc != 0) {
+    llvm::errs() << "kilnc: error: linking failed" << (error.empty() ? "" : ": " + error) << "\n";
+    return failure();
+  }
+  return success();
+}
+
+LogicalResult writeText(llvm::function_ref<void(llvm::raw_ostream &)> print) {
+  std::error_code ec;
+  std::string path = outputFile.empty() ? std::string("-") : outputFile.getValue();
+  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_Text);
+  if (ec) {
+    llvm::errs() << "kilnc: error: cannot write '" << outputFile << "': " << ec.message() << "\n";
+    return failure();
+  }
+  print(out.os());
+  out.keep();
+  return success();
+}
+
+LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &ctx) {
+  llvm::StringRef name = buffer->getBufferIdentifier();
+  kiln::frontend::Diagnostics diags(&ctx, name);
+  kiln::frontend::Parser parser(buffer->getBuffer(), diags);
+  auto model = parser.parseModel();
+  if (!model)
+    return failure();
+  if (emit == Emit::AST)
+    return writeText([&](llvm::raw_ostream &os) { model->dump(os); });
+  auto info = kiln::frontend::analyze(*model, diags, batch > 0 ? std::optional<int64_t>(batch)
+                                                               : std::nullopt);
+  if (failed(info))
+    return failure();
+  auto module = kiln::frontend::generateModule(*model, *info, diags);
+  if (!module)
+    return failure();
+
+  auto stage = [&](void (*build)(OpPassManager &), Emit stop) -> std::optional<LogicalResult> {
+    PassManager pm(&ctx);
+    if (failed(applyPassManagerCLOptions(pm)))
+      return failure();
+    build(pm);
+    if (failed(pm.run(*module)))
+      return failure();
+    if (emit == stop)
+      return writeText([&](llvm::raw_ostream &os) { module->print(os); });
+    return std::nullopt;
+  };
+  if (emit == Emit::Kiln)
+    return writeText([&](llvm::raw_ostream &os) { module->print(os); });
+  if (target != "cpu") {
+    llvm::errs() << "kilnc: error: --target=" << target
+                 << " is not supported yet (only cpu); PTX emission is the next step\n";
+    return failure();
+  }
+  if (auto r = stage(kiln::buildGradPipeline, Emit::Grad))
+    return *r;
+  if (auto r = stage(kiln::buildFusionPipeline, Emit::Fused))
+    return *r;
+  if (auto r = stage(kiln::buildLinalgPipeline, Emit::Linalg))
+    return *r;
+  if (auto r = stage(kiln::buildCPUCodegenPipeline, Emit::Exe /*never stops here*/); r && failed(*r))
+    return failure();
+
+  llvm::LLVMContext llvmCtx;
+  auto llvmModule = kiln::translateAndOptimize(*module, llvmCtx, emit == Emit::Exe);
+  if (!llvmModule)
+    return failure();
+  if (emit == Emit::LLVM)
+    return writeText([&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
+  if (emit == Emit::Asm || emit == Emit::Obj) {
+    if (outputFile.empty())
+      outputFile = model->name + (emit == Emit::Obj ? ".o" : ".s");
+    if (emit == Emit::Obj)
+      return kiln::writeObjectFile(*llvmModule, outputFile);
+  }
+  if (emit == Emit::Asm) {
+    llvm::errs() << "kilnc: error: --emit=asm is not implemented yet\n";
+    return failure();
+  }
+  // Exe: object in a temporary file, then the runtime's driver.
+  SmallString<128> object;
+  if (auto ec = llvm::sys::fs::createTemporaryFile("kiln-" + model->name, "o", object)) {
+    llvm::errs() << "kilnc: error: cannot create a temporary file: " << ec.message() << "\n";
+    return failure();
+  }
+  llvm::FileRemover removeObject(object);
+  if (failed(kiln::writeObjectFile(*llvmModule, object)))
+    return failure();
+  return link(object, outputFile.empty() ? model->name : outputFile.getValue());
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  cl::ParseCommandLineOptions(argc, argv, "Kiln: an ahead-of-time compiler for deep-learning models\n");
+
+  DialectRegistry registry;
+  kiln::registerKilnDialects(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+
+  std::string error;
+  auto input = openInputFile(inputFile, &error);
+  if (!input) {
+    llvm::errs() << "kilnc: error: " << error << "\n";
+    return 1;
+  }
+  auto process = [&](std::unique_ptr<llvm::MemoryBuffer> chunk, llvm::raw_ostream &) {
+    llvm::SourceMgr sourceMgr;
+    sourceMgr.AddNewSourceBuffer(std::move(chunk), llvm::SMLoc());
+    if (verifyDiagnostics) {
+      SourceMgrDiagnosticVerifierHandler handler(sourceMgr, &ctx);
+      (void)compile(llvm::MemoryBuffer::getMemBufferCopy(
+                        sourceMgr.getMemoryBuffer(1)->getBuffer(),
+                        sourceMgr.getMemoryBuffer(1)->getBufferIdentifier()),
+                    ctx);
+      return handler.verify();
+    }
+    SourceMgrDiagnosticHandler handler(sourceMgr, &ctx);
+    return compile(llvm::MemoryBuffer::getMemBufferCopy(
+                       sourceMgr.getMemoryBuffer(1)->getBuffer(),
+                       sourceMgr.getMemoryBuffer(1)->getBufferIdentifier()),
+                   ctx);
+  };
+  LogicalResult result = splitInputFile
+                             ? splitAndProcessBuffer(std::move(input), process, llvm::outs())
+                             : process(std::move(input), llvm::outs());
+  return failed(result) ? 1 : 0;
+}
