@@ -55,7 +55,10 @@ void kiln::buildLinalgPipeline(OpPassManager &pm) {
 }
 
 void kiln::buildCPUCodegenPipeline(OpPassManager &pm) {
-  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  // No empty-tensor elimination: after CSE one tensor.empty can feed several
+  // ops, and eliminating it into a materialize destination made that
+  // destination scratch space for unrelated values. Results are computed in
+  // the workspace and copied into their arenas instead.
   bufferization::OneShotBufferizationOptions bufferization;
   bufferization.bufferizeFunctionBoundaries = true;
   bufferization.setFunctionBoundaryTypeConversion(

@@ -1,0 +1,315 @@
+/*===- main.c - The generic driver linked into every Kiln executable ------===*
+ * `<model> train|eval|predict [flags]`: everything model-specific comes from
+ * the kiln_entry_model table in the compiled object.
+ *===----------------------------------------------------------------------===*/
+#include "kiln/runtime.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const kiln_model *const kiln_entry_model;
+
+typedef struct options {
+  const char *command;
+  int64_t epochs, seed, batch;
+  double lr;
+  const char *checkpoint, *resume, *metrics;
+  kiln_data_source train, test;
+  int64_t limit; /* predict: how many rows to print */
+} options;
+
+static void usage(FILE *out, const kiln_model *m) {
+  fprintf(out,
+          "usage: %s <train|eval|predict> [options]\n"
+          "  train    train the model, save --checkpoint (default %s.safetensors)\n"
+          "  eval     report the test metric of --checkpoint\n"
+          "  predict  print predictions of --checkpoint for the test data\n"
+          "options:\n"
+          "  --epochs N           epochs to train (default %lld)\n"
+          "  --lr X               learning rate (default %g)\n"
+          "  --seed N             initialisation and shuffling seed (default %lld)\n"
+          "  --batch N            must equal the compiled batch (%lld); recompile with kilnc --batch\n"
+          "  --checkpoint FILE    where to save (train) or what to load (eval, predict)\n"
+          "  --resume FILE        continue training from a checkpoint\n"
+          "  --metrics FILE       append one JSON line per epoch\n"
+          "  --data-train FILE    training features (IDX images or CSV)\n"
+          "  --data-train-labels FILE\n"
+          "  --data-test FILE     test features\n"
+          "  --data-test-labels FILE\n"
+          "  --limit N            predict: rows to print (default 10)\n",
+          m->name, m->name, (long long)m->epochs, m->lr, (long long)m->seed, (long long)m->batch);
+}
+
+static int parse_int(const char *flag, const char *v, int64_t min, int64_t *out) {
+  char *end;
+  errno = 0;
+  long long x = strtoll(v, &end, 10);
+  if (!*v || *end || errno || x < min)
+    return kiln_fail("%s expects an integer >= %lld, got '%s'", flag, (long long)min, v);
+  *out = x;
+  return 0;
+}
+
+static int parse_options(int argc, char **argv, const kiln_model *m, options *o) {
+  memset(o, 0, sizeof *o);
+  o->epochs = m->epochs;
+  o->seed = m->seed;
+  o->batch = m->batch;
+  o->lr = m->lr;
+  o->train = m->train;
+  o->test = m->test;
+  o->limit = 10;
+  if (argc < 2)
+    return kiln_fail("missing command (train, eval or predict)");
+  o->command = argv[1];
+  if (strcmp(o->command, "train") && strcmp(o->command, "eval") && strcmp(o->command, "predict"))
+    return kiln_fail("unknown command '%s' (expected train, eval or predict)", o->command);
+  for (int i = 2; i < argc; ++i) {
+    const char *flag = argv[i];
+    if (i + 1 >= argc)
+      return kiln_fail("%s: missing value (or unknown flag)", flag);
+    const char *v = argv[++i];
+    if (!strcmp(flag, "--epochs")) {
+      if (parse_int(flag, v, 0, &o->epochs)) return -1;
+    } else if (!strcmp(flag, "--seed")) {
+      if (parse_int(flag, v, 0, &o->seed)) return -1;
+    } else if (!strcmp(flag, "--batch")) {
+      if (parse_int(flag, v, 1, &o->batch)) return -1;
+      if (o->batch != m->batch)
+        return kiln_fail("this executable was compiled for batch %lld; recompile with "
+                         "'kilnc --batch %lld' to train with batch %lld",
+                         (long long)m->batch, (long long)o->batch, (long long)o->batch);
+    } else if (!strcmp(flag, "--limit")) {
+      if (parse_int(flag, v, 0, &o->limit)) return -1;
+    } else if (!strcmp(flag, "--lr")) {
+      char *end;
+      o->lr = strtod(v, &end);
+      if (!*v || *end || !(o->lr > 0) || !isfinite(o->lr))
+        return kiln_fail("--lr expects a positive number, got '%s'", v);
+    } else if (!strcmp(flag, "--checkpoint")) {
+      o->checkpoint = v;
+    } else if (!strcmp(flag, "--resume")) {
+      o->resume = v;
+    } else if (!strcmp(flag, "--metrics")) {
+      o->metrics = v;
+    } else if (!strcmp(flag, "--data-train") || !strcmp(flag, "--data-test")) {
+      kiln_data_source *s = flag[7] == 't' && flag[8] == 'r' ? &o->train : &o->test;
+      const char *dot = strrchr(v, '.');
+      int csv = strstr(v, ".csv") != NULL || (dot && !strcmp(dot, ".txt"));
+      s->format = csv ? "csv" : "idx";
+      s->features = v;
+      if (!csv || s->labels == NULL)
+        s->labels = "";
+    } else if (!strcmp(flag, "--data-train-labels")) {
+      o->train.labels = v;
+    } else if (!strcmp(flag, "--data-test-labels")) {
+      o->test.labels = v;
+    } else {
+      return kiln_fail("unknown flag '%s' (see --help)", flag);
+    }
+  }
+  return 0;
+}
+
+typedef struct data {
+  kiln_dataset train, test;
+} data;
+
+static int load_data(const kiln_model *m, const options *o, data *d, int need_train) {
+  memset(d, 0, sizeof *d);
+  int split = !(o->test.format && o->test.format[0]);
+  if ((need_train || split || m->standardize) && kiln_dataset_load(m, &o->train, &d->train))
+    return -1;
+  if (split) {
+    if (m->split <= 0)
+      return kiln_fail("no test data: the model names no test source and no split");
+    if (kiln_dataset_split(&d->train, m->split, (uint64_t)o->seed, &d->test))
+      return -1;
+  } else if (kiln_dataset_load(m, &o->test, &d->test)) {
+    return -1;
+  }
+  if (m->standardize)
+    kiln_dataset_standardize(&d->train, &d->test);
+  if (need_train && d->train.n < m->batch)
+    return kiln_fail("the training set has %lld rows, fewer than one batch of %lld",
+                     (long long)d->train.n, (long long)m->batch);
+  return 0;
+}
+
+/* Test metric: accuracy for classifiers, mean squared error for regression. */
+static double evaluate(kiln_state *s, const kiln_dataset *d, double *out_metric) {
+  const kiln_model *m = s->model;
+  int64_t b = m->batch, on = m->output_numel;
+  float *x = malloc((size_t)(b * d->features) * sizeof(float));
+  float *y = malloc((size_t)(b * (d->label_numel > 1 ? d->label_numel : 1)) * sizeof(float));
+  float *out = malloc((size_t)(b * on) * sizeof(float));
+  int64_t *idx = malloc((size_t)b * sizeof(int64_t));
+  double correct = 0, sq = 0;
+  for (int64_t start = 0; start < d->n; start += b) {
+    int64_t count = d->n - start < b ? d->n - start : b;
+    for (int64_t i = 0; i < count; ++i)
+      idx[i] = start + i;
+    kiln_dataset_gather(d, idx, count, b, x, y);
+    kiln_state_predict(s, x, out);
+    for (int64_t i = 0; i < count; ++i) {
+      const float *o = out + i * on;
+      if (!strcmp(m->task, "classify")) {
+        int64_t best = 0;
+        for (int64_t c = 1; c < on; ++c)
+          if (o[c] > o[best])
+            best = c;
+        correct += best == ((int32_t *)y)[i];
+      } else if (!strcmp(m->task, "binary")) {
+        correct += (o[0] > 0) == (y[i] > 0.5f);
+      } else {
+        for (int64_t k = 0; k < on; ++k) {
+          double e = o[k] - y[i * on + k];
+          sq += e * e;
+        }
+      }
+    }
+  }
+  free(x);
+  free(y);
+  free(out);
+  free(idx);
+  *out_metric = strcmp(m->task, "regress") ? correct / (double)d->n : sq / (double)(d->n * on);
+  return *out_metric;
+}
+
+static const char *metric_name(const kiln_model *m) {
+  return strcmp(m->task, "regress") ? "test_accuracy" : "test_mse";
+}
+
+static int train(kiln_state *s, const options *o, data *d) {
+  const kiln_model *m = s->model;
+  int64_t b = m->batch, steps = d->train.n / b;
+  float *x = malloc((size_t)(b * d->train.features) * sizeof(float));
+  void *y = malloc((size_t)(b * d->train.label_numel) * sizeof(float));
+  int64_t *idx = malloc((size_t)d->train.n * sizeof(int64_t));
+  FILE *metrics = o->metrics ? fopen(o->metrics, "a") : NULL;
+  if (!x || !y || !idx)
+    return kiln_fail("out of memory");
+  if (o->metrics && !metrics)
+    return kiln_fail("%s: cannot open for appending: %s", o->metrics, strerror(errno));
+  s->hyper[0] = (float)o->lr;
+  for (int64_t epoch = 1; epoch <= o->epochs; ++epoch) {
+    for (int64_t i = 0; i < d->train.n; ++i)
+      idx[i] = i;
+    kiln_shuffle(idx, d->train.n, (uint64_t)o->seed * 1000003u + (uint64_t)epoch);
+    char label[64];
+    snprintf(label, sizeof label, "epoch %lld/%lld", (long long)epoch, (long long)o->epochs);
+    kiln_progress p;
+    kiln_progress_start(&p, label, steps * b);
+    double lossSum = 0;
+    float loss = 0;
+    for (int64_t step = 0; step < steps; ++step) {
+      kiln_dataset_gather(&d->train, idx + step * b, b, b, x, y);
+      loss = kiln_state_train_step(s, x, y);
+      if (!isfinite(loss)) {
+        fprintf(stderr, "\n");
+        return kiln_fail("the loss became %f at epoch %lld step %lld; try a smaller --lr", loss,
+                         (long long)epoch, (long long)step + 1);
+      }
+      lossSum += loss;
+      kiln_progress_update(&p, (step + 1) * b, loss);
+    }
+    double seconds = kiln_now() - p.start;
+    double meanLoss = steps ? lossSum / (double)steps : 0;
+    kiln_progress_finish(&p, (float)meanLoss);
+    double metric;
+    evaluate(s, &d->test, &metric);
+    double rate = seconds > 0 ? (double)(steps * b) / seconds : 0;
+    printf("epoch %lld: train_loss %.6f  %s %.6f  %.0f samples/s\n", (long long)epoch, meanLoss,
+           metric_name(m), metric, rate);
+    fflush(stdout);
+    if (metrics) {
+      fprintf(metrics, "{\"epoch\": %lld, \"train_loss\": %.8g, \"%s\": %.8g, \"samples_per_sec\": %.6g}\n",
+              (long long)epoch, meanLoss, metric_name(m), metric, rate);
+      fflush(metrics);
+    }
+  }
+  if (metrics)
+    fclose(metrics);
+  free(x);
+  free(y);
+  free(idx);
+  return 0;
+}
+
+static int run(int argc, char **argv) {
+  const kiln_model *m = kiln_entry_model;
+  if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+    usage(stdout, m);
+    return 0;
+  }
+  options o;
+  if (parse_options(argc, argv, m, &o))
+    return -1;
+  char defaultCheckpoint[512];
+  snprintf(defaultCheckpoint, sizeof defaultCheckpoint, "%s.safetensors", m->name);
+  const char *checkpoint = o.checkpoint ? o.checkpoint : defaultCheckpoint;
+
+  kiln_state *s = kiln_state_create(m);
+  if (!s)
+    return -1;
+  data d;
+  int rc = 0;
+  int training = !strcmp(o.command, "train");
+  if (training) {
+    kiln_state_init(s, (uint64_t)o.seed);
+    if (o.resume && kiln_checkpoint_load(s, o.resume))
+      rc = -1;
+  } else if (kiln_checkpoint_load(s, checkpoint)) {
+    rc = -1;
+  }
+  if (rc == 0)
+    rc = load_data(m, &o, &d, training);
+  if (rc == 0 && training) {
+    rc = train(s, &o, &d);
+    if (rc == 0 && (rc = kiln_checkpoint_save(s, checkpoint)) == 0)
+      printf("saved %s\n", checkpoint);
+  } else if (rc == 0 && !strcmp(o.command, "eval")) {
+    double metric;
+    evaluate(s, &d.test, &metric);
+    printf("%s %.6f (%lld samples)\n", metric_name(m), metric, (long long)d.test.n);
+  } else if (rc == 0) {
+    int64_t b = m->batch, on = m->output_numel, n = d.test.n < o.limit ? d.test.n : o.limit;
+    float *x = malloc((size_t)(b * d.test.features) * sizeof(float));
+    float *y = malloc((size_t)(b * d.test.label_numel) * sizeof(float));
+    float *out = malloc((size_t)(b * on) * sizeof(float));
+    int64_t *idx = malloc((size_t)b * sizeof(int64_t));
+    for (int64_t start = 0; start < n; start += b) {
+      int64_t count = n - start < b ? n - start : b;
+      for (int64_t i = 0; i < count; ++i)
+        idx[i] = start + i;
+      kiln_dataset_gather(&d.test, idx, count, b, x, y);
+      kiln_state_predict(s, x, out);
+      for (int64_t i = 0; i < count; ++i) {
+        printf("%lld:", (long long)(start + i));
+        for (int64_t k = 0; k < on; ++k)
+          printf(" %.6g", out[i * on + k]);
+        printf("\n");
+      }
+    }
+    free(x);
+    free(y);
+    free(out);
+    free(idx);
+  }
+  kiln_dataset_free(&d.train);
+  kiln_dataset_free(&d.test);
+  kiln_state_destroy(s);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  if (run(argc, argv) != 0) {
+    fprintf(stderr, "%s: error: %s\n", argv[0], kiln_error());
+    return 1;
+  }
+  return 0;
+}

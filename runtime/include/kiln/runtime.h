@@ -1,0 +1,90 @@
+/*===- kiln/runtime.h - Kiln's thin C runtime -----------------------------===*
+ *
+ * Generic over models: everything model-specific comes from a kiln_model
+ * table. Functions that can fail return 0 on success and -1 on failure, with
+ * a message available from kiln_error(); nothing aborts and nothing throws.
+ *
+ *===----------------------------------------------------------------------===*/
+#ifndef KILN_RUNTIME_H
+#define KILN_RUNTIME_H
+
+#include "kiln/model.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The message of the last failure on this thread. */
+const char *kiln_error(void);
+/* Records a failure message (printf-style) and returns -1. */
+int kiln_fail(const char *fmt, ...);
+
+/* --- Model state: parameters, optimizer state, workspace ----------------- */
+typedef struct kiln_state {
+  const kiln_model *model;
+  float *params, *state;
+  uint8_t *workspace;
+  float hyper[1]; /* [0] = learning rate */
+} kiln_state;
+
+kiln_state *kiln_state_create(const kiln_model *model);
+void kiln_state_destroy(kiln_state *s);
+/* Initialises parameters from the model's initialisers; zeroes the state. */
+void kiln_state_init(kiln_state *s, uint64_t seed);
+/* One optimizer step on a full batch; returns the batch loss. */
+float kiln_state_train_step(kiln_state *s, const float *x, const void *y);
+/* Model outputs for a full batch (batch x output_numel floats). */
+void kiln_state_predict(kiln_state *s, const float *x, float *out);
+
+/* --- Checkpoints (safetensors, written atomically) ------------------------ */
+int kiln_checkpoint_save(const kiln_state *s, const char *path);
+int kiln_checkpoint_load(kiln_state *s, const char *path);
+
+/* --- Data ------------------------------------------------------------------ */
+typedef struct kiln_dataset {
+  int64_t n, features, label_numel;
+  float *x;   /* n x features */
+  int32_t *yi; /* n labels, for class-index labels */
+  float *yf;   /* n x label_numel, for value labels */
+} kiln_dataset;
+
+void kiln_dataset_free(kiln_dataset *d);
+/* Loads a source checked against the model's input and label shapes. */
+int kiln_dataset_load(const kiln_model *m, const kiln_data_source *src, kiln_dataset *out);
+/* Moves the last `fraction` of a seeded shuffle of `all` into `test`. */
+int kiln_dataset_split(kiln_dataset *all, double fraction, uint64_t seed, kiln_dataset *test);
+/* Standardises features with the mean and deviation of `train`. */
+void kiln_dataset_standardize(kiln_dataset *train, kiln_dataset *test);
+/* Copies rows idx[0..count) into contiguous batch buffers (labels by kind). */
+void kiln_dataset_gather(const kiln_dataset *d, const int64_t *idx, int64_t count,
+                         int64_t batch, float *x, void *y);
+
+/* --- Random numbers (deterministic across platforms) ---------------------- */
+typedef struct kiln_rng { uint64_t s[4]; } kiln_rng;
+void kiln_rng_seed(kiln_rng *r, uint64_t seed);
+uint64_t kiln_rng_next(kiln_rng *r);
+double kiln_rng_uniform(kiln_rng *r); /* [0, 1) */
+double kiln_rng_normal(kiln_rng *r);
+void kiln_shuffle(int64_t *idx, int64_t n, uint64_t seed);
+
+/* --- Progress -------------------------------------------------------------- */
+typedef struct kiln_progress {
+  const char *label;
+  int64_t total, done;
+  double start;
+  int tty;
+  double last_draw;
+} kiln_progress;
+double kiln_now(void);
+void kiln_progress_start(kiln_progress *p, const char *label, int64_t total);
+void kiln_progress_update(kiln_progress *p, int64_t done, float loss);
+void kiln_progress_finish(kiln_progress *p, float loss);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_RUNTIME_H */

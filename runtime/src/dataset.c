@@ -1,0 +1,363 @@
+/*===- dataset.c - IDX and CSV loaders, split, standardisation, batches ---===*
+ * Loaders check everything they read against the model: a file that is
+ * missing, truncated, malformed or of the wrong shape is an error naming the
+ * file (and line, for CSV), never a crash or silently wrong data. zlib reads
+ * gzip and plain files alike.
+ *===----------------------------------------------------------------------===*/
+#include "kiln/runtime.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+void kiln_dataset_free(kiln_dataset *d) {
+  free(d->x);
+  free(d->yi);
+  free(d->yf);
+  memset(d, 0, sizeof *d);
+}
+
+static int read_exact(gzFile f, void *buf, size_t n, const char *path, const char *what) {
+  size_t got = 0;
+  while (got < n) {
+    unsigned chunk = n - got > (1u << 30) ? (1u << 30) : (unsigned)(n - got);
+    int r = gzread(f, (char *)buf + got, chunk);
+    if (r <= 0) {
+      int err;
+      const char *msg = gzerror(f, &err);
+      if (err != Z_OK && err != Z_BUF_ERROR)
+        return kiln_fail("%s: %s while reading %s", path, msg, what);
+      return kiln_fail("%s: file is truncated: expected %zu bytes of %s, got %zu", path, n, what, got);
+    }
+    got += (size_t)r;
+  }
+  return 0;
+}
+
+static uint32_t be32(const unsigned char *b) {
+  return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* Reads an IDX file of unsigned bytes; returns the item count and item size. */
+static int read_idx(const char *path, int rank, unsigned char **data, int64_t *count, int64_t *item) {
+  gzFile f = gzopen(path, "rb");
+  if (!f)
+    return kiln_fail("%s: cannot open: %s", path, strerror(errno ? errno : ENOENT));
+  unsigned char hdr[4 + 4 * 3];
+  int rc = read_exact(f, hdr, 4 + 4 * (size_t)rank, path, "the IDX header");
+  if (rc == 0 && (hdr[0] || hdr[1] || hdr[2] != 0x08 || hdr[3] != rank))
+    rc = kiln_fail("%s: not an IDX file of unsigned bytes with %d dimensions (magic %02x%02x%02x%02x)",
+                   path, rank, hdr[0], hdr[1], hdr[2], hdr[3]);
+  if (rc == 0) {
+    *count = be32(hdr + 4);
+    *item = 1;
+    for (int i = 1; i < rank; ++i)
+      *item *= be32(hdr + 4 + 4 * i);
+    if (*count <= 0 || *item <= 0 || *count * *item > ((int64_t)1 << 34))
+      rc = kiln_fail("%s: implausible IDX dimensions", path);
+  }
+  if (rc == 0) {
+    *data = malloc((size_t)(*count * *item));
+    if (!*data)
+      rc = kiln_fail("%s: out of memory", path);
+    else if ((rc = read_exact(f, *data, (size_t)(*count * *item), path, "the IDX data")) != 0) {
+      free(*data);
+      *data = NULL;
+    }
+  }
+  gzclose(f);
+  return rc;
+}
+
+static int load_idx(const kiln_model *m, const kiln_data_source *src, double scale, kiln_dataset *out) {
+  unsigned char *images = NULL, *labels = NULL;
+  int64_t n = 0, item = 0, nl = 0, litem = 0;
+  if (read_idx(src->features, 3, &images, &n, &item) != 0)
+    return -1;
+  if (read_idx(src->labels, 1, &labels, &nl, &litem) != 0) {
+    free(images);
+    return -1;
+  }
+  int rc = 0;
+  if (item != m->input_numel)
+    rc = kiln_fail("%s: images have %lld values each, the model's input has %lld", src->features,
+                   (long long)item, (long long)m->input_numel);
+  else if (nl != n)
+    rc = kiln_fail("%s: %lld labels for %lld images in %s", src->labels, (long long)nl, (long long)n,
+                   src->features);
+  else if (!m->label_is_int)
+    rc = kiln_fail("%s: IDX labels are class indices, but the model's loss (%s) expects values",
+                   src->labels, m->loss);
+  for (int64_t i = 0; rc == 0 && i < n; ++i)
+    if (labels[i] >= m->num_classes)
+      rc = kiln_fail("%s: label %d of item %lld is not a class of this model (0..%lld)", src->labels,
+                     labels[i], (long long)i, (long long)m->num_classes - 1);
+  if (rc == 0) {
+    out->n = n;
+    out->features = item;
+    out->label_numel = 1;
+    out->x = malloc((size_t)(n * item) * sizeof(float));
+    out->yi = malloc((size_t)n * sizeof(int32_t));
+    if (!out->x || !out->yi)
+      rc = kiln_fail("out of memory loading %s", src->features);
+  }
+  for (int64_t i = 0; rc == 0 && i < n * item; ++i)
+    out->x[i] = (float)(images[i] * scale);
+  for (int64_t i = 0; rc == 0 && i < n; ++i)
+    out->yi[i] = labels[i];
+  free(images);
+  free(labels);
+  if (rc != 0)
+    kiln_dataset_free(out);
+  return rc;
+}
+
+/* A growable table of numbers read from a delimited text file. */
+typedef struct table {
+  double *v;
+  int64_t rows, cols, cap;
+} table;
+
+static int read_table(const char *path, int64_t skip, table *t) {
+  memset(t, 0, sizeof *t);
+  gzFile f = gzopen(path, "rb");
+  if (!f)
+    return kiln_fail("%s: cannot open: %s", path, strerror(errno ? errno : ENOENT));
+  char line[1 << 16];
+  int64_t lineno = 0;
+  int rc = 0;
+  while (rc == 0 && gzgets(f, line, sizeof line)) {
+    ++lineno;
+    size_t len = strlen(line);
+    if (len == sizeof line - 1 && line[len - 1] != '\n') {
+      rc = kiln_fail("%s:%lld: line is longer than %zu bytes", path, (long long)lineno, sizeof line - 2);
+      break;
+    }
+    if (lineno <= skip)
+      continue;
+    char *p = line;
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+      ++p;
+    if (!*p)
+      continue; /* blank line */
+    int64_t cols = 0;
+    while (*p && rc == 0) {
+      char *end;
+      errno = 0;
+      double v = strtod(p, &end);
+      if (end == p || errno == ERANGE || !isfinite(v)) {
+        char tok[32];
+        size_t k = strcspn(p, ", \t\r\n");
+        snprintf(tok, sizeof tok, "%.*s", (int)(k < 31 ? k : 31), p);
+        rc = kiln_fail("%s:%lld: column %lld: '%s' is not a finite number", path, (long long)lineno,
+                       (long long)cols + 1, tok);
+        break;
+      }
+      if (t->rows * (t->cols ? t->cols : 0) + cols >= t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 4096;
+        double *nv = realloc(t->v, (size_t)t->cap * sizeof(double));
+        if (!nv) {
+          rc = kiln_fail("%s: out of memory", path);
+          break;
+        }
+        t->v = nv;
+      }
+      t->v[t->rows * t->cols + cols++] = v;
+      p = end;
+      while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        ++p;
+      if (*p == ',') {
+        ++p;
+        while (*p == ' ' || *p == '\t')
+          ++p;
+        if (!*p || *p == '\n' || *p == '\r')
+          rc = kiln_fail("%s:%lld: empty value after the last comma", path, (long long)lineno);
+      }
+    }
+    if (rc)
+      break;
+    if (t->rows == 0)
+      t->cols = cols;
+    else if (cols != t->cols) {
+      rc = kiln_fail("%s:%lld: %lld values where earlier rows have %lld", path, (long long)lineno,
+                     (long long)cols, (long long)t->cols);
+      break;
+    }
+    ++t->rows;
+  }
+  if (rc == 0 && !gzeof(f)) {
+    int err;
+    const char *msg = gzerror(f, &err);
+    rc = kiln_fail("%s: read error: %s", path, msg);
+  }
+  gzclose(f);
+  if (rc == 0 && t->rows == 0)
+    rc = kiln_fail("%s: no data rows", path);
+  if (rc != 0) {
+    free(t->v);
+    t->v = NULL;
+  }
+  return rc;
+}
+
+static int set_label(const kiln_model *m, kiln_dataset *d, int64_t row, double v, const char *path) {
+  if (m->label_is_int) {
+    if (v != floor(v) || v < 0 || v >= (double)m->num_classes)
+      return kiln_fail("%s: row %lld: label %g is not a class of this model (0..%lld)", path,
+                       (long long)row + 1, v, (long long)m->num_classes - 1);
+    d->yi[row] = (int32_t)v;
+  } else {
+    if (strcmp(m->task, "binary") == 0 && v != 0 && v != 1)
+      return kiln_fail("%s: row %lld: label %g must be 0 or 1 for %s", path, (long long)row + 1, v,
+                       m->loss);
+    d->yf[row] = (float)v;
+  }
+  return 0;
+}
+
+static int load_csv(const kiln_model *m, const kiln_data_source *src, double scale, kiln_dataset *out) {
+  table t, labels = {0};
+  if (read_table(src->features, src->skip, &t) != 0)
+    return -1;
+  int separate = src->labels && src->labels[0];
+  if (separate && read_table(src->labels, src->skip, &labels) != 0) {
+    free(t.v);
+    return -1;
+  }
+  int rc = 0;
+  int64_t labelCol = -1, features = t.cols;
+  if (m->label_numel != 1)
+    rc = kiln_fail("CSV data needs a model with one label value per sample");
+  else if (separate) {
+    if (labels.rows != t.rows)
+      rc = kiln_fail("%s: %lld rows, but %s has %lld", src->labels, (long long)labels.rows,
+                     src->features, (long long)t.rows);
+    else if (labels.cols != 1)
+      rc = kiln_fail("%s: expected one label per line, found %lld values", src->labels,
+                     (long long)labels.cols);
+  } else {
+    labelCol = src->label_column < 0 ? t.cols + src->label_column : src->label_column;
+    if (labelCol < 0 || labelCol >= t.cols)
+      rc = kiln_fail("%s: label column %lld does not exist (rows have %lld values)", src->features,
+                     (long long)src->label_column, (long long)t.cols);
+    features = t.cols - 1;
+  }
+  if (rc == 0 && features != m->input_numel)
+    rc = kiln_fail("%s: rows have %lld feature values, the model's input has %lld", src->features,
+                   (long long)features, (long long)m->input_numel);
+  if (rc == 0) {
+    out->n = t.rows;
+    out->features = features;
+    out->label_numel = 1;
+    out->x = malloc((size_t)(t.rows * features) * sizeof(float));
+    if (m->label_is_int)
+      out->yi = malloc((size_t)t.rows * sizeof(int32_t));
+    else
+      out->yf = malloc((size_t)t.rows * sizeof(float));
+    if (!out->x || (!out->yi && !out->yf))
+      rc = kiln_fail("out of memory loading %s", src->features);
+  }
+  for (int64_t r = 0; rc == 0 && r < t.rows; ++r) {
+    int64_t k = 0;
+    for (int64_t c = 0; c < t.cols; ++c)
+      if (c != labelCol)
+        out->x[r * features + k++] = (float)(t.v[r * t.cols + c] * scale);
+    double y = separate ? labels.v[r] : t.v[r * t.cols + labelCol];
+    rc = set_label(m, out, r, y, separate ? src->labels : src->features);
+  }
+  free(t.v);
+  free(labels.v);
+  if (rc != 0)
+    kiln_dataset_free(out);
+  return rc;
+}
+
+int kiln_dataset_load(const kiln_model *m, const kiln_data_source *src, kiln_dataset *out) {
+  memset(out, 0, sizeof *out);
+  if (!src->format || !src->format[0])
+    return kiln_fail("no data source: the model names none; pass --data-train/--data-test");
+  double scale = m->scale != 0 ? m->scale : 1.0;
+  if (strcmp(src->format, "idx") == 0)
+    return load_idx(m, src, scale, out);
+  if (strcmp(src->format, "csv") == 0)
+    return load_csv(m, src, scale, out);
+  return kiln_fail("unknown data format '%s'", src->format);
+}
+
+int kiln_dataset_split(kiln_dataset *all, double fraction, uint64_t seed, kiln_dataset *test) {
+  memset(test, 0, sizeof *test);
+  int64_t n = all->n, nt = (int64_t)floor((double)n * fraction + 0.5);
+  if (nt <= 0 || nt >= n)
+    return kiln_fail("split %.3f of %lld rows leaves an empty train or test set", fraction, (long long)n);
+  int64_t *idx = malloc((size_t)n * sizeof(int64_t));
+  kiln_dataset train = {0};
+  if (!idx)
+    return kiln_fail("out of memory");
+  for (int64_t i = 0; i < n; ++i)
+    idx[i] = i;
+  kiln_shuffle(idx, n, seed ^ 0x5eed5eedull);
+  kiln_dataset *parts[2] = {&train, test};
+  int64_t sizes[2] = {n - nt, nt}, start = 0;
+  for (int p = 0; p < 2; ++p) {
+    kiln_dataset *d = parts[p];
+    d->n = sizes[p];
+    d->features = all->features;
+    d->label_numel = all->label_numel;
+    d->x = malloc((size_t)(d->n * d->features) * sizeof(float));
+    if (all->yi)
+      d->yi = malloc((size_t)d->n * sizeof(int32_t));
+    if (all->yf)
+      d->yf = malloc((size_t)(d->n * d->label_numel) * sizeof(float));
+    if (!d->x || (all->yi && !d->yi) || (all->yf && !d->yf)) {
+      kiln_dataset_free(&train);
+      kiln_dataset_free(test);
+      free(idx);
+      return kiln_fail("out of memory");
+    }
+    kiln_dataset_gather(all, idx + start, d->n, d->n, d->x, d->yi ? (void *)d->yi : (void *)d->yf);
+    start += d->n;
+  }
+  free(idx);
+  kiln_dataset_free(all);
+  *all = train;
+  return 0;
+}
+
+void kiln_dataset_standardize(kiln_dataset *train, kiln_dataset *test) {
+  int64_t f = train->features;
+  for (int64_t j = 0; j < f; ++j) {
+    double sum = 0, sq = 0;
+    for (int64_t i = 0; i < train->n; ++i)
+      sum += train->x[i * f + j];
+    double mean = sum / (double)train->n;
+    for (int64_t i = 0; i < train->n; ++i) {
+      double d = train->x[i * f + j] - mean;
+      sq += d * d;
+    }
+    double sd = sqrt(sq / (double)train->n);
+    if (sd < 1e-12)
+      sd = 1;
+    kiln_dataset *sets[2] = {train, test};
+    for (int s = 0; s < 2; ++s)
+      if (sets[s] && sets[s]->x)
+        for (int64_t i = 0; i < sets[s]->n; ++i)
+          sets[s]->x[i * f + j] = (float)((sets[s]->x[i * f + j] - mean) / sd);
+  }
+}
+
+void kiln_dataset_gather(const kiln_dataset *d, const int64_t *idx, int64_t count, int64_t batch,
+                         float *x, void *y) {
+  int64_t f = d->features, l = d->label_numel;
+  for (int64_t i = 0; i < batch; ++i) {
+    /* Rows past `count` pad a partial batch with copies of its first row. */
+    int64_t src = idx[i < count ? i : 0];
+    memcpy(x + i * f, d->x + src * f, (size_t)f * sizeof(float));
+    if (d->yi)
+      ((int32_t *)y)[i] = d->yi[src];
+    else
+      memcpy((float *)y + i * l, d->yf + src * l, (size_t)l * sizeof(float));
+  }
+}

@@ -1,0 +1,83 @@
+/*===- state.c - Model state and calls into generated code ----------------===*/
+#include "kiln/runtime.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *aligned_zeroed(size_t bytes) {
+  size_t size = (bytes + 63) / 64 * 64;
+  void *p = aligned_alloc(64, size ? size : 64);
+  if (p)
+    memset(p, 0, size ? size : 64);
+  return p;
+}
+
+kiln_state *kiln_state_create(const kiln_model *m) {
+  if (!m || m->abi_version != KILN_ABI_VERSION) {
+    kiln_fail("model table has ABI version %lld, this runtime expects %d",
+              m ? (long long)m->abi_version : -1LL, KILN_ABI_VERSION);
+    return NULL;
+  }
+  kiln_state *s = calloc(1, sizeof *s);
+  if (!s) {
+    kiln_fail("out of memory");
+    return NULL;
+  }
+  s->model = m;
+  s->params = aligned_zeroed((size_t)m->param_numel * sizeof(float));
+  s->state = aligned_zeroed((size_t)m->state_numel * sizeof(float));
+  s->workspace = aligned_zeroed((size_t)m->workspace_bytes);
+  s->hyper[0] = (float)m->lr;
+  if (!s->params || !s->state || !s->workspace) {
+    kiln_state_destroy(s);
+    kiln_fail("out of memory allocating the model state");
+    return NULL;
+  }
+  return s;
+}
+
+void kiln_state_destroy(kiln_state *s) {
+  if (!s)
+    return;
+  free(s->params);
+  free(s->state);
+  free(s->workspace);
+  free(s);
+}
+
+void kiln_state_init(kiln_state *s, uint64_t seed) {
+  const kiln_model *m = s->model;
+  kiln_rng r;
+  kiln_rng_seed(&r, seed);
+  for (int64_t t = 0; t < m->num_params; ++t) {
+    const kiln_tensor_info *p = &m->params[t];
+    float *w = s->params + p->offset;
+    double fin = (double)(p->fan_in > 0 ? p->fan_in : 1), fout = (double)(p->fan_out > 0 ? p->fan_out : 1);
+    for (int64_t i = 0; i < p->numel; ++i) {
+      double v = 0;
+      switch (p->init) {
+      case KILN_INIT_ONES: v = 1; break;
+      case KILN_INIT_NORMAL: v = 0.01 * kiln_rng_normal(&r); break;
+      case KILN_INIT_XAVIER: v = (2 * kiln_rng_uniform(&r) - 1) * sqrt(6.0 / (fin + fout)); break;
+      case KILN_INIT_XAVIER_NORMAL: v = kiln_rng_normal(&r) * sqrt(2.0 / (fin + fout)); break;
+      case KILN_INIT_HE: v = kiln_rng_normal(&r) * sqrt(2.0 / fin); break;
+      case KILN_INIT_HE_UNIFORM: v = (2 * kiln_rng_uniform(&r) - 1) * sqrt(6.0 / fin); break;
+      case KILN_INIT_TORCH: v = (2 * kiln_rng_uniform(&r) - 1) / sqrt(fin); break;
+      default: v = 0; break;
+      }
+      w[i] = (float)v;
+    }
+  }
+  memset(s->state, 0, (size_t)m->state_numel * sizeof(float));
+}
+
+float kiln_state_train_step(kiln_state *s, const float *x, const void *y) {
+  float loss = 0;
+  s->model->train_step(s->params, s->state, x, y, s->hyper, &loss, s->workspace);
+  return loss;
+}
+
+void kiln_state_predict(kiln_state *s, const float *x, float *out) {
+  s->model->predict(s->params, x, out, s->workspace);
+}
