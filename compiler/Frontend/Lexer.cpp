@@ -4,6 +4,7 @@
 #include "llvm/ADT/StringExtras.h"
 
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 
 using namespace kiln::frontend;
@@ -119,7 +120,11 @@ Token Lexer::next() {
   }
   advance();
   t.kind = Tok::Error;
-  error = std::string("unexpected character '") +
-          (std::isprint(static_cast<unsigned char>(c)) ? std::string(1, c) : std::string("\\x") + llvm::utohexstr((unsigned char)c)) + "'";
+  char shown[8];
+  if (std::isprint(static_cast<unsigned char>(c)))
+    snprintf(shown, sizeof shown, "%c", c);
+  else
+    snprintf(shown, sizeof shown, "\\x%02x", static_cast<unsigned char>(c));
+  error = std::string("unexpected character '") + shown + "'";
   return t;
 }

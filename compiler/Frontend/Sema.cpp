@@ -3,6 +3,8 @@
 
 #include "llvm/ADT/StringSwitch.h"
 
+#include <set>
+
 using namespace kiln::frontend;
 
 namespace {
@@ -34,6 +36,8 @@ public:
       bool isLoss = b.name == "loss";
       if (check(*b.value, isLoss))
         env[b.name] = b.value.get();
+      else
+        poisoned.insert(b.name);
       if (isLoss)
         lossBinding(b);
     }
@@ -146,6 +150,8 @@ private:
     switch (e.kind) {
     case Expr::Kind::Name: {
       auto it = env.find(e.text);
+      if (poisoned.count(e.text))
+        return false; // already reported where it was defined
       if (it == env.end()) {
         diags.error(e.loc) << "unknown name '" << e.text << "'";
         return false;
@@ -375,6 +381,7 @@ private:
   Diagnostics &diags;
   ModelInfo &info;
   std::map<std::string, const Expr *> env;
+  std::set<std::string> poisoned;
   std::vector<std::unique_ptr<Expr>> declared;
   const Binding *current = nullptr;
   unsigned denseCount = 0;

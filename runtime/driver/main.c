@@ -256,7 +256,7 @@ static int run(int argc, char **argv) {
   kiln_state *s = kiln_state_create(m);
   if (!s)
     return -1;
-  data d;
+  data d = {0};
   int rc = 0;
   int training = !strcmp(o.command, "train");
   if (training) {

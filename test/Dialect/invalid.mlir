@@ -1,0 +1,82 @@
+// RUN: kiln-opt %s -split-input-file -verify-diagnostics
+
+func.func @matmul_k(%a: tensor<4x3xf32>, %b: tensor<4x5xf32>) -> tensor<4x5xf32> {
+  // expected-error @+1 {{contracting dimensions differ: 3 vs 4}}
+  %0 = kiln.matmul %a, %b : tensor<4x3xf32>, tensor<4x5xf32> -> tensor<4x5xf32>
+  return %0 : tensor<4x5xf32>
+}
+
+// -----
+
+func.func @matmul_result(%a: tensor<4x3xf32>, %b: tensor<3x5xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{result type 'tensor<4x4xf32>' should be 4x5}}
+  %0 = kiln.matmul %a, %b : tensor<4x3xf32>, tensor<3x5xf32> -> tensor<4x4xf32>
+  return %0 : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @broadcast_size(%b: tensor<3xf32>) -> tensor<4x5xf32> {
+  // expected-error @+1 {{operand dimension 0 (size 3) maps to result dimension 1 of size 5}}
+  %0 = kiln.broadcast %b dims = [1] : tensor<3xf32> -> tensor<4x5xf32>
+  return %0 : tensor<4x5xf32>
+}
+
+// -----
+
+func.func @broadcast_order(%b: tensor<4x5xf32>) -> tensor<4x5x6xf32> {
+  // expected-error @+1 {{result dimensions must be strictly increasing}}
+  %0 = kiln.broadcast %b dims = [1, 0] : tensor<4x5xf32> -> tensor<4x5x6xf32>
+  return %0 : tensor<4x5x6xf32>
+}
+
+// -----
+
+func.func @reduce_shape(%x: tensor<4x5xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{does not match the operand shape without the reduced dimensions}}
+  %0 = kiln.reduce_sum %x dims = [0] : tensor<4x5xf32> -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @reduce_range(%x: tensor<4x5xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{reduced dimension 2 is out of range [0, 2)}}
+  %0 = kiln.reduce_sum %x dims = [2] : tensor<4x5xf32> -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @ce_labels(%z: tensor<8x3xf32>, %l: tensor<4xi32>) -> tensor<f32> {
+  // expected-error @+1 {{expects logits [N, C] and labels [N]}}
+  %0 = kiln.softmax_cross_entropy %z, %l : tensor<8x3xf32>, tensor<4xi32> -> tensor<f32>
+  return %0 : tensor<f32>
+}
+
+// -----
+
+func.func @elementwise_types(%a: tensor<4xf32>, %b: tensor<5xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %0 = "kiln.add"(%a, %b) : (tensor<4xf32>, tensor<5xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @int_relu(%a: tensor<4xi32>) -> tensor<4xi32> {
+  // expected-error @+1 {{must be ranked tensor of 32-bit float or 64-bit float values}}
+  %0 = "kiln.relu"(%a) : (tensor<4xi32>) -> tensor<4xi32>
+  return %0 : tensor<4xi32>
+}
+
+// -----
+
+func.func @fused_yield(%a: tensor<4xf32>) -> tensor<5xf32> {
+  // expected-error @+1 {{yielded types do not match the result types}}
+  %0 = kiln.fused (%a : tensor<4xf32>) -> tensor<5xf32> {
+  ^bb0(%x: tensor<4xf32>):
+    kiln.yield %x : tensor<4xf32>
+  }
+  return %0 : tensor<5xf32>
+}

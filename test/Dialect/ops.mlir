@@ -1,0 +1,41 @@
+// RUN: kiln-opt %s | kiln-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @layer
+func.func @layer(%x: tensor<64x784xf32>, %w: tensor<784x256xf32>, %b: tensor<256xf32>) -> tensor<64x256xf32> {
+  // CHECK: kiln.matmul %{{.*}}, %{{.*}} : tensor<64x784xf32>, tensor<784x256xf32> -> tensor<64x256xf32>
+  %z = kiln.matmul %x, %w : tensor<64x784xf32>, tensor<784x256xf32> -> tensor<64x256xf32>
+  // CHECK: kiln.broadcast %{{.*}} dims = [1] : tensor<256xf32> -> tensor<64x256xf32>
+  %bb = kiln.broadcast %b dims = [1] : tensor<256xf32> -> tensor<64x256xf32>
+  %s = kiln.add %z, %bb : tensor<64x256xf32>
+  // CHECK: kiln.relu
+  %r = kiln.relu %s : tensor<64x256xf32>
+  return %r : tensor<64x256xf32>
+}
+
+// CHECK-LABEL: func.func @losses
+func.func @losses(%z: tensor<8x3xf32>, %l: tensor<8xi32>, %p: tensor<8x1xf64>, %t: tensor<8x1xf64>) -> (tensor<f32>, tensor<f64>, tensor<3x3xf32>, tensor<8x3xf32>) {
+  // CHECK: kiln.softmax_cross_entropy %{{.*}}, %{{.*}} : tensor<8x3xf32>, tensor<8xi32> -> tensor<f32>
+  %ce = kiln.softmax_cross_entropy %z, %l : tensor<8x3xf32>, tensor<8xi32> -> tensor<f32>
+  // CHECK: kiln.sigmoid_bce %{{.*}}, %{{.*}} : tensor<8x1xf64> -> tensor<f64>
+  %bce = kiln.sigmoid_bce %p, %t : tensor<8x1xf64> -> tensor<f64>
+  // CHECK: kiln.matmul %{{.*}}, %{{.*}} transpose_a : tensor<8x3xf32>, tensor<8x3xf32> -> tensor<3x3xf32>
+  %g = kiln.matmul %z, %z transpose_a : tensor<8x3xf32>, tensor<8x3xf32> -> tensor<3x3xf32>
+  // CHECK: kiln.one_hot %{{.*}} : tensor<8xi32> -> tensor<8x3xf32>
+  %h = kiln.one_hot %l : tensor<8xi32> -> tensor<8x3xf32>
+  return %ce, %bce, %g, %h : tensor<f32>, tensor<f64>, tensor<3x3xf32>, tensor<8x3xf32>
+}
+
+// CHECK-LABEL: func.func @fused
+func.func @fused(%a: tensor<4x2xf32>, %b: tensor<2xf32>) -> tensor<4x2xf32> {
+  // CHECK: kiln.fused(%{{.*}}, %{{.*}} : tensor<4x2xf32>, tensor<2xf32>) -> tensor<4x2xf32> {
+  // CHECK: kiln.yield %{{.*}} : tensor<4x2xf32>
+  %r = kiln.fused (%a, %b : tensor<4x2xf32>, tensor<2xf32>) -> tensor<4x2xf32> {
+  ^bb0(%x: tensor<4x2xf32>, %y: tensor<2xf32>):
+    %c = kiln.constant 2.0 : tensor<4x2xf32>
+    %yb = kiln.broadcast %y dims = [1] : tensor<2xf32> -> tensor<4x2xf32>
+    %s = kiln.add %x, %yb : tensor<4x2xf32>
+    %m = kiln.mul %s, %c : tensor<4x2xf32>
+    kiln.yield %m : tensor<4x2xf32>
+  }
+  return %r : tensor<4x2xf32>
+}
