@@ -1,5 +1,6 @@
 //===- ObjectEmitter.cpp - LLVM IR and object files, in process -----------===//
 #include "compiler/Target/ObjectEmitter.h"
+#include "compiler/Target/Embedding.h"
 
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -37,7 +38,8 @@ std::unique_ptr<llvm::Module> kiln::translateAndOptimize(ModuleOp module, llvm::
     module.emitError("failed to translate to LLVM IR");
     return nullptr;
   }
-  if (failed(emitModelDescriptor(module, *llvmModule, exportEntry)))
+  if (failed(emitModelDescriptor(module, *llvmModule, exportEntry)) ||
+      failed(emitEmbeddingAPI(module, *llvmModule)))
     return nullptr;
   std::string error;
   auto tm = hostMachine(error);

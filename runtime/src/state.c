@@ -72,6 +72,8 @@ void kiln_state_init(kiln_state *s, uint64_t seed) {
   memset(s->state, 0, (size_t)m->state_numel * sizeof(float));
 }
 
+void kiln_state_set_lr(kiln_state *s, float lr) { s->hyper[0] = lr; }
+
 float kiln_state_train_step(kiln_state *s, const float *x, const void *y) {
   float loss = 0;
   s->model->train_step(s->params, s->state, x, y, s->hyper, &loss, s->workspace);

@@ -8,6 +8,7 @@
 #include "compiler/Frontend/MLIRGen.h"
 #include "compiler/Frontend/Parser.h"
 #include "compiler/Pipelines/Pipelines.h"
+#include "compiler/Target/Embedding.h"
 #include "compiler/Target/ObjectEmitter.h"
 
 #include "mlir/IR/AsmState.h"
@@ -30,7 +31,7 @@ using namespace mlir;
 namespace cl = llvm::cl;
 
 namespace {
-enum class Emit { AST, Kiln, Grad, Fused, Linalg, LLVM, Asm, Obj, Exe };
+enum class Emit { AST, Kiln, Grad, Fused, Linalg, LLVM, Asm, Obj, Lib, Header, Exe };
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.kiln>"), cl::Required);
 cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout for text, the model name for exe)"),
@@ -44,6 +45,8 @@ cl::opt<Emit> emit("emit", cl::desc("What to produce"), cl::init(Emit::Exe),
                               clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
                               clEnumValN(Emit::Asm, "asm", "host assembly"),
                               clEnumValN(Emit::Obj, "obj", "host object file"),
+                              clEnumValN(Emit::Lib, "lib", "static library: model + runtime"),
+                              clEnumValN(Emit::Header, "header", "C header of the library's API"),
                               clEnumValN(Emit::Exe, "exe", "executable with train/eval/predict")));
 cl::opt<std::string> target("target", cl::desc("cpu (default)"), cl::init("cpu"));
 cl::opt<int> batch("batch", cl::desc("Override the model's batch size"), cl::init(0));
@@ -128,6 +131,8 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
                  << " is not supported yet (only cpu); PTX emission is the next step\n";
     return failure();
   }
+  if (emit == Emit::Header)
+    return writeText([&](llvm::raw_ostream &os) { (void)kiln::writeHeader(*module, os); });
   if (auto r = stage(kiln::buildGradPipeline, Emit::Grad))
     return *r;
   if (auto r = stage(kiln::buildFusionPipeline, Emit::Fused))
@@ -153,7 +158,7 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
     llvm::errs() << "kilnc: error: --emit=asm is not implemented yet\n";
     return failure();
   }
-  // Exe: object in a temporary file, then the runtime's driver.
+  // Lib and exe: the object in a temporary file, then archived or linked.
   SmallString<128> object;
   if (auto ec = llvm::sys::fs::createTemporaryFile("kiln-" + model->name, "o", object)) {
     llvm::errs() << "kilnc: error: cannot create a temporary file: " << ec.message() << "\n";
@@ -162,6 +167,10 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
   llvm::FileRemover removeObject(object);
   if (failed(kiln::writeObjectFile(*llvmModule, object)))
     return failure();
+  if (emit == Emit::Lib)
+    return kiln::writeStaticLibrary(object, runtimeDir() + "/libkiln_runtime.a",
+                                    outputFile.empty() ? "lib" + model->name + ".a"
+                                                       : outputFile.getValue());
   return link(object, outputFile.empty() ? model->name : outputFile.getValue());
 }
 } // namespace

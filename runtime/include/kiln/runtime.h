@@ -34,6 +34,8 @@ kiln_state *kiln_state_create(const kiln_model *model);
 void kiln_state_destroy(kiln_state *s);
 /* Initialises parameters from the model's initialisers; zeroes the state. */
 void kiln_state_init(kiln_state *s, uint64_t seed);
+/* Sets the learning rate used by later steps. */
+void kiln_state_set_lr(kiln_state *s, float lr);
 /* One optimizer step on a full batch; returns the batch loss. */
 float kiln_state_train_step(kiln_state *s, const float *x, const void *y);
 /* Model outputs for a full batch (batch x output_numel floats). */

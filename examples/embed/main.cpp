@@ -1,0 +1,135 @@
+// A C++ application that embeds a Kiln model: it links the library and header
+// that `kilnc --emit=lib` and `--emit=header` generate for
+// examples/logistic_regression.kiln, loads its own data and runs its own
+// training loop. No framework, no Python.
+#include "logistic_regression.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+constexpr int kBatch = LOGISTIC_REGRESSION_BATCH;
+constexpr int kFeatures = LOGISTIC_REGRESSION_INPUT_SIZE;
+
+struct Rows {
+  std::vector<float> x, y;
+  size_t size() const { return y.size(); }
+};
+
+// sklearn's breast_cancer.csv: a header line, then 30 features and a 0/1 label.
+bool loadCsv(const std::string &path, Rows &rows) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line))
+    return false;
+  while (std::getline(in, line)) {
+    std::stringstream ss(line);
+    std::string cell;
+    std::vector<float> values;
+    while (std::getline(ss, cell, ','))
+      values.push_back(std::stof(cell));
+    if (values.size() != kFeatures + 1)
+      return false;
+    rows.x.insert(rows.x.end(), values.begin(), values.end() - 1);
+    rows.y.push_back(values.back());
+  }
+  return rows.size() > 0;
+}
+
+float accuracy(logistic_regression *m, const Rows &test) {
+  std::vector<float> x(kBatch * kFeatures), out(kBatch);
+  size_t correct = 0;
+  for (size_t start = 0; start < test.size(); start += kBatch) {
+    size_t count = std::min<size_t>(kBatch, test.size() - start);
+    std::fill(x.begin(), x.end(), 0.0f);
+    std::copy_n(test.x.begin() + start * kFeatures, count * kFeatures, x.begin());
+    logistic_regression_predict(m, x.data(), out.data());
+    for (size_t i = 0; i < count; ++i)
+      correct += (out[i] > 0) == (test.y[start + i] > 0.5f);
+  }
+  return float(correct) / float(test.size());
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string path = argc > 1 ? argv[1]
+                              : "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv";
+  Rows all;
+  if (!loadCsv(path, all)) {
+    std::fprintf(stderr, "cannot read %s\n", path.c_str());
+    return 1;
+  }
+  // Shuffle, hold out 20%, standardise with the training statistics.
+  std::vector<size_t> order(all.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937 rng(7);
+  std::shuffle(order.begin(), order.end(), rng);
+  Rows train, test;
+  size_t nTest = all.size() / 5;
+  for (size_t k = 0; k < order.size(); ++k) {
+    Rows &dst = k < nTest ? test : train;
+    dst.x.insert(dst.x.end(), all.x.begin() + order[k] * kFeatures,
+                 all.x.begin() + (order[k] + 1) * kFeatures);
+    dst.y.push_back(all.y[order[k]]);
+  }
+  for (int j = 0; j < kFeatures; ++j) {
+    double mean = 0, var = 0;
+    for (size_t i = 0; i < train.size(); ++i)
+      mean += train.x[i * kFeatures + j];
+    mean /= double(train.size());
+    for (size_t i = 0; i < train.size(); ++i)
+      var += std::pow(train.x[i * kFeatures + j] - mean, 2);
+    double sd = std::sqrt(var / double(train.size())) + 1e-12;
+    for (Rows *r : {&train, &test})
+      for (size_t i = 0; i < r->size(); ++i)
+        r->x[i * kFeatures + j] = float((r->x[i * kFeatures + j] - mean) / sd);
+  }
+
+  logistic_regression *model = logistic_regression_create();
+  if (!model) {
+    std::fprintf(stderr, "create failed: %s\n", logistic_regression_error());
+    return 1;
+  }
+  logistic_regression_init(model, 7);
+  logistic_regression_set_lr(model, 0.1f);
+  std::vector<float> x(kBatch * kFeatures), y(kBatch);
+  std::vector<size_t> idx(train.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  for (int epoch = 0; epoch < 30; ++epoch) {
+    std::shuffle(idx.begin(), idx.end(), rng);
+    float loss = 0;
+    for (size_t start = 0; start + kBatch <= idx.size(); start += kBatch) {
+      for (int i = 0; i < kBatch; ++i) {
+        std::copy_n(train.x.begin() + idx[start + i] * kFeatures, kFeatures, x.begin() + i * kFeatures);
+        y[i] = train.y[idx[start + i]];
+      }
+      loss = logistic_regression_train_step(model, x.data(), y.data());
+    }
+    if (epoch % 10 == 9)
+      std::printf("epoch %d loss %.4f\n", epoch + 1, loss);
+  }
+  float acc = accuracy(model, test);
+  std::printf("test accuracy %.4f\n", acc);
+
+  // A checkpoint round trip gives a second instance the same predictions.
+  const char *ckpt = "embed_logreg.safetensors";
+  logistic_regression *copy = logistic_regression_create();
+  if (logistic_regression_save(model, ckpt) != 0 || logistic_regression_load(copy, ckpt) != 0) {
+    std::fprintf(stderr, "checkpoint failed: %s\n", logistic_regression_error());
+    return 1;
+  }
+  std::printf("reloaded accuracy %.4f\n", accuracy(copy, test));
+  if (logistic_regression_load(copy, "/nonexistent/ckpt.safetensors") == 0)
+    return 1;
+  std::printf("missing checkpoint reported: %s\n", logistic_regression_error());
+  logistic_regression_destroy(copy);
+  logistic_regression_destroy(model);
+  return acc >= 0.95f ? 0 : 2;
+}
