@@ -28,5 +28,13 @@ if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
     config.available_features.add("fashion-mnist")
 if os.path.exists("/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv"):
     config.available_features.add("sklearn-data")
-if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas"):
+ptxas = shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"
+if os.path.exists(ptxas):
     config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+
+# GPU tests run where a CUDA device answers and report UNSUPPORTED elsewhere.
+import subprocess
+probe = os.path.join(config.kiln_tools_dir, "kiln-cuda")
+if os.path.exists(probe) and subprocess.run([probe, "probe"], capture_output=True).returncode == 0:
+    config.available_features.add("cuda-device")

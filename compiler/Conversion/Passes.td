@@ -18,4 +18,34 @@ def ConvertKilnToLinalg : Pass<"kiln-to-linalg", "mlir::func::FuncOp"> {
                            "::mlir::math::MathDialect"];
 }
 
+def KilnExpandMath : Pass<"kiln-expand-math"> {
+  let summary = "Expand transcendental math ops into polynomial approximations";
+  let description = [{
+    Rewrites math.tanh, math.exp, math.log and friends into arithmetic
+    (upstream's polynomial approximations), so GPU kernels need no libdevice
+    and loops stay vectorizable.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def KilnGPULoopOrder : Pass<"kiln-gpu-loop-order", "mlir::func::FuncOp"> {
+  let summary = "Move reduction dimensions of linalg.generic innermost";
+  let description = [{
+    GPU mapping wants the parallel dimensions of a loop nest outermost (grid
+    and block) and the reductions inside each thread. The CPU keeps kiln's
+    i-k-j matmul order; the GPU pipeline runs this first.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def KilnGPUMergeModules : Pass<"kiln-gpu-merge-modules", "mlir::ModuleOp"> {
+  let summary = "Gather all outlined kernels into one gpu.module";
+  let description = [{
+    Kernel outlining makes one gpu.module per kernel; one module per model
+    gives one PTX file (and one cuModuleLoad at run time).
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // KILN_CONVERSION_PASSES_TD

@@ -9,15 +9,23 @@
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/Extensions/InlinerExtension.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Conversion/SCFToGPU/SCFToGPUPass.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
@@ -26,13 +34,17 @@ void kiln::registerKilnDialects(DialectRegistry &registry) {
   registry.insert<KilnDialect, func::FuncDialect, arith::ArithDialect, math::MathDialect,
                   tensor::TensorDialect, linalg::LinalgDialect,
                   bufferization::BufferizationDialect, memref::MemRefDialect,
-                  scf::SCFDialect, LLVM::LLVMDialect>();
+                  scf::SCFDialect, LLVM::LLVMDialect, gpu::GPUDialect,
+                  NVVM::NVVMDialect>();
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   linalg::registerBufferizableOpInterfaceExternalModels(registry);
   tensor::registerBufferizableOpInterfaceExternalModels(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  registerGPUDialectTranslation(registry);
+  registerNVVMDialectTranslation(registry);
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
 }
 
 void kiln::buildGradPipeline(OpPassManager &pm) {
@@ -54,7 +66,8 @@ void kiln::buildLinalgPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-void kiln::buildCPUCodegenPipeline(OpPassManager &pm) {
+/// One-shot bufferization and the static workspace plan, for both targets.
+static void addBufferizationPasses(OpPassManager &pm) {
   // No empty-tensor elimination: after CSE one tensor.empty can feed several
   // ops, and eliminating it into a materialize destination made that
   // destination scratch space for unrelated values. Results are computed in
@@ -70,8 +83,12 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm) {
     return success();
   };
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
-  pm.addNestedPass<func::FuncOp>(createKilnPlanMemory());
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnPlanMemory());
   pm.addPass(createCanonicalizerPass());
+}
+
+void kiln::buildCPUCodegenPipeline(OpPassManager &pm) {
+  addBufferizationPasses(pm);
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertSCFToCFPass());
@@ -88,10 +105,41 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void kiln::buildGPUCodegenPipeline(OpPassManager &pm, const GPUOptions &options) {
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnGPULoopOrder());
+  addBufferizationPasses(pm);
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createCanonicalizerPass());
+  // Outer tiles become the grid, inner tiles the thread blocks.
+  pm.addNestedPass<func::FuncOp>(createParallelLoopTilingPass(options.blockTile));
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createParallelLoopToGpuPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(kiln::createKilnGPUMergeModules());
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = "+ptx80";
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createConvertSCFToCFPass());
+  kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "isa"; // PTX text: ptxas is not needed to compile
+  binary.toolkitPath = options.cudaPath;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+}
+
 void kiln::registerKilnPipelines() {
   PassPipelineRegistration<>("kiln-grad", "autodiff and optimizer update", buildGradPipeline);
   PassPipelineRegistration<>("kiln-fusion", "elementwise fusion", buildFusionPipeline);
   PassPipelineRegistration<>("kiln-linalg", "entry points and kiln to linalg", buildLinalgPipeline);
   PassPipelineRegistration<>("kiln-cpu-codegen", "linalg to the LLVM dialect for the host CPU",
                              buildCPUCodegenPipeline);
+  PassPipelineRegistration<>("kiln-gpu-codegen", "linalg to GPU kernels as PTX (sm_90)",
+                             [](OpPassManager &pm) { buildGPUCodegenPipeline(pm, GPUOptions()); });
 }

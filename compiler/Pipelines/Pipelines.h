@@ -24,8 +24,18 @@ void buildLinalgPipeline(mlir::OpPassManager &pm);
 /// linalg on tensors -> bufferized, planned loops -> LLVM dialect (host CPU).
 void buildCPUCodegenPipeline(mlir::OpPassManager &pm);
 
+struct GPUOptions {
+  std::string chip = "sm_90";
+  /// CUDA toolkit root; libdevice (math functions) is linked from it.
+  std::string cudaPath = "/usr/local/cuda";
+  llvm::SmallVector<int64_t> blockTile = {16, 16};
+};
+/// linalg on tensors -> GPU kernels (one gpu.module, PTX in a gpu.binary) and
+/// host code that launches them.
+void buildGPUCodegenPipeline(mlir::OpPassManager &pm, const GPUOptions &options);
+
 /// Registers the pipelines above as kiln-grad, kiln-fusion, kiln-linalg and
-/// kiln-cpu-codegen.
+/// kiln-cpu-codegen, kiln-gpu-codegen.
 void registerKilnPipelines();
 
 } // namespace kiln

@@ -1,8 +1,10 @@
 //===- kiln-opt.cpp - Pass driver for kiln IR tests -----------------------===//
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -17,6 +19,8 @@ int main(int argc, char **argv) {
   mlir::registerConversionPasses();
   mlir::bufferization::registerBufferizationPasses();
   mlir::registerLinalgPasses();
+  mlir::registerGPUPasses();
+  mlir::registerSCFPasses();
   mlir::memref::registerMemRefPasses();
   kiln::registerKilnPasses();
   kiln::registerKilnConversionPasses();

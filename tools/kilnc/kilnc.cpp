@@ -11,6 +11,7 @@
 #include "compiler/Target/Embedding.h"
 #include "compiler/Target/ObjectEmitter.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
@@ -31,7 +32,7 @@ using namespace mlir;
 namespace cl = llvm::cl;
 
 namespace {
-enum class Emit { AST, Kiln, Grad, Fused, Linalg, LLVM, Asm, Obj, Lib, Header, Exe };
+enum class Emit { AST, Kiln, Grad, Fused, Linalg, LLVM, Asm, Obj, Lib, Header, PTX, Exe };
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.kiln>"), cl::Required);
 cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout for text, the model name for exe)"),
@@ -47,8 +48,14 @@ cl::opt<Emit> emit("emit", cl::desc("What to produce"), cl::init(Emit::Exe),
                               clEnumValN(Emit::Obj, "obj", "host object file"),
                               clEnumValN(Emit::Lib, "lib", "static library: model + runtime"),
                               clEnumValN(Emit::Header, "header", "C header of the library's API"),
+                              clEnumValN(Emit::PTX, "ptx", "PTX of the GPU kernels (--target=cuda)"),
                               clEnumValN(Emit::Exe, "exe", "executable with train/eval/predict")));
-cl::opt<std::string> target("target", cl::desc("cpu (default)"), cl::init("cpu"));
+cl::opt<std::string> target("target", cl::desc("cpu (default) or cuda"), cl::init("cpu"));
+cl::opt<std::string> gpuChip("gpu-chip", cl::desc("CUDA architecture for --target=cuda (sm_80, sm_90)"),
+                             cl::init("sm_90"));
+cl::opt<std::string> cudaPath("cuda-path",
+                              cl::desc("CUDA toolkit root, for libdevice (default: $CUDA_HOME, else "
+                                       "the toolkit found at build time)"));
 cl::opt<int> batch("batch", cl::desc("Override the model's batch size"), cl::init(0));
 cl::opt<bool> verifyDiagnostics("verify-diagnostics",
                                 cl::desc("Check diagnostics against expected-* comments"));
@@ -96,6 +103,60 @@ LogicalResult writeText(llvm::function_ref<void(llvm::raw_ostream &)> print) {
   return success();
 }
 
+/// Runs the GPU pipeline and writes the PTX of the model's kernel module.
+LogicalResult emitPTX(ModuleOp module, MLIRContext &ctx) {
+  if (gpuChip != "sm_80" && gpuChip != "sm_90") {
+    llvm::errs() << "kilnc: error: unsupported --gpu-chip=" << gpuChip << " (sm_80 or sm_90)\n";
+    return failure();
+  }
+  PassManager pm(&ctx);
+  if (failed(applyPassManagerCLOptions(pm)))
+    return failure();
+  kiln::GPUOptions options;
+  options.chip = gpuChip;
+  options.cudaPath = !cudaPath.empty()           ? cudaPath.getValue()
+                     : std::getenv("CUDA_HOME") ? std::getenv("CUDA_HOME")
+                                                : KILN_CUDA_PATH;
+  std::string libdevice = options.cudaPath + "/nvvm/libdevice/libdevice.10.bc";
+  if (!llvm::sys::fs::exists(libdevice)) {
+    llvm::errs() << "kilnc: error: libdevice not found at '" << libdevice
+                 << "'; pass --cuda-path=<CUDA toolkit root>\n";
+    return failure();
+  }
+  kiln::buildGPUCodegenPipeline(pm, options);
+  if (failed(pm.run(module)))
+    return failure();
+  std::string ptx;
+  module.walk([&](gpu::BinaryOp binary) {
+    // The serialized PTX carries a C string's terminating NUL; ptxas reads
+    // that as a premature end of file.
+    for (Attribute object : binary.getObjects())
+      ptx += cast<gpu::ObjectAttr>(object).getObject().getValue().rtrim('\0');
+  });
+  if (ptx.empty()) {
+    module.emitError("the GPU pipeline produced no kernels");
+    return failure();
+  }
+  return writeText([&](llvm::raw_ostream &os) { os << ptx; });
+}
+
+/// Checks option combinations before any work is done.
+LogicalResult validateOptions() {
+  if (target != "cpu" && target != "cuda") {
+    llvm::errs() << "kilnc: error: unknown --target=" << target << " (expected cpu or cuda)\n";
+    return failure();
+  }
+  if ((target == "cuda") != (emit == Emit::PTX) && emit > Emit::Linalg) {
+    llvm::errs() << "kilnc: error: "
+                 << (target == "cuda" ? "--target=cuda produces --emit=ptx (host execution on "
+                                        "CUDA is not implemented yet)"
+                                      : "--emit=ptx needs --target=cuda")
+                 << "\n";
+    return failure();
+  }
+  return success();
+}
+
 LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &ctx) {
   llvm::StringRef name = buffer->getBufferIdentifier();
   kiln::frontend::Diagnostics diags(&ctx, name);
@@ -126,9 +187,16 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
   };
   if (emit == Emit::Kiln)
     return writeText([&](llvm::raw_ostream &os) { module->print(os); });
-  if (target != "cpu") {
-    llvm::errs() << "kilnc: error: --target=" << target
-                 << " is not supported yet (only cpu); PTX emission is the next step\n";
+  if (target != "cpu" && target != "cuda") {
+    llvm::errs() << "kilnc: error: unknown --target=" << target << " (expected cpu or cuda)\n";
+    return failure();
+  }
+  if ((target == "cuda") != (emit == Emit::PTX) && emit > Emit::Linalg) {
+    llvm::errs() << "kilnc: error: "
+                 << (target == "cuda" ? "--target=cuda produces --emit=ptx (host execution on "
+                                        "CUDA is not implemented yet)"
+                                      : "--emit=ptx needs --target=cuda")
+                 << "\n";
     return failure();
   }
   if (emit == Emit::Header)
@@ -139,6 +207,8 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
     return *r;
   if (auto r = stage(kiln::buildLinalgPipeline, Emit::Linalg))
     return *r;
+  if (emit == Emit::PTX)
+    return emitPTX(*module, ctx);
   if (auto r = stage(kiln::buildCPUCodegenPipeline, Emit::Exe /*never stops here*/); r && failed(*r))
     return failure();
 
@@ -182,6 +252,8 @@ int main(int argc, char **argv) {
   registerPassManagerCLOptions();
   cl::ParseCommandLineOptions(argc, argv, "Kiln: an ahead-of-time compiler for deep-learning models\n");
 
+  if (failed(validateOptions()))
+    return 1;
   DialectRegistry registry;
   kiln::registerKilnDialects(registry);
   MLIRContext ctx(registry);

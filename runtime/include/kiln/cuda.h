@@ -1,0 +1,40 @@
+/*===- kiln/cuda.h - CUDA driver API, loaded at run time ------------------===*
+ * libcuda.so.1 is opened with dlopen, so binaries run (and fail cleanly) on
+ * machines without a driver or a device. All functions return 0 or -1 with
+ * kiln_error() set.
+ *===----------------------------------------------------------------------===*/
+#ifndef KILN_CUDA_H
+#define KILN_CUDA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kiln_cuda kiln_cuda;
+typedef uint64_t kiln_device_ptr;
+
+/* Opens the driver and device `ordinal`; fails with "no CUDA driver" or
+ * "no CUDA device" where there is none. */
+int kiln_cuda_open(int ordinal, kiln_cuda **out);
+void kiln_cuda_close(kiln_cuda *c);
+const char *kiln_cuda_device_name(const kiln_cuda *c);
+
+/* Loads PTX text (JIT-compiled by the driver for this device). */
+int kiln_cuda_load_ptx(kiln_cuda *c, const char *ptx, void **module);
+int kiln_cuda_function(kiln_cuda *c, void *module, const char *name, void **function);
+int kiln_cuda_alloc(kiln_cuda *c, size_t bytes, kiln_device_ptr *out);
+int kiln_cuda_free(kiln_cuda *c, kiln_device_ptr p);
+int kiln_cuda_to_device(kiln_cuda *c, kiln_device_ptr dst, const void *src, size_t bytes);
+int kiln_cuda_to_host(kiln_cuda *c, void *dst, kiln_device_ptr src, size_t bytes);
+int kiln_cuda_launch(kiln_cuda *c, void *function, const unsigned grid[3], const unsigned block[3],
+                     void **params);
+int kiln_cuda_synchronize(kiln_cuda *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_CUDA_H */

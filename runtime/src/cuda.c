@@ -1,0 +1,152 @@
+/*===- cuda.c - CUDA driver API through dlopen ----------------------------===*
+ * Only the few driver entry points Kiln uses, declared here with their ABI
+ * types so the runtime builds without CUDA headers. cuDevicePrimaryCtxRetain
+ * is used because context creation was renamed across CUDA versions.
+ *===----------------------------------------------------------------------===*/
+#include "kiln/cuda.h"
+#include "kiln/runtime.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef int CUresult;
+typedef int CUdevice;
+typedef void *CUcontext, *CUmodule, *CUfunction, *CUstream;
+typedef unsigned long long CUdeviceptr;
+
+struct kiln_cuda {
+  void *lib;
+  CUdevice device;
+  CUcontext context;
+  char name[256];
+  CUresult (*cuInit)(unsigned);
+  CUresult (*cuDeviceGetCount)(int *);
+  CUresult (*cuDeviceGet)(CUdevice *, int);
+  CUresult (*cuDeviceGetName)(char *, int, CUdevice);
+  CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*cuDevicePrimaryCtxRelease)(CUdevice);
+  CUresult (*cuCtxSetCurrent)(CUcontext);
+  CUresult (*cuCtxSynchronize)(void);
+  CUresult (*cuModuleLoadData)(CUmodule *, const void *);
+  CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
+  CUresult (*cuMemFree)(CUdeviceptr);
+  CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
+  CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, CUstream, void **, void **);
+  CUresult (*cuGetErrorString)(CUresult, const char **);
+};
+
+static int check(kiln_cuda *c, CUresult r, const char *what) {
+  if (r == 0)
+    return 0;
+  const char *msg = NULL;
+  if (c->cuGetErrorString)
+    c->cuGetErrorString(r, &msg);
+  return kiln_fail("CUDA %s failed: %s (error %d)", what, msg ? msg : "unknown error", r);
+}
+
+int kiln_cuda_open(int ordinal, kiln_cuda **out) {
+  *out = NULL;
+  void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!lib)
+    return kiln_fail("no CUDA driver: libcuda.so.1 cannot be loaded on this machine");
+  kiln_cuda *c = calloc(1, sizeof *c);
+  if (!c) {
+    dlclose(lib);
+    return kiln_fail("out of memory");
+  }
+  c->lib = lib;
+  struct { void **slot; const char *name; } syms[] = {
+      {(void **)&c->cuInit, "cuInit"},
+      {(void **)&c->cuDeviceGetCount, "cuDeviceGetCount"},
+      {(void **)&c->cuDeviceGet, "cuDeviceGet"},
+      {(void **)&c->cuDeviceGetName, "cuDeviceGetName"},
+      {(void **)&c->cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain"},
+      {(void **)&c->cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2"},
+      {(void **)&c->cuCtxSetCurrent, "cuCtxSetCurrent"},
+      {(void **)&c->cuCtxSynchronize, "cuCtxSynchronize"},
+      {(void **)&c->cuModuleLoadData, "cuModuleLoadData"},
+      {(void **)&c->cuModuleGetFunction, "cuModuleGetFunction"},
+      {(void **)&c->cuMemAlloc, "cuMemAlloc_v2"},
+      {(void **)&c->cuMemFree, "cuMemFree_v2"},
+      {(void **)&c->cuMemcpyHtoD, "cuMemcpyHtoD_v2"},
+      {(void **)&c->cuMemcpyDtoH, "cuMemcpyDtoH_v2"},
+      {(void **)&c->cuLaunchKernel, "cuLaunchKernel"},
+      {(void **)&c->cuGetErrorString, "cuGetErrorString"},
+  };
+  for (size_t i = 0; i < sizeof syms / sizeof syms[0]; ++i) {
+    *syms[i].slot = dlsym(lib, syms[i].name);
+    if (!*syms[i].slot) {
+      kiln_cuda_close(c);
+      return kiln_fail("the CUDA driver lacks %s; it is too old", syms[i].name);
+    }
+  }
+  int count = 0;
+  if (c->cuInit(0) != 0 || c->cuDeviceGetCount(&count) != 0 || count == 0) {
+    kiln_cuda_close(c);
+    return kiln_fail("no CUDA device: the driver is installed but reports no usable GPU");
+  }
+  if (ordinal < 0 || ordinal >= count) {
+    kiln_cuda_close(c);
+    return kiln_fail("CUDA device %d does not exist (%d present)", ordinal, count);
+  }
+  if (check(c, c->cuDeviceGet(&c->device, ordinal), "cuDeviceGet") ||
+      check(c, c->cuDevicePrimaryCtxRetain(&c->context, c->device), "cuDevicePrimaryCtxRetain") ||
+      check(c, c->cuCtxSetCurrent(c->context), "cuCtxSetCurrent")) {
+    kiln_cuda_close(c);
+    return -1;
+  }
+  c->cuDeviceGetName(c->name, sizeof c->name, c->device);
+  *out = c;
+  return 0;
+}
+
+void kiln_cuda_close(kiln_cuda *c) {
+  if (!c)
+    return;
+  if (c->context && c->cuDevicePrimaryCtxRelease)
+    c->cuDevicePrimaryCtxRelease(c->device);
+  dlclose(c->lib);
+  free(c);
+}
+
+const char *kiln_cuda_device_name(const kiln_cuda *c) { return c->name; }
+
+int kiln_cuda_load_ptx(kiln_cuda *c, const char *ptx, void **module) {
+  return check(c, c->cuModuleLoadData((CUmodule *)module, ptx), "cuModuleLoadData");
+}
+
+int kiln_cuda_function(kiln_cuda *c, void *module, const char *name, void **function) {
+  CUresult r = c->cuModuleGetFunction((CUfunction *)function, module, name);
+  return r ? kiln_fail("kernel '%s' is not in the module (CUDA error %d)", name, r) : 0;
+}
+
+int kiln_cuda_alloc(kiln_cuda *c, size_t bytes, kiln_device_ptr *out) {
+  CUdeviceptr p = 0;
+  if (check(c, c->cuMemAlloc(&p, bytes ? bytes : 1), "cuMemAlloc"))
+    return -1;
+  *out = p;
+  return 0;
+}
+
+int kiln_cuda_free(kiln_cuda *c, kiln_device_ptr p) { return check(c, c->cuMemFree(p), "cuMemFree"); }
+
+int kiln_cuda_to_device(kiln_cuda *c, kiln_device_ptr dst, const void *src, size_t bytes) {
+  return check(c, c->cuMemcpyHtoD(dst, src, bytes), "cuMemcpyHtoD");
+}
+
+int kiln_cuda_to_host(kiln_cuda *c, void *dst, kiln_device_ptr src, size_t bytes) {
+  return check(c, c->cuMemcpyDtoH(dst, src, bytes), "cuMemcpyDtoH");
+}
+
+int kiln_cuda_launch(kiln_cuda *c, void *function, const unsigned grid[3], const unsigned block[3],
+                     void **params) {
+  return check(c, c->cuLaunchKernel(function, grid[0], grid[1], grid[2], block[0], block[1],
+                                    block[2], 0, NULL, params, NULL),
+               "cuLaunchKernel");
+}
+
+int kiln_cuda_synchronize(kiln_cuda *c) { return check(c, c->cuCtxSynchronize(), "cuCtxSynchronize"); }
