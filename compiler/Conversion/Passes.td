@@ -18,6 +18,23 @@ def ConvertKilnToLinalg : Pass<"kiln-to-linalg", "mlir::func::FuncOp"> {
                            "::mlir::math::MathDialect"];
 }
 
+def KilnCPUVectorize : Pass<"kiln-cpu-vectorize", "mlir::func::FuncOp"> {
+  let summary = "Register-blocked, vectorized matmul micro-kernels for the CPU";
+  let description = [{
+    After bufferization, tiles each matmul loop nest into MR x NR blocks of
+    the result (loop order i, j, k), vectorizes the block, keeps it in
+    registers across the k loop (hoisted transfers) and lowers the
+    contraction to broadcast FMAs. NR is a multiple of the vector width; nests
+    whose sizes do not divide are left to the loop lowering.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", "8",
+           "f32 lanes in one vector register (8 for AVX2, 16 for AVX-512)">
+  ];
+  let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::affine::AffineDialect", "::mlir::memref::MemRefDialect"];
+}
+
 def KilnExpandMath : Pass<"kiln-expand-math"> {
   let summary = "Expand transcendental math ops into polynomial approximations";
   let description = [{

@@ -15,8 +15,10 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Linalg/Transforms/TilingInterfaceImpl.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Conversion/SCFToGPU/SCFToGPUPass.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
@@ -34,10 +36,11 @@ void kiln::registerKilnDialects(DialectRegistry &registry) {
   registry.insert<KilnDialect, func::FuncDialect, arith::ArithDialect, math::MathDialect,
                   tensor::TensorDialect, linalg::LinalgDialect,
                   bufferization::BufferizationDialect, memref::MemRefDialect,
-                  scf::SCFDialect, LLVM::LLVMDialect, gpu::GPUDialect,
+                  scf::SCFDialect, LLVM::LLVMDialect, gpu::GPUDialect, vector::VectorDialect,
                   NVVM::NVVMDialect>();
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   linalg::registerBufferizableOpInterfaceExternalModels(registry);
+  linalg::registerTilingInterfaceExternalModels(registry);
   tensor::registerBufferizableOpInterfaceExternalModels(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(registry);
   registerBuiltinDialectTranslation(registry);
@@ -87,13 +90,21 @@ static void addBufferizationPasses(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
-void kiln::buildCPUCodegenPipeline(OpPassManager &pm) {
+void kiln::buildCPUCodegenPipeline(OpPassManager &pm, const CPUOptions &options) {
   addBufferizationPasses(pm);
+  KilnCPUVectorizeOptions vectorize;
+  vectorize.vectorWidth = options.vectorWidth;
+  pm.addNestedPass<func::FuncOp>(createKilnCPUVectorize(vectorize));
+  pm.addPass(createCanonicalizerPass());
+  VectorTransferToSCFOptions transfers;
+  transfers.enableFullUnroll();
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(transfers));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertSCFToCFPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
@@ -139,7 +150,7 @@ void kiln::registerKilnPipelines() {
   PassPipelineRegistration<>("kiln-fusion", "elementwise fusion", buildFusionPipeline);
   PassPipelineRegistration<>("kiln-linalg", "entry points and kiln to linalg", buildLinalgPipeline);
   PassPipelineRegistration<>("kiln-cpu-codegen", "linalg to the LLVM dialect for the host CPU",
-                             buildCPUCodegenPipeline);
+                             [](OpPassManager &pm) { buildCPUCodegenPipeline(pm, CPUOptions()); });
   PassPipelineRegistration<>("kiln-gpu-codegen", "linalg to GPU kernels as PTX (sm_90)",
                              [](OpPassManager &pm) { buildGPUCodegenPipeline(pm, GPUOptions()); });
 }

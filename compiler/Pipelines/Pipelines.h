@@ -21,8 +21,12 @@ void buildGradPipeline(mlir::OpPassManager &pm);
 void buildFusionPipeline(mlir::OpPassManager &pm);
 /// Flat-buffer entry points and kiln -> linalg on tensors.
 void buildLinalgPipeline(mlir::OpPassManager &pm);
-/// linalg on tensors -> bufferized, planned loops -> LLVM dialect (host CPU).
-void buildCPUCodegenPipeline(mlir::OpPassManager &pm);
+struct CPUOptions {
+  /// f32 lanes per vector register: 8 for AVX2, 16 for AVX-512.
+  int64_t vectorWidth = 8;
+};
+/// linalg on tensors -> bufferized, planned, vectorized loops -> LLVM dialect.
+void buildCPUCodegenPipeline(mlir::OpPassManager &pm, const CPUOptions &options);
 
 struct GPUOptions {
   std::string chip = "sm_90";

@@ -31,6 +31,12 @@ static std::unique_ptr<llvm::TargetMachine> hostMachine(std::string &error) {
       std::nullopt, llvm::CodeGenOptLevel::Aggressive));
 }
 
+int64_t kiln::hostVectorWidth() {
+  auto features = llvm::sys::getHostCPUFeatures();
+  auto it = features.find("avx512f");
+  return it != features.end() && it->second ? 16 : 8;
+}
+
 std::unique_ptr<llvm::Module> kiln::translateAndOptimize(ModuleOp module, llvm::LLVMContext &ctx,
                                                          bool exportEntry) {
   auto llvmModule = translateModuleToLLVMIR(module, ctx, "kiln");
@@ -68,7 +74,7 @@ std::unique_ptr<llvm::Module> kiln::translateAndOptimize(ModuleOp module, llvm::
   return llvmModule;
 }
 
-LogicalResult kiln::writeObjectFile(llvm::Module &module, llvm::StringRef path) {
+LogicalResult kiln::writeObjectFile(llvm::Module &module, llvm::StringRef path, bool assembly) {
   std::string error;
   auto tm = hostMachine(error);
   if (!tm) {
@@ -76,13 +82,14 @@ LogicalResult kiln::writeObjectFile(llvm::Module &module, llvm::StringRef path) 
     return failure();
   }
   std::error_code ec;
-  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
+  llvm::ToolOutputFile out(path, ec, assembly ? llvm::sys::fs::OF_Text : llvm::sys::fs::OF_None);
   if (ec) {
     llvm::errs() << "kilnc: error: cannot write '" << path << "': " << ec.message() << "\n";
     return failure();
   }
   llvm::legacy::PassManager pm;
-  if (tm->addPassesToEmitFile(pm, out.os(), nullptr, llvm::CodeGenFileType::ObjectFile)) {
+  auto kind = assembly ? llvm::CodeGenFileType::AssemblyFile : llvm::CodeGenFileType::ObjectFile;
+  if (tm->addPassesToEmitFile(pm, out.os(), nullptr, kind)) {
     llvm::errs() << "kilnc: error: the target cannot emit object files\n";
     return failure();
   }

@@ -9,14 +9,18 @@
 
 namespace kiln {
 
+/// f32 lanes of the host's widest vector registers (16 with AVX-512, else 8).
+int64_t hostVectorWidth();
+
 /// Translates a module in the LLVM dialect to LLVM IR, adds the model
 /// descriptor table and optimizes at O3 for the host CPU.
 std::unique_ptr<llvm::Module> translateAndOptimize(mlir::ModuleOp module,
                                                    llvm::LLVMContext &ctx,
                                                    bool exportEntry);
 
-/// Writes `module` as a native object file for the host CPU.
-mlir::LogicalResult writeObjectFile(llvm::Module &module, llvm::StringRef path);
+/// Writes `module` as a native object file (or assembly) for the host CPU.
+mlir::LogicalResult writeObjectFile(llvm::Module &module, llvm::StringRef path,
+                                    bool assembly = false);
 
 /// Adds the constant `kiln_model_<name>` table (see runtime/include/kiln/model.h)
 /// built from the kiln.model and kiln.layout attributes; with `exportEntry`,

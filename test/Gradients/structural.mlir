@@ -76,3 +76,12 @@ func.func @dense_relu_ce(%x: tensor<4x3xf64>, %w: tensor<3x5xf64>, %b: tensor<5x
   %l = kiln.softmax_cross_entropy %r, %labels : tensor<4x5xf64>, tensor<4xi32> -> tensor<f64>
   return %l : tensor<f64>
 }
+
+// Sizes that take kiln-cpu-vectorize's register-blocked path (M = 4, N = 16).
+// CHECK: @matmul_vectorized: max relative error {{.*}}: ok
+func.func @matmul_vectorized(%a: tensor<4x8xf64>, %b: tensor<8x16xf64>, %w: tensor<4x16xf64>) -> tensor<f64> {
+  %c = kiln.matmul %a, %b : tensor<4x8xf64>, tensor<8x16xf64> -> tensor<4x16xf64>
+  %p = kiln.mul %c, %w : tensor<4x16xf64>
+  %s = kiln.reduce_sum %p dims = [0, 1] : tensor<4x16xf64> -> tensor<f64>
+  return %s : tensor<f64>
+}

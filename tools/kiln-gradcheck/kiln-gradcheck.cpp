@@ -79,7 +79,7 @@ OwningOpRef<ModuleOp> buildChecker(func::FuncOp fn, int64_t &numel) {
 
   PassManager lower(ctx);
   lower.addNestedPass<func::FuncOp>(kiln::createConvertKilnToLinalg());
-  kiln::buildCPUCodegenPipeline(lower);
+  kiln::buildCPUCodegenPipeline(lower, kiln::CPUOptions());
   if (failed(lower.run(*m)))
     return nullptr;
   return m;

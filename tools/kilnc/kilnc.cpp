@@ -174,7 +174,8 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
   if (!module)
     return failure();
 
-  auto stage = [&](void (*build)(OpPassManager &), Emit stop) -> std::optional<LogicalResult> {
+  auto stage = [&](llvm::function_ref<void(OpPassManager &)> build,
+                   Emit stop) -> std::optional<LogicalResult> {
     PassManager pm(&ctx);
     if (failed(applyPassManagerCLOptions(pm)))
       return failure();
@@ -209,7 +210,10 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
     return *r;
   if (emit == Emit::PTX)
     return emitPTX(*module, ctx);
-  if (auto r = stage(kiln::buildCPUCodegenPipeline, Emit::Exe /*never stops here*/); r && failed(*r))
+  kiln::CPUOptions cpu;
+  cpu.vectorWidth = kiln::hostVectorWidth();
+  auto codegen = [&](OpPassManager &pm) { kiln::buildCPUCodegenPipeline(pm, cpu); };
+  if (auto r = stage(codegen, Emit::Exe /*never stops here*/); r && failed(*r))
     return failure();
 
   llvm::LLVMContext llvmCtx;
@@ -218,16 +222,12 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
     return failure();
   if (emit == Emit::LLVM)
     return writeText([&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
-  if (emit == Emit::Asm || emit == Emit::Obj) {
-    if (outputFile.empty())
-      outputFile = model->name + (emit == Emit::Obj ? ".o" : ".s");
-    if (emit == Emit::Obj)
-      return kiln::writeObjectFile(*llvmModule, outputFile);
-  }
-  if (emit == Emit::Asm) {
-    llvm::errs() << "kilnc: error: --emit=asm is not implemented yet\n";
-    return failure();
-  }
+  if (emit == Emit::Asm)
+    return kiln::writeObjectFile(*llvmModule, outputFile.empty() ? "-" : outputFile.getValue(),
+                                 /*assembly=*/true);
+  if (emit == Emit::Obj)
+    return kiln::writeObjectFile(*llvmModule,
+                                 outputFile.empty() ? model->name + ".o" : outputFile.getValue());
   // Lib and exe: the object in a temporary file, then archived or linked.
   SmallString<128> object;
   if (auto ec = llvm::sys::fs::createTemporaryFile("kiln-" + model->name, "o", object)) {

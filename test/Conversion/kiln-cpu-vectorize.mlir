@@ -1,0 +1,47 @@
+// RUN: kiln-opt %s --kiln-cpu-vectorize | FileCheck %s
+// RUN: kiln-opt %s --kiln-cpu-vectorize=vector-width=16 | FileCheck %s --check-prefix=AVX512
+
+#a = affine_map<(d0, d1, d2) -> (d0, d1)>
+#b = affine_map<(d0, d1, d2) -> (d1, d2)>
+#c = affine_map<(d0, d1, d2) -> (d0, d2)>
+// kiln-to-linalg's i-k-j matmul nest, after bufferization.
+func.func @matmul(%A: memref<8x32xf32>, %B: memref<32x64xf32>, %C: memref<8x64xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%A, %B : memref<8x32xf32>, memref<32x64xf32>) outs(%C : memref<8x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// 4 x 16 blocks of C (4 rows of two AVX2 vectors) stay in registers across
+// the k loop; each k step is one broadcast FMA per row.
+// CHECK-LABEL: func.func @matmul
+// CHECK: scf.for %[[I:.*]] = %c0 to %c8 step %c4
+// CHECK: scf.for %[[J:.*]] = %c0 to %c64 step %c16
+// CHECK: %[[INIT:.*]] = vector.transfer_read {{.*}} : memref<4x16xf32, {{.*}}>, vector<4x16xf32>
+// CHECK: %[[ACC:.*]] = scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args(%[[CARRY:.*]] = %[[INIT]]) -> (vector<4x16xf32>)
+// CHECK-COUNT-4: vector.fma {{.*}} : vector<16xf32>
+// CHECK: scf.yield
+// CHECK: vector.transfer_write %[[ACC]]
+// CHECK-NOT: linalg.generic
+
+// With AVX-512's 16 lanes the block is 4 x 32.
+// AVX512: scf.for %{{.*}} = %c0 to %c64 step %c32
+// AVX512: iter_args({{.*}}) -> (vector<4x32xf32>)
+
+// A nest whose N does not divide the vector width stays for the loop lowering.
+// CHECK-LABEL: func.func @odd
+// CHECK: linalg.generic
+func.func @odd(%A: memref<8x32xf32>, %B: memref<32x10xf32>, %C: memref<8x10xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%A, %B : memref<8x32xf32>, memref<32x10xf32>) outs(%C : memref<8x10xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
