@@ -19,6 +19,7 @@ typedef struct options {
   const char *checkpoint, *resume, *metrics;
   kiln_data_source train, test;
   int64_t limit; /* predict: how many rows to print */
+  const char *input; /* predict: CSV of feature rows */
 } options;
 
 static void usage(FILE *out, const kiln_model *m) {
@@ -39,6 +40,7 @@ static void usage(FILE *out, const kiln_model *m) {
           "  --data-train-labels FILE\n"
           "  --data-test FILE     test features\n"
           "  --data-test-labels FILE\n"
+          "  --input FILE         predict: CSV of feature rows (default: the test data)\n"
           "  --limit N            predict: rows to print (default 10)\n",
           m->name, m->name, (long long)m->epochs, m->lr, (long long)m->seed, (long long)m->batch);
 }
@@ -89,6 +91,8 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
       o->lr = strtod(v, &end);
       if (!*v || *end || !(o->lr > 0) || !isfinite(o->lr))
         return kiln_fail("--lr expects a positive number, got '%s'", v);
+    } else if (!strcmp(flag, "--input")) {
+      o->input = v;
     } else if (!strcmp(flag, "--checkpoint")) {
       o->checkpoint = v;
     } else if (!strcmp(flag, "--resume")) {
@@ -240,6 +244,75 @@ static int train(kiln_state *s, const options *o, data *d) {
   return 0;
 }
 
+/* One line per row: the class and its probability for classifiers, the
+ * probability of class 1 for binary models, the values for regression; with
+ * the true label when the rows have one. */
+static void print_prediction(const kiln_model *m, int64_t row, const float *o, const kiln_dataset *d,
+                             int64_t index, int labelled) {
+  printf("%lld:", (long long)row);
+  if (!strcmp(m->task, "classify")) {
+    int64_t best = 0;
+    double sum = 0;
+    for (int64_t c = 1; c < m->output_numel; ++c)
+      if (o[c] > o[best])
+        best = c;
+    for (int64_t c = 0; c < m->output_numel; ++c)
+      sum += exp((double)o[c] - o[best]);
+    printf(" class %lld (p=%.4f)", (long long)best, 1.0 / sum);
+    if (labelled)
+      printf(" label %d", d->yi[index]);
+  } else if (!strcmp(m->task, "binary")) {
+    double p = 1.0 / (1.0 + exp(-(double)o[0]));
+    printf(" class %d (p=%.4f)", p > 0.5, p);
+    if (labelled)
+      printf(" label %g", d->yf[index]);
+  } else {
+    for (int64_t k = 0; k < m->output_numel; ++k)
+      printf(" %.6g", o[k]);
+    if (labelled)
+      printf(" label %g", d->yf[index * m->output_numel]);
+  }
+  printf("\n");
+}
+
+static int predict(kiln_state *s, const options *o, data *d) {
+  const kiln_model *m = s->model;
+  kiln_dataset input = {0}, *rows = &d->test;
+  int labelled = 1;
+  if (o->input) {
+    if (kiln_dataset_load_features(m, o->input, &input))
+      return -1;
+    if (m->standardize)
+      kiln_dataset_standardize(&d->train, &input);
+    rows = &input;
+    labelled = 0;
+  }
+  int64_t b = m->batch, on = m->output_numel, n = rows->n < o->limit ? rows->n : o->limit;
+  float *x = malloc((size_t)(b * rows->features) * sizeof(float));
+  float *y = malloc((size_t)(b * rows->label_numel) * sizeof(float));
+  float *out = malloc((size_t)(b * on) * sizeof(float));
+  int64_t *idx = malloc((size_t)b * sizeof(int64_t));
+  if (!x || !y || !out || !idx) {
+    kiln_dataset_free(&input);
+    return kiln_fail("out of memory");
+  }
+  for (int64_t start = 0; start < n; start += b) {
+    int64_t count = n - start < b ? n - start : b;
+    for (int64_t i = 0; i < count; ++i)
+      idx[i] = start + i;
+    kiln_dataset_gather(rows, idx, count, b, x, y);
+    kiln_state_predict(s, x, out);
+    for (int64_t i = 0; i < count; ++i)
+      print_prediction(m, start + i, out + i * on, rows, start + i, labelled);
+  }
+  free(x);
+  free(y);
+  free(out);
+  free(idx);
+  kiln_dataset_free(&input);
+  return 0;
+}
+
 static int run(int argc, char **argv) {
   const kiln_model *m = kiln_entry_model;
   if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -266,7 +339,7 @@ static int run(int argc, char **argv) {
   } else if (kiln_checkpoint_load(s, checkpoint)) {
     rc = -1;
   }
-  if (rc == 0)
+  if (rc == 0 && !(o.input && !strcmp(o.command, "predict") && !m->standardize))
     rc = load_data(m, &o, &d, training);
   if (rc == 0 && training) {
     rc = train(s, &o, &d);
@@ -277,28 +350,7 @@ static int run(int argc, char **argv) {
     evaluate(s, &d.test, &metric);
     printf("%s %.6f (%lld samples)\n", metric_name(m), metric, (long long)d.test.n);
   } else if (rc == 0) {
-    int64_t b = m->batch, on = m->output_numel, n = d.test.n < o.limit ? d.test.n : o.limit;
-    float *x = malloc((size_t)(b * d.test.features) * sizeof(float));
-    float *y = malloc((size_t)(b * d.test.label_numel) * sizeof(float));
-    float *out = malloc((size_t)(b * on) * sizeof(float));
-    int64_t *idx = malloc((size_t)b * sizeof(int64_t));
-    for (int64_t start = 0; start < n; start += b) {
-      int64_t count = n - start < b ? n - start : b;
-      for (int64_t i = 0; i < count; ++i)
-        idx[i] = start + i;
-      kiln_dataset_gather(&d.test, idx, count, b, x, y);
-      kiln_state_predict(s, x, out);
-      for (int64_t i = 0; i < count; ++i) {
-        printf("%lld:", (long long)(start + i));
-        for (int64_t k = 0; k < on; ++k)
-          printf(" %.6g", out[i * on + k]);
-        printf("\n");
-      }
-    }
-    free(x);
-    free(y);
-    free(out);
-    free(idx);
+    rc = predict(s, &o, &d);
   }
   kiln_dataset_free(&d.train);
   kiln_dataset_free(&d.test);

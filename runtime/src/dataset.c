@@ -275,6 +275,33 @@ static int load_csv(const kiln_model *m, const kiln_data_source *src, double sca
   return rc;
 }
 
+int kiln_dataset_load_features(const kiln_model *m, const char *path, kiln_dataset *out) {
+  memset(out, 0, sizeof *out);
+  table t;
+  if (read_table(path, 0, &t) != 0)
+    return -1;
+  int rc = 0;
+  if (t.cols != m->input_numel)
+    rc = kiln_fail("%s: rows have %lld values, the model's input has %lld", path, (long long)t.cols,
+                   (long long)m->input_numel);
+  if (rc == 0) {
+    out->n = t.rows;
+    out->features = t.cols;
+    out->label_numel = 1;
+    out->x = malloc((size_t)(t.rows * t.cols) * sizeof(float));
+    out->yf = calloc((size_t)t.rows, sizeof(float)); /* no labels: zeros */
+    if (!out->x || !out->yf)
+      rc = kiln_fail("out of memory loading %s", path);
+  }
+  double scale = m->scale != 0 ? m->scale : 1.0;
+  for (int64_t i = 0; rc == 0 && i < t.rows * t.cols; ++i)
+    out->x[i] = (float)(t.v[i] * scale);
+  free(t.v);
+  if (rc != 0)
+    kiln_dataset_free(out);
+  return rc;
+}
+
 int kiln_dataset_load(const kiln_model *m, const kiln_data_source *src, kiln_dataset *out) {
   memset(out, 0, sizeof *out);
   if (!src->format || !src->format[0])

@@ -56,6 +56,8 @@ typedef struct kiln_dataset {
 void kiln_dataset_free(kiln_dataset *d);
 /* Loads a source checked against the model's input and label shapes. */
 int kiln_dataset_load(const kiln_model *m, const kiln_data_source *src, kiln_dataset *out);
+/* Loads a CSV of feature rows only (no labels), for prediction. */
+int kiln_dataset_load_features(const kiln_model *m, const char *path, kiln_dataset *out);
 /* Moves the last `fraction` of a seeded shuffle of `all` into `test`. */
 int kiln_dataset_split(kiln_dataset *all, double fraction, uint64_t seed, kiln_dataset *test);
 /* Standardises features with the mean and deviation of `train`. */
