@@ -86,6 +86,7 @@ static void addBufferizationPasses(OpPassManager &pm) {
     return success();
   };
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnUpdateInPlace());
   pm.addNestedPass<func::FuncOp>(kiln::createKilnPlanMemory());
   pm.addPass(createCanonicalizerPass());
 }

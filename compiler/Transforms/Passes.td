@@ -56,6 +56,19 @@ def KilnABI : Pass<"kiln-abi", "mlir::ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def KilnUpdateInPlace : Pass<"kiln-update-in-place", "mlir::func::FuncOp"> {
+  let summary = "Write new parameters and state straight into their arenas";
+  let description = [{
+    After bufferization, a result is computed into a temporary buffer and
+    copied into its destination (an arena slice or an output argument). When
+    nothing else touches the destination between the first write of the
+    temporary and the copy, and every op that reads the destination while
+    writing the temporary does so at the same index, the ops write the
+    destination directly and the copy and temporary disappear.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def KilnPlanMemory : Pass<"kiln-plan-memory", "mlir::func::FuncOp"> {
   let summary = "Place every temporary buffer in a caller-provided workspace";
   let description = [{
