@@ -22,12 +22,15 @@ config.substitutions.append(("%cxx", config.cxx_compiler))
 config.substitutions.append(("%kiln_src", config.kiln_src_root))
 config.substitutions.append(("%kiln_lib", config.kiln_lib_dir))
 config.substitutions.append(("%debpython", "/usr/bin/python3"))
+config.substitutions.append(("%kiln_tools", config.kiln_tools_dir))
 
 # Real data sets come from Debian packages; tests that train on them need them.
 if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"):
     config.available_features.add("fashion-mnist")
 if os.path.exists("/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv"):
     config.available_features.add("sklearn-data")
+if os.path.exists("/usr/lib/python3/dist-packages/torch/__init__.py"):
+    config.available_features.add("torch")
 ptxas = shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"
 if os.path.exists(ptxas):
     config.available_features.add("ptxas")
