@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Transforms/ModelAttrs.h"
 #include "compiler/Transforms/Passes.h"
+#include "dialects/Kiln/IR/KilnBuilder.h"
 
 #include "mlir/IR/IRMapping.h"
 #include <cmath>
@@ -59,20 +60,6 @@ struct OptimizerSpec {
     return {};
   }
   bool hasStepCounter() const { return kind == "adam"; }
-};
-
-struct UpdateBuilder {
-  OpBuilder &b;
-  Location loc;
-  Value c(Type t, double v) { return b.create<ConstantOp>(loc, t, v); }
-  Value add(Value x, Value y) { return b.create<AddOp>(loc, x, y); }
-  Value sub(Value x, Value y) { return b.create<SubOp>(loc, x, y); }
-  Value mul(Value x, Value y) { return b.create<MulOp>(loc, x, y); }
-  Value div(Value x, Value y) { return b.create<DivOp>(loc, x, y); }
-  Value scale(Value x, double s) { return mul(x, c(x.getType(), s)); }
-  Value splat(Value scalar, Type t) {
-    return b.create<BroadcastOp>(loc, t, scalar, ArrayRef<int64_t>{});
-  }
 };
 
 LogicalResult buildTrainStep(ModuleOp module, func::FuncOp grad, const OptimizerSpec &spec) {
@@ -143,7 +130,7 @@ LogicalResult buildTrainStep(ModuleOp module, func::FuncOp grad, const Optimizer
   Value loss = map.lookup(gradRet.getOperand(0));
   Value lr = entry->getArguments().back();
 
-  UpdateBuilder u{b, loc};
+  KilnBuilder u{b, loc};
   SmallVector<Value> newParams, newState;
   auto param = [&](unsigned k) { return entry->getArgument(k); };
   auto state = [&](unsigned slot, unsigned k) { return entry->getArgument(nParams + slot * nParams + k); };
@@ -163,14 +150,14 @@ LogicalResult buildTrainStep(ModuleOp module, func::FuncOp grad, const Optimizer
   } else {
     // PyTorch Adam: step += 1; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
     // p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps), bc_i = 1 - b_i^step.
-    Value t = u.add(entry->getArgument(nParams + 2 * nParams), u.c(scalarTy, 1.0));
+    Value t = u.add(entry->getArgument(nParams + 2 * nParams), u.constant(scalarTy, 1.0));
     auto pow = [&](double base) {
       return b.create<ExpOp>(loc, u.scale(t, std::log(base))).getResult();
     };
-    Value bc1 = u.sub(u.c(scalarTy, 1.0), pow(spec.beta1));
-    Value bc2 = u.sub(u.c(scalarTy, 1.0), pow(spec.beta2));
+    Value bc1 = u.sub(u.constant(scalarTy, 1.0), pow(spec.beta1));
+    Value bc2 = u.sub(u.constant(scalarTy, 1.0), pow(spec.beta2));
     Value stepSize = u.div(lr, bc1);
-    Value invSqrtBc2 = u.div(u.c(scalarTy, 1.0), b.create<SqrtOp>(loc, bc2));
+    Value invSqrtBc2 = u.div(u.constant(scalarTy, 1.0), b.create<SqrtOp>(loc, bc2));
     SmallVector<Value> ms, vs;
     for (unsigned k = 0; k < nParams; ++k) {
       Value p = param(k), g = gradient(k);
@@ -178,7 +165,7 @@ LogicalResult buildTrainStep(ModuleOp module, func::FuncOp grad, const Optimizer
       Value m = u.add(u.scale(state(0, k), spec.beta1), u.scale(g, 1.0 - spec.beta1));
       Value v = u.add(u.scale(state(1, k), spec.beta2), u.scale(u.mul(g, g), 1.0 - spec.beta2));
       Value denom = u.add(u.mul(b.create<SqrtOp>(loc, v), u.splat(invSqrtBc2, ty)),
-                          u.c(ty, spec.eps));
+                          u.constant(ty, spec.eps));
       newParams.push_back(u.sub(p, u.mul(u.splat(stepSize, ty), u.div(m, denom))));
       ms.push_back(m);
       vs.push_back(v);

@@ -188,18 +188,6 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
   };
   if (emit == Emit::Kiln)
     return writeText([&](llvm::raw_ostream &os) { module->print(os); });
-  if (target != "cpu" && target != "cuda") {
-    llvm::errs() << "kilnc: error: unknown --target=" << target << " (expected cpu or cuda)\n";
-    return failure();
-  }
-  if ((target == "cuda") != (emit == Emit::PTX) && emit > Emit::Linalg) {
-    llvm::errs() << "kilnc: error: "
-                 << (target == "cuda" ? "--target=cuda produces --emit=ptx (host execution on "
-                                        "CUDA is not implemented yet)"
-                                      : "--emit=ptx needs --target=cuda")
-                 << "\n";
-    return failure();
-  }
   if (emit == Emit::Header)
     return writeText([&](llvm::raw_ostream &os) { (void)kiln::writeHeader(*module, os); });
   if (auto r = stage(kiln::buildGradPipeline, Emit::Grad))

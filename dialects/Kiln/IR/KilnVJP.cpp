@@ -5,40 +5,12 @@
 // ordinary kiln IR that fusion and lowering treat like the forward pass.
 //
 //===----------------------------------------------------------------------===//
-#include "dialects/Kiln/IR/KilnOps.h"
+#include "dialects/Kiln/IR/KilnBuilder.h"
 
 using namespace mlir;
 using namespace kiln;
 
 namespace {
-/// Small builder helpers; all operands share one tensor type unless noted.
-struct VJPBuilder {
-  OpBuilder &b;
-  Location loc;
-
-  Value constant(Type type, double v) { return b.create<ConstantOp>(loc, type, v); }
-  Value add(Value x, Value y) { return b.create<AddOp>(loc, x, y); }
-  Value sub(Value x, Value y) { return b.create<SubOp>(loc, x, y); }
-  Value mul(Value x, Value y) { return b.create<MulOp>(loc, x, y); }
-  Value div(Value x, Value y) { return b.create<DivOp>(loc, x, y); }
-  Value neg(Value x) { return b.create<NegOp>(loc, x); }
-  Value scale(Value x, double s) { return mul(x, constant(x.getType(), s)); }
-  /// Broadcasts a rank-0 tensor to `type`.
-  Value splat(Value scalar, Type type) {
-    return b.create<BroadcastOp>(loc, type, scalar, ArrayRef<int64_t>{});
-  }
-  Value matmul(Value x, Value y, bool ta, bool tb) {
-    auto xt = cast<RankedTensorType>(x.getType());
-    auto yt = cast<RankedTensorType>(y.getType());
-    int64_t m = xt.getDimSize(ta ? 1 : 0), n = yt.getDimSize(tb ? 0 : 1);
-    auto type = RankedTensorType::get({m, n}, xt.getElementType());
-    auto op = b.create<MatmulOp>(loc, type, x, y);
-    op.setTransposeA(ta);
-    op.setTransposeB(tb);
-    return op;
-  }
-};
-
 int64_t numElements(Value v) {
   return cast<RankedTensorType>(v.getType()).getNumElements();
 }
@@ -46,7 +18,7 @@ int64_t numElements(Value v) {
 
 LogicalResult NegOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                              SmallVectorImpl<Value> &operandGrads) {
-  VJPBuilder v{builder, getLoc()};
+  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
   operandGrads.push_back(v.neg(g));
   return success();
@@ -54,7 +26,7 @@ LogicalResult NegOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
 
 LogicalResult ExpOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                              SmallVectorImpl<Value> &operandGrads) {
-  VJPBuilder v{builder, getLoc()};
+  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
   operandGrads.push_back(v.mul(g, getResult()));
   return success();
@@ -62,7 +34,7 @@ LogicalResult ExpOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
 
 LogicalResult LogOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                              SmallVectorImpl<Value> &operandGrads) {
-  VJPBuilder v{builder, getLoc()};
+  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
   operandGrads.push_back(v.div(g, getInput()));
   return success();
@@ -70,7 +42,7 @@ LogicalResult LogOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
 
 LogicalResult SqrtOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                               SmallVectorImpl<Value> &operandGrads) {
-  VJPBuilder v{builder, getLoc()};
+  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
   operandGrads.push_back(v.div(v.scale(g, 0.5), getResult()));
   return success();
@@ -78,7 +50,7 @@ LogicalResult SqrtOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
 
 LogicalResult ReluOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                               SmallVectorImpl<Value> &operandGrads) {
-  VJPBuilder v{builder, getLoc()};
+  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
   operandGrads.push_back(
                        v.mul(g, builder.create<StepOp>(getLoc(), getInput())));
@@ -87,7 +59,7 @@ LogicalResult ReluOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
 
 LogicalResult SigmoidOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                                  SmallVectorImpl<Value> &operandGrads) {
-  VJPBuilder v{builder, getLoc()};
+  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
 
   Value y = getResult();
@@ -98,7 +70,7 @@ LogicalResult SigmoidOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
 
 LogicalResult TanhOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                               SmallVectorImpl<Value> &operandGrads) {
-  VJPBuilder v{builder, getLoc()};
+  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
 
   Value y = getResult();
@@ -109,7 +81,7 @@ LogicalResult TanhOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
 
 LogicalResult AddOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                              SmallVectorImpl<Value> &operandGrads) {
-  VJPBuilder v{builder, getLoc()};
+  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
 
   operandGrads.push_back(g);
@@ -119,7 +91,7 @@ LogicalResult AddOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
 
 LogicalResult SubOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                              SmallVectorImpl<Value> &operandGrads) {
-  VJPBuilder v{builder, getLoc()};
+  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
 
   operandGrads.push_back(g);
@@ -129,7 +101,7 @@ LogicalResult SubOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
 
 LogicalResult MulOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                              SmallVectorImpl<Value> &operandGrads) {
-  VJPBuilder v{builder, getLoc()};
+  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
 
   operandGrads.push_back(v.mul(g, getRhs()));
@@ -139,7 +111,7 @@ LogicalResult MulOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
 
 LogicalResult DivOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                              SmallVectorImpl<Value> &operandGrads) {
-  VJPBuilder v{builder, getLoc()};
+  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
 
   operandGrads.push_back(v.div(g, getRhs()));
@@ -149,7 +121,7 @@ LogicalResult DivOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
 
 LogicalResult BroadcastOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                                    SmallVectorImpl<Value> &operandGrads) {
-  VJPBuilder v{builder, getLoc()};
+  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
 
   SmallVector<int64_t> newDims;
@@ -163,7 +135,7 @@ LogicalResult BroadcastOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
 
 LogicalResult ReduceSumOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                                    SmallVectorImpl<Value> &operandGrads) {
-  VJPBuilder v{builder, getLoc()};
+  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
 
   SmallVector<int64_t> kept;
@@ -179,7 +151,7 @@ LogicalResult ReduceSumOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
 // dB = op(A)^T G likewise; each case is one matmul with the right flags.
 LogicalResult MatmulOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                                 SmallVectorImpl<Value> &operandGrads) {
-  VJPBuilder v{builder, getLoc()};
+  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
 
   Value a = getLhs(), bm = getRhs();
@@ -194,7 +166,7 @@ LogicalResult MatmulOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
 // dx = y * (g - sum_last(g * y)).
 LogicalResult SoftmaxOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                                  SmallVectorImpl<Value> &operandGrads) {
-  VJPBuilder v{builder, getLoc()};
+  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
 
   Value y = getResult();
@@ -215,7 +187,7 @@ LogicalResult SoftmaxOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
 // dlogits = (softmax(z) - onehot(labels)) * g / N; labels get no gradient.
 LogicalResult SoftmaxCrossEntropyOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                                              SmallVectorImpl<Value> &operandGrads) {
-  VJPBuilder v{builder, getLoc()};
+  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
 
   auto type = getLogits().getType();
@@ -230,7 +202,7 @@ LogicalResult SoftmaxCrossEntropyOp::buildVJP(OpBuilder &builder, ValueRange res
 // dz = (sigmoid(z) - t) * g / N and dt = -z * g / N.
 LogicalResult SigmoidBCEOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                                     SmallVectorImpl<Value> &operandGrads) {
-  VJPBuilder v{builder, getLoc()};
+  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
 
   auto type = getLogits().getType();
