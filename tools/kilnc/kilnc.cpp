@@ -7,7 +7,9 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Frontend/MLIRGen.h"
 #include "compiler/Frontend/Parser.h"
+#include "compiler/Conversion/Passes.h"
 #include "compiler/Pipelines/Pipelines.h"
+#include "compiler/Transforms/Passes.h"
 #include "compiler/Target/Embedding.h"
 #include "compiler/Target/ObjectEmitter.h"
 
@@ -235,6 +237,10 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // Registered first, so that --mlir-print-ir-after=<pass> and friends can
+  // name Kiln's passes.
+  kiln::registerKilnPasses();
+  kiln::registerKilnConversionPasses();
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
