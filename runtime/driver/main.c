@@ -200,12 +200,15 @@ static int train(kiln_state *s, const options *o, data *d) {
   if (o->metrics && !metrics)
     return kiln_fail("%s: cannot open for appending: %s", o->metrics, strerror(errno));
   s->hyper[0] = (float)o->lr;
-  for (int64_t epoch = 1; epoch <= o->epochs; ++epoch) {
+  /* Epochs are numbered from the start of training, across resumes, so a
+   * resumed run shuffles exactly as an uninterrupted one would. */
+  int64_t first = s->epochs_done + 1, last = s->epochs_done + o->epochs;
+  for (int64_t epoch = first; epoch <= last; ++epoch) {
     for (int64_t i = 0; i < d->train.n; ++i)
       idx[i] = i;
     kiln_shuffle(idx, d->train.n, (uint64_t)o->seed * 1000003u + (uint64_t)epoch);
     char label[64];
-    snprintf(label, sizeof label, "epoch %lld/%lld", (long long)epoch, (long long)o->epochs);
+    snprintf(label, sizeof label, "epoch %lld/%lld", (long long)epoch, (long long)last);
     kiln_progress p;
     kiln_progress_start(&p, label, steps * b);
     double lossSum = 0;
@@ -235,6 +238,7 @@ static int train(kiln_state *s, const options *o, data *d) {
               (long long)epoch, meanLoss, metric_name(m), metric, rate);
       fflush(metrics);
     }
+    s->epochs_done = epoch;
   }
   if (metrics)
     fclose(metrics);

@@ -71,8 +71,10 @@ static void header_tensor(strbuf *b, const kiln_tensor_info *t, size_t *offset) 
 int kiln_checkpoint_save(const kiln_state *s, const char *path) {
   const kiln_model *m = s->model;
   strbuf h = {0};
-  sb_add(&h, "{\"__metadata__\":{\"format\":\"pt\",\"kiln_model\":\"%s\",\"kiln_arch_hash\":\"%016llx\"}",
-         m->name, (unsigned long long)m->arch_hash);
+  sb_add(&h,
+         "{\"__metadata__\":{\"format\":\"pt\",\"kiln_model\":\"%s\",\"kiln_arch_hash\":\"%016llx\","
+         "\"kiln_epochs_done\":\"%lld\"}",
+         m->name, (unsigned long long)m->arch_hash, (long long)s->epochs_done);
   size_t offset = 0;
   for (int64_t i = 0; i < m->num_params; ++i)
     header_tensor(&h, &m->params[i], &offset);
@@ -220,10 +222,12 @@ static int read_entry(cursor *c, entry *e) {
   return 0;
 }
 
-static int skip_metadata(cursor *c, char *model, size_t cap, char *hash, size_t hcap) {
+static int skip_metadata(cursor *c, char *model, size_t cap, char *hash, size_t hcap,
+                         int64_t *epochs) {
   if (expect_char(c, '{'))
     return -1;
   model[0] = hash[0] = 0;
+  *epochs = 0;
   while (!peek_char(c, '}')) {
     char key[64], value[256];
     if (read_string(c, key, sizeof key) || expect_char(c, ':') || read_string(c, value, sizeof value))
@@ -232,6 +236,13 @@ static int skip_metadata(cursor *c, char *model, size_t cap, char *hash, size_t 
       snprintf(model, cap, "%s", value);
     if (strcmp(key, "kiln_arch_hash") == 0)
       snprintf(hash, hcap, "%s", value);
+    if (strcmp(key, "kiln_epochs_done") == 0) {
+      char *end;
+      long long e = strtoll(value, &end, 10);
+      if (!*value || *end || e < 0)
+        return kiln_fail("%s: corrupt checkpoint header: bad kiln_epochs_done '%s'", c->path, value);
+      *epochs = e;
+    }
     if (peek_char(c, ','))
       ++c->p;
   }
@@ -287,6 +298,7 @@ int kiln_checkpoint_load(kiln_state *s, const char *path) {
       rc = kiln_fail("%s: read error", path);
   }
   char model[256] = "", hash[64] = "";
+  int64_t epochs = 0;
   if (rc == 0) {
     cursor c = {header, header + hlen, path};
     rc = expect_char(&c, '{');
@@ -295,7 +307,7 @@ int kiln_checkpoint_load(kiln_state *s, const char *path) {
       if ((rc = read_string(&c, key, sizeof key)) || (rc = expect_char(&c, ':')))
         break;
       if (strcmp(key, "__metadata__") == 0) {
-        rc = skip_metadata(&c, model, sizeof model, hash, sizeof hash);
+        rc = skip_metadata(&c, model, sizeof model, hash, sizeof hash, &epochs);
       } else {
         entry e = {0};
         snprintf(e.name, sizeof e.name, "%s", key);
@@ -324,6 +336,8 @@ int kiln_checkpoint_load(kiln_state *s, const char *path) {
     else
       rc = check_tensor(path, &entries[i], t, dataBytes);
   }
+  if (rc == 0)
+    s->epochs_done = epochs;
   for (int64_t i = 0; rc == 0 && i < total; ++i) {
     int param = i < m->num_params;
     const kiln_tensor_info *t = param ? &m->params[i] : &m->state[i - m->num_params];

@@ -70,6 +70,7 @@ void kiln_state_init(kiln_state *s, uint64_t seed) {
     }
   }
   memset(s->state, 0, (size_t)m->state_numel * sizeof(float));
+  s->epochs_done = 0;
 }
 
 void kiln_state_set_lr(kiln_state *s, float lr) { s->hyper[0] = lr; }

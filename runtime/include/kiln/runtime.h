@@ -27,7 +27,8 @@ typedef struct kiln_state {
   const kiln_model *model;
   float *params, *state;
   uint8_t *workspace;
-  float hyper[1]; /* [0] = learning rate */
+  float hyper[1];      /* [0] = learning rate */
+  int64_t epochs_done; /* saved in checkpoints, so a resumed run continues */
 } kiln_state;
 
 kiln_state *kiln_state_create(const kiln_model *model);
