@@ -176,8 +176,9 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
   if (!module)
     return failure();
 
+  // Runs one stage; prints the module and finishes if --emit names it.
   auto stage = [&](llvm::function_ref<void(OpPassManager &)> build,
-                   Emit stop) -> std::optional<LogicalResult> {
+                   std::optional<Emit> stop) -> std::optional<LogicalResult> {
     PassManager pm(&ctx);
     if (failed(applyPassManagerCLOptions(pm)))
       return failure();
@@ -203,7 +204,7 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
   kiln::CPUOptions cpu;
   cpu.vectorWidth = kiln::hostVectorWidth();
   auto codegen = [&](OpPassManager &pm) { kiln::buildCPUCodegenPipeline(pm, cpu); };
-  if (auto r = stage(codegen, Emit::Exe /*never stops here*/); r && failed(*r))
+  if (stage(codegen, std::nullopt)) // no --emit stops here: only failure returns
     return failure();
 
   llvm::LLVMContext llvmCtx;
