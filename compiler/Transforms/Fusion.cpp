@@ -124,10 +124,11 @@ void materialize(ArrayRef<Operation *> group) {
   for (Value v : inputs)
     map.map(v, body->addArgument(v.getType(), v.getLoc()));
   // Constants and broadcasts first (constants before the broadcasts of them).
-  SmallVector<Operation *> pre(cloned.begin(), cloned.end());
-  llvm::stable_sort(pre, [](Operation *a, Operation *b) {
-    return isa<ConstantOp>(a) && !isa<ConstantOp>(b);
-  });
+  SmallVector<Operation *> pre;
+  for (bool constants : {true, false})
+    for (Operation *op : cloned)
+      if (isa<ConstantOp>(op) == constants)
+        pre.push_back(op);
   for (Operation *op : pre)
     b.clone(*op, map);
   for (Operation *op : group)

@@ -61,7 +61,6 @@ LogicalResult SigmoidOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                                  SmallVectorImpl<Value> &operandGrads) {
   KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
-
   Value y = getResult();
   Value one = v.constant(y.getType(), 1.0);
   operandGrads.push_back(v.mul(g, v.mul(y, v.sub(one, y))));
@@ -72,7 +71,6 @@ LogicalResult TanhOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                               SmallVectorImpl<Value> &operandGrads) {
   KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
-
   Value y = getResult();
   Value one = v.constant(y.getType(), 1.0);
   operandGrads.push_back(v.mul(g, v.sub(one, v.mul(y, y))));
@@ -81,9 +79,7 @@ LogicalResult TanhOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
 
 LogicalResult AddOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                              SmallVectorImpl<Value> &operandGrads) {
-  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
-
   operandGrads.push_back(g);
   operandGrads.push_back(g);
   return success();
@@ -93,7 +89,6 @@ LogicalResult SubOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                              SmallVectorImpl<Value> &operandGrads) {
   KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
-
   operandGrads.push_back(g);
   operandGrads.push_back(v.neg(g));
   return success();
@@ -103,7 +98,6 @@ LogicalResult MulOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                              SmallVectorImpl<Value> &operandGrads) {
   KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
-
   operandGrads.push_back(v.mul(g, getRhs()));
   operandGrads.push_back(v.mul(g, getLhs()));
   return success();
@@ -113,7 +107,6 @@ LogicalResult DivOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                              SmallVectorImpl<Value> &operandGrads) {
   KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
-
   operandGrads.push_back(v.div(g, getRhs()));
   operandGrads.push_back(v.neg(v.div(v.mul(g, getResult()), getRhs())));
   return success();
@@ -121,9 +114,7 @@ LogicalResult DivOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
 
 LogicalResult BroadcastOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                                    SmallVectorImpl<Value> &operandGrads) {
-  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
-
   SmallVector<int64_t> newDims;
   for (int64_t i = 0, e = getResult().getType().getRank(); i < e; ++i)
     if (!llvm::is_contained(getDims(), i))
@@ -135,9 +126,7 @@ LogicalResult BroadcastOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
 
 LogicalResult ReduceSumOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                                    SmallVectorImpl<Value> &operandGrads) {
-  KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
-
   SmallVector<int64_t> kept;
   for (int64_t i = 0, e = getInput().getType().getRank(); i < e; ++i)
     if (!llvm::is_contained(getDims(), i))
@@ -153,7 +142,6 @@ LogicalResult MatmulOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                                 SmallVectorImpl<Value> &operandGrads) {
   KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
-
   Value a = getLhs(), bm = getRhs();
   bool ta = getTransposeA(), tb = getTransposeB();
   operandGrads.push_back(ta ? v.matmul(bm, g, tb, true)
@@ -168,7 +156,6 @@ LogicalResult SoftmaxOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                                  SmallVectorImpl<Value> &operandGrads) {
   KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
-
   Value y = getResult();
   auto type = getResult().getType();
   int64_t rank = type.getRank();
@@ -189,7 +176,6 @@ LogicalResult SoftmaxCrossEntropyOp::buildVJP(OpBuilder &builder, ValueRange res
                                              SmallVectorImpl<Value> &operandGrads) {
   KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
-
   auto type = getLogits().getType();
   Value probs = builder.create<SoftmaxOp>(getLoc(), getLogits());
   Value hot = builder.create<OneHotOp>(getLoc(), type, getLabels());
@@ -204,7 +190,6 @@ LogicalResult SigmoidBCEOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                                     SmallVectorImpl<Value> &operandGrads) {
   KilnBuilder v{builder, getLoc()};
   Value g = resultGrads[0];
-
   auto type = getLogits().getType();
   Value scaled = v.splat(v.scale(g, 1.0 / static_cast<double>(numElements(getLogits()))), type);
   Value s = builder.create<SigmoidOp>(getLoc(), getLogits());
