@@ -16,6 +16,24 @@ std::string shapeStr(const std::vector<int64_t> &s, bool isInt) {
   return out + "]";
 }
 
+/// "; did you mean 'x'?" for the candidate closest to `word`, if close enough.
+std::string suggest(llvm::StringRef word, llvm::ArrayRef<std::string> candidates) {
+  std::string best;
+  // Up to two edits (a swapped pair of letters counts as two), more for long words.
+  unsigned bestDistance = std::max<unsigned>(2, word.size() / 3) + 1;
+  for (const std::string &c : candidates) {
+    unsigned d = word.edit_distance(c, /*AllowReplacements=*/true, bestDistance);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = c;
+    }
+  }
+  return best.empty() ? "" : "; did you mean '" + best + "'?";
+}
+
+const char *const kFunctions[] = {"dense", "relu", "sigmoid", "tanh", "softmax",
+                                  "softmax_cross_entropy", "bce_with_logits", "mse"};
+
 const char *const kInits[] = {"zeros", "ones", "normal", "xavier", "xavier_normal",
                               "he", "he_uniform", "torch"};
 
@@ -73,7 +91,8 @@ private:
         if (auto v = number(a, true, 0, 9007199254740992.0)) info.seed = int64_t(*v);
       } else {
         diags.error(a.loc) << "unknown training setting '" << a.key
-                           << "' (expected batch, epochs or seed)";
+                           << "' (expected batch, epochs or seed)"
+                           << suggest(a.key, {"batch", "epochs", "seed"});
       }
     }
     if (batchOverride)
@@ -128,10 +147,11 @@ private:
     return true;
   }
 
-  bool allowKeys(const Expr &e, std::initializer_list<llvm::StringRef> keys) {
+  bool allowKeys(const Expr &e, llvm::ArrayRef<std::string> keys) {
     for (const Arg &a : e.args)
       if (!a.key.empty() && !llvm::is_contained(keys, a.key)) {
-        diags.error(a.loc) << "'" << e.text << "' has no argument '" << a.key << "'";
+        diags.error(a.loc) << "'" << e.text << "' has no argument '" << a.key << "'"
+                           << suggest(a.key, keys);
         return false;
       }
     return true;
@@ -153,7 +173,10 @@ private:
       if (poisoned.count(e.text))
         return false; // already reported where it was defined
       if (it == env.end()) {
-        diags.error(e.loc) << "unknown name '" << e.text << "'";
+        std::vector<std::string> names;
+        for (auto &entry : env)
+          names.push_back(entry.first);
+        diags.error(e.loc) << "unknown name '" << e.text << "'" << suggest(e.text, names);
         return false;
       }
       e.shape = it->second->shape;
@@ -190,9 +213,14 @@ private:
       return dense(e);
     if (isLossFn)
       return lossCall(e);
-    diags.error(e.loc) << "unknown function '" << f
-                       << "' (layers: dense, relu, sigmoid, tanh, softmax; losses: "
-                          "softmax_cross_entropy, bce_with_logits, mse)";
+    std::string hint = suggest(f, std::vector<std::string>(std::begin(kFunctions), std::end(kFunctions)));
+    auto d = diags.error(e.loc);
+    d << "unknown function '" << f << "'";
+    if (!hint.empty())
+      d << hint;
+    else
+      d << " (layers: dense, relu, sigmoid, tanh, softmax; losses: softmax_cross_entropy, "
+           "bce_with_logits, mse)";
     return false;
   }
 
@@ -311,9 +339,14 @@ private:
                          .Case("eps", o.text == "adam" ? &info.eps : nullptr)
                          .Default(nullptr);
       if (!slot) {
+        std::vector<std::string> keys{"lr"};
+        if (o.text == "sgd")
+          keys.push_back("momentum");
+        else
+          keys.insert(keys.end(), {"beta1", "beta2", "eps"});
         diags.error(a.loc) << "'" << o.text << "' has no "
                            << (a.key.empty() ? std::string("positional arguments")
-                                             : "argument '" + a.key + "'");
+                                             : "argument '" + a.key + "'" + suggest(a.key, keys));
         continue;
       }
       bool unit = a.key != "lr" && a.key != "eps";
@@ -347,7 +380,9 @@ private:
       } else if (s.key == "skip" && e.text == "csv") {
         if (auto n = number(s, true, 0, 1e9)) out.skip = int64_t(*n);
       } else
-        diags.error(s.loc) << "'" << e.text << "' has no argument '" << s.key << "'";
+        diags.error(s.loc) << "'" << e.text << "' has no argument '" << s.key << "'"
+                           << suggest(s.key, e.text == "idx" ? std::vector<std::string>{"images", "labels"}
+                                                             : std::vector<std::string>{"features", "labels", "label_column", "skip"});
     }
     if (out.features.empty())
       diags.error(e.loc) << "the data source needs a file";
@@ -372,7 +407,8 @@ private:
           info.standardize = a.value->number != 0;
       } else {
         diags.error(a.loc) << "unknown data setting '" << a.key
-                           << "' (expected train, test, split, scale or standardize)";
+                           << "' (expected train, test, split, scale or standardize)"
+                           << suggest(a.key, {"train", "test", "split", "scale", "standardize"});
       }
     }
   }
