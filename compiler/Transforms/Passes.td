@@ -75,7 +75,8 @@ def KilnPlanMemory : Pass<"kiln-plan-memory", "mlir::func::FuncOp"> {
     After bufferization, replaces each static `memref.alloc` of an entry point
     with a `memref.view` into a new trailing `memref<Nxi8>` workspace argument
     at a compile-time offset, and records N in `kiln.workspace_bytes`. A step
-    then allocates nothing.
+    then allocates nothing. Buffers of the entry block whose lifetimes do not
+    overlap share bytes.
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
 }
