@@ -20,6 +20,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/ToolUtilities.h"
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
@@ -34,11 +35,14 @@ using namespace mlir;
 namespace cl = llvm::cl;
 
 namespace {
+cl::OptionCategory kilncCategory("kilnc options");
+
 enum class Emit { AST, Kiln, Grad, Fused, Linalg, LLVM, Asm, Obj, Lib, Header, PTX, Exe };
 
-cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.kiln>"), cl::Required);
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.kiln>"), cl::Required,
+                                cl::cat(kilncCategory));
 cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout for text, the model name for exe)"),
-                                cl::value_desc("file"));
+                                cl::value_desc("file"), cl::cat(kilncCategory));
 cl::opt<Emit> emit("emit", cl::desc("What to produce"), cl::init(Emit::Exe),
                    cl::values(clEnumValN(Emit::AST, "ast", "the syntax tree"),
                               clEnumValN(Emit::Kiln, "kiln", "kiln IR: forward and loss"),
@@ -51,18 +55,24 @@ cl::opt<Emit> emit("emit", cl::desc("What to produce"), cl::init(Emit::Exe),
                               clEnumValN(Emit::Lib, "lib", "static library: model + runtime"),
                               clEnumValN(Emit::Header, "header", "C header of the library's API"),
                               clEnumValN(Emit::PTX, "ptx", "PTX of the GPU kernels (--target=cuda)"),
-                              clEnumValN(Emit::Exe, "exe", "executable with train/eval/predict")));
-cl::opt<std::string> target("target", cl::desc("cpu (default) or cuda"), cl::init("cpu"));
+                              clEnumValN(Emit::Exe, "exe", "executable with train/eval/predict")),
+                   cl::cat(kilncCategory));
+cl::opt<std::string> target("target", cl::desc("cpu (default) or cuda"), cl::init("cpu"),
+                            cl::cat(kilncCategory));
 cl::opt<std::string> gpuChip("gpu-chip", cl::desc("CUDA architecture for --target=cuda (sm_80, sm_90)"),
-                             cl::init("sm_90"));
+                             cl::init("sm_90"), cl::cat(kilncCategory));
 cl::opt<std::string> cudaPath("cuda-path",
                               cl::desc("CUDA toolkit root, for libdevice (default: $CUDA_HOME, else "
-                                       "the toolkit found at build time)"));
-cl::opt<int> batch("batch", cl::desc("Override the model's batch size"), cl::init(0));
+                                       "the toolkit found at build time)"),
+                              cl::cat(kilncCategory));
+cl::opt<int> batch("batch", cl::desc("Override the model's batch size"), cl::init(0),
+                   cl::cat(kilncCategory));
 cl::opt<bool> verifyDiagnostics("verify-diagnostics",
-                                cl::desc("Check diagnostics against expected-* comments"));
+                                cl::desc("Check diagnostics against expected-* comments"),
+                                cl::cat(kilncCategory));
 cl::opt<bool> splitInputFile("split-input-file",
-                             cl::desc("Compile each '// -----' chunk separately"));
+                             cl::desc("Compile each '// -----' chunk separately"),
+                             cl::cat(kilncCategory));
 
 /// Where kilnc finds the runtime libraries and the C compiler used as linker.
 std::string runtimeDir() {
@@ -245,7 +255,18 @@ int main(int argc, char **argv) {
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
-  cl::ParseCommandLineOptions(argc, argv, "Kiln: an ahead-of-time compiler for deep-learning models\n");
+  // --help shows Kiln's options; --help-hidden also MLIR's (--mlir-print-ir-*
+  // and friends), which work on every stage.
+  cl::HideUnrelatedOptions(kilncCategory);
+  cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << "kilnc " << KILN_VERSION << " (MLIR/LLVM " << LLVM_VERSION_STRING << ")\n";
+  });
+  cl::ParseCommandLineOptions(argc, argv,
+                              "Kiln: an ahead-of-time compiler for deep-learning models\n\n"
+                              "  kilnc model.kiln -o model        native executable (train/eval/predict)\n"
+                              "  kilnc model.kiln --emit=kiln     IR after any stage\n\n"
+                              "MLIR's IR-printing options (--mlir-print-ir-after-all, ...) are listed by "
+                              "--help-hidden.\n");
 
   if (failed(validateOptions()))
     return 1;
