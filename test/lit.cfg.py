@@ -21,6 +21,7 @@ config.substitutions.append(("%cc", config.c_compiler))
 config.substitutions.append(("%cxx", config.cxx_compiler))
 config.substitutions.append(("%kiln_src", config.kiln_src_root))
 config.substitutions.append(("%kiln_lib", config.kiln_lib_dir))
+config.substitutions.append(("%kiln_obj", config.kiln_obj_root))
 config.substitutions.append(("%debpython", "/usr/bin/python3"))
 config.substitutions.append(("%kiln_tools", config.kiln_tools_dir))
 

@@ -19,7 +19,7 @@ class Kiln_ElementwiseOp<string mnemonic, list<Trait> traits = []>
 class Kiln_UnaryOp<string mnemonic, string desc, list<Trait> traits = []>
     : Kiln_ElementwiseOp<mnemonic, traits> {
   let summary = "elementwise " # desc;
-  let description = "Applies " # desc # " to every element.\n\n"
+  let description = "Applies the " # desc # " to every element.\n\n"
     # "```mlir\n%y = kiln." # mnemonic # " %x : tensor<64x256xf32>\n```";
   let arguments = (ins Kiln_FloatTensor:$input);
   let results = (outs Kiln_FloatTensor:$result);
@@ -31,21 +31,21 @@ class Kiln_DiffUnaryOp<string mnemonic, string desc>
         [DeclareOpInterfaceMethods<Kiln_DifferentiableOpInterface>]>;
 
 def Kiln_NegOp : Kiln_DiffUnaryOp<"neg", "negation">;
-def Kiln_ExpOp : Kiln_DiffUnaryOp<"exp", "the exponential">;
-def Kiln_LogOp : Kiln_DiffUnaryOp<"log", "the natural logarithm">;
-def Kiln_SqrtOp : Kiln_DiffUnaryOp<"sqrt", "the square root">;
-def Kiln_ReluOp : Kiln_DiffUnaryOp<"relu", "max(x, 0) (NaN propagates)">;
-def Kiln_SigmoidOp : Kiln_DiffUnaryOp<"sigmoid", "the logistic function 1/(1+exp(-x))">;
-def Kiln_TanhOp : Kiln_DiffUnaryOp<"tanh", "the hyperbolic tangent">;
+def Kiln_ExpOp : Kiln_DiffUnaryOp<"exp", "exponential">;
+def Kiln_LogOp : Kiln_DiffUnaryOp<"log", "natural logarithm">;
+def Kiln_SqrtOp : Kiln_DiffUnaryOp<"sqrt", "square root">;
+def Kiln_ReluOp : Kiln_DiffUnaryOp<"relu", "rectifier max(x, 0) (NaN propagates)">;
+def Kiln_SigmoidOp : Kiln_DiffUnaryOp<"sigmoid", "logistic function 1/(1+exp(-x))">;
+def Kiln_TanhOp : Kiln_DiffUnaryOp<"tanh", "hyperbolic tangent">;
 // The Heaviside step has a zero derivative almost everywhere: it is the mask
 // in relu's VJP and is not differentiated itself.
-def Kiln_StepOp : Kiln_UnaryOp<"step", "the step function (x > 0 ? 1 : 0)">;
+def Kiln_StepOp : Kiln_UnaryOp<"step", "step function (x > 0 ? 1 : 0)">;
 
 class Kiln_BinaryOp<string mnemonic, string desc>
     : Kiln_ElementwiseOp<mnemonic,
         [DeclareOpInterfaceMethods<Kiln_DifferentiableOpInterface>]> {
   let summary = "elementwise " # desc;
-  let description = "Computes " # desc # " of two tensors of the same type; "
+  let description = "Computes the " # desc # " of two tensors of the same type; "
     # "broadcasting is explicit (`kiln.broadcast`).\n\n"
     # "```mlir\n%z = kiln." # mnemonic # " %x, %y : tensor<64x10xf32>\n```";
   let arguments = (ins Kiln_FloatTensor:$lhs, Kiln_FloatTensor:$rhs);
@@ -53,10 +53,10 @@ class Kiln_BinaryOp<string mnemonic, string desc>
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
 }
 
-def Kiln_AddOp : Kiln_BinaryOp<"add", "the sum">;
-def Kiln_SubOp : Kiln_BinaryOp<"sub", "the difference">;
-def Kiln_MulOp : Kiln_BinaryOp<"mul", "the product">;
-def Kiln_DivOp : Kiln_BinaryOp<"div", "the quotient">;
+def Kiln_AddOp : Kiln_BinaryOp<"add", "sum">;
+def Kiln_SubOp : Kiln_BinaryOp<"sub", "difference">;
+def Kiln_MulOp : Kiln_BinaryOp<"mul", "product">;
+def Kiln_DivOp : Kiln_BinaryOp<"div", "quotient">;
 
 def Kiln_ConstantOp : Kiln_Op<"constant", [Pure]> {
   let summary = "a tensor filled with one value";
