@@ -67,6 +67,9 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
   if (argc < 2)
     return kiln_fail("missing command (train, eval or predict)");
   o->command = argv[1];
+  /* Data files given on the command line replace the model's, whatever the
+   * order of the flags: [train features, train labels, test features, test labels]. */
+  const char *files[4] = {NULL, NULL, NULL, NULL};
   if (strcmp(o->command, "train") && strcmp(o->command, "eval") && strcmp(o->command, "predict"))
     return kiln_fail("unknown command '%s' (expected train, eval or predict)", o->command);
   for (int i = 2; i < argc; ++i) {
@@ -99,21 +102,34 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
       o->resume = v;
     } else if (!strcmp(flag, "--metrics")) {
       o->metrics = v;
-    } else if (!strcmp(flag, "--data-train") || !strcmp(flag, "--data-test")) {
-      kiln_data_source *s = flag[7] == 't' && flag[8] == 'r' ? &o->train : &o->test;
-      const char *dot = strrchr(v, '.');
-      int csv = strstr(v, ".csv") != NULL || (dot && !strcmp(dot, ".txt"));
-      s->format = csv ? "csv" : "idx";
-      s->features = v;
-      if (!csv || s->labels == NULL)
-        s->labels = "";
+    } else if (!strcmp(flag, "--data-train")) {
+      files[0] = v;
     } else if (!strcmp(flag, "--data-train-labels")) {
-      o->train.labels = v;
+      files[1] = v;
+    } else if (!strcmp(flag, "--data-test")) {
+      files[2] = v;
     } else if (!strcmp(flag, "--data-test-labels")) {
-      o->test.labels = v;
+      files[3] = v;
     } else {
       return kiln_fail("unknown flag '%s' (see --help)", flag);
     }
+  }
+  kiln_data_source *sources[2] = {&o->train, &o->test};
+  for (int k = 0; k < 2; ++k) {
+    const char *features = files[2 * k], *labels = files[2 * k + 1];
+    kiln_data_source *s = sources[k];
+    if (!features && labels && !(s->format && s->format[0]))
+      return kiln_fail("%s needs %s too", k ? "--data-test-labels" : "--data-train-labels",
+                       k ? "--data-test" : "--data-train");
+    if (features) {
+      /* Keep the model's format (and CSV layout); guess it when the model has none. */
+      if (!s->format || !s->format[0])
+        s->format = strstr(features, ".csv") || strstr(features, ".txt") ? "csv" : "idx";
+      s->features = features;
+      s->labels = "";
+    }
+    if (labels)
+      s->labels = labels;
   }
   return 0;
 }
@@ -319,10 +335,11 @@ static int predict(kiln_state *s, const options *o, data *d) {
 
 static int run(int argc, char **argv) {
   const kiln_model *m = kiln_entry_model;
-  if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-    usage(stdout, m);
-    return 0;
-  }
+  for (int i = 1; i < argc; ++i)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage(stdout, m);
+      return 0;
+    }
   options o;
   if (parse_options(argc, argv, m, &o))
     return -1;
