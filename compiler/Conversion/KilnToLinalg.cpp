@@ -208,6 +208,12 @@ struct SoftmaxLowering : KilnPattern<SoftmaxOp> {
   }
 };
 
+/// Yields acc + x * scale: one element's share of a mean.
+void yieldMeanTerm(OpBuilder &b, Location l, Value acc, Value x, double scale) {
+  Value s = b.create<arith::MulFOp>(l, x, floatConst(b, l, x.getType(), scale));
+  b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::AddFOp>(l, acc, s)});
+}
+
 /// True where the column index equals the row's label.
 Value labelMatches(OpBuilder &b, Location l, Value label) {
   Value j = b.create<arith::IndexCastOp>(l, b.getI32Type(), b.create<linalg::IndexOp>(l, 1));
@@ -257,9 +263,7 @@ struct SoftmaxCrossEntropyLowering : KilnPattern<SoftmaxCrossEntropyOp> {
                              {row, row, row, AffineMap::get(1, 0, ctx)}, {IteratorType::reduction},
                              [&](OpBuilder &b, Location l, ValueRange v) {
                                Value lse = b.create<arith::AddFOp>(l, v[0], b.create<math::LogOp>(l, v[1]));
-                               Value li = b.create<arith::SubFOp>(l, lse, v[2]);
-                               Value s = b.create<arith::MulFOp>(l, li, floatConst(b, l, et, inv));
-                               b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::AddFOp>(l, v[3], s)});
+                               yieldMeanTerm(b, l, v[3], b.create<arith::SubFOp>(l, lse, v[2]), inv);
                              }));
     return success();
   }
@@ -287,8 +291,7 @@ struct SigmoidBCELowering : KilnPattern<SigmoidBCEOp> {
                                    l, b.create<math::ExpOp>(l, b.create<arith::NegFOp>(l, b.create<math::AbsFOp>(l, z))));
                                Value li = b.create<arith::AddFOp>(
                                    l, b.create<arith::SubFOp>(l, relu, b.create<arith::MulFOp>(l, z, tt)), soft);
-                               Value s = b.create<arith::MulFOp>(l, li, floatConst(b, l, et, inv));
-                               b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::AddFOp>(l, v[2], s)});
+                               yieldMeanTerm(b, l, v[2], li, inv);
                              }));
     return success();
   }
