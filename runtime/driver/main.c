@@ -160,44 +160,67 @@ static int load_data(const kiln_model *m, const options *o, data *d, int need_tr
 }
 
 /* Test metric: accuracy for classifiers, mean squared error for regression. */
-static double evaluate(kiln_state *s, const kiln_dataset *d, double *out_metric) {
+/* Runs the model over rows [0, n) of `d` in padded batches and hands each
+ * row's outputs to `visit`. The one batch loop behind eval, the per-epoch
+ * test metric and predict. */
+static int for_each_output(kiln_state *s, const kiln_dataset *d, int64_t n,
+                           void (*visit)(void *ctx, int64_t row, const float *out), void *ctx) {
   const kiln_model *m = s->model;
   int64_t b = m->batch, on = m->output_numel;
   float *x = malloc((size_t)(b * d->features) * sizeof(float));
-  float *y = malloc((size_t)(b * (d->label_numel > 1 ? d->label_numel : 1)) * sizeof(float));
+  float *y = malloc((size_t)(b * d->label_numel) * sizeof(float));
   float *out = malloc((size_t)(b * on) * sizeof(float));
   int64_t *idx = malloc((size_t)b * sizeof(int64_t));
-  double correct = 0, sq = 0;
-  for (int64_t start = 0; start < d->n; start += b) {
-    int64_t count = d->n - start < b ? d->n - start : b;
+  int rc = x && y && out && idx ? 0 : kiln_fail("out of memory");
+  for (int64_t start = 0; rc == 0 && start < n; start += b) {
+    int64_t count = n - start < b ? n - start : b;
     for (int64_t i = 0; i < count; ++i)
       idx[i] = start + i;
     kiln_dataset_gather(d, idx, count, b, x, y);
     kiln_state_predict(s, x, out);
-    for (int64_t i = 0; i < count; ++i) {
-      const float *o = out + i * on;
-      if (!strcmp(m->task, "classify")) {
-        int64_t best = 0;
-        for (int64_t c = 1; c < on; ++c)
-          if (o[c] > o[best])
-            best = c;
-        correct += best == ((int32_t *)y)[i];
-      } else if (!strcmp(m->task, "binary")) {
-        correct += (o[0] > 0) == (y[i] > 0.5f);
-      } else {
-        for (int64_t k = 0; k < on; ++k) {
-          double e = o[k] - y[i * on + k];
-          sq += e * e;
-        }
-      }
-    }
+    for (int64_t i = 0; i < count; ++i)
+      visit(ctx, start + i, out + i * on);
   }
   free(x);
   free(y);
   free(out);
   free(idx);
-  *out_metric = strcmp(m->task, "regress") ? correct / (double)d->n : sq / (double)(d->n * on);
-  return *out_metric;
+  return rc;
+}
+
+typedef struct score {
+  const kiln_model *m;
+  const kiln_dataset *d;
+  double correct, sq;
+} score;
+
+static void score_row(void *ctx, int64_t row, const float *o) {
+  score *sc = ctx;
+  int64_t on = sc->m->output_numel;
+  if (!strcmp(sc->m->task, "classify")) {
+    int64_t best = 0;
+    for (int64_t c = 1; c < on; ++c)
+      if (o[c] > o[best])
+        best = c;
+    sc->correct += best == sc->d->yi[row];
+  } else if (!strcmp(sc->m->task, "binary")) {
+    sc->correct += (o[0] > 0) == (sc->d->yf[row] > 0.5f);
+  } else {
+    for (int64_t k = 0; k < on; ++k) {
+      double e = o[k] - sc->d->yf[row * on + k];
+      sc->sq += e * e;
+    }
+  }
+}
+
+/* Test metric: accuracy for classifiers, mean squared error for regression. */
+static int evaluate(kiln_state *s, const kiln_dataset *d, double *metric) {
+  score sc = {s->model, d, 0, 0};
+  if (for_each_output(s, d, d->n, score_row, &sc))
+    return -1;
+  *metric = strcmp(s->model->task, "regress") ? sc.correct / (double)d->n
+                                              : sc.sq / (double)(d->n * s->model->output_numel);
+  return 0;
 }
 
 static const char *metric_name(const kiln_model *m) {
@@ -244,7 +267,8 @@ static int train(kiln_state *s, const options *o, data *d) {
     double meanLoss = steps ? lossSum / (double)steps : 0;
     kiln_progress_finish(&p, (float)meanLoss);
     double metric;
-    evaluate(s, &d->test, &metric);
+    if (evaluate(s, &d->test, &metric))
+      return -1;
     double rate = seconds > 0 ? (double)(steps * b) / seconds : 0;
     printf("epoch %lld: train_loss %.6f  %s %.6f  %.0f samples/s\n", (long long)epoch, meanLoss,
            metric_name(m), metric, rate);
@@ -268,7 +292,7 @@ static int train(kiln_state *s, const options *o, data *d) {
  * probability of class 1 for binary models, the values for regression; with
  * the true label when the rows have one. */
 static void print_prediction(const kiln_model *m, int64_t row, const float *o, const kiln_dataset *d,
-                             int64_t index, int labelled) {
+                             int labelled) {
   printf("%lld:", (long long)row);
   if (!strcmp(m->task, "classify")) {
     int64_t best = 0;
@@ -280,19 +304,30 @@ static void print_prediction(const kiln_model *m, int64_t row, const float *o, c
       sum += exp((double)o[c] - o[best]);
     printf(" class %lld (p=%.4f)", (long long)best, 1.0 / sum);
     if (labelled)
-      printf(" label %d", d->yi[index]);
+      printf(" label %d", d->yi[row]);
   } else if (!strcmp(m->task, "binary")) {
     double p = 1.0 / (1.0 + exp(-(double)o[0]));
     printf(" class %d (p=%.4f)", p > 0.5, p);
     if (labelled)
-      printf(" label %g", d->yf[index]);
+      printf(" label %g", d->yf[row]);
   } else {
     for (int64_t k = 0; k < m->output_numel; ++k)
       printf(" %.6g", o[k]);
     if (labelled)
-      printf(" label %g", d->yf[index * m->output_numel]);
+      printf(" label %g", d->yf[row * m->output_numel]);
   }
   printf("\n");
+}
+
+typedef struct printer {
+  const kiln_model *m;
+  const kiln_dataset *d;
+  int labelled;
+} printer;
+
+static void print_row(void *ctx, int64_t row, const float *out) {
+  printer *p = ctx;
+  print_prediction(p->m, row, out, p->d, p->labelled);
 }
 
 static int predict(kiln_state *s, const options *o, data *d) {
@@ -307,30 +342,11 @@ static int predict(kiln_state *s, const options *o, data *d) {
     rows = &input;
     labelled = 0;
   }
-  int64_t b = m->batch, on = m->output_numel, n = rows->n < o->limit ? rows->n : o->limit;
-  float *x = malloc((size_t)(b * rows->features) * sizeof(float));
-  float *y = malloc((size_t)(b * rows->label_numel) * sizeof(float));
-  float *out = malloc((size_t)(b * on) * sizeof(float));
-  int64_t *idx = malloc((size_t)b * sizeof(int64_t));
-  if (!x || !y || !out || !idx) {
-    kiln_dataset_free(&input);
-    return kiln_fail("out of memory");
-  }
-  for (int64_t start = 0; start < n; start += b) {
-    int64_t count = n - start < b ? n - start : b;
-    for (int64_t i = 0; i < count; ++i)
-      idx[i] = start + i;
-    kiln_dataset_gather(rows, idx, count, b, x, y);
-    kiln_state_predict(s, x, out);
-    for (int64_t i = 0; i < count; ++i)
-      print_prediction(m, start + i, out + i * on, rows, start + i, labelled);
-  }
-  free(x);
-  free(y);
-  free(out);
-  free(idx);
+  int64_t n = rows->n < o->limit ? rows->n : o->limit;
+  printer p = {m, rows, labelled};
+  int rc = for_each_output(s, rows, n, print_row, &p);
   kiln_dataset_free(&input);
-  return 0;
+  return rc;
 }
 
 static int run(int argc, char **argv) {
@@ -368,8 +384,8 @@ static int run(int argc, char **argv) {
       printf("saved %s\n", checkpoint);
   } else if (rc == 0 && !strcmp(o.command, "eval")) {
     double metric;
-    evaluate(s, &d.test, &metric);
-    printf("%s %.6f (%lld samples)\n", metric_name(m), metric, (long long)d.test.n);
+    if ((rc = evaluate(s, &d.test, &metric)) == 0)
+      printf("%s %.6f (%lld samples)\n", metric_name(m), metric, (long long)d.test.n);
   } else if (rc == 0) {
     rc = predict(s, &o, &d);
   }
