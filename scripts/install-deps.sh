@@ -2,7 +2,7 @@
 # Installs what Kiln needs from Debian 12 packages (skips apt when all present).
 set -euo pipefail
 packages=(cmake ninja-build ccache clang-19 lld-19 llvm-19-dev llvm-19-tools libmlir-19-dev
-          mlir-19-tools libzstd-dev zlib1g-dev python3-numpy
+          mlir-19-tools libzstd-dev zlib1g-dev python3-numpy python3-psutil
           dataset-fashion-mnist python3-sklearn python3-torch libopenblas0-pthread)
 missing=()
 for p in "${packages[@]}"; do

@@ -12,6 +12,11 @@ config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.kiln_obj_root, "test")
 
+# A hung test fails after 10 minutes instead of eating CI's budget; lit's
+# --timeout overrides it. (Needs python3-psutil.)
+if lit_config.maxIndividualTestTime == 0:
+    lit_config.maxIndividualTestTime = 600
+
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.kiln_tools_dir, append_path=True)
