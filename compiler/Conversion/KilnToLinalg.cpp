@@ -321,12 +321,35 @@ struct FusedLowering : KilnPattern<FusedOp> {
       }
       return unsigned(it - accesses.begin());
     };
+    // A broadcast chain reads one input: for each of its dims, the dim of the
+    // chain's value it lands on (composed through a broadcast of a broadcast).
+    DenseMap<Value, std::pair<BlockArgument, SmallVector<int64_t>>> chains;
+    DenseSet<Value> splats; // constants and broadcasts of them: scalars in the loop
     for (Operation &inner : body.without_terminator()) {
+      if (auto c = dyn_cast<ConstantOp>(inner)) {
+        splats.insert(c.getResult());
+        continue;
+      }
       if (auto bc = dyn_cast<BroadcastOp>(inner)) {
-        if (auto arg = dyn_cast<BlockArgument>(bc.getInput()))
-          accessOf[bc.getResult()] = access(arg, dimsMap(ctx, r, bc.getDims()));
-        else if (!bc.getInput().getDefiningOp<ConstantOp>())
+        Value in = bc.getInput();
+        ArrayRef<int64_t> dims = bc.getDims();
+        if (splats.contains(in)) {
+          splats.insert(bc.getResult());
+          continue;
+        }
+        std::pair<BlockArgument, SmallVector<int64_t>> chain;
+        if (auto arg = dyn_cast<BlockArgument>(in)) {
+          chain = {arg, SmallVector<int64_t>(dims)};
+        } else if (auto it = chains.find(in); it != chains.end()) {
+          chain.first = it->second.first;
+          for (int64_t d : it->second.second)
+            chain.second.push_back(dims[d]);
+        } else {
           return rw.notifyMatchFailure(op, "broadcast of a computed value inside a group");
+        }
+        if (bc.getType() == shape)
+          accessOf[bc.getResult()] = access(chain.first, dimsMap(ctx, r, chain.second));
+        chains[bc.getResult()] = std::move(chain);
         continue;
       }
       for (Value v : inner.getOperands())

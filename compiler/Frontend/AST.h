@@ -38,9 +38,11 @@ struct Expr {
   std::vector<Arg> args;
 
   // Filled in by Sema: the value's shape (batch resolved) and element kind,
-  // and for layers with parameters, the parameters' name prefix.
+  // whether it is computed from the label (predict has none), and for layers
+  // with parameters, the parameters' name prefix.
   std::vector<int64_t> shape;
   bool isIntTensor = false;
+  bool readsLabel = false;
   std::string paramPrefix;
 
   const Arg *findArg(llvm::StringRef key) const;

@@ -26,6 +26,7 @@ public:
     ++errors;
     return mlir::emitError(location(l));
   }
+  mlir::InFlightDiagnostic warning(Loc l) { return mlir::emitWarning(location(l)); }
   unsigned errorCount() const { return errors; }
   mlir::MLIRContext *context() const { return ctx; }
 

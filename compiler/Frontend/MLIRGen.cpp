@@ -31,9 +31,8 @@ public:
     OwningOpRef<ModuleOp> module = ModuleOp::create(diags.location(m.loc));
     (*module)->setAttr(attrs::kModel, modelAttr());
     b.setInsertionPointToEnd(module->getBody());
-    buildFunction("loss", /*withLabel=*/true);
-    buildFunction("predict", /*withLabel=*/false);
-    if (failed(verify(*module)))
+    if (failed(buildFunction("loss", /*withLabel=*/true)) ||
+        failed(buildFunction("predict", /*withLabel=*/false)) || failed(verify(*module)))
       return nullptr;
     return module;
   }
@@ -50,7 +49,7 @@ private:
     return NameLoc::get(b.getStringAttr(binding), diags.location(e.loc));
   }
 
-  void buildFunction(StringRef name, bool withLabel) {
+  LogicalResult buildFunction(StringRef name, bool withLabel) {
     SmallVector<Type> types;
     SmallVector<DictionaryAttr> argAttrs;
     for (const ParamInfo &p : info.params) {
@@ -87,43 +86,91 @@ private:
     if (withLabel)
       values[m.labels[0].name] = entry->getArgument(info.params.size() + 1);
 
-    Value result;
-    for (const Binding &bd : m.bindings) {
-      binding = bd.name;
-      if (bd.value.get() == info.lossExpr) {
-        result = withLabel ? expr(*bd.value) : expr(*info.lossExpr->args[0].value);
-        continue;
-      }
-      values[bd.name] = expr(*bd.value);
-    }
+    // Only what the result needs is built: predict never reaches the label
+    // or the loss, and bindings nothing reads are left out of both.
+    const Binding &lossBinding = *llvm::find_if(
+        m.bindings, [&](const Binding &bd) { return bd.value.get() == info.lossExpr; });
+    binding = lossBinding.name;
+    Value result = expr(withLabel ? *info.lossExpr : *info.lossExpr->args[0].value);
+    if (!result)
+      return failure();
     b.create<func::ReturnOp>(diags.location(m.loc), result);
     fn.setFunctionType(b.getFunctionType(types, result.getType()));
+    return success();
   }
 
+  /// The value of a name: an argument, or a binding built on first use.
+  Value lookup(const Expr &e) {
+    if (auto it = values.find(e.text); it != values.end())
+      return it->second;
+    auto bd = llvm::find_if(m.bindings, [&](const Binding &bd) { return bd.name == e.text; });
+    if (bd == m.bindings.end()) {
+      emitError(loc(e)) << "internal error: '" << e.text << "' passed checking but has no value";
+      return nullptr;
+    }
+    std::string outer = std::exchange(binding, bd->name);
+    Value v = expr(*bd->value);
+    binding = outer;
+    return values[e.text] = v;
+  }
+
+  /// Builds one expression; a null value after an error has been reported.
   Value expr(const Expr &e) {
     if (e.kind == Expr::Kind::Name)
-      return values.at(e.text);
-    Location l = loc(e);
-    StringRef f = e.text;
-    if (f == "dense")
-      return dense(e, l);
-    if (f == "relu")
-      return b.create<ReluOp>(l, expr(*e.args[0].value));
-    if (f == "sigmoid")
-      return b.create<SigmoidOp>(l, expr(*e.args[0].value));
-    if (f == "tanh")
-      return b.create<TanhOp>(l, expr(*e.args[0].value));
-    if (f == "softmax")
-      return b.create<SoftmaxOp>(l, expr(*e.args[0].value));
-    Value x = expr(*e.args[0].value), y = expr(*e.args[1].value);
+      return lookup(e);
+    using Build = Value (Generator::*)(const Expr &, Location);
+    static const llvm::StringMap<Build> builders = {
+        {"dense", &Generator::dense},
+        {"relu", &Generator::unary<ReluOp>},
+        {"sigmoid", &Generator::unary<SigmoidOp>},
+        {"tanh", &Generator::unary<TanhOp>},
+        {"softmax", &Generator::unary<SoftmaxOp>},
+        {"softmax_cross_entropy", &Generator::scalarLoss<SoftmaxCrossEntropyOp>},
+        {"bce_with_logits", &Generator::scalarLoss<SigmoidBCEOp>},
+        {"mse", &Generator::mse},
+    };
+    auto it = builders.find(e.text);
+    if (it == builders.end()) {
+      emitError(loc(e)) << "internal error: no IR builder for '" << e.text << "'";
+      return nullptr;
+    }
+    return (this->*(it->second))(e, loc(e));
+  }
+
+  /// The positional tensor arguments of a call, built; empty after an error.
+  SmallVector<Value> operands(const Expr &e) {
+    SmallVector<Value> vs;
+    for (size_t i = 0; const Arg *a = e.positional(i); ++i) {
+      if (a->value->kind != Expr::Kind::Name && a->value->kind != Expr::Kind::Call)
+        continue;
+      Value v = expr(*a->value);
+      if (!v)
+        return {};
+      vs.push_back(v);
+    }
+    return vs;
+  }
+
+  template <typename Op>
+  Value unary(const Expr &e, Location l) {
+    auto xs = operands(e);
+    return xs.size() == 1 ? b.create<Op>(l, xs[0]).getResult() : Value();
+  }
+
+  template <typename Op>
+  Value scalarLoss(const Expr &e, Location l) {
+    auto xs = operands(e);
+    return xs.size() == 2 ? b.create<Op>(l, f32({}), xs[0], xs[1]).getResult() : Value();
+  }
+
+  /// mse(x, y) = mean((x - y)^2), from primitives.
+  Value mse(const Expr &e, Location l) {
+    auto xs = operands(e);
+    if (xs.size() != 2)
+      return nullptr;
+    auto t = cast<RankedTensorType>(xs[0].getType());
     auto scalar = f32({});
-    if (f == "softmax_cross_entropy")
-      return b.create<SoftmaxCrossEntropyOp>(l, scalar, x, y);
-    if (f == "bce_with_logits")
-      return b.create<SigmoidBCEOp>(l, scalar, x, y);
-    // mse: mean((x - y)^2), from primitives.
-    auto t = cast<RankedTensorType>(x.getType());
-    Value d = b.create<SubOp>(l, x, y);
+    Value d = b.create<SubOp>(l, xs[0], xs[1]);
     Value sq = b.create<MulOp>(l, d, d);
     auto range = llvm::seq<int64_t>(0, t.getRank());
     SmallVector<int64_t> all(range.begin(), range.end());
@@ -133,10 +180,12 @@ private:
   }
 
   Value dense(const Expr &e, Location l) {
-    Value x = expr(*e.positional(0)->value);
+    auto xs = operands(e);
+    if (xs.size() != 1)
+      return nullptr;
     Value w = params.at(e.paramPrefix + ".weight");
     auto out = tensorOf(e);
-    Value y = b.create<MatmulOp>(l, out, x, w);
+    Value y = b.create<MatmulOp>(l, out, xs[0], w);
     auto bias = params.find(e.paramPrefix + ".bias");
     if (bias == params.end())
       return y;

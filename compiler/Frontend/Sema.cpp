@@ -61,6 +61,16 @@ public:
     }
     if (!info.lossExpr && !lossSeen)
       diags.error(m.loc) << "model '" << m.name << "' has no 'loss = ...' statement";
+    // Only on a model that checked cleanly: after an error, uses go uncounted.
+    for (const Binding &b : m.bindings)
+      if (diags.errorCount() == 0 && b.value.get() != info.lossExpr && !used.count(b.name))
+        diags.warning(b.loc) << "'" << b.name << "' is never used";
+    if (info.lossExpr && info.lossExpr->args[0].value->readsLabel) {
+      const Expr &out = *info.lossExpr->args[0].value;
+      diags.error(out.loc) << "the model's output (the loss's first argument) is computed from the "
+                              "label '"
+                           << m.labels[0].name << "', which predict does not have";
+    }
     optimizer();
     data();
   }
@@ -123,6 +133,7 @@ private:
       e->shape = d.type.dims;
       e->shape[0] = info.batch;
       e->isIntTensor = d.type.elem == ElemKind::I32;
+      e->readsLabel = &decls == &m.labels;
       if (env.count(d.name))
         diags.error(d.loc) << "'" << d.name << "' is already defined";
       env[d.name] = e.get();
@@ -179,12 +190,23 @@ private:
         diags.error(e.loc) << "unknown name '" << e.text << "'" << suggest(e.text, names);
         return false;
       }
+      if (it->second == info.lossExpr) {
+        diags.error(e.loc) << "'" << e.text
+                           << "' is the training objective; it cannot be the input of a layer";
+        return false;
+      }
+      used.insert(e.text);
       e.shape = it->second->shape;
       e.isIntTensor = it->second->isIntTensor;
+      e.readsLabel = it->second->readsLabel;
       return true;
     }
-    case Expr::Kind::Call:
-      return call(e, lossAllowed);
+    case Expr::Kind::Call: {
+      if (!call(e, lossAllowed))
+        return false;
+      e.readsLabel = llvm::any_of(e.args, [](const Arg &a) { return a.value->readsLabel; });
+      return true;
+    }
     default:
       diags.error(e.loc) << "expected a tensor expression";
       return false;
@@ -417,7 +439,7 @@ private:
   Diagnostics &diags;
   ModelInfo &info;
   std::map<std::string, const Expr *> env;
-  std::set<std::string> poisoned;
+  std::set<std::string> poisoned, used;
   std::vector<std::unique_ptr<Expr>> declared;
   const Binding *current = nullptr;
   unsigned denseCount = 0;

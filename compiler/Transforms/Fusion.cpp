@@ -84,24 +84,27 @@ void materialize(ArrayRef<Operation *> group) {
   llvm::SmallPtrSet<Operation *, 16> in(group.begin(), group.end());
 
   llvm::SetVector<Value> inputs;
+  // Cloned ops in post order (operands first), so cloning them in this order
+  // keeps the region's SSA valid for chains such as a broadcast of a broadcast.
   llvm::SetVector<Operation *> cloned;
   size_t absorbed = 0;
-  auto addInput = [&](Value v) {
+  std::function<void(Value)> capture = [&](Value v) {
     Operation *def = v.getDefiningOp();
     if (def && in.contains(def))
       return;
-    if (isCloneable(def)) {
-      if (cloned.insert(def) && isa<BroadcastOp>(def)) {
-        Value src = def->getOperand(0);
-        if (isCloneable(src.getDefiningOp()))
-          cloned.insert(src.getDefiningOp());
-        else
-          inputs.insert(src);
-      }
-      ++absorbed;
+    if (!isCloneable(def)) {
+      inputs.insert(v);
       return;
     }
-    inputs.insert(v);
+    if (cloned.contains(def))
+      return;
+    for (Value operand : def->getOperands())
+      capture(operand);
+    cloned.insert(def);
+  };
+  auto addInput = [&](Value v) {
+    absorbed += isCloneable(v.getDefiningOp());
+    capture(v);
   };
   for (Operation *op : group)
     for (Value v : op->getOperands())
@@ -123,7 +126,7 @@ void materialize(ArrayRef<Operation *> group) {
   IRMapping map;
   for (Value v : inputs)
     map.map(v, body->addArgument(v.getType(), v.getLoc()));
-  // Constants and broadcasts first (constants before the broadcasts of them).
+  // Constants first (they have no operands), then the rest in post order.
   SmallVector<Operation *> pre;
   for (bool constants : {true, false})
     for (Operation *op : cloned)

@@ -85,3 +85,25 @@ func.func @matmul_vectorized(%a: tensor<4x8xf64>, %b: tensor<8x16xf64>, %w: tens
   %s = kiln.reduce_sum %p dims = [0, 1] : tensor<4x16xf64> -> tensor<f64>
   return %s : tensor<f64>
 }
+
+// The gradient of a reduction of a reduction is a broadcast of a broadcast;
+// fusion clones the whole chain into the group (it once cloned the outer
+// broadcast without the inner one's operand).
+// CHECK: @reduce_reduce: max relative error {{.*}}: ok
+func.func @reduce_reduce(%x: tensor<3x4xf64>, %w: tensor<3x4xf64>) -> tensor<f64> {
+  %p = kiln.mul %x, %w : tensor<3x4xf64>
+  %r = kiln.reduce_sum %p dims = [1] : tensor<3x4xf64> -> tensor<3xf64>
+  %s = kiln.reduce_sum %r dims = [0] : tensor<3xf64> -> tensor<f64>
+  return %s : tensor<f64>
+}
+
+// A broadcast of a broadcast of a parameter in the forward pass too.
+// CHECK: @broadcast_broadcast: max relative error {{.*}}: ok
+func.func @broadcast_broadcast(%b: tensor<3xf64>, %w: tensor<2x3x4xf64>) -> tensor<f64> {
+  %b1 = kiln.broadcast %b dims = [0] : tensor<3xf64> -> tensor<3x4xf64>
+  %b2 = kiln.broadcast %b1 dims = [1, 2] : tensor<3x4xf64> -> tensor<2x3x4xf64>
+  %p = kiln.mul %b2, %w : tensor<2x3x4xf64>
+  %q = kiln.mul %p, %w : tensor<2x3x4xf64>
+  %s = kiln.reduce_sum %q dims = [0, 1, 2] : tensor<2x3x4xf64> -> tensor<f64>
+  return %s : tensor<f64>
+}

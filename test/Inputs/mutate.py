@@ -1,7 +1,9 @@
 """Compiles seeded random mutations of the examples; fails on any crash or hang.
 
 mutate.py KILNC SEED COUNT: every mutated model must compile (exit 0) or be
-rejected with diagnostics (exit 1) within 20 s; anything else is a bug.
+rejected with diagnostics (exit 1) within 20 s; anything else is a bug: a
+crash, a hang, or an internal error (kilnc exits 3 when a stage after the
+frontend fails on a model the frontend accepted).
 """
 import os
 import random

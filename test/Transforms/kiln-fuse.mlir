@@ -33,3 +33,4 @@ func.func @predict(%z: tensor<64x256xf32> {kiln.input = "z"}, %b: tensor<256xf32
 // FUSED: #[[BIAS:.*]] = affine_map<(d0, d1) -> (d1)>
 // FUSED: linalg.generic {indexing_maps = [#[[BIAS]], #{{.*}}, #{{.*}}]
 // FUSED-NOT: linalg.generic
+

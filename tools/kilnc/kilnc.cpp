@@ -74,6 +74,19 @@ cl::opt<bool> splitInputFile("split-input-file",
                              cl::desc("Compile each '// -----' chunk separately"),
                              cl::cat(kilncCategory));
 
+/// Set when a stage after the frontend fails on a model the frontend accepted:
+/// that is a bug in kilnc, not in the model, and exits with kInternalError so
+/// that tests (and users) can tell the two apart.
+bool internalError = false;
+constexpr int kUserError = 1, kInternalError = 3;
+
+LogicalResult internal(StringRef stage) {
+  internalError = true;
+  llvm::errs() << "kilnc: internal error: " << stage
+               << " failed on a model that passed checking; this is a bug in kilnc\n";
+  return failure();
+}
+
 /// Where kilnc finds the runtime libraries and the C compiler used as linker.
 std::string runtimeDir() {
   if (const char *env = std::getenv("KILN_RUNTIME_DIR"))
@@ -137,7 +150,7 @@ LogicalResult emitPTX(ModuleOp module, MLIRContext &ctx) {
   }
   kiln::buildGPUCodegenPipeline(pm, options);
   if (failed(pm.run(module)))
-    return failure();
+    return internal("GPU code generation");
   std::string ptx;
   module.walk([&](gpu::BinaryOp binary) {
     // The serialized PTX carries a C string's terminating NUL; ptxas reads
@@ -145,10 +158,8 @@ LogicalResult emitPTX(ModuleOp module, MLIRContext &ctx) {
     for (Attribute object : binary.getObjects())
       ptx += cast<gpu::ObjectAttr>(object).getObject().getValue().rtrim('\0');
   });
-  if (ptx.empty()) {
-    module.emitError("the GPU pipeline produced no kernels");
-    return failure();
-  }
+  if (ptx.empty())
+    return internal("GPU code generation (no kernels)");
   return writeText([&](llvm::raw_ostream &os) { os << ptx; });
 }
 
@@ -184,17 +195,17 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
     return failure();
   auto module = kiln::frontend::generateModule(*model, *info, diags);
   if (!module)
-    return failure();
+    return internal("building kiln IR");
 
   // Runs one stage; prints the module and finishes if --emit names it.
-  auto stage = [&](llvm::function_ref<void(OpPassManager &)> build,
+  auto stage = [&](StringRef name, llvm::function_ref<void(OpPassManager &)> build,
                    std::optional<Emit> stop) -> std::optional<LogicalResult> {
     PassManager pm(&ctx);
     if (failed(applyPassManagerCLOptions(pm)))
       return failure();
     build(pm);
     if (failed(pm.run(*module)))
-      return failure();
+      return internal(name);
     if (emit == stop)
       return writeText([&](llvm::raw_ostream &os) { module->print(os); });
     return std::nullopt;
@@ -203,24 +214,24 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
     return writeText([&](llvm::raw_ostream &os) { module->print(os); });
   if (emit == Emit::Header)
     return writeText([&](llvm::raw_ostream &os) { (void)kiln::writeHeader(*module, os); });
-  if (auto r = stage(kiln::buildGradPipeline, Emit::Grad))
+  if (auto r = stage("differentiation", kiln::buildGradPipeline, Emit::Grad))
     return *r;
-  if (auto r = stage(kiln::buildFusionPipeline, Emit::Fused))
+  if (auto r = stage("fusion", kiln::buildFusionPipeline, Emit::Fused))
     return *r;
-  if (auto r = stage(kiln::buildLinalgPipeline, Emit::Linalg))
+  if (auto r = stage("lowering to linalg", kiln::buildLinalgPipeline, Emit::Linalg))
     return *r;
   if (emit == Emit::PTX)
     return emitPTX(*module, ctx);
   kiln::CPUOptions cpu;
   cpu.vectorWidth = kiln::hostVectorWidth();
   auto codegen = [&](OpPassManager &pm) { kiln::buildCPUCodegenPipeline(pm, cpu); };
-  if (stage(codegen, std::nullopt)) // no --emit stops here: only failure returns
+  if (stage("CPU code generation", codegen, std::nullopt)) // no --emit stops here: only failure returns
     return failure();
 
   llvm::LLVMContext llvmCtx;
   auto llvmModule = kiln::translateAndOptimize(*module, llvmCtx, emit == Emit::Exe);
   if (!llvmModule)
-    return failure();
+    return internal("translation to LLVM IR");
   if (emit == Emit::LLVM)
     return writeText([&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
   if (emit == Emit::Asm)
@@ -269,7 +280,7 @@ int main(int argc, char **argv) {
                               "--help-hidden.\n");
 
   if (failed(validateOptions()))
-    return 1;
+    return kUserError;
   DialectRegistry registry;
   kiln::registerKilnDialects(registry);
   MLIRContext ctx(registry);
@@ -279,7 +290,7 @@ int main(int argc, char **argv) {
   auto input = openInputFile(inputFile, &error);
   if (!input) {
     llvm::errs() << "kilnc: error: " << error << "\n";
-    return 1;
+    return kUserError;
   }
   auto process = [&](std::unique_ptr<llvm::MemoryBuffer> chunk, llvm::raw_ostream &) {
     llvm::SourceMgr sourceMgr;
@@ -301,5 +312,7 @@ int main(int argc, char **argv) {
   LogicalResult result = splitInputFile
                              ? splitAndProcessBuffer(std::move(input), process, llvm::outs())
                              : process(std::move(input), llvm::outs());
-  return failed(result) ? 1 : 0;
+  if (failed(result))
+    return internalError ? kInternalError : kUserError;
+  return 0;
 }
