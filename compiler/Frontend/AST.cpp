@@ -1,6 +1,8 @@
 //===- AST.cpp - Printing the .kiln syntax tree ---------------------------===//
 #include "compiler/Frontend/AST.h"
 
+#include "llvm/Support/Format.h"
+
 using namespace kiln::frontend;
 
 const Arg *Expr::findArg(llvm::StringRef key) const {
@@ -98,4 +100,57 @@ void Model::dump(llvm::raw_ostream &os) const {
   }
   printArgs(os, "Train", train);
   printArgs(os, "Data", data);
+}
+
+/// One expression in source syntax, without the arguments that only choose
+/// initial values (they do not change what a trained checkpoint means).
+static void printCanonical(llvm::raw_ostream &os, const Expr &e) {
+  switch (e.kind) {
+  case Expr::Kind::Name: os << e.text; return;
+  case Expr::Kind::Number:
+    if (e.isInteger)
+      os << int64_t(e.number);
+    else
+      os << llvm::format("%.17g", e.number);
+    return;
+  case Expr::Kind::String: os << "'" << e.text << "'"; return;
+  case Expr::Kind::Bool: os << (e.number != 0 ? "true" : "false"); return;
+  case Expr::Kind::Call: break;
+  }
+  os << e.text << "(";
+  bool first = true;
+  for (const Arg &a : e.args) {
+    if (a.key == "init" || a.key == "bias_init")
+      continue;
+    os << (first ? "" : ", ");
+    first = false;
+    if (!a.key.empty())
+      os << a.key << " = ";
+    printCanonical(os, *a.value);
+  }
+  os << ")";
+}
+
+std::vector<std::string> Model::architecture() const {
+  std::vector<std::string> lines;
+  auto add = [&](auto print) {
+    std::string line;
+    llvm::raw_string_ostream os(line);
+    print(os);
+    lines.push_back(std::move(line));
+  };
+  for (const auto *decls : {&inputs, &labels})
+    for (const DataDecl &d : *decls)
+      add([&](llvm::raw_ostream &os) {
+        os << (decls == &inputs ? "input " : "label ") << d.name << ": ";
+        printType(os, d.type);
+      });
+  for (const Binding &b : bindings)
+    add([&](llvm::raw_ostream &os) {
+      os << b.name << " = ";
+      printCanonical(os, *b.value);
+    });
+  if (optimizer)
+    add([&](llvm::raw_ostream &os) { os << "optimizer = " << optimizer->text; });
+  return lines;
 }

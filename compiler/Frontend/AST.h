@@ -83,6 +83,10 @@ struct Model {
   std::vector<Arg> data;         // data { train = idx(...), ... }
 
   const Arg *findSetting(const std::vector<Arg> &args, llvm::StringRef key) const;
+  /// The model's architecture, one line per declaration, binding and the
+  /// optimizer, in canonical source syntax (no comments, no initializers):
+  /// what a checkpoint must agree on to be loaded.
+  std::vector<std::string> architecture() const;
   /// Prints the tree for --emit=ast.
   void dump(llvm::raw_ostream &os) const;
 };

@@ -210,6 +210,7 @@ private:
       opt.push_back(b.getNamedAttr("beta2", b.getF64FloatAttr(info.beta2)));
       opt.push_back(b.getNamedAttr("eps", b.getF64FloatAttr(info.eps)));
     }
+    std::vector<std::string> arch = m.architecture();
     const DataDecl &in = m.inputs[0];
     SmallVector<int64_t> sample(in.type.dims.begin() + 1, in.type.dims.end());
     SmallVector<int64_t> labelSample(m.labels[0].type.dims.begin() + 1, m.labels[0].type.dims.end());
@@ -217,6 +218,7 @@ private:
     SmallVector<int64_t> outSample(out.shape.begin() + 1, out.shape.end());
     return b.getDictionaryAttr({
         b.getNamedAttr("name", b.getStringAttr(m.name)),
+        b.getNamedAttr("architecture", b.getStrArrayAttr(llvm::to_vector_of<StringRef>(arch))),
         b.getNamedAttr("batch", b.getI64IntegerAttr(info.batch)),
         b.getNamedAttr("epochs", b.getI64IntegerAttr(info.epochs)),
         b.getNamedAttr("seed", b.getI64IntegerAttr(info.seed)),

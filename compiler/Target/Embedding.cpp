@@ -12,6 +12,7 @@
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/Object/Archive.h"
 #include "llvm/Object/ArchiveWriter.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 using namespace mlir;
@@ -63,6 +64,9 @@ LogicalResult kiln::emitEmbeddingAPI(ModuleOp module, llvm::Module &m) {
   forward("set_lr", "kiln_state_set_lr", voidTy, {ptr, f32}, false);
   forward("train_step", "kiln_state_train_step", f32, {ptr, ptr, ptr}, false);
   forward("predict", "kiln_state_predict", voidTy, {ptr, ptr, ptr}, false);
+  forward("set_flush_denormals", "kiln_state_set_flush_denormals", voidTy, {ptr, i32}, false);
+  forward("fit_preprocess", "kiln_fit_preprocess", i32, {ptr, ptr, i64}, false);
+  forward("preprocess", "kiln_preprocess", i32, {ptr, ptr, i64}, false);
   forward("save", "kiln_checkpoint_save", i32, {ptr, ptr}, false);
   forward("load", "kiln_checkpoint_load", i32, {ptr, ptr}, false);
   forward("error", "kiln_error", ptr, {}, false);
@@ -97,6 +101,14 @@ LogicalResult kiln::writeHeader(ModuleOp module, llvm::raw_ostream &os) {
      << "#define " << upper << "_LABEL_SIZE " << numel("label_shape") << " /* "
      << labelType << " per row */\n"
      << "#define " << upper << "_OUTPUT_SIZE " << numel("output_shape") << " /* floats per row */\n";
+  auto data = model.getAs<DictionaryAttr>("data");
+  auto scale = data ? data.getAs<FloatAttr>("scale") : FloatAttr();
+  auto standardize = data ? data.getAs<BoolAttr>("standardize") : BoolAttr();
+  os << "#define " << upper << "_SCALE "
+     << llvm::format("%.17g", scale && scale.getValueAsDouble() != 0 ? scale.getValueAsDouble() : 1.0)
+     << "\n"
+     << "#define " << upper << "_STANDARDIZES " << (standardize && standardize.getValue() ? 1 : 0)
+     << "\n";
   if (classLabels)
     os << "#define " << upper << "_CLASSES " << model.getAs<IntegerAttr>("num_classes").getInt() << "\n";
   os << "\n/* Parameters, optimizer state and workspace of one model instance. */\n"
@@ -107,12 +119,23 @@ LogicalResult kiln::writeHeader(ModuleOp module, llvm::raw_ostream &os) {
      << "/* Initialises parameters from the model's initialisers; same seed, same weights. */\n"
      << "void " << name << "_init(" << name << " *m, uint64_t seed);\n"
      << "void " << name << "_set_lr(" << name << " *m, float lr);\n"
+     << "/* Steps run with subnormal floats flushed to zero (default 1; the caller's\n"
+     << " * floating-point mode is restored after each call). 0 keeps them. */\n"
+     << "void " << name << "_set_flush_denormals(" << name << " *m, int on);\n"
+     << "/* Raw feature rows become model inputs through " << name << "_preprocess, in\n"
+     << " * place: x * " << upper << "_SCALE, then, if " << upper << "_STANDARDIZES, (x - mean) / std\n"
+     << " * with statistics that " << name << "_fit_preprocess fits on training rows or\n"
+     << " * " << name << "_load restores (checkpoints carry them). */\n"
+     << "int " << name << "_fit_preprocess(" << name << " *m, const float *x, int64_t rows);\n"
+     << "int " << name << "_preprocess(const " << name << " *m, float *x, int64_t rows);\n"
      << "/* One optimizer step on x[BATCH][INPUT_SIZE], y[BATCH][LABEL_SIZE]; returns the loss. */\n"
      << "float " << name << "_train_step(" << name << " *m, const float *x, const " << labelType
      << " *y);\n"
      << "/* Model outputs (logits for classifiers) into out[BATCH][OUTPUT_SIZE]. */\n"
      << "void " << name << "_predict(" << name << " *m, const float *x, float *out);\n"
-     << "/* Checkpoints in the safetensors format, written atomically. */\n"
+     << "/* Checkpoints in the safetensors format, written atomically: parameters,\n"
+     << " * optimizer state and preprocessing statistics. Loading refuses a checkpoint\n"
+     << " * of another architecture or preprocessing. */\n"
      << "int " << name << "_save(const " << name << " *m, const char *path);\n"
      << "int " << name << "_load(" << name << " *m, const char *path);\n"
      << "const char *" << name << "_error(void);\n\n"

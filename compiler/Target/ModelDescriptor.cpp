@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Target/ObjectEmitter.h"
 #include "compiler/Transforms/ModelAttrs.h"
+#include "runtime/include/kiln/model.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/StringSwitch.h"
@@ -130,16 +131,18 @@ LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModul
                      t.i64(s ? integer(s, "label_column") : -1), t.i64(integer(s, "skip"))});
   };
 
-  // The architecture hash covers everything a checkpoint must agree on.
+  // The architecture (canonical source lines from the frontend) is what a
+  // checkpoint must agree on; the runtime names the first differing line.
   std::string arch;
-  llvm::raw_string_ostream os(arch);
-  os << name << layout;
+  if (auto lines = model.getAs<ArrayAttr>("architecture"))
+    for (auto line : lines.getAsValueRange<StringAttr>())
+      arch += (arch.empty() ? "" : "; ") + line.str();
   uint64_t hash = llvm::xxh3_64bits(arch);
 
   auto dims = [&](StringRef key) { return numel(model.getAs<DenseI64ArrayAttr>(key).asArrayRef()); };
   StringRef loss = text(model, "loss");
   llvm::Constant *table = t.record({
-      t.i64(1), t.str(name), t.i64(static_cast<int64_t>(hash)),
+      t.i64(KILN_ABI_VERSION), t.str(name), t.i64(static_cast<int64_t>(hash)), t.str(arch),
       t.i64(integer(model, "batch")), t.i64(integer(model, "epochs")), t.i64(integer(model, "seed")),
       t.f64(real(model, "lr")),
       t.str(text(model.getAs<DictionaryAttr>("optimizer"), "kind")), t.str(loss),

@@ -5,7 +5,6 @@
 #include "logistic_regression.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <numeric>
@@ -43,18 +42,26 @@ bool loadCsv(const std::string &path, Rows &rows) {
   return rows.size() > 0;
 }
 
-float accuracy(logistic_regression *m, const Rows &test) {
+// Accuracy on raw rows: the instance preprocesses them with its own
+// statistics (fitted, or loaded from a checkpoint).
+float accuracy(logistic_regression *m, const Rows &raw, std::vector<float> *logits = nullptr) {
   std::vector<float> x(kBatch * kFeatures), out(kBatch);
   size_t correct = 0;
-  for (size_t start = 0; start < test.size(); start += kBatch) {
-    size_t count = std::min<size_t>(kBatch, test.size() - start);
+  if (logits)
+    logits->clear();
+  for (size_t start = 0; start < raw.size(); start += kBatch) {
+    size_t count = std::min<size_t>(kBatch, raw.size() - start);
     std::fill(x.begin(), x.end(), 0.0f);
-    std::copy_n(test.x.begin() + start * kFeatures, count * kFeatures, x.begin());
+    std::copy_n(raw.x.begin() + start * kFeatures, count * kFeatures, x.begin());
+    if (logistic_regression_preprocess(m, x.data(), kBatch) != 0)
+      return -1;
     logistic_regression_predict(m, x.data(), out.data());
     for (size_t i = 0; i < count; ++i)
-      correct += (out[i] > 0) == (test.y[start + i] > 0.5f);
+      correct += (out[i] > 0) == (raw.y[start + i] > 0.5f);
+    if (logits)
+      logits->insert(logits->end(), out.begin(), out.begin() + count);
   }
-  return float(correct) / float(test.size());
+  return float(correct) / float(raw.size());
 }
 } // namespace
 
@@ -66,7 +73,7 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "cannot read %s\n", path.c_str());
     return 1;
   }
-  // Shuffle, hold out 20%, standardise with the training statistics.
+  // Shuffle and hold out 20% of the rows for testing.
   std::vector<size_t> order(all.size());
   std::iota(order.begin(), order.end(), 0);
   std::mt19937 rng(7);
@@ -79,19 +86,6 @@ int main(int argc, char **argv) {
                  all.x.begin() + (order[k] + 1) * kFeatures);
     dst.y.push_back(all.y[order[k]]);
   }
-  for (int j = 0; j < kFeatures; ++j) {
-    double mean = 0, var = 0;
-    for (size_t i = 0; i < train.size(); ++i)
-      mean += train.x[i * kFeatures + j];
-    mean /= double(train.size());
-    for (size_t i = 0; i < train.size(); ++i)
-      var += std::pow(train.x[i * kFeatures + j] - mean, 2);
-    double sd = std::sqrt(var / double(train.size())) + 1e-12;
-    for (Rows *r : {&train, &test})
-      for (size_t i = 0; i < r->size(); ++i)
-        r->x[i * kFeatures + j] = float((r->x[i * kFeatures + j] - mean) / sd);
-  }
-
   logistic_regression *model = logistic_regression_create();
   if (!model) {
     std::fprintf(stderr, "create failed: %s\n", logistic_regression_error());
@@ -99,6 +93,14 @@ int main(int argc, char **argv) {
   }
   logistic_regression_init(model, 7);
   logistic_regression_set_lr(model, 0.1f);
+  // Standardise with the training rows' statistics; the model keeps them and
+  // its checkpoints carry them, so new rows are preprocessed the same way.
+  Rows raw = test;
+  if (logistic_regression_fit_preprocess(model, train.x.data(), int64_t(train.size())) != 0 ||
+      logistic_regression_preprocess(model, train.x.data(), int64_t(train.size())) != 0) {
+    std::fprintf(stderr, "preprocessing failed: %s\n", logistic_regression_error());
+    return 1;
+  }
   std::vector<float> x(kBatch * kFeatures), y(kBatch);
   std::vector<size_t> idx(train.size());
   std::iota(idx.begin(), idx.end(), 0);
@@ -115,17 +117,20 @@ int main(int argc, char **argv) {
     if (epoch % 10 == 9)
       std::printf("epoch %d loss %.4f\n", epoch + 1, loss);
   }
-  float acc = accuracy(model, test);
+  std::vector<float> logits, reloaded;
+  float acc = accuracy(model, raw, &logits);
   std::printf("test accuracy %.4f\n", acc);
 
-  // A checkpoint round trip gives a second instance the same predictions.
+  // A checkpoint round trip gives a second instance the same preprocessing
+  // and the same predictions.
   const char *ckpt = "embed_logreg.safetensors";
   logistic_regression *copy = logistic_regression_create();
   if (logistic_regression_save(model, ckpt) != 0 || logistic_regression_load(copy, ckpt) != 0) {
     std::fprintf(stderr, "checkpoint failed: %s\n", logistic_regression_error());
     return 1;
   }
-  std::printf("reloaded accuracy %.4f\n", accuracy(copy, test));
+  std::printf("reloaded accuracy %.4f\n", accuracy(copy, raw, &reloaded));
+  std::printf("reloaded logits %s\n", logits == reloaded ? "identical" : "DIFFER");
   if (logistic_regression_load(copy, "/nonexistent/ckpt.safetensors") == 0)
     return 1;
   std::printf("missing checkpoint reported: %s\n", logistic_regression_error());

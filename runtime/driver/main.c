@@ -15,6 +15,9 @@ extern const kiln_model *const kiln_entry_model;
 typedef struct options {
   const char *command;
   int64_t epochs, seed, batch;
+  int seed_given;        /* --seed was passed: it must agree with a checkpoint's */
+  int flush_denormals;   /* --denormals flush (default) or keep */
+  int64_t log_every;     /* --log-every: steps between per-step metrics lines */
   double lr;
   const char *checkpoint, *resume, *metrics;
   kiln_data_source train, test;
@@ -31,11 +34,14 @@ static void usage(FILE *out, const kiln_model *m) {
           "options:\n"
           "  --epochs N           epochs to train (default %lld)\n"
           "  --lr X               learning rate (default %g)\n"
-          "  --seed N             initialisation and shuffling seed (default %lld)\n"
+          "  --seed N             seed of the initial weights, the test split and the shuffles\n"
+          "                       (default %lld; eval, predict and --resume use the checkpoint's)\n"
           "  --batch N            must equal the compiled batch (%lld); recompile with kilnc --batch\n"
           "  --checkpoint FILE    where to save (train) or what to load (eval, predict)\n"
           "  --resume FILE        continue training from a checkpoint\n"
           "  --metrics FILE       append one JSON line per epoch\n"
+          "  --log-every N        also append a line with the loss every N steps\n"
+          "  --denormals MODE     flush (default: subnormal floats become zero, fast) or keep\n"
           "  --data-train FILE    training features (IDX images or CSV)\n"
           "  --data-train-labels FILE\n"
           "  --data-test FILE     test features\n"
@@ -64,6 +70,7 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
   o->train = m->train;
   o->test = m->test;
   o->limit = 10;
+  o->flush_denormals = 1;
   if (argc < 2)
     return kiln_fail("missing command (train, eval or predict)");
   o->command = argv[1];
@@ -81,6 +88,13 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
       if (parse_int(flag, v, 0, &o->epochs)) return -1;
     } else if (!strcmp(flag, "--seed")) {
       if (parse_int(flag, v, 0, &o->seed)) return -1;
+      o->seed_given = 1;
+    } else if (!strcmp(flag, "--log-every")) {
+      if (parse_int(flag, v, 1, &o->log_every)) return -1;
+    } else if (!strcmp(flag, "--denormals")) {
+      if (strcmp(v, "flush") && strcmp(v, "keep"))
+        return kiln_fail("--denormals expects flush or keep, got '%s'", v);
+      o->flush_denormals = !strcmp(v, "flush");
     } else if (!strcmp(flag, "--batch")) {
       if (parse_int(flag, v, 1, &o->batch)) return -1;
       if (o->batch != m->batch)
@@ -122,7 +136,13 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
       return kiln_fail("%s needs %s too", k ? "--data-test-labels" : "--data-train-labels",
                        k ? "--data-test" : "--data-train");
     if (features) {
-      /* Keep the model's format (and CSV layout); guess it when the model has none. */
+      /* Keep the model's format (and CSV layout). A test file where the model
+       * splits its training file is laid out like that file; otherwise guess. */
+      if ((!s->format || !s->format[0]) && k == 1 && m->train.format && m->train.format[0]) {
+        s->format = m->train.format;
+        s->label_column = m->train.label_column;
+        s->skip = m->train.skip;
+      }
       if (!s->format || !s->format[0])
         s->format = strstr(features, ".csv") || strstr(features, ".txt") ? "csv" : "idx";
       s->features = features;
@@ -138,21 +158,32 @@ typedef struct data {
   kiln_dataset train, test;
 } data;
 
-static int load_data(const kiln_model *m, const options *o, data *d, int need_train) {
+/* Loads the data a command needs and preprocesses it. The test split comes
+ * from the state's seed and fraction (a checkpoint's, when one was loaded);
+ * standardisation statistics are fitted on the training rows unless the state
+ * already has them (loaded with its checkpoint). */
+static int load_data(const kiln_model *m, const options *o, kiln_state *s, data *d, int need_train) {
   memset(d, 0, sizeof *d);
   int split = !(o->test.format && o->test.format[0]);
-  if ((need_train || split || m->standardize) && kiln_dataset_load(m, &o->train, &d->train))
+  if ((need_train || split) && kiln_dataset_load(m, &o->train, &d->train))
     return -1;
   if (split) {
     if (m->split <= 0)
       return kiln_fail("no test data: the model names no test source and no split");
-    if (kiln_dataset_split(&d->train, m->split, (uint64_t)o->seed, &d->test))
+    if (fabs(s->split - m->split) > 1e-12)
+      return kiln_fail("the checkpoint was trained holding out %g of the data for testing, this "
+                       "model holds out %g: its test rows would overlap the training rows",
+                       s->split, m->split);
+    if (kiln_dataset_split(&d->train, m->split, s->seed, &d->test))
       return -1;
   } else if (kiln_dataset_load(m, &o->test, &d->test)) {
     return -1;
   }
-  if (m->standardize)
-    kiln_dataset_standardize(&d->train, &d->test);
+  if (m->standardize && !s->standardization_ready &&
+      kiln_fit_preprocess(s, d->train.x, d->train.n))
+    return -1;
+  if (kiln_preprocess(s, d->train.x, d->train.n) || kiln_preprocess(s, d->test.x, d->test.n))
+    return -1;
   if (need_train && d->train.n < m->batch)
     return kiln_fail("the training set has %lld rows, fewer than one batch of %lld",
                      (long long)d->train.n, (long long)m->batch);
@@ -245,7 +276,7 @@ static int train(kiln_state *s, const options *o, data *d) {
   for (int64_t epoch = first; epoch <= last; ++epoch) {
     for (int64_t i = 0; i < d->train.n; ++i)
       idx[i] = i;
-    kiln_shuffle(idx, d->train.n, (uint64_t)o->seed * 1000003u + (uint64_t)epoch);
+    kiln_shuffle(idx, d->train.n, s->seed * 1000003u + (uint64_t)epoch);
     char label[64];
     snprintf(label, sizeof label, "epoch %lld/%lld", (long long)epoch, (long long)last);
     kiln_progress p;
@@ -262,6 +293,9 @@ static int train(kiln_state *s, const options *o, data *d) {
       }
       lossSum += loss;
       kiln_progress_update(&p, (step + 1) * b, loss);
+      if (metrics && o->log_every && (step + 1) % o->log_every == 0)
+        fprintf(metrics, "{\"epoch\": %lld, \"step\": %lld, \"loss\": %.9g}\n", (long long)epoch,
+                (long long)step + 1, loss);
     }
     double seconds = kiln_now() - p.start;
     double meanLoss = steps ? lossSum / (double)steps : 0;
@@ -335,10 +369,10 @@ static int predict(kiln_state *s, const options *o, data *d) {
   kiln_dataset input = {0}, *rows = &d->test;
   int labelled = 1;
   if (o->input) {
-    if (kiln_dataset_load_features(m, o->input, &input))
+    if (kiln_dataset_load_features(m, o->input, &input) || kiln_preprocess(s, input.x, input.n)) {
+      kiln_dataset_free(&input);
       return -1;
-    if (m->standardize)
-      kiln_dataset_standardize(&d->train, &input);
+    }
     rows = &input;
     labelled = 0;
   }
@@ -366,18 +400,25 @@ static int run(int argc, char **argv) {
   kiln_state *s = kiln_state_create(m);
   if (!s)
     return -1;
+  kiln_state_set_flush_denormals(s, o.flush_denormals);
   data d = {0};
   int rc = 0;
   int training = !strcmp(o.command, "train");
-  if (training) {
+  const char *from = training ? o.resume : checkpoint;
+  if (from) {
+    /* The checkpoint's seed defines its test split (and a resumed run's
+     * shuffles): another one would silently mix test rows into training. */
+    rc = kiln_checkpoint_load(s, from);
+    if (rc == 0 && o.seed_given && (uint64_t)o.seed != s->seed)
+      rc = kiln_fail("%s was trained with --seed %llu, which fixes its train/test split; "
+                     "--seed %lld would change the test set (leave --seed out to use the "
+                     "checkpoint's)",
+                     from, (unsigned long long)s->seed, (long long)o.seed);
+  } else {
     kiln_state_init(s, (uint64_t)o.seed);
-    if (o.resume && kiln_checkpoint_load(s, o.resume))
-      rc = -1;
-  } else if (kiln_checkpoint_load(s, checkpoint)) {
-    rc = -1;
   }
-  if (rc == 0 && !(o.input && !strcmp(o.command, "predict") && !m->standardize))
-    rc = load_data(m, &o, &d, training);
+  if (rc == 0 && !(o.input && !strcmp(o.command, "predict")))
+    rc = load_data(m, &o, s, &d, training);
   if (rc == 0 && training) {
     rc = train(s, &o, &d);
     if (rc == 0 && (rc = kiln_checkpoint_save(s, checkpoint)) == 0)

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,27 +60,53 @@ static void sb_add(strbuf *b, const char *fmt, ...) {
   }
 }
 
-static void header_tensor(strbuf *b, const kiln_tensor_info *t, size_t *offset) {
-  sb_add(b, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[", t->name);
-  for (int64_t d = 0; d < t->rank; ++d)
-    sb_add(b, "%s%lld", d ? "," : "", (long long)t->shape[d]);
-  size_t bytes = (size_t)t->numel * sizeof(float);
+static void header_tensor(strbuf *b, const char *name, const char *dtype, const int64_t *shape,
+                          int64_t rank, size_t bytes, size_t *offset) {
+  sb_add(b, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[", name, dtype);
+  for (int64_t d = 0; d < rank; ++d)
+    sb_add(b, "%s%lld", d ? "," : "", (long long)shape[d]);
   sb_add(b, "],\"data_offsets\":[%zu,%zu]}", *offset, *offset + bytes);
   *offset += bytes;
 }
 
+static void header_info(strbuf *b, const kiln_tensor_info *t, size_t *offset) {
+  header_tensor(b, t->name, "F32", t->shape, t->rank, (size_t)t->numel * sizeof(float), offset);
+}
+
+/* Standardisation statistics, in double precision so that a reloaded model
+ * preprocesses exactly as the one that was trained. The ':' cannot appear in
+ * a model's tensor names. */
+static const char *const kStatNames[2] = {"kiln:input_mean", "kiln:input_std"};
+
+/* Kiln writes metadata strings without escapes; the reader rejects escapes. */
+static int json_plain(const char *v) {
+  for (; *v; ++v)
+    if (*v == '"' || *v == '\\' || (unsigned char)*v < 0x20)
+      return 0;
+  return 1;
+}
+
 int kiln_checkpoint_save(const kiln_state *s, const char *path) {
   const kiln_model *m = s->model;
+  const char *arch = m->architecture ? m->architecture : "";
+  if (!json_plain(m->name) || !json_plain(arch))
+    return kiln_fail("%s: model name or architecture cannot be stored in a checkpoint header", path);
+  int stats = m->standardize && s->standardization_ready;
   strbuf h = {0};
   sb_add(&h,
          "{\"__metadata__\":{\"format\":\"pt\",\"kiln_model\":\"%s\",\"kiln_arch_hash\":\"%016llx\","
-         "\"kiln_epochs_done\":\"%lld\"}",
-         m->name, (unsigned long long)m->arch_hash, (long long)s->epochs_done);
+         "\"kiln_arch\":\"%s\",\"kiln_epochs_done\":\"%lld\",\"kiln_seed\":\"%llu\","
+         "\"kiln_split\":\"%.17g\",\"kiln_scale\":\"%.17g\"}",
+         m->name, (unsigned long long)m->arch_hash, arch, (long long)s->epochs_done,
+         (unsigned long long)s->seed, s->split, m->scale != 0 ? m->scale : 1.0);
   size_t offset = 0;
   for (int64_t i = 0; i < m->num_params; ++i)
-    header_tensor(&h, &m->params[i], &offset);
+    header_info(&h, &m->params[i], &offset);
   for (int64_t i = 0; i < m->num_state; ++i)
-    header_tensor(&h, &m->state[i], &offset);
+    header_info(&h, &m->state[i], &offset);
+  for (int k = 0; stats && k < 2; ++k)
+    header_tensor(&h, kStatNames[k], "F64", &m->input_numel, 1,
+                  (size_t)m->input_numel * sizeof(double), &offset);
   sb_add(&h, "}");
   while (h.len % 8)
     sb_add(&h, " ");
@@ -104,6 +131,9 @@ int kiln_checkpoint_save(const kiln_state *s, const char *path) {
       bad = write_all(fd, s->params + m->params[i].offset, (size_t)m->params[i].numel * sizeof(float));
     for (int64_t i = 0; !bad && i < m->num_state; ++i)
       bad = write_all(fd, s->state + m->state[i].offset, (size_t)m->state[i].numel * sizeof(float));
+    const double *stat[2] = {s->input_mean, s->input_std};
+    for (int k = 0; !bad && stats && k < 2; ++k)
+      bad = write_all(fd, stat[k], (size_t)m->input_numel * sizeof(double));
     if (bad || fsync(fd) != 0)
       rc = kiln_fail("%s: write failed: %s", tmp, strerror(errno));
     if (close(fd) != 0 && rc == 0)
@@ -121,7 +151,7 @@ int kiln_checkpoint_save(const kiln_state *s, const char *path) {
 /* --- A strict reader for the safetensors JSON header ---------------------- */
 
 typedef struct cursor {
-  const char *p, *end, *path;
+  const char *p, *start, *end, *path;
 } cursor;
 
 static void ws(cursor *c) {
@@ -132,7 +162,7 @@ static int expect_char(cursor *c, char ch) {
   ws(c);
   if (c->p >= c->end || *c->p != ch)
     return kiln_fail("%s: corrupt checkpoint header: expected '%c' at byte %ld", c->path, ch,
-                     (long)(c->p - (c->end - 0)));
+                     (long)(8 + (c->p - c->start)));
   ++c->p;
   return 0;
 }
@@ -222,47 +252,132 @@ static int read_entry(cursor *c, entry *e) {
   return 0;
 }
 
-static int skip_metadata(cursor *c, char *model, size_t cap, char *hash, size_t hcap,
-                         int64_t *epochs) {
-  if (expect_char(c, '{'))
-    return -1;
-  model[0] = hash[0] = 0;
-  *epochs = 0;
-  while (!peek_char(c, '}')) {
-    char key[64], value[256];
-    if (read_string(c, key, sizeof key) || expect_char(c, ':') || read_string(c, value, sizeof value))
-      return -1;
-    if (strcmp(key, "kiln_model") == 0)
-      snprintf(model, cap, "%s", value);
-    if (strcmp(key, "kiln_arch_hash") == 0)
-      snprintf(hash, hcap, "%s", value);
-    if (strcmp(key, "kiln_epochs_done") == 0) {
-      char *end;
-      long long e = strtoll(value, &end, 10);
-      if (!*value || *end || e < 0)
-        return kiln_fail("%s: corrupt checkpoint header: bad kiln_epochs_done '%s'", c->path, value);
-      *epochs = e;
-    }
-    if (peek_char(c, ','))
-      ++c->p;
-  }
-  ++c->p;
+/* What the metadata says; each field is optional in the file. */
+typedef struct meta {
+  char model[256], hash[64];
+  char *arch; /* NULL when absent */
+  int64_t epochs;
+  int has_seed, has_split, has_scale;
+  uint64_t seed;
+  double split, scale;
+} meta;
+
+#define MAX_META_VALUE (1u << 16)
+
+static int meta_number(const cursor *c, const char *key, const char *value, double *out) {
+  char *end;
+  *out = strtod(value, &end);
+  if (!*value || *end || !isfinite(*out))
+    return kiln_fail("%s: corrupt checkpoint header: bad %s '%s'", c->path, key, value);
   return 0;
 }
 
-static int check_tensor(const char *path, const entry *e, const kiln_tensor_info *t,
-                        uint64_t dataBytes) {
-  if (strcmp(e->dtype, "F32") != 0)
-    return kiln_fail("%s: tensor '%s' has dtype %s, expected F32", path, t->name, e->dtype);
-  int ok = e->rank == t->rank;
+static int meta_integer(const cursor *c, const char *key, const char *value, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(value, &end, 10);
+  if (!*value || *end || *value == '-' || errno)
+    return kiln_fail("%s: corrupt checkpoint header: bad %s '%s'", c->path, key, value);
+  *out = v;
+  return 0;
+}
+
+static int read_metadata(cursor *c, meta *md) {
+  if (expect_char(c, '{'))
+    return -1;
+  char *value = malloc(MAX_META_VALUE);
+  if (!value)
+    return kiln_fail("%s: out of memory", c->path);
+  int rc = 0;
+  while (rc == 0 && !peek_char(c, '}')) {
+    char key[64];
+    if ((rc = read_string(c, key, sizeof key)) || (rc = expect_char(c, ':')) ||
+        (rc = read_string(c, value, MAX_META_VALUE)))
+      break;
+    uint64_t u;
+    if (strcmp(key, "kiln_model") == 0) {
+      snprintf(md->model, sizeof md->model, "%s", value);
+    } else if (strcmp(key, "kiln_arch_hash") == 0) {
+      snprintf(md->hash, sizeof md->hash, "%s", value);
+    } else if (strcmp(key, "kiln_arch") == 0) {
+      free(md->arch);
+      if (!(md->arch = strdup(value)))
+        rc = kiln_fail("%s: out of memory", c->path);
+    } else if (strcmp(key, "kiln_epochs_done") == 0) {
+      if ((rc = meta_integer(c, key, value, &u)) == 0 && u > INT64_MAX)
+        rc = kiln_fail("%s: corrupt checkpoint header: bad %s '%s'", c->path, key, value);
+      md->epochs = (int64_t)u;
+    } else if (strcmp(key, "kiln_seed") == 0) {
+      rc = meta_integer(c, key, value, &md->seed);
+      md->has_seed = 1;
+    } else if (strcmp(key, "kiln_split") == 0) {
+      rc = meta_number(c, key, value, &md->split);
+      md->has_split = 1;
+    } else if (strcmp(key, "kiln_scale") == 0) {
+      rc = meta_number(c, key, value, &md->scale);
+      md->has_scale = 1;
+    }
+    if (rc == 0 && peek_char(c, ','))
+      ++c->p;
+  }
+  free(value);
+  if (rc == 0)
+    ++c->p;
+  return rc;
+}
+
+static int check_tensor(const char *path, const entry *e, const char *name, const char *dtype,
+                        const int64_t *shape, int64_t rank, uint64_t bytes, uint64_t dataBytes) {
+  if (strcmp(e->dtype, dtype) != 0)
+    return kiln_fail("%s: tensor '%s' has dtype %s, expected %s", path, name, e->dtype, dtype);
+  int ok = e->rank == rank;
   for (int d = 0; ok && d < e->rank; ++d)
-    ok = e->shape[d] == (uint64_t)t->shape[d];
+    ok = e->shape[d] == (uint64_t)shape[d];
   if (!ok)
-    return kiln_fail("%s: tensor '%s' has a different shape than the model's", path, t->name);
+    return kiln_fail("%s: tensor '%s' has a different shape than the model's", path, name);
   if (e->offsets[1] < e->offsets[0] || e->offsets[1] > dataBytes ||
-      e->offsets[1] - e->offsets[0] != (uint64_t)t->numel * sizeof(float))
+      e->offsets[1] - e->offsets[0] != bytes)
     return kiln_fail("%s: tensor '%s' has data offsets outside the file or of the wrong size", path,
-                     t->name);
+                     name);
+  return 0;
+}
+
+/* Names the first line where two "; "-separated architectures differ. */
+static int architecture_differs(const char *path, const char *theirs, const char *ours) {
+  if (!theirs)
+    return kiln_fail("%s: checkpoint of a different architecture (its hash differs and it does not "
+                     "record the architecture)", path);
+  for (;;) {
+    size_t a = strcspn(theirs, ";"), b = strcspn(ours, ";");
+    if (!*theirs || !*ours || a != b || strncmp(theirs, ours, a) != 0) {
+      if (!*theirs)
+        return kiln_fail("%s: checkpoint of a different architecture: it lacks '%.*s'", path,
+                         (int)b, ours);
+      if (!*ours)
+        return kiln_fail("%s: checkpoint of a different architecture: it has '%.*s', which this "
+                         "model lacks", path, (int)a, theirs);
+      return kiln_fail("%s: checkpoint of a different architecture: it has '%.*s' where this "
+                       "model has '%.*s'", path, (int)a, theirs, (int)b, ours);
+    }
+    theirs += a + (theirs[a] ? 2 : 0);
+    ours += b + (ours[b] ? 2 : 0);
+  }
+}
+
+/* Everything the metadata must agree on before any tensor is looked at. */
+static int check_metadata(const char *path, const kiln_model *m, const meta *md) {
+  if (md->model[0] && strcmp(md->model, m->name) != 0)
+    return kiln_fail("%s: checkpoint of model '%s', not '%s'", path, md->model, m->name);
+  if (!md->hash[0])
+    return kiln_fail("%s: not a Kiln checkpoint: its metadata has no kiln_arch_hash", path);
+  char ours[32];
+  snprintf(ours, sizeof ours, "%016llx", (unsigned long long)m->arch_hash);
+  if (strcmp(md->hash, ours) != 0)
+    return architecture_differs(path, md->arch, m->architecture ? m->architecture : "");
+  double scale = m->scale != 0 ? m->scale : 1.0;
+  if (md->has_scale && fabs(md->scale - scale) > 1e-12 * fabs(scale))
+    return kiln_fail("%s: checkpoint was trained on inputs scaled by %g; this model scales them by %g",
+                     path, md->scale, scale);
   return 0;
 }
 
@@ -276,8 +391,10 @@ int kiln_checkpoint_load(kiln_state *s, const char *path) {
   int rc = 0;
   char *header = NULL, *data = NULL;
   entry *entries = NULL;
-  int64_t total = m->num_params + m->num_state;
+  /* Parameters, optimizer state, then the two standardisation statistics. */
+  int64_t tensors = m->num_params + m->num_state, total = tensors + 2;
   uint64_t hlen = 0, dataBytes = 0;
+  meta md = {0};
   if (fstat(fileno(f), &st) != 0 || fread(len8, 1, 8, f) != 8)
     rc = kiln_fail("%s: not a safetensors file (shorter than 8 bytes)", path);
   if (rc == 0) {
@@ -291,31 +408,31 @@ int kiln_checkpoint_load(kiln_state *s, const char *path) {
     dataBytes = (uint64_t)st.st_size - 8 - hlen;
     header = malloc(hlen);
     data = malloc(dataBytes ? dataBytes : 1);
-    entries = calloc((size_t)(total ? total : 1), sizeof(entry));
+    entries = calloc((size_t)total, sizeof(entry));
     if (!header || !data || !entries)
       rc = kiln_fail("%s: out of memory", path);
     else if (fread(header, 1, hlen, f) != hlen || fread(data, 1, dataBytes, f) != dataBytes)
       rc = kiln_fail("%s: read error", path);
   }
-  char model[256] = "", hash[64] = "";
-  int64_t epochs = 0;
   if (rc == 0) {
-    cursor c = {header, header + hlen, path};
+    cursor c = {header, header, header + hlen, path};
     rc = expect_char(&c, '{');
     while (rc == 0 && !peek_char(&c, '}')) {
       char key[256];
       if ((rc = read_string(&c, key, sizeof key)) || (rc = expect_char(&c, ':')))
         break;
       if (strcmp(key, "__metadata__") == 0) {
-        rc = skip_metadata(&c, model, sizeof model, hash, sizeof hash, &epochs);
+        rc = read_metadata(&c, &md);
       } else {
         entry e = {0};
         snprintf(e.name, sizeof e.name, "%s", key);
         if ((rc = read_entry(&c, &e)))
           break;
         for (int64_t i = 0; i < total; ++i) {
-          const kiln_tensor_info *t = i < m->num_params ? &m->params[i] : &m->state[i - m->num_params];
-          if (strcmp(t->name, e.name) == 0) {
+          const char *name = i < m->num_params ? m->params[i].name
+                             : i < tensors     ? m->state[i - m->num_params].name
+                                               : kStatNames[i - tensors];
+          if (strcmp(name, e.name) == 0) {
             entries[i] = e;
             entries[i].found = 1;
           }
@@ -327,23 +444,57 @@ int kiln_checkpoint_load(kiln_state *s, const char *path) {
     if (rc == 0)
       rc = expect_char(&c, '}');
   }
-  if (rc == 0 && model[0] && strcmp(model, m->name) != 0)
-    rc = kiln_fail("%s: checkpoint of model '%s', not '%s'", path, model, m->name);
-  for (int64_t i = 0; rc == 0 && i < total; ++i) {
-    const kiln_tensor_info *t = i < m->num_params ? &m->params[i] : &m->state[i - m->num_params];
-    if (!entries[i].found)
-      rc = kiln_fail("%s: checkpoint has no tensor '%s'", path, t->name);
-    else
-      rc = check_tensor(path, &entries[i], t, dataBytes);
-  }
   if (rc == 0)
-    s->epochs_done = epochs;
+    rc = check_metadata(path, m, &md);
+  int stats = entries && entries[tensors].found;
+  if (rc == 0 && m->standardize && !stats)
+    rc = kiln_fail("%s: checkpoint has no standardisation statistics (%s), but model '%s' "
+                   "standardises its inputs", path, kStatNames[0], m->name);
+  if (rc == 0 && !m->standardize && stats)
+    rc = kiln_fail("%s: checkpoint was trained on standardised inputs; model '%s' does not "
+                   "standardise them", path, m->name);
   for (int64_t i = 0; rc == 0 && i < total; ++i) {
-    int param = i < m->num_params;
-    const kiln_tensor_info *t = param ? &m->params[i] : &m->state[i - m->num_params];
-    memcpy((param ? s->params : s->state) + t->offset, data + entries[i].offsets[0],
-           (size_t)t->numel * sizeof(float));
+    if (i < tensors) {
+      const kiln_tensor_info *t = i < m->num_params ? &m->params[i] : &m->state[i - m->num_params];
+      if (!entries[i].found)
+        rc = kiln_fail("%s: checkpoint has no tensor '%s'", path, t->name);
+      else
+        rc = check_tensor(path, &entries[i], t->name, "F32", t->shape, t->rank,
+                          (uint64_t)t->numel * sizeof(float), dataBytes);
+    } else if (stats) {
+      if (!entries[i].found)
+        rc = kiln_fail("%s: checkpoint has no tensor '%s'", path, kStatNames[i - tensors]);
+      else
+        rc = check_tensor(path, &entries[i], kStatNames[i - tensors], "F64", &m->input_numel, 1,
+                          (uint64_t)m->input_numel * sizeof(double), dataBytes);
+    }
   }
+  for (int64_t j = 0; rc == 0 && stats && j < m->input_numel; ++j) {
+    double mean, sd;
+    memcpy(&mean, data + entries[tensors].offsets[0] + j * sizeof(double), sizeof mean);
+    memcpy(&sd, data + entries[tensors + 1].offsets[0] + j * sizeof(double), sizeof sd);
+    if (!isfinite(mean) || !isfinite(sd) || !(sd > 0))
+      rc = kiln_fail("%s: corrupt standardisation statistics for input %lld (mean %g, std %g)", path,
+                     (long long)j, mean, sd);
+  }
+  /* Valid throughout: only now does the state change. */
+  if (rc == 0) {
+    for (int64_t i = 0; i < tensors; ++i) {
+      int param = i < m->num_params;
+      const kiln_tensor_info *t = param ? &m->params[i] : &m->state[i - m->num_params];
+      memcpy((param ? s->params : s->state) + t->offset, data + entries[i].offsets[0],
+             (size_t)t->numel * sizeof(float));
+    }
+    double *stat[2] = {s->input_mean, s->input_std};
+    for (int k = 0; stats && k < 2; ++k)
+      memcpy(stat[k], data + entries[tensors + k].offsets[0], (size_t)m->input_numel * sizeof(double));
+    s->standardization_ready = stats;
+    s->epochs_done = md.epochs;
+    if (md.has_seed)
+      s->seed = md.seed;
+    s->split = md.has_split ? md.split : m->split;
+  }
+  free(md.arch);
   free(header);
   free(data);
   free(entries);

@@ -7,6 +7,7 @@
 #include "kiln/runtime.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +73,7 @@ static int read_idx(const char *path, int rank, unsigned char **data, int64_t *c
   return rc;
 }
 
-static int load_idx(const kiln_model *m, const kiln_data_source *src, double scale, kiln_dataset *out) {
+static int load_idx(const kiln_model *m, const kiln_data_source *src, kiln_dataset *out) {
   unsigned char *images = NULL, *labels = NULL;
   int64_t n = 0, item = 0, nl = 0, litem = 0;
   if (read_idx(src->features, 3, &images, &n, &item) != 0)
@@ -105,7 +106,7 @@ static int load_idx(const kiln_model *m, const kiln_data_source *src, double sca
       rc = kiln_fail("out of memory loading %s", src->features);
   }
   for (int64_t i = 0; rc == 0 && i < n * item; ++i)
-    out->x[i] = (float)(images[i] * scale);
+    out->x[i] = (float)images[i];
   for (int64_t i = 0; rc == 0 && i < n; ++i)
     out->yi[i] = labels[i];
   free(images);
@@ -148,7 +149,8 @@ static int read_table(const char *path, int64_t skip, table *t) {
       char *end;
       errno = 0;
       double v = strtod(p, &end);
-      if (end == p || errno == ERANGE || !isfinite(v)) {
+      /* Values are stored as f32: one beyond its range would become inf. */
+      if (end == p || errno == ERANGE || !isfinite(v) || fabs(v) > FLT_MAX) {
         char tok[32];
         size_t k = strcspn(p, ", \t\r\n");
         snprintf(tok, sizeof tok, "%.*s", (int)(k < 31 ? k : 31), p);
@@ -218,7 +220,7 @@ static int set_label(const kiln_model *m, kiln_dataset *d, int64_t row, double v
   return 0;
 }
 
-static int load_csv(const kiln_model *m, const kiln_data_source *src, double scale, kiln_dataset *out) {
+static int load_csv(const kiln_model *m, const kiln_data_source *src, kiln_dataset *out) {
   table t, labels = {0};
   if (read_table(src->features, src->skip, &t) != 0)
     return -1;
@@ -264,7 +266,7 @@ static int load_csv(const kiln_model *m, const kiln_data_source *src, double sca
     int64_t k = 0;
     for (int64_t c = 0; c < t.cols; ++c)
       if (c != labelCol)
-        out->x[r * features + k++] = (float)(t.v[r * t.cols + c] * scale);
+        out->x[r * features + k++] = (float)t.v[r * t.cols + c];
     double y = separate ? labels.v[r] : t.v[r * t.cols + labelCol];
     rc = set_label(m, out, r, y, separate ? src->labels : src->features);
   }
@@ -293,9 +295,8 @@ int kiln_dataset_load_features(const kiln_model *m, const char *path, kiln_datas
     if (!out->x || !out->yf)
       rc = kiln_fail("out of memory loading %s", path);
   }
-  double scale = m->scale != 0 ? m->scale : 1.0;
   for (int64_t i = 0; rc == 0 && i < t.rows * t.cols; ++i)
-    out->x[i] = (float)(t.v[i] * scale);
+    out->x[i] = (float)t.v[i];
   free(t.v);
   if (rc != 0)
     kiln_dataset_free(out);
@@ -306,11 +307,10 @@ int kiln_dataset_load(const kiln_model *m, const kiln_data_source *src, kiln_dat
   memset(out, 0, sizeof *out);
   if (!src->format || !src->format[0])
     return kiln_fail("no data source: the model names none; pass --data-train/--data-test");
-  double scale = m->scale != 0 ? m->scale : 1.0;
   if (strcmp(src->format, "idx") == 0)
-    return load_idx(m, src, scale, out);
+    return load_idx(m, src, out);
   if (strcmp(src->format, "csv") == 0)
-    return load_csv(m, src, scale, out);
+    return load_csv(m, src, out);
   return kiln_fail("unknown data format '%s'", src->format);
 }
 
@@ -351,28 +351,6 @@ int kiln_dataset_split(kiln_dataset *all, double fraction, uint64_t seed, kiln_d
   kiln_dataset_free(all);
   *all = train;
   return 0;
-}
-
-void kiln_dataset_standardize(kiln_dataset *train, kiln_dataset *test) {
-  int64_t f = train->features;
-  for (int64_t j = 0; j < f; ++j) {
-    double sum = 0, sq = 0;
-    for (int64_t i = 0; i < train->n; ++i)
-      sum += train->x[i * f + j];
-    double mean = sum / (double)train->n;
-    for (int64_t i = 0; i < train->n; ++i) {
-      double d = train->x[i * f + j] - mean;
-      sq += d * d;
-    }
-    double sd = sqrt(sq / (double)train->n);
-    if (sd < 1e-12)
-      sd = 1;
-    kiln_dataset *sets[2] = {train, test};
-    for (int s = 0; s < 2; ++s)
-      if (sets[s] && sets[s]->x)
-        for (int64_t i = 0; i < sets[s]->n; ++i)
-          sets[s]->x[i * f + j] = (float)((sets[s]->x[i * f + j] - mean) / sd);
-  }
 }
 
 void kiln_dataset_gather(const kiln_dataset *d, const int64_t *idx, int64_t count, int64_t batch,

@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
+
 static void *aligned_zeroed(size_t bytes) {
   size_t size = (bytes + 63) / 64 * 64;
   void *p = aligned_alloc(64, size ? size : 64);
@@ -29,7 +33,15 @@ kiln_state *kiln_state_create(const kiln_model *m) {
   s->state = aligned_zeroed((size_t)m->state_numel * sizeof(float));
   s->workspace = aligned_zeroed((size_t)m->workspace_bytes);
   s->hyper[0] = (float)m->lr;
-  if (!s->params || !s->state || !s->workspace) {
+  s->seed = (uint64_t)m->seed;
+  s->split = m->split;
+  s->flush_denormals = 1;
+  if (m->standardize && m->input_numel > 0) {
+    s->input_mean = calloc((size_t)m->input_numel, sizeof(double));
+    s->input_std = calloc((size_t)m->input_numel, sizeof(double));
+  }
+  if (!s->params || !s->state || !s->workspace ||
+      (m->standardize && (!s->input_mean || !s->input_std))) {
     kiln_state_destroy(s);
     kiln_fail("out of memory allocating the model state");
     return NULL;
@@ -43,6 +55,8 @@ void kiln_state_destroy(kiln_state *s) {
   free(s->params);
   free(s->state);
   free(s->workspace);
+  free(s->input_mean);
+  free(s->input_std);
   free(s);
 }
 
@@ -71,16 +85,55 @@ void kiln_state_init(kiln_state *s, uint64_t seed) {
   }
   memset(s->state, 0, (size_t)m->state_numel * sizeof(float));
   s->epochs_done = 0;
+  s->seed = seed;
 }
 
 void kiln_state_set_lr(kiln_state *s, float lr) { s->hyper[0] = lr; }
 
+void kiln_state_set_flush_denormals(kiln_state *s, int on) { s->flush_denormals = on != 0; }
+
+/* The floating-point mode of a call into generated code: set on entry,
+ * restored on exit, so an embedding application's own mode is untouched. */
+#if defined(__x86_64__) || defined(__i386__)
+typedef unsigned fp_mode;
+#define FLUSH_BITS 0x8040u /* MXCSR: FTZ (bit 15) and DAZ (bit 6) */
+static fp_mode fp_enter(int flush) {
+  fp_mode old = _mm_getcsr();
+  if (flush && (old & FLUSH_BITS) != FLUSH_BITS)
+    _mm_setcsr(old | FLUSH_BITS);
+  return old;
+}
+static void fp_leave(fp_mode old) {
+  if (_mm_getcsr() != old)
+    _mm_setcsr(old);
+}
+#elif defined(__aarch64__)
+typedef unsigned long fp_mode;
+#define FLUSH_BITS (1ul << 24) /* FPCR.FZ */
+static fp_mode fp_enter(int flush) {
+  fp_mode old;
+  __asm__ volatile("mrs %0, fpcr" : "=r"(old));
+  if (flush && !(old & FLUSH_BITS))
+    __asm__ volatile("msr fpcr, %0" ::"r"(old | FLUSH_BITS));
+  return old;
+}
+static void fp_leave(fp_mode old) { __asm__ volatile("msr fpcr, %0" ::"r"(old)); }
+#else
+typedef int fp_mode;
+static fp_mode fp_enter(int flush) { (void)flush; return 0; }
+static void fp_leave(fp_mode old) { (void)old; }
+#endif
+
 float kiln_state_train_step(kiln_state *s, const float *x, const void *y) {
   float loss = 0;
+  fp_mode mode = fp_enter(s->flush_denormals);
   s->model->train_step(s->params, s->state, x, y, s->hyper, &loss, s->workspace);
+  fp_leave(mode);
   return loss;
 }
 
 void kiln_state_predict(kiln_state *s, const float *x, float *out) {
+  fp_mode mode = fp_enter(s->flush_denormals);
   s->model->predict(s->params, x, out, s->workspace);
+  fp_leave(mode);
 }

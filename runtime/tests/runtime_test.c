@@ -66,18 +66,13 @@ static kiln_dataset make_data(int64_t n, int64_t f) {
   return d;
 }
 
-static void test_split_standardize_gather(void) {
+static void test_split_gather(void) {
   kiln_dataset all = make_data(10, 2), test;
   CHECK(kiln_dataset_split(&all, 0.3, 5, &test) == 0);
   CHECK(all.n == 7 && test.n == 3);
   /* Rows stay whole: the label tracks its features. */
   for (int64_t i = 0; i < test.n; ++i)
     CHECK(test.x[i * 2] == test.yf[i] * 10 && test.x[i * 2 + 1] == test.yf[i] * 10 + 1);
-  kiln_dataset_standardize(&all, &test);
-  double mean = 0;
-  for (int64_t i = 0; i < all.n; ++i)
-    mean += all.x[i * 2];
-  CHECK(fabs(mean / (double)all.n) < 1e-5);
   float x[8], y[4];
   int64_t idx[2] = {2, 0};
   kiln_dataset_gather(&all, idx, 2, 4, x, y);
@@ -89,9 +84,16 @@ static void test_split_standardize_gather(void) {
   kiln_dataset_free(&test);
 }
 
+/* The loss a step reports: half of a value that is normal, but whose half is
+ * subnormal, so a flushing step reports 0. */
+static volatile float kTiny = 2e-38f;
 static void dummy_step(float *p, float *s, const float *x, const void *y, const float *h, float *l,
-                       uint8_t *ws) {}
-static void dummy_predict(const float *p, const float *x, float *o, uint8_t *ws) {}
+                       uint8_t *ws) {
+  *l = kTiny * 0.5f;
+}
+static void dummy_predict(const float *p, const float *x, float *o, uint8_t *ws) {
+  o[0] = kTiny * 0.5f;
+}
 
 static const kiln_tensor_info kParams[] = {
     {"fc.weight", 0, 6, 2, {2, 3, 0, 0}, KILN_INIT_XAVIER, 2, 3},
@@ -99,11 +101,66 @@ static const kiln_tensor_info kParams[] = {
 };
 static const kiln_tensor_info kState[] = {{"step", 0, 1, 0, {0}, KILN_INIT_ZEROS, 0, 0}};
 static const kiln_model kModel = {
-    .abi_version = KILN_ABI_VERSION, .name = "unit", .arch_hash = 0x1234, .batch = 2,
-    .epochs = 1, .lr = 0.1, .optimizer = "adam", .loss = "mse", .task = "regress",
+    .abi_version = KILN_ABI_VERSION, .name = "unit", .arch_hash = 0x1234,
+    .architecture = "input x: f32[batch, 2]; fc = dense(x, 3); loss = mse(fc, y)", .batch = 2,
+    .epochs = 1, .seed = 5, .lr = 0.1, .optimizer = "adam", .loss = "mse", .task = "regress",
     .input_numel = 2, .label_numel = 3, .output_numel = 3, .num_params = 2, .params = kParams,
     .param_numel = 32, .num_state = 1, .state = kState, .state_numel = 16,
-    .workspace_bytes = 64, .train_step = dummy_step, .predict = dummy_predict};
+    .workspace_bytes = 64, .split = 0.25, .scale = 0.5, .train_step = dummy_step,
+    .predict = dummy_predict};
+
+static void test_preprocess(void) {
+  kiln_model std = kModel;
+  std.standardize = 1;
+  kiln_state *s = kiln_state_create(&std);
+  float rows[6] = {2, 10, 4, 10, 6, 10}; /* scaled: 1,2,3 and a constant 5 */
+  float x[2] = {8, 12};
+  CHECK(kiln_preprocess(s, x, 1) == -1 && strstr(kiln_error(), "no statistics") != NULL);
+  CHECK(kiln_fit_preprocess(s, rows, 3) == 0);
+  CHECK(kiln_preprocess(s, rows, 3) == 0);
+  /* Feature 0: mean 2, population std sqrt(2/3); a constant feature only centres. */
+  CHECK(fabs(rows[0] + 1.224744871) < 1e-6 && fabs(rows[2]) < 1e-7 && fabs(rows[4] - 1.224744871) < 1e-6);
+  CHECK(rows[1] == 0 && rows[3] == 0 && rows[5] == 0);
+  CHECK(kiln_preprocess(s, x, 1) == 0);
+  CHECK(fabs(x[0] - 2 / sqrt(2.0 / 3)) < 1e-6 && x[1] == 1);
+  kiln_state_destroy(s);
+  /* Without standardisation, only the scale applies. */
+  kiln_state *plain = kiln_state_create(&kModel);
+  float y[2] = {3, -4};
+  CHECK(kiln_fit_preprocess(plain, y, 1) == 0 && kiln_preprocess(plain, y, 1) == 0);
+  CHECK(y[0] == 1.5f && y[1] == -2);
+  kiln_state_destroy(plain);
+}
+
+/* Generated code runs with subnormals flushed unless asked not to, and the
+ * caller's floating-point mode is the same after the call. */
+static void test_denormals(void) {
+  kiln_state *s = kiln_state_create(&kModel);
+  float out[6];
+  CHECK(kiln_state_train_step(s, NULL, NULL) == 0);
+  kiln_state_predict(s, NULL, out);
+  CHECK(out[0] == 0);
+  CHECK(kTiny * 0.5f != 0); /* restored: the caller still has subnormals */
+  kiln_state_set_flush_denormals(s, 0);
+  CHECK(kiln_state_train_step(s, NULL, NULL) == 1e-38f);
+  kiln_state_predict(s, NULL, out);
+  CHECK(out[0] == 1e-38f);
+  kiln_state_destroy(s);
+}
+
+/* Writes `n` bytes of `data` to `dst`. */
+static void write_file(const char *dst, const char *data, size_t n) {
+  FILE *out = fopen(dst, "wb");
+  fwrite(data, 1, n, out);
+  fclose(out);
+}
+
+static size_t read_file(const char *path, char *buf, size_t cap) {
+  FILE *in = fopen(path, "rb");
+  size_t n = fread(buf, 1, cap, in);
+  fclose(in);
+  return n;
+}
 
 static void test_checkpoints(const char *dir) {
   char path[512], bad[512];
@@ -112,6 +169,7 @@ static void test_checkpoints(const char *dir) {
   kiln_state *a = kiln_state_create(&kModel), *b = kiln_state_create(&kModel);
   kiln_state_init(a, 3);
   a->state[0] = 17;
+  a->epochs_done = 4;
   int nonzero = 0;
   for (int i = 0; i < 6; ++i)
     nonzero += a->params[i] != 0;
@@ -120,13 +178,13 @@ static void test_checkpoints(const char *dir) {
   CHECK(kiln_checkpoint_save(a, path) == 0);
   CHECK(kiln_checkpoint_load(b, path) == 0);
   CHECK(memcmp(a->params, b->params, 6 * sizeof(float)) == 0 && b->state[0] == 17);
+  /* The seed (hence the test split), the split and the epochs come back. */
+  CHECK(b->seed == 3 && b->split == 0.25 && b->epochs_done == 4);
+
   /* Truncation and a wrong model are rejected, and leave the state alone. */
-  FILE *in = fopen(path, "rb"), *out = fopen(bad, "wb");
   char buf[4096];
-  size_t n = fread(buf, 1, sizeof buf, in);
-  fwrite(buf, 1, n - 4, out);
-  fclose(in);
-  fclose(out);
+  size_t n = read_file(path, buf, sizeof buf);
+  write_file(bad, buf, n - 4);
   b->params[0] = 99;
   CHECK(kiln_checkpoint_load(b, bad) == -1 && b->params[0] == 99);
   CHECK(strstr(kiln_error(), "corrupt") != NULL || strstr(kiln_error(), "outside the file") != NULL);
@@ -135,16 +193,62 @@ static void test_checkpoints(const char *dir) {
   kiln_state *c = kiln_state_create(&other);
   CHECK(kiln_checkpoint_load(c, path) == -1 && strstr(kiln_error(), "not 'other'") != NULL);
   CHECK(kiln_checkpoint_load(c, "/nonexistent/x.safetensors") == -1);
+  kiln_state_destroy(c);
+
+  /* Same names and shapes, another architecture: refused, naming the line. */
+  kiln_model arch = kModel;
+  arch.arch_hash = 0x5678;
+  arch.architecture = "input x: f32[batch, 2]; fc = tanh(dense(x, 3)); loss = mse(fc, y)";
+  c = kiln_state_create(&arch);
+  CHECK(kiln_checkpoint_load(c, path) == -1);
+  CHECK(strstr(kiln_error(), "different architecture: it has 'fc = dense(x, 3)' where this model "
+                             "has 'fc = tanh(dense(x, 3))'") != NULL);
+  kiln_state_destroy(c);
+  arch.architecture = "input x: f32[batch, 2]; fc = dense(x, 3)";
+  c = kiln_state_create(&arch);
+  CHECK(kiln_checkpoint_load(c, path) == -1);
+  CHECK(strstr(kiln_error(), "it has 'loss = mse(fc, y)', which this model lacks") != NULL);
+  kiln_state_destroy(c);
+
+  /* Preprocessing must agree too: the scale, and standardisation. */
+  kiln_model scaled = kModel;
+  scaled.scale = 0.25;
+  c = kiln_state_create(&scaled);
+  CHECK(kiln_checkpoint_load(c, path) == -1 && strstr(kiln_error(), "scaled by 0.5") != NULL);
+  kiln_state_destroy(c);
+  kiln_model std = kModel;
+  std.standardize = 1;
+  c = kiln_state_create(&std);
+  CHECK(kiln_checkpoint_load(c, path) == -1 && strstr(kiln_error(), "no standardisation statistics"));
+  float rows[4] = {1, 2, 5, 3};
+  CHECK(kiln_fit_preprocess(c, rows, 2) == 0);
+  CHECK(kiln_checkpoint_save(c, bad) == 0);
+  kiln_state *d = kiln_state_create(&std);
+  CHECK(kiln_checkpoint_load(d, bad) == 0 && d->standardization_ready);
+  CHECK(memcmp(c->input_mean, d->input_mean, 2 * sizeof(double)) == 0 &&
+        memcmp(c->input_std, d->input_std, 2 * sizeof(double)) == 0);
+  CHECK(kiln_checkpoint_load(b, bad) == -1 && strstr(kiln_error(), "does not standardise"));
+  kiln_state_destroy(c);
+  kiln_state_destroy(d);
+
+  /* A safetensors file without Kiln's metadata is not taken for one. */
+  const char plain[] = "{\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}";
+  char raw[8 + sizeof plain + 24] = {0};
+  raw[0] = (char)(sizeof plain - 1);
+  memcpy(raw + 8, plain, sizeof plain - 1);
+  write_file(bad, raw, 8 + sizeof plain - 1 + 24);
+  CHECK(kiln_checkpoint_load(b, bad) == -1 && strstr(kiln_error(), "not a Kiln checkpoint"));
   kiln_state_destroy(a);
   kiln_state_destroy(b);
-  kiln_state_destroy(c);
 }
 
 int main(int argc, char **argv) {
   const char *dir = argc > 1 ? argv[1] : ".";
   test_rng();
   test_shuffle();
-  test_split_standardize_gather();
+  test_split_gather();
+  test_preprocess();
+  test_denormals();
   test_checkpoints(dir);
   printf("runtime: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-#define KILN_ABI_VERSION 1
+#define KILN_ABI_VERSION 2
 
 /* Parameter initialisers; fans come from the tensor's table entry. */
 enum kiln_init {
@@ -54,7 +54,9 @@ typedef void (*kiln_predict_fn)(const float *params, const float *x, float *out,
 typedef struct kiln_model {
   int64_t abi_version;
   const char *name;
-  uint64_t arch_hash;
+  uint64_t arch_hash;         /* of `architecture` */
+  const char *architecture;   /* "; "-separated lines of canonical source: what a
+                                 checkpoint must agree on to be loaded */
   int64_t batch, epochs, seed;
   double lr;
   const char *optimizer, *loss, *task; /* task: "classify", "binary" or "regress" */
@@ -69,8 +71,8 @@ typedef struct kiln_model {
   int64_t state_numel;
   int64_t workspace_bytes;
   kiln_data_source train, test;
-  double split, scale;
-  int64_t standardize;
+  double split, scale;  /* fraction held out for testing; input scale factor */
+  int64_t standardize;   /* inputs are standardised with the training set's statistics */
   kiln_train_step_fn train_step;
   kiln_predict_fn predict;
 } kiln_model;

@@ -29,6 +29,13 @@ typedef struct kiln_state {
   uint8_t *workspace;
   float hyper[1];      /* [0] = learning rate */
   int64_t epochs_done; /* saved in checkpoints, so a resumed run continues */
+  uint64_t seed;       /* of kiln_state_init: initial weights, test split, shuffles */
+  double split;        /* the test fraction this state was trained with */
+  /* Standardisation statistics (input_numel each) when the model standardises
+   * its inputs: fitted on the training set or loaded from a checkpoint. */
+  double *input_mean, *input_std;
+  int standardization_ready;
+  int flush_denormals; /* run steps with subnormals flushed to zero (default 1) */
 } kiln_state;
 
 kiln_state *kiln_state_create(const kiln_model *model);
@@ -37,12 +44,31 @@ void kiln_state_destroy(kiln_state *s);
 void kiln_state_init(kiln_state *s, uint64_t seed);
 /* Sets the learning rate used by later steps. */
 void kiln_state_set_lr(kiln_state *s, float lr);
+/* Generated code runs with subnormal floats flushed to zero (FTZ and DAZ on
+ * x86, FZ on Arm): Adam's moments decay into subnormals, which are slow on
+ * many CPUs and below any meaningful precision here. The caller's
+ * floating-point mode is restored after every call. 0 keeps subnormals. */
+void kiln_state_set_flush_denormals(kiln_state *s, int on);
 /* One optimizer step on a full batch; returns the batch loss. */
 float kiln_state_train_step(kiln_state *s, const float *x, const void *y);
 /* Model outputs for a full batch (batch x output_numel floats). */
 void kiln_state_predict(kiln_state *s, const float *x, float *out);
 
+/* --- Input preprocessing: what every input row goes through --------------- */
+/* Fits the standardisation statistics on `rows` raw input rows (after the
+ * model's scale); a no-op for models that do not standardise. */
+int kiln_fit_preprocess(kiln_state *s, const float *x, int64_t rows);
+/* Raw rows to model inputs, in place: x * scale, then (x - mean) / std with
+ * the fitted or loaded statistics. Fails if the model standardises and none
+ * are there. */
+int kiln_preprocess(const kiln_state *s, float *x, int64_t rows);
+
 /* --- Checkpoints (safetensors, written atomically) ------------------------ */
+/* A checkpoint holds the parameters, the optimizer state, the standardisation
+ * statistics and, as metadata, the model's name and architecture, the epochs
+ * done, the seed and test split, and the input scale. Loading refuses a
+ * checkpoint of another architecture or preprocessing, naming the difference,
+ * and changes nothing in `s` unless the whole file is valid. */
 int kiln_checkpoint_save(const kiln_state *s, const char *path);
 int kiln_checkpoint_load(kiln_state *s, const char *path);
 
@@ -55,14 +81,13 @@ typedef struct kiln_dataset {
 } kiln_dataset;
 
 void kiln_dataset_free(kiln_dataset *d);
-/* Loads a source checked against the model's input and label shapes. */
+/* Loads a source checked against the model's input and label shapes. Features
+ * are raw: kiln_preprocess turns them into model inputs. */
 int kiln_dataset_load(const kiln_model *m, const kiln_data_source *src, kiln_dataset *out);
 /* Loads a CSV of feature rows only (no labels), for prediction. */
 int kiln_dataset_load_features(const kiln_model *m, const char *path, kiln_dataset *out);
 /* Moves the last `fraction` of a seeded shuffle of `all` into `test`. */
 int kiln_dataset_split(kiln_dataset *all, double fraction, uint64_t seed, kiln_dataset *test);
-/* Standardises features with the mean and deviation of `train`. */
-void kiln_dataset_standardize(kiln_dataset *train, kiln_dataset *test);
 /* Copies rows idx[0..count) into contiguous batch buffers (labels by kind). */
 void kiln_dataset_gather(const kiln_dataset *d, const int64_t *idx, int64_t count,
                          int64_t batch, float *x, void *y);
