@@ -1,163 +1,90 @@
 #!/usr/bin/python3
-"""Trains the three examples with Kiln and with PyTorch side by side.
+"""Kiln against PyTorch, like for like, on every example.
 
-Prints training samples/s for both and their ratio, and the test metrics. For
-the CSV models PyTorch gets exactly Kiln's split, standardisation, initial
-weights (zeros) and batch order (the runtime's RNG is reimplemented below), so
-their test metrics must agree; linear regression's test MSE is required to be
-within 10% of PyTorch's. Run from anywhere:  /usr/bin/python3 bench/compare.py
+For each example, Kiln compiles the model, saves its initial weights, and
+trains; PyTorch (bench/torch_models.py) trains the same architecture from
+those weights on the same data in the same batch order, so both do the same
+arithmetic. Training samples/s is total samples over total training-loop
+seconds for both sides. Each configuration runs once to warm up, then
+--repeats times; the median is reported. Kiln's generated code uses one
+thread; PyTorch runs in a fresh process per thread count with OpenBLAS, OpenMP
+and torch all limited to it (OPENBLAS_NUM_THREADS must be set before torch
+loads OpenBLAS: torch.set_num_threads alone does not limit it).
+
+  /usr/bin/python3 bench/compare.py [--repeats 3] [--threads 1,2] [--json out.json] [EXAMPLE...]
 """
 import argparse
-import gzip
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
-import numpy as np
-import torch
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import kilnref  # noqa: E402  (no torch: safe before the thread environment is set)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SK = "/usr/lib/python3/dist-packages/sklearn/datasets/data"
-FM = "/usr/share/datasets/fashion-mnist"
-M64 = (1 << 64) - 1
+EXAMPLES = ["fashion_mlp", "digits_mlp", "logistic_regression", "linear_regression", "house_prices"]
 
 
-# --- Kiln's runtime RNG (runtime/src/rng.c), bit for bit -------------------
-class Rng:
-    def __init__(self, seed):
-        self.s = []
-        x = seed & M64
-        for _ in range(4):
-            x = (x + 0x9E3779B97F4A7C15) & M64
-            z = x
-            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-            self.s.append(z ^ (z >> 31))
-
-    def next(self):
-        s = self.s
-        rotl = lambda x, k: ((x << k) | (x >> (64 - k))) & M64
-        result = (rotl((s[1] * 5) & M64, 7) * 9) & M64
-        t = (s[1] << 17) & M64
-        s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]
-        s[2] ^= t
-        s[3] = rotl(s[3], 45)
-        return result
+def thread_env(threads):
+    env = dict(os.environ)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    return env
 
 
-def kiln_shuffle(n, seed):
-    idx = list(range(n))
-    r = Rng(seed)
-    for i in range(n - 1, 0, -1):
-        j = r.next() % (i + 1)
-        idx[i], idx[j] = idx[j], idx[i]
-    return idx
+# --- Kiln ---------------------------------------------------------------------
+def kiln_rate(metrics):
+    """Total samples over total seconds, from the per-epoch lines of --metrics;
+    the epoch count; the last line."""
+    lines = [json.loads(l) for l in open(metrics) if '"samples_per_sec"' in l]
+    return len(lines) / sum(1.0 / l["samples_per_sec"] for l in lines), len(lines), lines[-1]
 
 
-def kiln_split(x, y, fraction, seed):
-    n = len(y)
-    nt = int(np.floor(n * fraction + 0.5))
-    idx = kiln_shuffle(n, seed ^ 0x5EED5EED)
-    tr, te = idx[: n - nt], idx[n - nt:]
-    return x[tr], y[tr], x[te], y[te]
+def run_kiln(kilnc, name, work, epochs, repeats):
+    """Trains with the model's own epoch count unless `epochs` is given."""
+    exe = os.path.join(work, name)
+    subprocess.run([kilnc, os.path.join(kilnref.ROOT, "examples", name + ".kiln"), "-o", exe],
+                   check=True)
+    init = os.path.join(work, name + ".init.safetensors")
+    subprocess.run([exe, "train", "--epochs", "0", "--checkpoint", init], check=True,
+                   stdout=subprocess.DEVNULL)
+    rates, last = [], None
+    flags = ["--epochs", str(epochs)] if epochs else []
+    for i in range(repeats + 1):
+        metrics = os.path.join(work, f"{name}.{i}.jsonl")
+        subprocess.run([exe, "train", *flags, "--metrics", metrics, "--checkpoint",
+                        os.path.join(work, name + ".safetensors")], check=True, cwd=work,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=thread_env(1))
+        rate, epochs, last = kiln_rate(metrics)
+        if i > 0:  # the first run warms up
+            rates.append(rate)
+    metric = last.get("test_accuracy", last.get("test_mse"))
+    return dict(rate=statistics.median(rates), rates=rates, metric=metric, epochs=epochs), init
 
 
-def standardize(xtr, xte):
-    mean = xtr.astype(np.float64).mean(0)
-    sd = xtr.astype(np.float64).std(0)
-    sd[sd < 1e-12] = 1
-    return ((xtr - mean) / sd).astype(np.float32), ((xte - mean) / sd).astype(np.float32)
+# --- PyTorch (in a worker process per thread count) -------------------------
+def run_torch(name, threads, epochs, init, repeats):
+    r = subprocess.run([sys.executable, os.path.abspath(__file__), "--torch-worker", name,
+                        str(threads), str(epochs), init, str(repeats)],
+                       check=True, capture_output=True, text=True, env=thread_env(threads))
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-# --- Kiln side ----------------------------------------------------------------
-def run_kiln(kilnc, model, workdir, epochs):
-    exe = os.path.join(workdir, model)
-    subprocess.run([kilnc, os.path.join(ROOT, "examples", model + ".kiln"), "-o", exe], check=True)
-    metrics = os.path.join(workdir, model + ".jsonl")
-    subprocess.run([exe, "train", "--epochs", str(epochs), "--metrics", metrics,
-                    "--checkpoint", os.path.join(workdir, model + ".safetensors")],
-                   check=True, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    lines = [json.loads(l) for l in open(metrics)]
-    rate = np.mean([l["samples_per_sec"] for l in lines])
-    metric = lines[-1].get("test_accuracy", lines[-1].get("test_mse"))
-    return rate, metric
-
-
-# --- PyTorch side -------------------------------------------------------------
-def torch_train(model, opt, loss_fn, xtr, ytr, batch, epochs, order):
-    """Returns training samples/s (training loop only, like Kiln's figure)."""
-    steps = len(ytr) // batch
-    seconds = 0.0
-    for epoch in range(1, epochs + 1):
-        idx = order(epoch)
-        start = time.perf_counter()
-        for s in range(steps):
-            b = idx[s * batch:(s + 1) * batch]
-            opt.zero_grad()
-            loss = loss_fn(model(xtr[b]), ytr[b])
-            loss.backward()
-            opt.step()
-        seconds += time.perf_counter() - start
-    return steps * batch * epochs / seconds
-
-
-def idx_images(name):
-    with gzip.open(os.path.join(FM, name)) as f:
-        raw = f.read()
-    return np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 784).astype(np.float32) / 255.0
-
-
-def idx_labels(name):
-    with gzip.open(os.path.join(FM, name)) as f:
-        return np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
-
-
-def torch_fashion(epochs):
-    xtr = torch.from_numpy(idx_images("train-images-idx3-ubyte.gz"))
-    ytr = torch.from_numpy(idx_labels("train-labels-idx1-ubyte.gz"))
-    xte = torch.from_numpy(idx_images("t10k-images-idx3-ubyte.gz"))
-    yte = torch.from_numpy(idx_labels("t10k-labels-idx1-ubyte.gz"))
-    torch.manual_seed(42)
-    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
-                                torch.nn.Linear(256, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    gen = torch.Generator().manual_seed(42)
-    rate = torch_train(model, opt, torch.nn.functional.cross_entropy, xtr, ytr, 64, epochs,
-                       lambda e: torch.randperm(len(ytr), generator=gen))
-    with torch.no_grad():
-        acc = (model(xte).argmax(1) == yte).float().mean().item()
-    return rate, acc
-
-
-def torch_csv(kind, epochs):
-    seed, batch = 7, 16
-    if kind == "logistic_regression":
-        data = np.loadtxt(os.path.join(SK, "breast_cancer.csv"), delimiter=",", skiprows=1)
-        x, y = data[:, :-1].astype(np.float32), data[:, -1:].astype(np.float32)
-        lr, loss_fn = 0.1, torch.nn.functional.binary_cross_entropy_with_logits
-    else:
-        x = np.loadtxt(os.path.join(SK, "diabetes_data_raw.csv.gz")).astype(np.float32)
-        y = np.loadtxt(os.path.join(SK, "diabetes_target.csv.gz")).astype(np.float32)[:, None]
-        lr, loss_fn = 0.05, torch.nn.functional.mse_loss
-    xtr, ytr, xte, yte = kiln_split(x, y, 0.2, seed)
-    xtr, xte = standardize(xtr, xte)
-    xtr, ytr, xte, yte = map(torch.from_numpy, (xtr, ytr, xte, yte))
-    model = torch.nn.Linear(x.shape[1], 1)
-    torch.nn.init.zeros_(model.weight)
-    torch.nn.init.zeros_(model.bias)
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
-    rate = torch_train(model, opt, loss_fn, xtr, ytr, batch, epochs,
-                       lambda e: torch.tensor(kiln_shuffle(len(ytr), (seed * 1000003 + e) & M64)))
-    with torch.no_grad():
-        out = model(xte)
-        if kind == "logistic_regression":
-            metric = ((out > 0).float() == yte).float().mean().item()
-        else:
-            metric = torch.mean((out - yte) ** 2).item()
-    return rate, metric
+def torch_worker(name, threads, epochs, init, repeats):
+    import torch
+    import torch_models
+    torch.set_num_threads(threads)
+    data = torch_models.EXAMPLES[name]["data"]()
+    rates = []
+    for i in range(repeats + 1):
+        r = torch_models.train(name, init, epochs, data)
+        if i > 0:
+            rates.append(r["rate"])
+    print(json.dumps(dict(rate=statistics.median(rates), rates=rates, metric=r["metric"],
+                          threads=threads, torch=torch.__version__)))
 
 
 def blas_in_use():
@@ -169,32 +96,46 @@ def blas_in_use():
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--kilnc", default=os.path.join(ROOT, "build", "bin", "kilnc"))
-    p.add_argument("--threads", type=int, default=1,
-                   help="PyTorch threads (Kiln's generated code is single-threaded today)")
+    p.add_argument("examples", nargs="*", help=f"some of {', '.join(EXAMPLES)} (default: all)")
+    p.add_argument("--kilnc", default=os.path.join(kilnref.ROOT, "build", "bin", "kilnc"))
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per configuration")
+    p.add_argument("--threads", default="1,2", help="PyTorch thread counts to measure")
     p.add_argument("--fashion-epochs", type=int, default=1)
+    p.add_argument("--json", help="write the results here")
     args = p.parse_args()
-    torch.set_num_threads(args.threads)
+    threads = [int(t) for t in args.threads.split(",")]
+    for name in args.examples:
+        if name not in EXAMPLES:
+            p.error(f"unknown example '{name}' (one of {', '.join(EXAMPLES)})")
     blas = blas_in_use()
-    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} thread(s), BLAS: {blas}")
+    print(f"BLAS: {blas}; {os.cpu_count()} CPUs; median of {args.repeats} runs after a warm-up")
     if "openblas" not in blas:
         print("warning: PyTorch is not on OpenBLAS; install libopenblas0-pthread", file=sys.stderr)
-    runs = [("fashion_mlp", args.fashion_epochs, lambda: torch_fashion(args.fashion_epochs)),
-            ("logistic_regression", 30, lambda: torch_csv("logistic_regression", 30)),
-            ("linear_regression", 100, lambda: torch_csv("linear_regression", 100))]
-    ok = True
-    print(f"{'model':22} {'kiln samples/s':>15} {'torch samples/s':>16} {'ratio':>7}  test metric (kiln / torch)")
+    cols = "".join(f" {'torch ' + str(t) + 't':>12}" for t in threads)
+    print(f"{'model':20} {'kiln 1t':>12}{cols} {'vs torch 1t':>12} {'vs best':>8}  test metric kiln / torch")
+    results = {}
     with tempfile.TemporaryDirectory() as work:
-        for model, epochs, torch_run in runs:
-            krate, kmetric = run_kiln(args.kilnc, model, work, epochs)
-            trate, tmetric = torch_run()
-            print(f"{model:22} {krate:15.0f} {trate:16.0f} {krate / trate:7.2f}x  "
-                  f"{kmetric:.4f} / {tmetric:.4f}")
-            if model == "linear_regression" and abs(kmetric - tmetric) > 0.10 * tmetric:
-                print("FAIL: linear regression test MSE is not within 10% of PyTorch's")
-                ok = False
-    sys.exit(0 if ok else 1)
+        for name in args.examples or EXAMPLES:
+            kiln, init = run_kiln(args.kilnc, name, work,
+                                  args.fashion_epochs if name == "fashion_mlp" else None, args.repeats)
+            epochs = kiln["epochs"]
+            torch_runs = {t: run_torch(name, t, epochs, init, args.repeats) for t in threads}
+            best = max(r["rate"] for r in torch_runs.values())
+            one = torch_runs.get(1, {}).get("rate")
+            results[name] = dict(epochs=epochs, kiln=kiln, torch=torch_runs,
+                                 ratio_1t=kiln["rate"] / one if one else None,
+                                 ratio_best=kiln["rate"] / best)
+            rates = "".join(f" {torch_runs[t]['rate']:12.0f}" for t in threads)
+            ratio1 = f"{kiln['rate'] / one:11.2f}x" if one else f"{'-':>12}"
+            print(f"{name:20} {kiln['rate']:12.0f}{rates} {ratio1} {kiln['rate'] / best:7.2f}x  "
+                  f"{kiln['metric']:.4f} / {torch_runs[threads[0]]['metric']:.4f}", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(dict(blas=blas, repeats=args.repeats, results=results), f, indent=1)
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "--torch-worker":
+        torch_worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], int(sys.argv[6]))
+    else:
+        main()

@@ -83,6 +83,8 @@ static int load(kiln_cuda *c, const char *path) {
       return -1;
   }
   free(ptx);
+  if (kernels == 0)
+    return kiln_fail("%s: the module has no kernels", path);
   printf("loaded %s: %d kernels\n", path, kernels);
   return 0;
 }

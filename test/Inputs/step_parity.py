@@ -1,77 +1,62 @@
-"""Step-by-step PyTorch parity of a compiled training loop (digits MLP, Adam).
+"""Step-by-step PyTorch parity of a compiled training loop.
 
-step_parity.py EXE WORKDIR EPOCHS: Kiln saves its initial weights
-(`train --epochs 0`) and its weights after EPOCHS epochs; PyTorch starts from
-the same weights and replays the same batches (Kiln's split and shuffles,
-reimplemented in bench/compare.py). Prints the largest weight difference
-relative to the weights' scale, and the final training loss of both.
+step_parity.py EXE NAME WORKDIR EPOCHS LOSS_TOL WEIGHT_TOL: Kiln saves its
+initial weights (`train --epochs 0`), then trains one epoch at a time (each
+resuming the last, which is bitwise the same as an uninterrupted run), logging
+the loss of every step and saving the weights after every epoch. PyTorch
+(bench/torch_models.py) starts from the same weights and replays the same
+batches. Prints the largest relative difference of the step losses, and for
+every epoch the largest weight difference relative to the weights' scale;
+exits 1 if either exceeds its tolerance.
 """
+import json
 import os
-import struct
 import subprocess
 import sys
-import json
 
-import numpy as np
-import torch
-
+os.environ["OPENBLAS_NUM_THREADS"] = "1"  # before torch loads OpenBLAS
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
-import compare  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
-exe, work, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-seed, batch = 3, 16
+import kilnref  # noqa: E402
+import torch_models  # noqa: E402
 
-
-def load(path):
-    raw = open(path, "rb").read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for name, t in header.items():
-        if name != "__metadata__":
-            a, b = t["data_offsets"]
-            out[name] = np.frombuffer(raw[8 + n + a:8 + n + b], np.float32).reshape(t["shape"])
-    return out
-
-
-init_path, final_path = os.path.join(work, "init.st"), os.path.join(work, "final.st")
-subprocess.run([exe, "train", "--epochs", "0", "--checkpoint", init_path], check=True,
-               stdout=subprocess.DEVNULL)
-subprocess.run([exe, "train", "--epochs", str(epochs), "--checkpoint", final_path,
-                "--metrics", os.path.join(work, "m.jsonl")], check=True, stdout=subprocess.DEVNULL,
-               stderr=subprocess.DEVNULL)
-init, final = load(init_path), load(final_path)
-
-data = np.loadtxt(os.path.join(compare.SK, "digits.csv.gz"), delimiter=",")
-x, y = (data[:, :-1] * 0.0625).astype(np.float32), data[:, -1].astype(np.int64)
-xtr, ytr, _, _ = compare.kiln_split(x, y, 0.2, seed)
-xtr, ytr = torch.from_numpy(xtr), torch.from_numpy(ytr)
-
+exe, name, work, epochs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+loss_tol, weight_tol = float(sys.argv[5]), float(sys.argv[6])
 torch.set_num_threads(1)
-model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
-with torch.no_grad():
-    for layer, name in [(model[0], "hidden"), (model[2], "logits")]:
-        layer.weight.copy_(torch.from_numpy(init[name + ".weight"].T.copy()))
-        layer.bias.copy_(torch.from_numpy(init[name + ".bias"].copy()))
-opt = torch.optim.Adam(model.parameters(), lr=0.01)
-losses = []
-for epoch in range(1, epochs + 1):
-    order = compare.kiln_shuffle(len(ytr), (seed * 1000003 + epoch) & compare.M64)
-    for s in range(len(ytr) // batch):
-        b = torch.tensor(order[s * batch:(s + 1) * batch])
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(xtr[b]), ytr[b])
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
 
-worst = 0.0
-for layer, name in [(model[0], "hidden"), (model[2], "logits")]:
-    for kind, theirs in [("weight", layer.weight.detach().numpy().T), ("bias", layer.bias.detach().numpy())]:
-        ours = final[f"{name}.{kind}"]
-        worst = max(worst, float(np.abs(ours - theirs).max() / max(1e-6, np.abs(theirs).max())))
-kiln_loss = json.loads(open(os.path.join(work, "m.jsonl")).read().splitlines()[-1])["train_loss"]
-steps = len(ytr) // batch
-torch_loss = float(np.mean(losses[-steps:]))
-print(f"steps {len(losses)}: max relative weight difference {worst:.2e}")
-print(f"last epoch mean loss: kiln {kiln_loss:.6f} torch {torch_loss:.6f}")
+
+def run(*args):
+    subprocess.run([exe, "train", *args], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+
+metrics = os.path.join(work, "steps.jsonl")
+if os.path.exists(metrics):
+    os.remove(metrics)  # --metrics appends
+ckpt = lambda e: os.path.join(work, f"epoch{e}.st")
+run("--epochs", "0", "--checkpoint", ckpt(0))
+for e in range(1, epochs + 1):
+    run("--epochs", "1", "--resume", ckpt(e - 1), "--checkpoint", ckpt(e), "--metrics", metrics,
+        "--log-every", "1")
+kiln_losses = [json.loads(l)["loss"] for l in open(metrics) if '"step"' in l]
+
+weight_diffs = []
+
+
+def compare_weights(epoch, theirs):
+    ours = kilnref.load_safetensors(ckpt(epoch))[0]
+    weight_diffs.append(max(float(np.abs(ours[k] - w).max() / max(1e-6, np.abs(w).max()))
+                            for k, w in theirs.items()))
+
+
+torch_losses = torch_models.train(name, ckpt(0), epochs, on_epoch=compare_weights)["step_loss"]
+assert len(kiln_losses) == len(torch_losses), (len(kiln_losses), len(torch_losses))
+loss_diff = max(abs(k - t) / abs(t) for k, t in zip(kiln_losses, torch_losses))
+verdict = lambda d, tol: f"within {tol:g}" if d <= tol else f"ABOVE {tol:g}"
+print(f"steps {len(torch_losses)}: max relative loss difference {loss_diff:.2e} "
+      f"{verdict(loss_diff, loss_tol)}")
+for e, d in enumerate(weight_diffs, 1):
+    print(f"epoch {e}: max relative weight difference {d:.2e} {verdict(d, weight_tol)}")
+sys.exit(0 if loss_diff <= loss_tol and max(weight_diffs) <= weight_tol else 1)

@@ -1,0 +1,121 @@
+"""Kiln's runtime, reimplemented in numpy where other code must agree with it
+bit for bit: the RNG and shuffles, the train/test split, the loaders and the
+input preprocessing, and the checkpoint reader.
+
+Used by the benchmark (so PyTorch trains on exactly Kiln's data, in Kiln's
+batch order, from Kiln's initial weights) and by the parity tests.
+"""
+import gzip
+import json
+import os
+import struct
+
+import numpy as np
+
+M64 = (1 << 64) - 1
+
+
+class Rng:
+    """xoshiro256** seeded by splitmix64, as runtime/src/rng.c."""
+
+    def __init__(self, seed):
+        self.s = []
+        x = seed & M64
+        for _ in range(4):
+            x = (x + 0x9E3779B97F4A7C15) & M64
+            z = x
+            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+            self.s.append(z ^ (z >> 31))
+
+    def next(self):
+        s = self.s
+        rotl = lambda x, k: ((x << k) | (x >> (64 - k))) & M64
+        result = (rotl((s[1] * 5) & M64, 7) * 9) & M64
+        t = (s[1] << 17) & M64
+        s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = rotl(s[3], 45)
+        return result
+
+
+def kiln_shuffle(n, seed):
+    idx = list(range(n))
+    r = Rng(seed)
+    for i in range(n - 1, 0, -1):
+        j = r.next() % (i + 1)
+        idx[i], idx[j] = idx[j], idx[i]
+    return idx
+
+
+def epoch_order(n, seed, epoch):
+    """The batch order of one training epoch (runtime/driver/main.c)."""
+    return kiln_shuffle(n, (seed * 1000003 + epoch) & M64)
+
+
+def kiln_split(x, y, fraction, seed):
+    n = len(y)
+    nt = int(np.floor(n * fraction + 0.5))
+    idx = kiln_shuffle(n, seed ^ 0x5EED5EED)
+    tr, te = idx[: n - nt], idx[n - nt:]
+    return x[tr], y[tr], x[te], y[te]
+
+
+def preprocess(xtr, xte, scale=1.0, standardize=False):
+    """runtime/src/preprocess.c: x * scale rounded to f32, then standardised
+    with the training rows' statistics (population std; constant features
+    only centred)."""
+    xtr = (xtr.astype(np.float64) * scale).astype(np.float32)
+    xte = (xte.astype(np.float64) * scale).astype(np.float32)
+    if not standardize:
+        return xtr, xte
+    mean = xtr.astype(np.float64).mean(0)
+    sd = xtr.astype(np.float64).std(0)
+    sd[sd < 1e-12] = 1
+    f = lambda x: ((x.astype(np.float64) - mean) / sd).astype(np.float32)
+    return f(xtr), f(xte)
+
+
+def load_idx(images, labels):
+    with gzip.open(images) as f:
+        raw = f.read()
+    x = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 784).astype(np.float32)
+    with gzip.open(labels) as f:
+        y = np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
+    return x, y
+
+
+def read_table(path, skip=0):
+    """Numbers separated by commas or whitespace, gzip or plain, as Kiln reads them."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt") as f:
+        lines = [l.replace(",", " ") for l in f.read().splitlines()[skip:] if l.strip()]
+    return np.loadtxt(lines, ndmin=2)
+
+
+def load_csv(path, skip=0, label_column=-1, labels=None):
+    """Features as float32, labels as read (float64)."""
+    data = read_table(path, skip)
+    if labels is not None:
+        return data.astype(np.float32), read_table(labels, skip)[:, 0]
+    y = data[:, label_column]
+    x = np.delete(data, label_column % data.shape[1], axis=1)
+    return x.astype(np.float32), y
+
+
+def load_safetensors(path):
+    """F32 tensors by name, and the metadata."""
+    raw = open(path, "rb").read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for name, t in header.items():
+        if name != "__metadata__" and t["dtype"] == "F32":
+            a, b = t["data_offsets"]
+            out[name] = np.frombuffer(raw[8 + n + a:8 + n + b], np.float32).reshape(t["shape"])
+    return out, header.get("__metadata__", {})
+
+
+SK = "/usr/lib/python3/dist-packages/sklearn/datasets/data"
+FM = "/usr/share/datasets/fashion-mnist"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -1,0 +1,135 @@
+"""The examples in PyTorch, trained exactly as Kiln trains them.
+
+Each entry mirrors examples/<name>.kiln: the same architecture, loss,
+optimizer, batch and epochs, on Kiln's data (kilnref: same loaders, split and
+preprocessing), in Kiln's batch order, from Kiln's initial weights (read from
+a checkpoint Kiln saved before its first step). So the two sides do the same
+arithmetic, and both their speed and their numbers can be compared.
+
+Import this module only after the thread environment is set (see
+bench/compare.py): OpenBLAS reads OPENBLAS_NUM_THREADS when torch loads it.
+"""
+import os
+import time
+
+import numpy as np
+import torch
+
+import kilnref
+
+F = torch.nn.functional
+
+
+def _fashion():
+    d = kilnref.FM
+    xtr, ytr = kilnref.load_idx(f"{d}/train-images-idx3-ubyte.gz", f"{d}/train-labels-idx1-ubyte.gz")
+    xte, yte = kilnref.load_idx(f"{d}/t10k-images-idx3-ubyte.gz", f"{d}/t10k-labels-idx1-ubyte.gz")
+    xtr, xte = kilnref.preprocess(xtr, xte, scale=0.00392156862745098)
+    return xtr, ytr, xte, yte
+
+
+def _csv(path, seed, labels=None, skip=0, scale=1.0, standardize=False, classes=False):
+    x, y = kilnref.load_csv(os.path.join(kilnref.SK, path), skip=skip,
+                            labels=labels and os.path.join(kilnref.SK, labels))
+    y = y.astype(np.int64) if classes else y.astype(np.float32)[:, None]
+    xtr, ytr, xte, yte = kilnref.kiln_split(x, y, 0.2, seed)
+    xtr, xte = kilnref.preprocess(xtr, xte, scale=scale, standardize=standardize)
+    return xtr, ytr, xte, yte
+
+
+def _mlp(*sizes):
+    layers = []
+    for i in range(len(sizes) - 1):
+        layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers)
+
+
+# name: data(), model(), Kiln's names of the Linear layers in order, loss,
+# optimizer (kind, lr), batch, epochs, seed, task.
+EXAMPLES = {
+    "fashion_mlp": dict(
+        data=_fashion, model=lambda: _mlp(784, 256, 128, 10), layers=["h1", "h2", "logits"],
+        loss=F.cross_entropy, opt=("adam", 1e-3), batch=64, epochs=1, seed=42, task="classify"),
+    "digits_mlp": dict(
+        data=lambda: _csv("digits.csv.gz", 3, scale=0.0625, classes=True),
+        model=lambda: _mlp(64, 32, 10), layers=["hidden", "logits"], loss=F.cross_entropy,
+        opt=("adam", 0.01), batch=16, epochs=5, seed=3, task="classify"),
+    "logistic_regression": dict(
+        data=lambda: _csv("breast_cancer.csv", 7, skip=1, standardize=True),
+        model=lambda: _mlp(30, 1), layers=["logit"], loss=F.binary_cross_entropy_with_logits,
+        opt=("sgd", 0.1), batch=16, epochs=30, seed=7, task="binary"),
+    "linear_regression": dict(
+        data=lambda: _csv("diabetes_data_raw.csv.gz", 7, labels="diabetes_target.csv.gz",
+                          standardize=True),
+        model=lambda: _mlp(10, 1), layers=["prediction"], loss=F.mse_loss, opt=("sgd", 0.05),
+        batch=16, epochs=100, seed=7, task="regress"),
+    "house_prices": dict(
+        data=lambda: _csv("boston_house_prices.csv", 1, skip=2, standardize=True),
+        model=lambda: _mlp(13, 64, 32, 1), layers=["h1", "h2", "prediction"], loss=F.mse_loss,
+        opt=("adam", 0.003), batch=16, epochs=100, seed=1, task="regress"),
+}
+
+
+def linears(model):
+    return [m for m in model if isinstance(m, torch.nn.Linear)]
+
+
+def load_weights(model, spec, init):
+    """Kiln stores dense weights as [in, out]; torch.nn.Linear as [out, in]."""
+    with torch.no_grad():
+        for layer, name in zip(linears(model), spec["layers"]):
+            layer.weight.copy_(torch.from_numpy(init[name + ".weight"].T.copy()))
+            layer.bias.copy_(torch.from_numpy(init[name + ".bias"].copy()))
+
+
+def weights(model, spec):
+    """The model's weights under Kiln's names and layouts."""
+    out = {}
+    for layer, name in zip(linears(model), spec["layers"]):
+        out[name + ".weight"] = layer.weight.detach().numpy().T
+        out[name + ".bias"] = layer.bias.detach().numpy()
+    return out
+
+
+def metric(spec, out, y):
+    if spec["task"] == "classify":
+        return (out.argmax(1) == y).float().mean().item()
+    if spec["task"] == "binary":
+        return ((out > 0).float() == y).float().mean().item()
+    return torch.mean((out - y) ** 2).item()
+
+
+def train(name, init_checkpoint, epochs=None, data=None, on_epoch=None):
+    """Trains one example like Kiln; returns samples/s over the whole run
+    (training loop only: total samples over total seconds, as for Kiln), the
+    loss of every step, the mean loss of every epoch, the final test metric
+    and the weights. on_epoch(epoch, weights) sees the weights after each."""
+    spec = EXAMPLES[name]
+    epochs = spec["epochs"] if epochs is None else epochs
+    xtr, ytr, xte, yte = map(torch.from_numpy, data or spec["data"]())
+    model = spec["model"]()
+    load_weights(model, spec, kilnref.load_safetensors(init_checkpoint)[0])
+    kind, lr = spec["opt"]
+    opt = (torch.optim.Adam if kind == "adam" else torch.optim.SGD)(model.parameters(), lr=lr)
+    batch, steps = spec["batch"], len(ytr) // spec["batch"]
+    seconds, step_loss, epoch_loss = 0.0, [], []
+    for epoch in range(1, epochs + 1):
+        order = torch.tensor(kilnref.epoch_order(len(ytr), spec["seed"], epoch))
+        start = time.perf_counter()
+        for s in range(steps):
+            b = order[s * batch:(s + 1) * batch]
+            opt.zero_grad()
+            loss = spec["loss"](model(xtr[b]), ytr[b])
+            loss.backward()
+            opt.step()
+            step_loss.append(loss.item())
+        seconds += time.perf_counter() - start
+        epoch_loss.append(sum(step_loss[-steps:]) / steps)
+        if on_epoch:
+            on_epoch(epoch, weights(model, spec))
+    with torch.no_grad():
+        test = metric(spec, model(xte), yte)
+    return dict(rate=steps * batch * epochs / seconds if seconds else 0.0, step_loss=step_loss,
+                epoch_loss=epoch_loss, metric=test, weights=weights(model, spec))
