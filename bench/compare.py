@@ -9,7 +9,8 @@ seconds for both sides. Each configuration runs once to warm up, then
 --repeats times; the median is reported. Kiln's generated code uses one
 thread; PyTorch runs in a fresh process per thread count with OpenBLAS, OpenMP
 and torch all limited to it (OPENBLAS_NUM_THREADS must be set before torch
-loads OpenBLAS: torch.set_num_threads alone does not limit it).
+loads OpenBLAS: torch.set_num_threads alone does not limit it), and OpenMP
+waiting passively when there are several.
 
   /usr/bin/python3 bench/compare.py [--repeats 3] [--threads 1,2] [--json out.json] [EXAMPLE...]
 """
@@ -32,6 +33,12 @@ def thread_env(threads):
     env = dict(os.environ)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
+    if threads > 1:
+        # PyTorch's OpenMP workers spin after each parallel region while
+        # OpenBLAS's own threads want the same cores: on 2 cores that made
+        # PyTorch 4x slower with 2 threads than with 1. Passive waiting is
+        # PyTorch's best 2-thread configuration here.
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
     return env
 
 
