@@ -128,6 +128,8 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
       return kiln_fail("unknown flag '%s' (see --help)", flag);
     }
   }
+  if (o->log_every && !o->metrics)
+    return kiln_fail("--log-every needs --metrics FILE to write to");
   kiln_data_source *sources[2] = {&o->train, &o->test};
   for (int k = 0; k < 2; ++k) {
     const char *features = files[2 * k], *labels = files[2 * k + 1];
