@@ -47,29 +47,41 @@ def _mlp(*sizes):
 
 
 # name: data(), model(), Kiln's names of the Linear layers in order, loss,
-# optimizer (kind, lr), batch, epochs, seed, task.
+# optimizer (Kiln's name and settings), batch, epochs, seed, task.
 EXAMPLES = {
     "fashion_mlp": dict(
         data=_fashion, model=lambda: _mlp(784, 256, 128, 10), layers=["h1", "h2", "logits"],
-        loss=F.cross_entropy, opt=("adam", 1e-3), batch=64, epochs=1, seed=42, task="classify"),
+        loss=F.cross_entropy, opt=dict(kind="adam", lr=1e-3), batch=64, epochs=1, seed=42, task="classify"),
     "digits_mlp": dict(
         data=lambda: _csv("digits.csv.gz", 3, scale=0.0625, classes=True),
         model=lambda: _mlp(64, 32, 10), layers=["hidden", "logits"], loss=F.cross_entropy,
-        opt=("adam", 0.01), batch=16, epochs=5, seed=3, task="classify"),
+        opt=dict(kind="adam", lr=0.01), batch=16, epochs=5, seed=3, task="classify"),
     "logistic_regression": dict(
         data=lambda: _csv("breast_cancer.csv", 7, skip=1, standardize=True),
         model=lambda: _mlp(30, 1), layers=["logit"], loss=F.binary_cross_entropy_with_logits,
-        opt=("sgd", 0.1), batch=16, epochs=30, seed=7, task="binary"),
+        opt=dict(kind="sgd", lr=0.1), batch=16, epochs=30, seed=7, task="binary"),
     "linear_regression": dict(
         data=lambda: _csv("diabetes_data_raw.csv.gz", 7, labels="diabetes_target.csv.gz",
                           standardize=True),
-        model=lambda: _mlp(10, 1), layers=["prediction"], loss=F.mse_loss, opt=("sgd", 0.05),
+        model=lambda: _mlp(10, 1), layers=["prediction"], loss=F.mse_loss, opt=dict(kind="sgd", lr=0.05),
         batch=16, epochs=100, seed=7, task="regress"),
     "house_prices": dict(
         data=lambda: _csv("boston_house_prices.csv", 1, skip=2, standardize=True),
         model=lambda: _mlp(13, 64, 32, 1), layers=["h1", "h2", "prediction"], loss=F.mse_loss,
-        opt=("adam", 0.003), batch=16, epochs=100, seed=1, task="regress"),
+        opt=dict(kind="adam", lr=0.003), batch=16, epochs=100, seed=1, task="regress"),
 }
+
+
+def make_optimizer(params, opt):
+    """torch.optim for Kiln's optimizer settings (compiler/Transforms/Optimizers.cpp)."""
+    o = dict(opt)
+    kind, lr = o.pop("kind"), o.pop("lr")
+    o.pop("clip_norm", None)
+    if kind in ("adam", "adamw"):
+        o["betas"] = (o.pop("beta1", 0.9), o.pop("beta2", 0.999))
+    cls = dict(sgd=torch.optim.SGD, adam=torch.optim.Adam, adamw=torch.optim.AdamW,
+               rmsprop=torch.optim.RMSprop)[kind]
+    return cls(params, lr=lr, **o)
 
 
 def linears(model):
@@ -101,18 +113,20 @@ def metric(spec, out, y):
     return torch.mean((out - y) ** 2).item()
 
 
-def train(name, init_checkpoint, epochs=None, data=None, on_epoch=None):
+def train(name, init_checkpoint, epochs=None, data=None, on_epoch=None, opt=None):
     """Trains one example like Kiln; returns samples/s over the whole run
     (training loop only: total samples over total seconds, as for Kiln), the
     loss of every step, the mean loss of every epoch, the final test metric
-    and the weights. on_epoch(epoch, weights) sees the weights after each."""
+    and the weights. on_epoch(epoch, weights) sees the weights after each;
+    `opt` replaces the example's optimizer settings."""
     spec = EXAMPLES[name]
     epochs = spec["epochs"] if epochs is None else epochs
     xtr, ytr, xte, yte = map(torch.from_numpy, data or spec["data"]())
     model = spec["model"]()
     load_weights(model, spec, kilnref.load_safetensors(init_checkpoint)[0])
-    kind, lr = spec["opt"]
-    opt = (torch.optim.Adam if kind == "adam" else torch.optim.SGD)(model.parameters(), lr=lr)
+    opt = opt or spec["opt"]
+    clip = opt.get("clip_norm", 0)
+    optimizer = make_optimizer(model.parameters(), opt)
     batch, steps = spec["batch"], len(ytr) // spec["batch"]
     seconds, step_loss, epoch_loss = 0.0, [], []
     for epoch in range(1, epochs + 1):
@@ -120,10 +134,12 @@ def train(name, init_checkpoint, epochs=None, data=None, on_epoch=None):
         start = time.perf_counter()
         for s in range(steps):
             b = order[s * batch:(s + 1) * batch]
-            opt.zero_grad()
+            optimizer.zero_grad()
             loss = spec["loss"](model(xtr[b]), ytr[b])
             loss.backward()
-            opt.step()
+            if clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            optimizer.step()
             step_loss.append(loss.item())
         seconds += time.perf_counter() - start
         epoch_loss.append(sum(step_loss[-steps:]) / steps)

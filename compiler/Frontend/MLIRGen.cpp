@@ -203,13 +203,8 @@ private:
 
   DictionaryAttr modelAttr() {
     SmallVector<NamedAttribute> opt{b.getNamedAttr("kind", b.getStringAttr(info.optimizer))};
-    if (info.optimizer == "sgd") {
-      opt.push_back(b.getNamedAttr("momentum", b.getF64FloatAttr(info.momentum)));
-    } else {
-      opt.push_back(b.getNamedAttr("beta1", b.getF64FloatAttr(info.beta1)));
-      opt.push_back(b.getNamedAttr("beta2", b.getF64FloatAttr(info.beta2)));
-      opt.push_back(b.getNamedAttr("eps", b.getF64FloatAttr(info.eps)));
-    }
+    for (auto &[key, value] : info.optimizerArgs)
+      opt.push_back(b.getNamedAttr(key, b.getF64FloatAttr(value)));
     std::vector<std::string> arch = m.architecture();
     const DataDecl &in = m.inputs[0];
     SmallVector<int64_t> sample(in.type.dims.begin() + 1, in.type.dims.end());

@@ -1,7 +1,9 @@
 //===- Sema.cpp - Names, shapes and settings of a .kiln model -------------===//
 #include "compiler/Frontend/Sema.h"
+#include "compiler/Transforms/Optimizers.h"
 
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/Format.h"
 
 #include <set>
 
@@ -77,15 +79,22 @@ public:
 
 private:
   // --- settings ----------------------------------------------------------
-  std::optional<double> number(const Arg &a, bool integer, double min, double max) {
+  /// A number in [min, max], or in [min, max) if `belowMax`.
+  std::optional<double> number(const Arg &a, bool integer, double min, double max,
+                               bool belowMax = false) {
     const Expr &e = *a.value;
     if (e.kind != Expr::Kind::Number || (integer && !e.isInteger)) {
       diags.error(e.loc) << "'" << a.key << "' must be " << (integer ? "an integer" : "a number");
       return std::nullopt;
     }
-    if (e.number < min || e.number > max) {
-      diags.error(e.loc) << "'" << a.key << "' must be in [" << min << ", " << max << "], got "
-                         << e.number;
+    if (e.number < min || e.number > max || (belowMax && e.number == max)) {
+      auto g = [](double v) {
+        std::string out;
+        llvm::raw_string_ostream(out) << llvm::format("%g", v);
+        return out;
+      };
+      diags.error(e.loc) << "'" << a.key << "' must be in [" << g(min) << ", " << g(max)
+                         << (belowMax ? ")" : "]") << ", got " << g(e.number);
       return std::nullopt;
     }
     return e.number;
@@ -338,43 +347,65 @@ private:
   }
 
   // --- optimizer and data -------------------------------------------------
+  /// optimizer = NAME(lr = ..., <hyper-parameters from the optimizer table>)
   void optimizer() {
+    std::vector<std::string> names;
+    for (const kiln::OptimizerDef &d : kiln::optimizers())
+      names.push_back(d.name.str());
     if (!m.optimizer) {
-      diags.error(m.loc) << "model '" << m.name << "' has no 'optimizer = sgd(...)' or 'adam(...)'";
+      diags.error(m.loc) << "model '" << m.name << "' has no 'optimizer = ...' (one of "
+                         << llvm::join(names, ", ") << ")";
       return;
     }
     Expr &o = *m.optimizer;
-    if (o.kind != Expr::Kind::Call || (o.text != "sgd" && o.text != "adam")) {
-      diags.error(o.loc) << "the optimizer must be sgd(lr = ..., momentum = ...) or "
-                            "adam(lr = ..., beta1 = ..., beta2 = ..., eps = ...)";
+    const kiln::OptimizerDef *def =
+        o.kind == Expr::Kind::Call ? kiln::lookupOptimizer(o.text) : nullptr;
+    if (!def) {
+      diags.error(o.loc) << "the optimizer must be one of " << llvm::join(names, ", ")
+                         << ", called with its settings, e.g. adam(lr = 0.001)"
+                         << (o.kind == Expr::Kind::Call ? suggest(o.text, names) : "");
       return;
     }
     info.optimizer = o.text;
-    if (o.text == "adam")
-      info.lr = 1e-3;
+    info.lr = def->defaultLr;
+    std::vector<kiln::HyperParam> hypers(def->hypers.begin(), def->hypers.end());
+    hypers.push_back(kiln::kClipNorm);
+    kiln::Hypers values;
+    for (const kiln::HyperParam &h : hypers)
+      values[h.name] = h.defaultValue;
+    std::vector<std::string> keys{"lr"};
+    for (const kiln::HyperParam &h : hypers)
+      keys.push_back(h.name.str());
     for (const Arg &a : o.args) {
-      double *slot = llvm::StringSwitch<double *>(a.key)
-                         .Case("lr", &info.lr)
-                         .Case("momentum", o.text == "sgd" ? &info.momentum : nullptr)
-                         .Case("beta1", o.text == "adam" ? &info.beta1 : nullptr)
-                         .Case("beta2", o.text == "adam" ? &info.beta2 : nullptr)
-                         .Case("eps", o.text == "adam" ? &info.eps : nullptr)
-                         .Default(nullptr);
-      if (!slot) {
-        std::vector<std::string> keys{"lr"};
-        if (o.text == "sgd")
-          keys.push_back("momentum");
-        else
-          keys.insert(keys.end(), {"beta1", "beta2", "eps"});
-        diags.error(a.loc) << "'" << o.text << "' has no "
-                           << (a.key.empty() ? std::string("positional arguments")
-                                             : "argument '" + a.key + "'" + suggest(a.key, keys));
+      if (a.key.empty()) {
+        diags.error(a.loc) << "'" << o.text << "' takes named settings only ("
+                           << llvm::join(keys, ", ") << ")";
         continue;
       }
-      bool unit = a.key != "lr" && a.key != "eps";
-      if (auto v = number(a, false, 0, unit ? 0.999999999 : 1e6))
-        *slot = *v;
+      if (a.key == "lr") {
+        if (auto v = number(a, false, 0, 1e6))
+          info.lr = *v;
+        continue;
+      }
+      auto h = llvm::find_if(hypers, [&](const kiln::HyperParam &h) { return h.name == a.key; });
+      if (h == hypers.end()) {
+        diags.error(a.loc) << "'" << o.text << "' has no argument '" << a.key << "'"
+                           << suggest(a.key, keys);
+        continue;
+      }
+      if (h->flag) {
+        if (a.value->kind != Expr::Kind::Bool)
+          diags.error(a.value->loc) << "'" << a.key << "' must be true or false";
+        else
+          values[h->name] = a.value->number != 0 ? 1.0 : 0.0;
+      } else if (auto v = number(a, false, h->min, h->max, h->belowMax)) {
+        values[h->name] = *v;
+      }
     }
+    if (const char *problem = def->check(values))
+      diags.error(o.loc) << problem;
+    for (auto &entry : values)
+      info.optimizerArgs[entry.getKey().str()] = entry.getValue();
   }
 
   void source(const Arg &a, DataSource &out) {

@@ -26,7 +26,8 @@ struct ModelInfo {
   int64_t batch = 32, epochs = 1, seed = 0;
   double lr = 0.01;
   std::string optimizer = "sgd";
-  double momentum = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  /// Every hyper-parameter of the optimizer but lr, defaults filled in.
+  std::map<std::string, double> optimizerArgs;
   std::string loss, task; // task: classify | binary | regress
   int64_t numClasses = 0;
   std::vector<ParamInfo> params;

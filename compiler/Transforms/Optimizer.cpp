@@ -8,10 +8,9 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Transforms/ModelAttrs.h"
 #include "compiler/Transforms/Passes.h"
-#include "dialects/Kiln/IR/KilnBuilder.h"
+#include "compiler/Transforms/Optimizers.h"
 
 #include "mlir/IR/IRMapping.h"
-#include <cmath>
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNOPTIMIZER
@@ -23,9 +22,11 @@ using namespace kiln;
 
 namespace {
 
+/// The optimizer and its hyper-parameter values, from the kiln.model attribute
+/// (defaults from the table where the attribute has none).
 struct OptimizerSpec {
-  std::string kind = "sgd";
-  double momentum = 0.0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  const OptimizerDef *def = nullptr;
+  Hypers hypers;
 
   static FailureOr<OptimizerSpec> read(ModuleOp module) {
     OptimizerSpec spec;
@@ -35,32 +36,46 @@ struct OptimizerSpec {
       module.emitError("kiln-optimizer: the module has no kiln.model optimizer description");
       return failure();
     }
-    if (auto k = opt.getAs<StringAttr>("kind"))
-      spec.kind = k.str();
-    auto num = [&](StringRef key, double &out) {
-      if (auto f = opt.getAs<FloatAttr>(key))
-        out = f.getValueAsDouble();
-    };
-    num("momentum", spec.momentum);
-    num("beta1", spec.beta1);
-    num("beta2", spec.beta2);
-    num("eps", spec.eps);
-    if (spec.kind != "sgd" && spec.kind != "adam") {
-      module.emitError() << "kiln-optimizer: unknown optimizer '" << spec.kind << "'";
+    auto kind = opt.getAs<StringAttr>("kind");
+    spec.def = lookupOptimizer(kind ? kind.getValue() : "sgd");
+    if (!spec.def) {
+      module.emitError() << "kiln-optimizer: unknown optimizer '" << kind.getValue() << "'";
       return failure();
+    }
+    SmallVector<HyperParam> all(spec.def->hypers.begin(), spec.def->hypers.end());
+    all.push_back(kClipNorm);
+    for (const HyperParam &h : all) {
+      auto f = opt.getAs<FloatAttr>(h.name);
+      spec.hypers[h.name] = f ? f.getValueAsDouble() : h.defaultValue;
     }
     return spec;
   }
-  /// Names of the state tensors kept per parameter.
-  SmallVector<StringRef> perParamState() const {
-    if (kind == "adam")
-      return {"exp_avg", "exp_avg_sq"};
-    if (momentum != 0.0)
-      return {"momentum_buffer"};
-    return {};
-  }
-  bool hasStepCounter() const { return kind == "adam"; }
 };
+
+/// PyTorch's clip_grad_norm_: the global norm is the norm of the per-tensor
+/// norms; every gradient is scaled by min(max_norm / (norm + 1e-6), 1).
+SmallVector<Value> clipByGlobalNorm(KilnBuilder &u, ArrayRef<Value> grads, double maxNorm,
+                                    Type scalar) {
+  Value sumSq;
+  for (Value g : grads) {
+    auto t = cast<RankedTensorType>(g.getType());
+    auto range = llvm::seq<int64_t>(0, t.getRank());
+    SmallVector<int64_t> all(range.begin(), range.end());
+    Value norm = u.b.create<SqrtOp>(u.loc, u.b.create<ReduceSumOp>(u.loc, scalar, u.mul(g, g), all));
+    Value sq = u.mul(norm, norm);
+    sumSq = sumSq ? u.add(sumSq, sq) : sq;
+  }
+  Value total = u.b.create<SqrtOp>(u.loc, sumSq);
+  Value coef = u.div(u.constant(scalar, maxNorm), u.add(total, u.constant(scalar, 1e-6)));
+  // min(coef, 1) exactly: over = [coef > 1]; over * 1 + (1 - over) * coef.
+  Value one = u.constant(scalar, 1.0);
+  Value over = u.b.create<StepOp>(u.loc, u.sub(coef, one));
+  Value clamped = u.add(over, u.mul(u.sub(one, over), coef));
+  SmallVector<Value> out;
+  for (Value g : grads)
+    out.push_back(u.mul(g, u.splat(clamped, g.getType())));
+  return out;
+}
 
 LogicalResult buildTrainStep(ModuleOp module, func::FuncOp grad, const OptimizerSpec &spec) {
   MLIRContext *ctx = module.getContext();
@@ -85,13 +100,14 @@ LogicalResult buildTrainStep(ModuleOp module, func::FuncOp grad, const Optimizer
   };
   Type elemTy = cast<RankedTensorType>(gradType.getResult(0)).getElementType();
   auto scalarTy = RankedTensorType::get({}, elemTy);
-  for (StringRef slot : spec.perParamState())
+  SmallVector<StringRef> slots = spec.def->slots(spec.hypers);
+  for (StringRef slot : slots)
     for (unsigned i : paramIdx) {
       auto name = grad.getArgAttrOfType<StringAttr>(i, attrs::kParam).str() + "." + slot.str();
       argTypes.push_back(gradType.getInput(i));
       argAttrs.push_back(stateAttr(name));
     }
-  if (spec.hasStepCounter()) {
+  if (spec.def->stepCounter) {
     argTypes.push_back(scalarTy);
     argAttrs.push_back(stateAttr("step"));
   }
@@ -131,49 +147,35 @@ LogicalResult buildTrainStep(ModuleOp module, func::FuncOp grad, const Optimizer
   Value lr = entry->getArguments().back();
 
   KilnBuilder u{b, loc};
-  SmallVector<Value> newParams, newState;
-  auto param = [&](unsigned k) { return entry->getArgument(k); };
-  auto state = [&](unsigned slot, unsigned k) { return entry->getArgument(nParams + slot * nParams + k); };
-  auto gradient = [&](unsigned k) { return map.lookup(gradRet.getOperand(1 + k)); };
+  SmallVector<Value> grads;
+  for (unsigned k = 0; k < nParams; ++k)
+    grads.push_back(map.lookup(gradRet.getOperand(1 + k)));
+  if (double maxNorm = spec.hypers.lookup("clip_norm"); maxNorm > 0 && nParams)
+    grads = clipByGlobalNorm(u, grads, maxNorm, scalarTy);
+  Value count;
+  if (spec.def->stepCounter)
+    count = u.add(entry->getArgument(nParams + slots.size() * nParams), u.constant(scalarTy, 1.0));
 
-  if (spec.kind == "sgd") {
-    for (unsigned k = 0; k < nParams; ++k) {
-      Value p = param(k), g = gradient(k);
-      Value lrB = u.splat(lr, p.getType());
-      Value dir = g;
-      if (spec.momentum != 0.0) { // buf = momentum * buf + g
-        dir = u.add(u.scale(state(0, k), spec.momentum), g);
-        newState.push_back(dir);
-      }
-      newParams.push_back(u.sub(p, u.mul(lrB, dir)));
-    }
-  } else {
-    // PyTorch Adam: step += 1; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
-    // p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps), bc_i = 1 - b_i^step.
-    Value t = u.add(entry->getArgument(nParams + 2 * nParams), u.constant(scalarTy, 1.0));
-    auto pow = [&](double base) {
-      return b.create<ExpOp>(loc, u.scale(t, std::log(base))).getResult();
-    };
-    Value bc1 = u.sub(u.constant(scalarTy, 1.0), pow(spec.beta1));
-    Value bc2 = u.sub(u.constant(scalarTy, 1.0), pow(spec.beta2));
-    Value stepSize = u.div(lr, bc1);
-    Value invSqrtBc2 = u.div(u.constant(scalarTy, 1.0), b.create<SqrtOp>(loc, bc2));
-    SmallVector<Value> ms, vs;
-    for (unsigned k = 0; k < nParams; ++k) {
-      Value p = param(k), g = gradient(k);
-      Type ty = p.getType();
-      Value m = u.add(u.scale(state(0, k), spec.beta1), u.scale(g, 1.0 - spec.beta1));
-      Value v = u.add(u.scale(state(1, k), spec.beta2), u.scale(u.mul(g, g), 1.0 - spec.beta2));
-      Value denom = u.add(u.mul(b.create<SqrtOp>(loc, v), u.splat(invSqrtBc2, ty)),
-                          u.constant(ty, spec.eps));
-      newParams.push_back(u.sub(p, u.mul(u.splat(stepSize, ty), u.div(m, denom))));
-      ms.push_back(m);
-      vs.push_back(v);
-    }
-    newState.append(ms);
-    newState.append(vs);
-    newState.push_back(t);
+  // Each update gives the new parameter, then its new slots; the signature
+  // holds all parameters, then slot by slot, then the step counter.
+  SmallVector<Value> newParams;
+  SmallVector<SmallVector<Value>> newSlots(slots.size());
+  llvm::StringMap<Value> shared;
+  for (unsigned k = 0; k < nParams; ++k) {
+    SmallVector<Value> state, out;
+    for (unsigned s = 0; s < slots.size(); ++s)
+      state.push_back(entry->getArgument(nParams + s * nParams + k));
+    UpdateArgs args{u, spec.hypers, lr, count, entry->getArgument(k), grads[k], state, &shared};
+    spec.def->update(args, out);
+    newParams.push_back(out[0]);
+    for (unsigned s = 0; s < slots.size(); ++s)
+      newSlots[s].push_back(out[1 + s]);
   }
+  SmallVector<Value> newState;
+  for (auto &slot : newSlots)
+    newState.append(slot);
+  if (count)
+    newState.push_back(count);
 
   SmallVector<Value> results{loss};
   results.append(newParams);

@@ -1,11 +1,12 @@
 """Step-by-step PyTorch parity of a compiled training loop.
 
-step_parity.py EXE NAME WORKDIR EPOCHS LOSS_TOL WEIGHT_TOL: Kiln saves its
+step_parity.py EXE NAME WORKDIR EPOCHS LOSS_TOL WEIGHT_TOL [OPTIMIZER]: Kiln saves its
 initial weights (`train --epochs 0`), then trains one epoch at a time (each
 resuming the last, which is bitwise the same as an uninterrupted run), logging
 the loss of every step and saving the weights after every epoch. PyTorch
 (bench/torch_models.py) starts from the same weights and replays the same
-batches. Prints the largest relative difference of the step losses, and for
+batches, with the example's optimizer or OPTIMIZER (JSON: Kiln's name and
+settings, as compiled into EXE). Prints the largest relative difference of the step losses, and for
 every epoch the largest weight difference relative to the weights' scale;
 exits 1 if either exceeds its tolerance.
 """
@@ -24,6 +25,7 @@ import torch_models  # noqa: E402
 
 exe, name, work, epochs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 loss_tol, weight_tol = float(sys.argv[5]), float(sys.argv[6])
+opt = json.loads(sys.argv[7]) if len(sys.argv) > 7 else None
 torch.set_num_threads(1)
 
 
@@ -51,7 +53,8 @@ def compare_weights(epoch, theirs):
                             for k, w in theirs.items()))
 
 
-torch_losses = torch_models.train(name, ckpt(0), epochs, on_epoch=compare_weights)["step_loss"]
+torch_losses = torch_models.train(name, ckpt(0), epochs, on_epoch=compare_weights,
+                                  opt=opt)["step_loss"]
 assert len(kiln_losses) == len(torch_losses), (len(kiln_losses), len(torch_losses))
 loss_diff = max(abs(k - t) / abs(t) for k, t in zip(kiln_losses, torch_losses))
 verdict = lambda d, tol: f"within {tol:g}" if d <= tol else f"ABOVE {tol:g}"
