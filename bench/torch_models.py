@@ -52,6 +52,13 @@ EXAMPLES = {
     "fashion_mlp": dict(
         data=_fashion, model=lambda: _mlp(784, 256, 128, 10), layers=["h1", "h2", "logits"],
         loss=F.cross_entropy, opt=dict(kind="adam", lr=1e-3), batch=64, epochs=1, seed=42, task="classify"),
+    "softmax_classifier": dict(
+        data=_fashion, model=lambda: _mlp(784, 10), layers=["logits"], loss=F.cross_entropy,
+        opt=dict(kind="sgd", lr=0.1), batch=64, epochs=1, seed=5, task="classify"),
+    "iris_softmax": dict(
+        data=lambda: _csv("iris.csv", 4, skip=1, standardize=True, classes=True),
+        model=lambda: _mlp(4, 3), layers=["logits"], loss=F.cross_entropy,
+        opt=dict(kind="sgd", lr=0.05, momentum=0.9), batch=8, epochs=50, seed=4, task="classify"),
     "digits_mlp": dict(
         data=lambda: _csv("digits.csv.gz", 3, scale=0.0625, classes=True),
         model=lambda: _mlp(64, 32, 10), layers=["hidden", "logits"], loss=F.cross_entropy,
