@@ -103,16 +103,18 @@ def load_csv(path, skip=0, label_column=-1, labels=None):
     return x.astype(np.float32), y
 
 
-def load_safetensors(path):
-    """F32 tensors by name, and the metadata."""
+def load_safetensors(path, dtypes=("F32",)):
+    """Tensors of the given dtypes by name (F32: parameters and optimizer
+    state; F64: standardisation statistics), and the metadata."""
     raw = open(path, "rb").read()
     (n,) = struct.unpack("<Q", raw[:8])
     header = json.loads(raw[8:8 + n])
     out = {}
     for name, t in header.items():
-        if name != "__metadata__" and t["dtype"] == "F32":
+        if name != "__metadata__" and t["dtype"] in dtypes:
             a, b = t["data_offsets"]
-            out[name] = np.frombuffer(raw[8 + n + a:8 + n + b], np.float32).reshape(t["shape"])
+            dtype = {"F32": np.float32, "F64": np.float64}[t["dtype"]]
+            out[name] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype).reshape(t["shape"])
     return out, header.get("__metadata__", {})
 
 

@@ -2,7 +2,6 @@
 #include "compiler/Frontend/Sema.h"
 #include "compiler/Transforms/Optimizers.h"
 
-#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/Format.h"
 
 #include <set>
@@ -64,9 +63,8 @@ public:
     if (!info.lossExpr && !lossSeen)
       diags.error(m.loc) << "model '" << m.name << "' has no 'loss = ...' statement";
     // Only on a model that checked cleanly: after an error, uses go uncounted.
-    for (const Binding &b : m.bindings)
-      if (diags.errorCount() == 0 && b.value.get() != info.lossExpr && !used.count(b.name))
-        diags.warning(b.loc) << "'" << b.name << "' is never used";
+    if (diags.errorCount() == 0 && info.lossExpr)
+      dropDeadBindings();
     if (info.lossExpr && info.lossExpr->args[0].value->readsLabel) {
       const Expr &out = *info.lossExpr->args[0].value;
       diags.error(out.loc) << "the model's output (the loss's first argument) is computed from the "
@@ -78,6 +76,36 @@ public:
   }
 
 private:
+  /// Bindings the loss does not depend on are reported and, with their
+  /// parameters, left out (MLIRGen builds only what the loss and the output
+  /// need).
+  void dropDeadBindings() {
+    std::set<std::string> live;
+    std::vector<const Expr *> work{info.lossExpr};
+    while (!work.empty()) {
+      const Expr *e = work.back();
+      work.pop_back();
+      if (e->kind == Expr::Kind::Name && live.insert(e->text).second)
+        for (const Binding &b : m.bindings)
+          if (b.name == e->text)
+            work.push_back(b.value.get());
+      for (const Arg &a : e->args)
+        work.push_back(a.value.get());
+    }
+    for (const Binding &b : m.bindings)
+      if (b.value.get() != info.lossExpr && !live.count(b.name))
+        diags.warning(b.loc) << "'" << b.name << "' does not contribute to the loss; it is left out";
+    // A parameter is named after its binding: "<binding>[.<n>].weight".
+    llvm::erase_if(info.params, [&](const ParamInfo &p) {
+      std::string owner = p.name.substr(0, p.name.find('.'));
+      const Binding *b = nullptr;
+      for (const Binding &bd : m.bindings)
+        if (bd.name == owner)
+          b = &bd;
+      return b && b->value.get() != info.lossExpr && !live.count(owner);
+    });
+  }
+
   // --- settings ----------------------------------------------------------
   /// A number in [min, max], or in [min, max) if `belowMax`.
   std::optional<double> number(const Arg &a, bool integer, double min, double max,
@@ -204,7 +232,6 @@ private:
                            << "' is the training objective; it cannot be the input of a layer";
         return false;
       }
-      used.insert(e.text);
       e.shape = it->second->shape;
       e.isIntTensor = it->second->isIntTensor;
       e.readsLabel = it->second->readsLabel;
@@ -368,8 +395,7 @@ private:
     }
     info.optimizer = o.text;
     info.lr = def->defaultLr;
-    std::vector<kiln::HyperParam> hypers(def->hypers.begin(), def->hypers.end());
-    hypers.push_back(kiln::kClipNorm);
+    auto hypers = kiln::allHypers(*def);
     kiln::Hypers values;
     for (const kiln::HyperParam &h : hypers)
       values[h.name] = h.defaultValue;
@@ -470,7 +496,7 @@ private:
   Diagnostics &diags;
   ModelInfo &info;
   std::map<std::string, const Expr *> env;
-  std::set<std::string> poisoned, used;
+  std::set<std::string> poisoned;
   std::vector<std::unique_ptr<Expr>> declared;
   const Binding *current = nullptr;
   unsigned denseCount = 0;

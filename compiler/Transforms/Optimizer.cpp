@@ -42,9 +42,7 @@ struct OptimizerSpec {
       module.emitError() << "kiln-optimizer: unknown optimizer '" << kind.getValue() << "'";
       return failure();
     }
-    SmallVector<HyperParam> all(spec.def->hypers.begin(), spec.def->hypers.end());
-    all.push_back(kClipNorm);
-    for (const HyperParam &h : all) {
+    for (const HyperParam &h : allHypers(*spec.def)) {
       auto f = opt.getAs<FloatAttr>(h.name);
       spec.hypers[h.name] = f ? f.getValueAsDouble() : h.defaultValue;
     }

@@ -171,6 +171,12 @@ const OptimizerDef kOptimizers[] = {
 
 ArrayRef<OptimizerDef> kiln::optimizers() { return kOptimizers; }
 
+SmallVector<HyperParam> kiln::allHypers(const OptimizerDef &def) {
+  SmallVector<HyperParam> all(def.hypers.begin(), def.hypers.end());
+  all.push_back(kClipNorm);
+  return all;
+}
+
 const OptimizerDef *kiln::lookupOptimizer(StringRef name) {
   for (const OptimizerDef &d : kOptimizers)
     if (d.name == name)

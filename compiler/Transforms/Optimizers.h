@@ -64,6 +64,9 @@ const OptimizerDef *lookupOptimizer(llvm::StringRef name);
 /// this (PyTorch's clip_grad_norm_); 0 disables clipping.
 inline constexpr HyperParam kClipNorm{"clip_norm", 0.0, 0.0, 1e30};
 
+/// The optimizer's hyper-parameters and those every optimizer has (but lr).
+llvm::SmallVector<HyperParam> allHypers(const OptimizerDef &def);
+
 } // namespace kiln
 
 #endif // KILN_COMPILER_TRANSFORMS_OPTIMIZERS_H

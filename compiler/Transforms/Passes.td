@@ -25,9 +25,11 @@ def KilnOptimizer : Pass<"kiln-optimizer", "mlir::ModuleOp"> {
   let description = [{
     Turns `loss_grad` into `train_step(params, state, inputs, labels, lr) ->
     (loss, new params, new state)` using the optimizer described by the
-    module's `kiln.model` attribute (`sgd` with optional momentum, or `adam`
-    with PyTorch's update rule). The update is plain kiln elementwise IR, so
-    fusion turns it into one loop per parameter.
+    module's `kiln.model` attribute: one entry of the optimizer table
+    (compiler/Transforms/Optimizers.cpp: SGD, Adam, AdamW, RMSprop with
+    PyTorch's update rules), after optional global-norm clipping. The update
+    is plain kiln elementwise IR, so fusion turns it into one loop per
+    parameter.
   }];
   let dependentDialects = ["::kiln::KilnDialect", "::mlir::func::FuncDialect"];
 }

@@ -5,6 +5,7 @@
 #include "logistic_regression.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <numeric>
@@ -53,8 +54,10 @@ float accuracy(logistic_regression *m, const Rows &raw, std::vector<float> *logi
     size_t count = std::min<size_t>(kBatch, raw.size() - start);
     std::fill(x.begin(), x.end(), 0.0f);
     std::copy_n(raw.x.begin() + start * kFeatures, count * kFeatures, x.begin());
-    if (logistic_regression_preprocess(m, x.data(), kBatch) != 0)
-      return -1;
+    if (logistic_regression_preprocess(m, x.data(), kBatch) != 0) {
+      std::fprintf(stderr, "preprocessing failed: %s\n", logistic_regression_error());
+      std::exit(1);
+    }
     logistic_regression_predict(m, x.data(), out.data());
     for (size_t i = 0; i < count; ++i)
       correct += (out[i] > 0) == (raw.y[start + i] > 0.5f);
@@ -95,7 +98,6 @@ int main(int argc, char **argv) {
   logistic_regression_set_lr(model, 0.1f);
   // Standardise with the training rows' statistics; the model keeps them and
   // its checkpoints carry them, so new rows are preprocessed the same way.
-  Rows raw = test;
   if (logistic_regression_fit_preprocess(model, train.x.data(), int64_t(train.size())) != 0 ||
       logistic_regression_preprocess(model, train.x.data(), int64_t(train.size())) != 0) {
     std::fprintf(stderr, "preprocessing failed: %s\n", logistic_regression_error());
@@ -118,7 +120,7 @@ int main(int argc, char **argv) {
       std::printf("epoch %d loss %.4f\n", epoch + 1, loss);
   }
   std::vector<float> logits, reloaded;
-  float acc = accuracy(model, raw, &logits);
+  float acc = accuracy(model, test, &logits);
   std::printf("test accuracy %.4f\n", acc);
 
   // A checkpoint round trip gives a second instance the same preprocessing
@@ -129,7 +131,7 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "checkpoint failed: %s\n", logistic_regression_error());
     return 1;
   }
-  std::printf("reloaded accuracy %.4f\n", accuracy(copy, raw, &reloaded));
+  std::printf("reloaded accuracy %.4f\n", accuracy(copy, test, &reloaded));
   std::printf("reloaded logits %s\n", logits == reloaded ? "identical" : "DIFFER");
   if (logistic_regression_load(copy, "/nonexistent/ckpt.safetensors") == 0)
     return 1;

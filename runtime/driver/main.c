@@ -86,6 +86,8 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
     const char *v = argv[++i];
     if (!strcmp(flag, "--epochs")) {
       if (parse_int(flag, v, 0, &o->epochs)) return -1;
+      if (o->epochs > KILN_MAX_EPOCHS)
+        return kiln_fail("--epochs expects at most %d, got '%s'", KILN_MAX_EPOCHS, v);
     } else if (!strcmp(flag, "--seed")) {
       if (parse_int(flag, v, 0, &o->seed)) return -1;
       o->seed_given = 1;
@@ -184,7 +186,9 @@ static int load_data(const kiln_model *m, const options *o, kiln_state *s, data 
   if (m->standardize && !s->standardization_ready &&
       kiln_fit_preprocess(s, d->train.x, d->train.n))
     return -1;
-  if (kiln_preprocess(s, d->train.x, d->train.n) || kiln_preprocess(s, d->test.x, d->test.n))
+  /* Training rows loaded only to split off the test rows stay raw. */
+  if ((need_train && kiln_preprocess(s, d->train.x, d->train.n)) ||
+      kiln_preprocess(s, d->test.x, d->test.n))
     return -1;
   if (need_train && d->train.n < m->batch)
     return kiln_fail("the training set has %lld rows, fewer than one batch of %lld",
@@ -262,6 +266,8 @@ static const char *metric_name(const kiln_model *m) {
 
 static int train(kiln_state *s, const options *o, data *d) {
   const kiln_model *m = s->model;
+  if (s->epochs_done + o->epochs > KILN_MAX_EPOCHS)
+    return kiln_fail("a run of more than %d epochs in all is not supported", KILN_MAX_EPOCHS);
   int64_t b = m->batch, steps = d->train.n / b;
   float *x = malloc((size_t)(b * d->train.features) * sizeof(float));
   void *y = malloc((size_t)(b * d->train.label_numel) * sizeof(float));
@@ -407,11 +413,13 @@ static int run(int argc, char **argv) {
   int rc = 0;
   int training = !strcmp(o.command, "train");
   const char *from = training ? o.resume : checkpoint;
+  int predictInput = o.input && !strcmp(o.command, "predict");
+  int splits = !(o.test.format && o.test.format[0]) && !predictInput;
   if (from) {
     /* The checkpoint's seed defines its test split (and a resumed run's
      * shuffles): another one would silently mix test rows into training. */
     rc = kiln_checkpoint_load(s, from);
-    if (rc == 0 && o.seed_given && (uint64_t)o.seed != s->seed)
+    if (rc == 0 && o.seed_given && (uint64_t)o.seed != s->seed && (training || splits))
       rc = kiln_fail("%s was trained with --seed %llu, which fixes its train/test split; "
                      "--seed %lld would change the test set (leave --seed out to use the "
                      "checkpoint's)",
@@ -419,7 +427,7 @@ static int run(int argc, char **argv) {
   } else {
     kiln_state_init(s, (uint64_t)o.seed);
   }
-  if (rc == 0 && !(o.input && !strcmp(o.command, "predict")))
+  if (rc == 0 && !predictInput)
     rc = load_data(m, &o, s, &d, training);
   if (rc == 0 && training) {
     rc = train(s, &o, &d);

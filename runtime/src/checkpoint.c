@@ -1,6 +1,7 @@
 /*===- checkpoint.c - safetensors checkpoints ------------------------------===*
- * Parameters and optimizer state as F32 tensors named as in the model, plus
- * metadata (model name, architecture hash). Written to a temporary file,
+ * Parameters and optimizer state as F32 tensors named as in the model, the
+ * standardisation statistics as F64, and metadata (model name, architecture
+ * and its hash, epochs done, seed, test split, input scale). Written to a temporary file,
  * fsync'ed and renamed, so a crash never leaves a half-written checkpoint.
  * Loading validates every header field before trusting it.
  *===----------------------------------------------------------------------===*/
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #define MAX_HEADER (64u << 20)
+#define MAX_META_VALUE (1u << 16) /* the longest metadata string, architecture included */
 
 static int write_all(int fd, const void *buf, size_t n) {
   const char *p = buf;
@@ -89,16 +91,20 @@ static int json_plain(const char *v) {
 int kiln_checkpoint_save(const kiln_state *s, const char *path) {
   const kiln_model *m = s->model;
   const char *arch = m->architecture ? m->architecture : "";
-  if (!json_plain(m->name) || !json_plain(arch))
+  if (!json_plain(m->name) || !json_plain(arch) || strlen(arch) >= MAX_META_VALUE)
     return kiln_fail("%s: model name or architecture cannot be stored in a checkpoint header", path);
-  int stats = m->standardize && s->standardization_ready;
+  /* A checkpoint must be loadable: a standardising model needs its statistics. */
+  if (m->standardize && !s->standardization_ready)
+    return kiln_fail("%s: model '%s' standardises its inputs, but no statistics were fitted "
+                     "(call fit_preprocess first); not saved", path, m->name);
+  int stats = m->standardize;
   strbuf h = {0};
   sb_add(&h,
          "{\"__metadata__\":{\"format\":\"pt\",\"kiln_model\":\"%s\",\"kiln_arch_hash\":\"%016llx\","
          "\"kiln_arch\":\"%s\",\"kiln_epochs_done\":\"%lld\",\"kiln_seed\":\"%llu\","
          "\"kiln_split\":\"%.17g\",\"kiln_scale\":\"%.17g\"}",
          m->name, (unsigned long long)m->arch_hash, arch, (long long)s->epochs_done,
-         (unsigned long long)s->seed, s->split, m->scale != 0 ? m->scale : 1.0);
+         (unsigned long long)s->seed, s->split, kiln_model_scale(m));
   size_t offset = 0;
   for (int64_t i = 0; i < m->num_params; ++i)
     header_info(&h, &m->params[i], &offset);
@@ -252,17 +258,16 @@ static int read_entry(cursor *c, entry *e) {
   return 0;
 }
 
-/* What the metadata says; each field is optional in the file. */
+/* What the metadata says (the reader records which fields were present). */
 typedef struct meta {
   char model[256], hash[64];
   char *arch; /* NULL when absent */
   int64_t epochs;
-  int has_seed, has_split, has_scale;
+  int has_seed, has_split, has_scale, has_epochs;
   uint64_t seed;
   double split, scale;
 } meta;
 
-#define MAX_META_VALUE (1u << 16)
 
 static int meta_number(const cursor *c, const char *key, const char *value, double *out) {
   char *end;
@@ -304,17 +309,21 @@ static int read_metadata(cursor *c, meta *md) {
       if (!(md->arch = strdup(value)))
         rc = kiln_fail("%s: out of memory", c->path);
     } else if (strcmp(key, "kiln_epochs_done") == 0) {
-      if ((rc = meta_integer(c, key, value, &u)) == 0 && u > INT64_MAX)
+      /* Bounded so that resuming for more epochs cannot overflow. */
+      if ((rc = meta_integer(c, key, value, &u)) == 0 && u > KILN_MAX_EPOCHS)
         rc = kiln_fail("%s: corrupt checkpoint header: bad %s '%s'", c->path, key, value);
       md->epochs = (int64_t)u;
+      md->has_epochs = 1;
     } else if (strcmp(key, "kiln_seed") == 0) {
       rc = meta_integer(c, key, value, &md->seed);
       md->has_seed = 1;
     } else if (strcmp(key, "kiln_split") == 0) {
-      rc = meta_number(c, key, value, &md->split);
+      if ((rc = meta_number(c, key, value, &md->split)) == 0 && !(md->split >= 0 && md->split < 1))
+        rc = kiln_fail("%s: corrupt checkpoint header: bad %s '%s'", c->path, key, value);
       md->has_split = 1;
     } else if (strcmp(key, "kiln_scale") == 0) {
-      rc = meta_number(c, key, value, &md->scale);
+      if ((rc = meta_number(c, key, value, &md->scale)) == 0 && md->scale == 0)
+        rc = kiln_fail("%s: corrupt checkpoint header: bad %s '%s'", c->path, key, value);
       md->has_scale = 1;
     }
     if (rc == 0 && peek_char(c, ','))
@@ -342,25 +351,37 @@ static int check_tensor(const char *path, const entry *e, const char *name, cons
   return 0;
 }
 
+/* Steps past one "; "-separated line (and its separator, if any). */
+static const char *next_line(const char *p, size_t len) {
+  p += len;
+  if (*p == ';')
+    ++p;
+  if (*p == ' ')
+    ++p;
+  return p;
+}
+
 /* Names the first line where two "; "-separated architectures differ. */
 static int architecture_differs(const char *path, const char *theirs, const char *ours) {
   if (!theirs)
-    return kiln_fail("%s: checkpoint of a different architecture (its hash differs and it does not "
-                     "record the architecture)", path);
+    return kiln_fail("%s: checkpoint written by an older Kiln (it does not record its "
+                     "architecture); retrain or convert it", path);
   for (;;) {
     size_t a = strcspn(theirs, ";"), b = strcspn(ours, ";");
-    if (!*theirs || !*ours || a != b || strncmp(theirs, ours, a) != 0) {
-      if (!*theirs)
-        return kiln_fail("%s: checkpoint of a different architecture: it lacks '%.*s'", path,
-                         (int)b, ours);
-      if (!*ours)
-        return kiln_fail("%s: checkpoint of a different architecture: it has '%.*s', which this "
-                         "model lacks", path, (int)a, theirs);
+    if (!*theirs && !*ours)
+      return kiln_fail("%s: checkpoint of the same architecture text but another hash: corrupt "
+                       "metadata", path);
+    if (!*theirs)
+      return kiln_fail("%s: checkpoint of a different architecture: it lacks '%.*s'", path,
+                       (int)b, ours);
+    if (!*ours)
+      return kiln_fail("%s: checkpoint of a different architecture: it has '%.*s', which this "
+                       "model lacks", path, (int)a, theirs);
+    if (a != b || strncmp(theirs, ours, a) != 0)
       return kiln_fail("%s: checkpoint of a different architecture: it has '%.*s' where this "
                        "model has '%.*s'", path, (int)a, theirs, (int)b, ours);
-    }
-    theirs += a + (theirs[a] ? 2 : 0);
-    ours += b + (ours[b] ? 2 : 0);
+    theirs = next_line(theirs, a);
+    ours = next_line(ours, b);
   }
 }
 
@@ -374,8 +395,11 @@ static int check_metadata(const char *path, const kiln_model *m, const meta *md)
   snprintf(ours, sizeof ours, "%016llx", (unsigned long long)m->arch_hash);
   if (strcmp(md->hash, ours) != 0)
     return architecture_differs(path, md->arch, m->architecture ? m->architecture : "");
-  double scale = m->scale != 0 ? m->scale : 1.0;
-  if (md->has_scale && fabs(md->scale - scale) > 1e-12 * fabs(scale))
+  if (!md->has_seed || !md->has_split || !md->has_scale || !md->has_epochs)
+    return kiln_fail("%s: corrupt checkpoint metadata: kiln_seed, kiln_split, kiln_scale and "
+                     "kiln_epochs_done are required", path);
+  double scale = kiln_model_scale(m);
+  if (fabs(md->scale - scale) > 1e-12 * fabs(scale))
     return kiln_fail("%s: checkpoint was trained on inputs scaled by %g; this model scales them by %g",
                      path, md->scale, scale);
   return 0;
@@ -490,9 +514,8 @@ int kiln_checkpoint_load(kiln_state *s, const char *path) {
       memcpy(stat[k], data + entries[tensors + k].offsets[0], (size_t)m->input_numel * sizeof(double));
     s->standardization_ready = stats;
     s->epochs_done = md.epochs;
-    if (md.has_seed)
-      s->seed = md.seed;
-    s->split = md.has_split ? md.split : m->split;
+    s->seed = md.seed;
+    s->split = md.split;
   }
   free(md.arch);
   free(header);

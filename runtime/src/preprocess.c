@@ -8,7 +8,7 @@
 
 #include <math.h>
 
-static double scale_of(const kiln_model *m) { return m->scale != 0 ? m->scale : 1.0; }
+double kiln_model_scale(const kiln_model *m) { return m->scale != 0 ? m->scale : 1.0; }
 
 /* The scaled value, rounded to float as a loader of scaled data would. */
 static double scaled(float v, double scale) { return (float)((double)v * scale); }
@@ -20,7 +20,7 @@ int kiln_fit_preprocess(kiln_state *s, const float *x, int64_t rows) {
   if (rows < 1)
     return kiln_fail("cannot fit standardisation statistics on %lld rows", (long long)rows);
   int64_t f = m->input_numel;
-  double scale = scale_of(m);
+  double scale = kiln_model_scale(m);
   for (int64_t j = 0; j < f; ++j) {
     double sum = 0, sq = 0;
     for (int64_t i = 0; i < rows; ++i)
@@ -45,7 +45,7 @@ int kiln_preprocess(const kiln_state *s, float *x, int64_t rows) {
                      "from a checkpoint",
                      m->name);
   int64_t f = m->input_numel;
-  double scale = scale_of(m);
+  double scale = kiln_model_scale(m);
   if (!m->standardize && scale == 1.0)
     return 0;
   for (int64_t i = 0; i < rows; ++i)

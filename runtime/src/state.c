@@ -98,9 +98,9 @@ void kiln_state_set_flush_denormals(kiln_state *s, int on) { s->flush_denormals 
 typedef unsigned fp_mode;
 #define FLUSH_BITS 0x8040u /* MXCSR: FTZ (bit 15) and DAZ (bit 6) */
 static fp_mode fp_enter(int flush) {
-  fp_mode old = _mm_getcsr();
-  if (flush && (old & FLUSH_BITS) != FLUSH_BITS)
-    _mm_setcsr(old | FLUSH_BITS);
+  fp_mode old = _mm_getcsr(), mode = flush ? old | FLUSH_BITS : old & ~FLUSH_BITS;
+  if (mode != old)
+    _mm_setcsr(mode);
   return old;
 }
 static void fp_leave(fp_mode old) {
@@ -111,10 +111,11 @@ static void fp_leave(fp_mode old) {
 typedef unsigned long fp_mode;
 #define FLUSH_BITS (1ul << 24) /* FPCR.FZ */
 static fp_mode fp_enter(int flush) {
-  fp_mode old;
+  fp_mode old, mode;
   __asm__ volatile("mrs %0, fpcr" : "=r"(old));
-  if (flush && !(old & FLUSH_BITS))
-    __asm__ volatile("msr fpcr, %0" ::"r"(old | FLUSH_BITS));
+  mode = flush ? old | FLUSH_BITS : old & ~FLUSH_BITS;
+  if (mode != old)
+    __asm__ volatile("msr fpcr, %0" ::"r"(mode));
   return old;
 }
 static void fp_leave(fp_mode old) { __asm__ volatile("msr fpcr, %0" ::"r"(old)); }

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
 
 static int passed, failed;
 #define CHECK(cond)                                                                   \
@@ -145,6 +148,16 @@ static void test_denormals(void) {
   CHECK(kiln_state_train_step(s, NULL, NULL) == 1e-38f);
   kiln_state_predict(s, NULL, out);
   CHECK(out[0] == 1e-38f);
+#if defined(__x86_64__)
+  /* "keep" keeps subnormals even where the caller flushes them (-ffast-math
+   * start-up code does), and leaves the caller flushing. */
+  unsigned caller = _mm_getcsr();
+  _mm_setcsr(caller | 0x8040);
+  float kept = kiln_state_train_step(s, NULL, NULL);
+  unsigned after = _mm_getcsr();
+  _mm_setcsr(caller);
+  CHECK(kept == 1e-38f && (after & 0x8040) == 0x8040);
+#endif
   kiln_state_destroy(s);
 }
 
@@ -186,7 +199,22 @@ static void test_checkpoints(const char *dir) {
   size_t n = read_file(path, buf, sizeof buf);
   write_file(bad, buf, n - 4);
   b->params[0] = 99;
+  b->seed = 77;
+  b->split = 0.5;
+  b->epochs_done = 8;
   CHECK(kiln_checkpoint_load(b, bad) == -1 && b->params[0] == 99);
+  CHECK(b->seed == 77 && b->split == 0.5 && b->epochs_done == 8);
+  /* Metadata out of range: a test split of -3 (same length, so the header
+   * stays well-formed). */
+  char *split = strstr(buf + 8, "\"kiln_split\":\"0.25\""); /* after the length bytes */
+  CHECK(split != NULL);
+  if (split) {
+    memcpy(split + 14, "-3.0", 4);
+    write_file(bad, buf, n);
+    CHECK(kiln_checkpoint_load(b, bad) == -1 && strstr(kiln_error(), "bad kiln_split '-3.0'"));
+    memcpy(split + 14, "0.25", 4);
+  }
+  CHECK(b->seed == 77 && b->split == 0.5 && b->epochs_done == 8 && b->params[0] == 99);
   CHECK(strstr(kiln_error(), "corrupt") != NULL || strstr(kiln_error(), "outside the file") != NULL);
   kiln_model other = kModel;
   other.name = "other";
@@ -210,6 +238,21 @@ static void test_checkpoints(const char *dir) {
   CHECK(strstr(kiln_error(), "it has 'loss = mse(fc, y)', which this model lacks") != NULL);
   kiln_state_destroy(c);
 
+  /* An architecture ending in a separator reads no further than its end. */
+  kiln_model trail = kModel;
+  trail.arch_hash = 0x9abc;
+  trail.architecture = "input x: f32[batch, 2];";
+  c = kiln_state_create(&trail);
+  CHECK(kiln_checkpoint_save(c, bad) == 0);
+  CHECK(kiln_checkpoint_load(b, bad) == -1 &&
+        strstr(kiln_error(), "it lacks 'fc = dense(x, 3)'") != NULL);
+  kiln_state_destroy(c);
+  /* The same text under another hash is corrupt metadata, not a difference. */
+  arch.architecture = kModel.architecture;
+  c = kiln_state_create(&arch);
+  CHECK(kiln_checkpoint_load(c, path) == -1 && strstr(kiln_error(), "corrupt metadata") != NULL);
+  kiln_state_destroy(c);
+
   /* Preprocessing must agree too: the scale, and standardisation. */
   kiln_model scaled = kModel;
   scaled.scale = 0.25;
@@ -220,6 +263,8 @@ static void test_checkpoints(const char *dir) {
   std.standardize = 1;
   c = kiln_state_create(&std);
   CHECK(kiln_checkpoint_load(c, path) == -1 && strstr(kiln_error(), "no standardisation statistics"));
+  /* Nor is a checkpoint written that could not be loaded back. */
+  CHECK(kiln_checkpoint_save(c, bad) == -1 && strstr(kiln_error(), "not saved") != NULL);
   float rows[4] = {1, 2, 5, 3};
   CHECK(kiln_fit_preprocess(c, rows, 2) == 0);
   CHECK(kiln_checkpoint_save(c, bad) == 0);

@@ -39,6 +39,7 @@ kiln_loss = [l["train_loss"] for l in lines]
 kiln_metric = lines[-1].get("test_accuracy", lines[-1].get("test_mse"))
 ours = kilnref.load_safetensors(final)[0]
 r = torch_models.train(name, init, epochs)
+assert len(kiln_loss) == len(r["epoch_loss"]) == epochs, (len(kiln_loss), len(r["epoch_loss"]))
 diffs = [max(abs(k - t) / abs(t) for k, t in zip(kiln_loss, r["epoch_loss"])),
          max(float(np.abs(ours[k] - w).max() / max(1e-6, np.abs(w).max()))
              for k, w in r["weights"].items()),

@@ -47,14 +47,20 @@ void kiln_state_set_lr(kiln_state *s, float lr);
 /* Generated code runs with subnormal floats flushed to zero (FTZ and DAZ on
  * x86, FZ on Arm): Adam's moments decay into subnormals, which are slow on
  * many CPUs and below any meaningful precision here. The caller's
- * floating-point mode is restored after every call. 0 keeps subnormals. */
+ * floating-point mode is restored after every call. 0 keeps subnormals (the
+ * flush bits are cleared for the call even if the caller had set them). */
 void kiln_state_set_flush_denormals(kiln_state *s, int on);
+/* Epoch counts are bounded so that resuming can never overflow them. */
+#define KILN_MAX_EPOCHS 1000000000
+
 /* One optimizer step on a full batch; returns the batch loss. */
 float kiln_state_train_step(kiln_state *s, const float *x, const void *y);
 /* Model outputs for a full batch (batch x output_numel floats). */
 void kiln_state_predict(kiln_state *s, const float *x, float *out);
 
 /* --- Input preprocessing: what every input row goes through --------------- */
+/* The factor every input value is multiplied by (the model's scale; 1 if none). */
+double kiln_model_scale(const kiln_model *m);
 /* Fits the standardisation statistics on `rows` raw input rows (after the
  * model's scale); a no-op for models that do not standardise. */
 int kiln_fit_preprocess(kiln_state *s, const float *x, int64_t rows);
