@@ -1,12 +1,12 @@
 //===- MLIRGen.cpp - Build kiln IR from a checked model -------------------===//
 //
-// Layers expand into kiln primitives here (dense = matmul + broadcast + add)
-// so that autodiff and fusion only ever see the primitive set. Every op is
-// located at its source expression and named after its binding, so IR dumps
-// and later diagnostics point back into the model file.
+// Each call expands through its entry of the layer table (Layers.cpp). Every
+// op is located at its source expression and named after its binding, so IR
+// dumps and later diagnostics point back into the model file.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Frontend/MLIRGen.h"
+#include "compiler/Frontend/Layers.h"
 #include "compiler/Transforms/ModelAttrs.h"
 #include "dialects/Kiln/IR/KilnOps.h"
 
@@ -22,7 +22,7 @@ using namespace kiln::frontend;
 
 namespace {
 
-class Generator {
+class Generator : public LayerBuilder {
 public:
   Generator(const Model &m, const ModelInfo &info, Diagnostics &diags)
       : m(m), info(info), diags(diags), b(diags.context()) {}
@@ -118,80 +118,28 @@ private:
   Value expr(const Expr &e) {
     if (e.kind == Expr::Kind::Name)
       return lookup(e);
-    using Build = Value (Generator::*)(const Expr &, Location);
-    static const llvm::StringMap<Build> builders = {
-        {"dense", &Generator::dense},
-        {"relu", &Generator::unary<ReluOp>},
-        {"sigmoid", &Generator::unary<SigmoidOp>},
-        {"tanh", &Generator::unary<TanhOp>},
-        {"softmax", &Generator::unary<SoftmaxOp>},
-        {"softmax_cross_entropy", &Generator::scalarLoss<SoftmaxCrossEntropyOp>},
-        {"bce_with_logits", &Generator::scalarLoss<SigmoidBCEOp>},
-        {"mse", &Generator::mse},
-    };
-    auto it = builders.find(e.text);
-    if (it == builders.end()) {
-      emitError(loc(e)) << "internal error: no IR builder for '" << e.text << "'";
+    const LayerDef *def = lookupLayer(e.text);
+    if (!def) {
+      emitError(loc(e)) << "internal error: no layer '" << e.text << "' to build";
       return nullptr;
     }
-    return (this->*(it->second))(e, loc(e));
-  }
-
-  /// The positional tensor arguments of a call, built; empty after an error.
-  SmallVector<Value> operands(const Expr &e) {
-    SmallVector<Value> vs;
-    for (size_t i = 0; const Arg *a = e.positional(i); ++i) {
-      if (a->value->kind != Expr::Kind::Name && a->value->kind != Expr::Kind::Call)
-        continue;
-      Value v = expr(*a->value);
+    SmallVector<Value> args;
+    for (unsigned i = 0; i < def->tensorArgs; ++i) {
+      Value v = expr(*e.positional(i)->value);
       if (!v)
-        return {};
-      vs.push_back(v);
+        return nullptr;
+      args.push_back(v);
     }
-    return vs;
+    return def->build(*this, e, loc(e), args);
   }
 
-  template <typename Op>
-  Value unary(const Expr &e, Location l) {
-    auto xs = operands(e);
-    return xs.size() == 1 ? b.create<Op>(l, xs[0]).getResult() : Value();
+  // --- LayerBuilder ------------------------------------------------------
+  OpBuilder &builder() override { return b; }
+  Value param(StringRef name) override {
+    auto it = params.find(name.str());
+    return it == params.end() ? Value() : it->second;
   }
-
-  template <typename Op>
-  Value scalarLoss(const Expr &e, Location l) {
-    auto xs = operands(e);
-    return xs.size() == 2 ? b.create<Op>(l, f32({}), xs[0], xs[1]).getResult() : Value();
-  }
-
-  /// mse(x, y) = mean((x - y)^2), from primitives.
-  Value mse(const Expr &e, Location l) {
-    auto xs = operands(e);
-    if (xs.size() != 2)
-      return nullptr;
-    auto t = cast<RankedTensorType>(xs[0].getType());
-    auto scalar = f32({});
-    Value d = b.create<SubOp>(l, xs[0], xs[1]);
-    Value sq = b.create<MulOp>(l, d, d);
-    auto range = llvm::seq<int64_t>(0, t.getRank());
-    SmallVector<int64_t> all(range.begin(), range.end());
-    Value sum = b.create<ReduceSumOp>(l, scalar, sq, all);
-    return b.create<MulOp>(l, sum,
-                           b.create<ConstantOp>(l, scalar, 1.0 / double(t.getNumElements())));
-  }
-
-  Value dense(const Expr &e, Location l) {
-    auto xs = operands(e);
-    if (xs.size() != 1)
-      return nullptr;
-    Value w = params.at(e.paramPrefix + ".weight");
-    auto out = tensorOf(e);
-    Value y = b.create<MatmulOp>(l, out, xs[0], w);
-    auto bias = params.find(e.paramPrefix + ".bias");
-    if (bias == params.end())
-      return y;
-    Value bb = b.create<BroadcastOp>(l, out, bias->second, ArrayRef<int64_t>{1});
-    return b.create<AddOp>(l, y, bb);
-  }
+  RankedTensorType typeOf(const Expr &e) override { return tensorOf(e); }
 
   DictionaryAttr sourceAttr(const DataSource &s) {
     return b.getDictionaryAttr({b.getNamedAttr("format", b.getStringAttr(s.format)),

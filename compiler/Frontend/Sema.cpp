@@ -1,5 +1,6 @@
 //===- Sema.cpp - Names, shapes and settings of a .kiln model -------------===//
 #include "compiler/Frontend/Sema.h"
+#include "compiler/Frontend/Layers.h"
 #include "compiler/Transforms/Optimizers.h"
 
 #include "llvm/Support/Format.h"
@@ -9,13 +10,6 @@
 using namespace kiln::frontend;
 
 namespace {
-
-std::string shapeStr(const std::vector<int64_t> &s, bool isInt) {
-  std::string out = isInt ? "i32[" : "f32[";
-  for (size_t i = 0; i < s.size(); ++i)
-    out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
 
 /// "; did you mean 'x'?" for the candidate closest to `word`, if close enough.
 std::string suggest(llvm::StringRef word, llvm::ArrayRef<std::string> candidates) {
@@ -32,13 +26,10 @@ std::string suggest(llvm::StringRef word, llvm::ArrayRef<std::string> candidates
   return best.empty() ? "" : "; did you mean '" + best + "'?";
 }
 
-const char *const kFunctions[] = {"dense", "relu", "sigmoid", "tanh", "softmax",
-                                  "softmax_cross_entropy", "bce_with_logits", "mse"};
-
 const char *const kInits[] = {"zeros", "ones", "normal", "xavier", "xavier_normal",
                               "he", "he_uniform", "torch"};
 
-class Analyzer {
+class Analyzer : public LayerChecker {
 public:
   Analyzer(Model &m, Diagnostics &d, ModelInfo &info) : m(m), diags(d), info(info) {}
 
@@ -205,7 +196,7 @@ private:
     return true;
   }
 
-  bool isFloatMatrix(const Expr &x, const Expr &call, const char *what) {
+  bool floatMatrix(const Expr &x, const Expr &call, const char *what) override {
     if (x.isIntTensor || x.shape.size() != 2) {
       diags.error(x.loc) << "'" << call.text << "' expects " << what << " of type f32[batch, n], got "
                          << shapeStr(x.shape, x.isIntTensor);
@@ -249,72 +240,52 @@ private:
     }
   }
 
+  /// A call of the layer table: arguments, then the layer's shape rule.
   bool call(Expr &e, bool lossAllowed) {
-    llvm::StringRef f = e.text;
-    bool isLossFn = f == "softmax_cross_entropy" || f == "bce_with_logits" || f == "mse";
-    if (isLossFn && !lossAllowed) {
-      diags.error(e.loc) << "'" << f << "' is a loss: it may only appear as 'loss = " << f << "(...)'";
+    const LayerDef *def = lookupLayer(e.text);
+    if (!def) {
+      std::vector<std::string> names, layerNames, lossNames;
+      for (const LayerDef &d : layers()) {
+        names.push_back(d.name.str());
+        (d.isLoss ? lossNames : layerNames).push_back(d.name.str());
+      }
+      std::string hint = suggest(e.text, names);
+      auto d = diags.error(e.loc);
+      d << "unknown function '" << e.text << "'";
+      if (!hint.empty())
+        d << hint;
+      else
+        d << " (layers: " << llvm::join(layerNames, ", ") << "; losses: "
+          << llvm::join(lossNames, ", ") << ")";
       return false;
     }
-    if (f == "relu" || f == "sigmoid" || f == "tanh" || f == "softmax") {
-      if (!arity(e, 1) || !allowKeys(e, {}) || !check(*e.args[0].value, false))
-        return false;
-      const Expr &x = *e.args[0].value;
-      if (x.isIntTensor) {
-        diags.error(x.loc) << "'" << f << "' expects a f32 tensor";
-        return false;
-      }
-      e.shape = x.shape;
-      return true;
+    if (def->isLoss && !lossAllowed) {
+      diags.error(e.loc) << "'" << e.text << "' is a loss: it may only appear as 'loss = " << e.text
+                         << "(...)'";
+      return false;
     }
-    if (f == "dense")
-      return dense(e);
-    if (isLossFn)
-      return lossCall(e);
-    std::string hint = suggest(f, std::vector<std::string>(std::begin(kFunctions), std::end(kFunctions)));
-    auto d = diags.error(e.loc);
-    d << "unknown function '" << f << "'";
-    if (!hint.empty())
-      d << hint;
-    else
-      d << " (layers: dense, relu, sigmoid, tanh, softmax; losses: softmax_cross_entropy, "
-           "bce_with_logits, mse)";
-    return false;
+    std::vector<std::string> keys(def->keys.begin(), def->keys.end());
+    if (!arity(e, def->tensorArgs + def->numberArgs) || !allowKeys(e, keys))
+      return false;
+    for (unsigned i = 0; i < def->tensorArgs; ++i)
+      if (!check(*e.positional(i)->value, false))
+        return false;
+    return def->check(*this, e);
   }
 
-  /// dense(x, units, init = xavier, bias = true)
-  bool dense(Expr &e) {
-    if (!arity(e, 2) || !allowKeys(e, {"init", "bias_init", "bias"}))
-      return false;
-    Expr &x = *e.positional(0)->value;
-    const Expr &units = *e.positional(1)->value;
-    if (!check(x, false) || !isFloatMatrix(x, e, "its input"))
-      return false;
-    if (units.kind != Expr::Kind::Number || !units.isInteger || units.number < 1 || units.number > 1e8) {
-      diags.error(units.loc) << "'dense' expects a positive integer number of units";
-      return false;
-    }
-    int64_t in = x.shape[1], out = int64_t(units.number);
-    e.shape = {x.shape[0], out};
-    e.paramPrefix = current->name + (denseCount++ ? "." + std::to_string(denseCount - 1) : "");
-    std::string init = "xavier", biasInit = "zeros";
-    if (!initName(e, "init", init) || !initName(e, "bias_init", biasInit))
-      return false;
-    info.params.push_back({e.paramPrefix + ".weight", {in, out}, init, in, out});
-    bool bias = true;
-    if (const Arg *a = e.findArg("bias")) {
-      if (a->value->kind != Expr::Kind::Bool) {
-        diags.error(a->value->loc) << "'bias' must be true or false";
-        return false;
-      }
-      bias = a->value->number != 0;
-    }
-    if (bias)
-      info.params.push_back({e.paramPrefix + ".bias", {out}, biasInit, in, out});
-    return true;
+  // --- LayerChecker ------------------------------------------------------
+  Diagnostics &diagnostics() override { return diags; }
+  std::string paramPrefix() override {
+    return current->name + (denseCount++ ? "." + std::to_string(denseCount - 1) : "");
+  }
+  void addParam(ParamInfo p) override { info.params.push_back(std::move(p)); }
+  void setLoss(llvm::StringRef loss, llvm::StringRef task, int64_t numClasses) override {
+    info.loss = loss.str();
+    info.task = task.str();
+    info.numClasses = numClasses;
   }
 
-  bool initName(const Expr &e, llvm::StringRef key, std::string &out) {
+  bool initializer(const Expr &e, llvm::StringRef key, std::string &out) override {
     const Arg *a = e.findArg(key);
     if (!a)
       return true;
@@ -329,48 +300,20 @@ private:
     return true;
   }
 
-  bool lossCall(Expr &e) {
-    if (!arity(e, 2) || !allowKeys(e, {}))
-      return false;
-    Expr &a = *e.args[0].value;
-    Expr &b = *e.args[1].value;
-    if (!check(a, false) || !check(b, false))
-      return false;
-    llvm::StringRef f = e.text;
-    e.shape = {};
-    if (f == "softmax_cross_entropy") {
-      if (!isFloatMatrix(a, e, "logits"))
-        return false;
-      if (!b.isIntTensor || b.shape.size() != 1 || b.shape[0] != a.shape[0]) {
-        diags.error(b.loc) << "'softmax_cross_entropy' expects class labels of type i32[batch], got "
-                           << shapeStr(b.shape, b.isIntTensor);
-        return false;
-      }
-      info.task = "classify";
-      info.numClasses = a.shape[1];
-    } else {
-      if (a.isIntTensor || b.isIntTensor || a.shape != b.shape) {
-        diags.error(e.loc) << "'" << f << "' expects two f32 tensors of the same shape, got "
-                           << shapeStr(a.shape, a.isIntTensor) << " and "
-                           << shapeStr(b.shape, b.isIntTensor);
-        return false;
-      }
-      info.task = f == "mse" ? "regress" : "binary";
-    }
-    info.loss = f.str();
-    return true;
-  }
-
   void lossBinding(Binding &b) {
     lossSeen = true;
-    if (b.value->kind == Expr::Kind::Call &&
-        llvm::is_contained({"softmax_cross_entropy", "bce_with_logits", "mse"}, b.value->text)) {
+    const LayerDef *def =
+        b.value->kind == Expr::Kind::Call ? lookupLayer(b.value->text) : nullptr;
+    if (def && def->isLoss) {
       if (!info.loss.empty())
         info.lossExpr = b.value.get();
       return;
     }
-    diags.error(b.value->loc)
-        << "'loss' must be softmax_cross_entropy(...), bce_with_logits(...) or mse(...)";
+    std::vector<std::string> losses;
+    for (const LayerDef &d : layers())
+      if (d.isLoss)
+        losses.push_back(d.name.str() + "(...)");
+    diags.error(b.value->loc) << "'loss' must be one of " << llvm::join(losses, ", ");
   }
 
   // --- optimizer and data -------------------------------------------------
