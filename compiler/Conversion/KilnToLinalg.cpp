@@ -1,4 +1,5 @@
 //===- KilnToLinalg.cpp - Lower kiln ops to linalg on tensors -------------===//
+#include "compiler/Conversion/LinalgBuild.h"
 #include "compiler/Conversion/Passes.h"
 #include "dialects/Kiln/IR/KilnOps.h"
 
@@ -13,29 +14,9 @@ namespace kiln {
 
 using namespace mlir;
 using namespace kiln;
+using namespace kiln::linalg_build;
 
 namespace {
-using utils::IteratorType;
-
-Value floatConst(OpBuilder &b, Location loc, Type t, double v) {
-  return b.create<arith::ConstantOp>(loc, t, b.getFloatAttr(t, v));
-}
-
-Value empty(OpBuilder &b, Location loc, RankedTensorType t) {
-  return b.create<tensor::EmptyOp>(loc, t.getShape(), t.getElementType());
-}
-
-Value filled(OpBuilder &b, Location loc, RankedTensorType t, double v) {
-  Value c = floatConst(b, loc, t.getElementType(), v);
-  return b.create<linalg::FillOp>(loc, c, empty(b, loc, t)).getResult(0);
-}
-
-AffineMap dimsMap(MLIRContext *ctx, unsigned numDims, ArrayRef<int64_t> dims) {
-  SmallVector<AffineExpr> exprs;
-  for (int64_t d : dims)
-    exprs.push_back(getAffineDimExpr(d, ctx));
-  return AffineMap::get(numDims, 0, exprs, ctx);
-}
 
 SmallVector<int64_t> allBut(int64_t rank, ArrayRef<int64_t> drop) {
   SmallVector<int64_t> kept;
@@ -43,15 +24,6 @@ SmallVector<int64_t> allBut(int64_t rank, ArrayRef<int64_t> drop) {
     if (!llvm::is_contained(drop, i))
       kept.push_back(i);
   return kept;
-}
-
-using BodyFn = function_ref<void(OpBuilder &, Location, ValueRange)>;
-
-Value generic(OpBuilder &b, Location loc, ValueRange inputs, Value init,
-              ArrayRef<AffineMap> maps, ArrayRef<IteratorType> iters, BodyFn body) {
-  return b.create<linalg::GenericOp>(loc, TypeRange{init.getType()}, inputs, ValueRange{init},
-                                     maps, iters, body)
-      .getResult(0);
 }
 
 /// Reduces `in` over its last dimension: out[r] = combine(out[r], f(in[r, j])).
@@ -420,6 +392,7 @@ struct ConvertKilnToLinalgPass : kiln::impl::ConvertKilnToLinalgBase<ConvertKiln
     patterns.add<ConstantLowering, BroadcastLowering, ReduceSumLowering, MatmulLowering,
                  SoftmaxLowering, OneHotLowering, SoftmaxCrossEntropyLowering,
                  SigmoidBCELowering, FusedLowering>(ctx);
+    populateSpatialToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
   }

@@ -80,3 +80,43 @@ func.func @fused_yield(%a: tensor<4xf32>) -> tensor<5xf32> {
   }
   return %0 : tensor<5xf32>
 }
+
+// -----
+
+func.func @conv_channels(%x: tensor<1x3x8x8xf32>, %w: tensor<4x2x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{image has 3 channels, filter expects 2}}
+  %0 = kiln.conv2d %x, %w strides = [1, 1] padding = [0, 0] : tensor<1x3x8x8xf32>, tensor<4x2x3x3xf32> -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @conv_result(%x: tensor<1x2x8x8xf32>, %w: tensor<4x2x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{expects the convolution's result to be 1x4x4x4}}
+  %0 = kiln.conv2d %x, %w strides = [2, 2] padding = [1, 1] : tensor<1x2x8x8xf32>, tensor<4x2x3x3xf32> -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @conv_padding(%x: tensor<1x2x8x8xf32>, %w: tensor<4x2x3x3xf32>) -> tensor<1x4x12x12xf32> {
+  // expected-error @+1 {{strides must be positive and padding in [0, kernel size)}}
+  %0 = kiln.conv2d %x, %w strides = [1, 1] padding = [3, 3] : tensor<1x2x8x8xf32>, tensor<4x2x3x3xf32> -> tensor<1x4x12x12xf32>
+  return %0 : tensor<1x4x12x12xf32>
+}
+
+// -----
+
+func.func @pool_windows(%x: tensor<1x2x5x4xf32>) -> tensor<1x2x2x2xf32> {
+  // expected-error @+1 {{image 5x4 is not a whole number of 2x2 windows}}
+  %0 = kiln.max_pool2d %x kernel = [2, 2] : tensor<1x2x5x4xf32> -> tensor<1x2x2x2xf32>
+  return %0 : tensor<1x2x2x2xf32>
+}
+
+// -----
+
+func.func @reshape_permute(%x: tensor<2x3x4xf32>) -> tensor<4x6xf32> {
+  // expected-error @+1 {{neither merges nor splits consecutive dimensions}}
+  %0 = kiln.reshape %x : tensor<2x3x4xf32> -> tensor<4x6xf32>
+  return %0 : tensor<4x6xf32>
+}

@@ -39,3 +39,14 @@ func.func @fused(%a: tensor<4x2xf32>, %b: tensor<2xf32>) -> tensor<4x2xf32> {
   }
   return %r : tensor<4x2xf32>
 }
+
+// CHECK-LABEL: func.func @spatial
+func.func @spatial(%x: tensor<8x1x28x28xf32>, %w: tensor<6x1x5x5xf32>) -> tensor<8x864xf32> {
+  // CHECK: kiln.conv2d %{{.*}}, %{{.*}} strides = [1, 1] padding = [0, 0] : tensor<8x1x28x28xf32>, tensor<6x1x5x5xf32> -> tensor<8x6x24x24xf32>
+  %y = kiln.conv2d %x, %w strides = [1, 1] padding = [0, 0] : tensor<8x1x28x28xf32>, tensor<6x1x5x5xf32> -> tensor<8x6x24x24xf32>
+  // CHECK: kiln.max_pool2d %{{.*}} kernel = [2, 2] : tensor<8x6x24x24xf32> -> tensor<8x6x12x12xf32>
+  %p = kiln.max_pool2d %y kernel = [2, 2] : tensor<8x6x24x24xf32> -> tensor<8x6x12x12xf32>
+  // CHECK: kiln.reshape %{{.*}} : tensor<8x6x12x12xf32> -> tensor<8x864xf32>
+  %f = kiln.reshape %p : tensor<8x6x12x12xf32> -> tensor<8x864xf32>
+  return %f : tensor<8x864xf32>
+}

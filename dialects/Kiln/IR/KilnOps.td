@@ -137,6 +137,8 @@ def Kiln_MatmulOp : Kiln_Op<"matmul", [Pure,
   let hasVerifier = 1;
 }
 
+include "dialects/Kiln/IR/KilnSpatialOps.td"
+
 //===----------------------------------------------------------------------===//
 // Softmax, labels and losses (numerically stable forms)
 //===----------------------------------------------------------------------===//

@@ -1,0 +1,282 @@
+//===- SpatialToLinalg.cpp - Convolution, pooling and reshape to linalg ---===//
+//
+// Every op becomes linalg.generic loop nests over tensors whose outputs are
+// written with projected-permutation maps (fully parallel over the output),
+// so the same IR feeds the CPU and GPU pipelines:
+// - conv2d: a zero-padded image, then a reduction over (c, kh, kw);
+// - its image gradient: a transposed convolution, i.e. the result gradient
+//   dilated by the stride and padded by kernel - 1 - padding, convolved with
+//   the flipped filter, channels swapped;
+// - its filter gradient: a reduction over (n, oh, ow);
+// - max pooling: a window reduction; its gradient finds each window's first
+//   maximum (PyTorch's choice on ties) and routes the gradient there.
+// Loop dimensions that no operand indexes directly (the window of pooling)
+// get a shape-only operand, as linalg's named pooling ops do.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Conversion/LinalgBuild.h"
+#include "dialects/Kiln/IR/KilnOps.h"
+
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::linalg_build;
+
+namespace {
+
+template <typename Op>
+struct SpatialPattern : OpConversionPattern<Op> {
+  using OpConversionPattern<Op>::OpConversionPattern;
+  using Adaptor = typename Op::Adaptor;
+};
+
+RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// Pads the two spatial dimensions of an NCHW tensor with zeros.
+Value padSpatial(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> low,
+                 ArrayRef<int64_t> high) {
+  if (llvm::all_of(low, [](int64_t p) { return p == 0; }) &&
+      llvm::all_of(high, [](int64_t p) { return p == 0; }))
+    return x;
+  auto t = tensorType(x);
+  SmallVector<int64_t> shape(t.getShape());
+  SmallVector<OpFoldResult> lo{b.getIndexAttr(0), b.getIndexAttr(0)}, hi = lo;
+  for (int i = 0; i < 2; ++i) {
+    shape[2 + i] += low[i] + high[i];
+    lo.push_back(b.getIndexAttr(low[i]));
+    hi.push_back(b.getIndexAttr(high[i]));
+  }
+  Value zero = floatConst(b, loc, t.getElementType(), 0.0);
+  return b.create<tensor::PadOp>(loc, RankedTensorType::get(shape, t.getElementType()), x, lo, hi,
+                                 zero);
+}
+
+/// out[d0, d1, i, j] = sum over (d4, a, b) of lhs * rhs, the generic behind
+/// all three convolution ops. Loops: (d0, d1, i, j, d4, a, b); the maps say
+/// which of them index each operand.
+Value convNest(OpBuilder &b, Location loc, Value lhs, AffineMap lhsMap, Value rhs, AffineMap rhsMap,
+               RankedTensorType outType) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<IteratorType> iters(4, IteratorType::parallel);
+  iters.append(3, IteratorType::reduction);
+  return generic(b, loc, {lhs, rhs}, filled(b, loc, outType, 0.0),
+                 {lhsMap, rhsMap, dimsMap(ctx, 7, {0, 1, 2, 3})}, iters,
+                 [](OpBuilder &nb, Location l, ValueRange a) {
+                   Value p = nb.create<arith::MulFOp>(l, a[0], a[1]);
+                   nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::AddFOp>(l, a[2], p)});
+                 });
+}
+
+AffineMap map7(MLIRContext *ctx, ArrayRef<AffineExpr> exprs) {
+  return AffineMap::get(7, 0, exprs, ctx);
+}
+
+// y[n, f, i, j] = sum over (c, a, b) of xpad[n, c, i*sh + a, j*sw + b] * w[f, c, a, b]
+struct Conv2DLowering : SpatialPattern<Conv2DOp> {
+  using SpatialPattern::SpatialPattern;
+  LogicalResult matchAndRewrite(Conv2DOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
+    MLIRContext *ctx = rw.getContext();
+    auto s = op.getStrides();
+    Value xp = padSpatial(rw, op.getLoc(), a.getLhs(), op.getPadding(), op.getPadding());
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    // Loops: n f i j | c a b
+    AffineMap x = map7(ctx, {d(0), d(4), d(2) * s[0] + d(5), d(3) * s[1] + d(6)});
+    AffineMap w = map7(ctx, {d(1), d(4), d(5), d(6)});
+    rw.replaceOp(op, convNest(rw, op.getLoc(), xp, x, a.getRhs(), w, op.getType()));
+    return success();
+  }
+};
+
+// dw[f, c, a, b] = sum over (n, i, j) of dy[n, f, i, j] * xpad[n, c, i*sh + a, j*sw + b]
+struct Conv2DFilterGradLowering : SpatialPattern<Conv2DFilterGradOp> {
+  using SpatialPattern::SpatialPattern;
+  LogicalResult matchAndRewrite(Conv2DFilterGradOp op, Adaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    MLIRContext *ctx = rw.getContext();
+    auto s = op.getStrides();
+    Value xp = padSpatial(rw, op.getLoc(), a.getLhs(), op.getPadding(), op.getPadding());
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    // Loops: f c a b | n i j
+    AffineMap dy = map7(ctx, {d(4), d(0), d(5), d(6)});
+    AffineMap x = map7(ctx, {d(4), d(1), d(5) * s[0] + d(2), d(6) * s[1] + d(3)});
+    rw.replaceOp(op, convNest(rw, op.getLoc(), a.getRhs(), dy, xp, x, op.getType()));
+    return success();
+  }
+};
+
+// dx[n, c, i, j] = sum over (f, a, b) of dyp[n, f, i + a, j + b] * wflip[f, c, a, b], where dyp
+// is dy dilated by the stride and padded by (kernel - 1 - padding) and wflip the filter
+// turned by 180 degrees.
+struct Conv2DInputGradLowering : SpatialPattern<Conv2DInputGradOp> {
+  using SpatialPattern::SpatialPattern;
+  LogicalResult matchAndRewrite(Conv2DInputGradOp op, Adaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    MLIRContext *ctx = rw.getContext();
+    Location loc = op.getLoc();
+    auto s = op.getStrides(), p = op.getPadding();
+    auto dyT = tensorType(a.getLhs()), wT = tensorType(a.getRhs());
+    auto xShape = op.getType().getShape();
+    Type elem = dyT.getElementType();
+    Value dy = a.getLhs();
+    if (s[0] > 1 || s[1] > 1) {
+      SmallVector<int64_t> dilated(dyT.getShape());
+      for (int i = 0; i < 2; ++i)
+        dilated[2 + i] = (dilated[2 + i] - 1) * s[i] + 1;
+      SmallVector<OpFoldResult> offsets(4, rw.getIndexAttr(0)), sizes, strides;
+      for (int64_t n : dyT.getShape())
+        sizes.push_back(rw.getIndexAttr(n));
+      strides = {rw.getIndexAttr(1), rw.getIndexAttr(1), rw.getIndexAttr(s[0]),
+                 rw.getIndexAttr(s[1])};
+      Value zeros = filled(rw, loc, RankedTensorType::get(dilated, elem), 0.0);
+      dy = rw.create<tensor::InsertSliceOp>(loc, dy, zeros, offsets, sizes, strides);
+    }
+    SmallVector<int64_t> low, high;
+    for (int i = 0; i < 2; ++i) {
+      int64_t k = wT.getDimSize(2 + i);
+      int64_t rest = (xShape[2 + i] + 2 * p[i] - k) % s[i]; // rows the forward never reached
+      low.push_back(k - 1 - p[i]);
+      high.push_back(k - 1 - p[i] + rest);
+    }
+    Value dyp = padSpatial(rw, loc, dy, low, high);
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    int64_t kh = wT.getDimSize(2), kw = wT.getDimSize(3);
+    // The flipped filter, as a copy: every loop of the convolution then
+    // indexes some operand directly.
+    SmallVector<IteratorType> par(4, IteratorType::parallel);
+    AffineMap flipMap = AffineMap::get(
+        4, 0, {d(0), d(1), getAffineConstantExpr(kh - 1, ctx) - d(2),
+               getAffineConstantExpr(kw - 1, ctx) - d(3)},
+        ctx);
+    Value wflip = generic(rw, loc, a.getRhs(), empty(rw, loc, wT),
+                          {flipMap, AffineMap::getMultiDimIdentityMap(4, ctx)}, par,
+                          [](OpBuilder &nb, Location l, ValueRange v) {
+                            nb.create<linalg::YieldOp>(l, v[0]);
+                          });
+    // Loops: n c i j | f a b
+    AffineMap dyMap = map7(ctx, {d(0), d(4), d(2) + d(5), d(3) + d(6)});
+    AffineMap wMap = map7(ctx, {d(4), d(1), d(5), d(6)});
+    rw.replaceOp(op, convNest(rw, loc, dyp, dyMap, wflip, wMap, op.getType()));
+    return success();
+  }
+};
+
+// y[n, c, i, j] = max over the (a, b) window of x[n, c, i*kh + a, j*kw + b]
+struct MaxPool2DLowering : SpatialPattern<MaxPool2DOp> {
+  using SpatialPattern::SpatialPattern;
+  LogicalResult matchAndRewrite(MaxPool2DOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
+    MLIRContext *ctx = rw.getContext();
+    Location loc = op.getLoc();
+    auto k = op.getKernel();
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    Type elem = op.getType().getElementType();
+    Value window = rw.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{k[0], k[1]}, elem);
+    SmallVector<IteratorType> iters(4, IteratorType::parallel);
+    iters.append(2, IteratorType::reduction);
+    // Loops: n c i j | a b
+    AffineMap x = AffineMap::get(6, 0, {d(0), d(1), d(2) * k[0] + d(4), d(3) * k[1] + d(5)}, ctx);
+    Value y = generic(rw, loc, {a.getInput(), window},
+                      filled(rw, loc, op.getType(), -std::numeric_limits<double>::infinity()),
+                      {x, dimsMap(ctx, 6, {4, 5}), dimsMap(ctx, 6, {0, 1, 2, 3})}, iters,
+                      [](OpBuilder &nb, Location l, ValueRange v) {
+                        // NaN propagates, as in PyTorch.
+                        nb.create<linalg::YieldOp>(
+                            l, ValueRange{nb.create<arith::MaximumFOp>(l, v[0], v[2])});
+                      });
+    rw.replaceOp(op, y);
+    return success();
+  }
+};
+
+struct MaxPool2DGradLowering : SpatialPattern<MaxPool2DGradOp> {
+  using SpatialPattern::SpatialPattern;
+  LogicalResult matchAndRewrite(MaxPool2DGradOp op, Adaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    MLIRContext *ctx = rw.getContext();
+    Location loc = op.getLoc();
+    auto k = op.getKernel();
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    Type elem = op.getType().getElementType();
+    auto pooled = tensorType(a.getPooled());
+    // First, each window's first maximum as a position a*kw + b (row-major).
+    auto i32 = rw.getI32Type();
+    auto idxType = RankedTensorType::get(pooled.getShape(), i32);
+    Value sentinel = rw.create<arith::ConstantOp>(loc, rw.getI32IntegerAttr(int32_t(k[0] * k[1])));
+    Value init = rw.create<linalg::FillOp>(loc, sentinel,
+                                           rw.create<tensor::EmptyOp>(loc, idxType.getShape(), i32)
+                                               .getResult())
+                     .getResult(0);
+    Value window = rw.create<tensor::EmptyOp>(loc, ArrayRef<int64_t>{k[0], k[1]}, elem);
+    SmallVector<IteratorType> iters(4, IteratorType::parallel);
+    iters.append(2, IteratorType::reduction);
+    AffineMap x = AffineMap::get(6, 0, {d(0), d(1), d(2) * k[0] + d(4), d(3) * k[1] + d(5)}, ctx);
+    AffineMap out = dimsMap(ctx, 6, {0, 1, 2, 3});
+    int64_t kw = k[1];
+    Value first = generic(
+        rw, loc, {a.getInput(), a.getPooled(), window}, init, {x, out, dimsMap(ctx, 6, {4, 5}), out},
+        iters, [&](OpBuilder &nb, Location l, ValueRange v) {
+          Value wa = nb.create<linalg::IndexOp>(l, 4), wb = nb.create<linalg::IndexOp>(l, 5);
+          Value pos = nb.create<arith::AddIOp>(
+              l, nb.create<arith::MulIOp>(l, wa, nb.create<arith::ConstantIndexOp>(l, kw)), wb);
+          pos = nb.create<arith::IndexCastOp>(l, i32, pos);
+          // x == max, or both NaN (a NaN maximum came from a NaN element).
+          Value eq = nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OEQ, v[0], v[1]);
+          Value nan = nb.create<arith::AndIOp>(
+              l, nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::UNO, v[0], v[0]),
+              nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::UNO, v[1], v[1]));
+          Value hit = nb.create<arith::OrIOp>(l, eq, nan);
+          Value cand = nb.create<arith::SelectOp>(l, hit, pos, v[3]);
+          nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::MinSIOp>(l, cand, v[3])});
+        });
+    // Then every input element takes its window's gradient if it is that maximum.
+    SmallVector<IteratorType> par(4, IteratorType::parallel);
+    AffineMap win = AffineMap::get(4, 0, {d(0), d(1), d(2).floorDiv(k[0]), d(3).floorDiv(k[1])}, ctx);
+    int64_t kh = k[0];
+    Value dx = generic(
+        rw, loc, {first, a.getGrad()}, empty(rw, loc, op.getType()),
+        {win, win, AffineMap::getMultiDimIdentityMap(4, ctx)}, par,
+        [&](OpBuilder &nb, Location l, ValueRange v) {
+          Value h = nb.create<linalg::IndexOp>(l, 2), w = nb.create<linalg::IndexOp>(l, 3);
+          Value rh = nb.create<arith::RemSIOp>(l, h, nb.create<arith::ConstantIndexOp>(l, kh));
+          Value rwIdx = nb.create<arith::RemSIOp>(l, w, nb.create<arith::ConstantIndexOp>(l, kw));
+          Value pos = nb.create<arith::AddIOp>(
+              l, nb.create<arith::MulIOp>(l, rh, nb.create<arith::ConstantIndexOp>(l, kw)), rwIdx);
+          pos = nb.create<arith::IndexCastOp>(l, i32, pos);
+          Value isMax = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, pos, v[0]);
+          Value zero = floatConst(nb, l, elem, 0.0);
+          nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::SelectOp>(l, isMax, v[1], zero)});
+        });
+    rw.replaceOp(op, dx);
+    return success();
+  }
+};
+
+/// Merging or splitting consecutive dimensions: a view, no copy.
+struct ReshapeLowering : SpatialPattern<ReshapeOp> {
+  using SpatialPattern::SpatialPattern;
+  LogicalResult matchAndRewrite(ReshapeOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
+    auto in = tensorType(a.getInput());
+    auto out = op.getType();
+    if (in == out) {
+      rw.replaceOp(op, a.getInput());
+      return success();
+    }
+    bool collapse = in.getRank() > out.getRank();
+    auto reassociation =
+        collapse ? getReassociationIndicesForReshape(in, out) : getReassociationIndicesForReshape(out, in);
+    if (!reassociation)
+      return rw.notifyMatchFailure(op, "not a merge or split of consecutive dimensions");
+    if (collapse)
+      rw.replaceOpWithNewOp<tensor::CollapseShapeOp>(op, out, a.getInput(), *reassociation);
+    else
+      rw.replaceOpWithNewOp<tensor::ExpandShapeOp>(op, out, a.getInput(), *reassociation);
+    return success();
+  }
+};
+
+} // namespace
+
+void kiln::populateSpatialToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<Conv2DLowering, Conv2DFilterGradLowering, Conv2DInputGradLowering,
+               MaxPool2DLowering, MaxPool2DGradLowering, ReshapeLowering>(patterns.getContext());
+}
