@@ -28,6 +28,20 @@ def _fashion():
     return xtr, ytr, xte, yte
 
 
+def _fashion_images():
+    """Fashion-MNIST as NCHW images, for convolutional models."""
+    xtr, ytr, xte, yte = _fashion()
+    return xtr.reshape(-1, 1, 28, 28), ytr, xte.reshape(-1, 1, 28, 28), yte
+
+
+def _lenet():
+    nn = torch.nn
+    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                         nn.Linear(84, 10))
+
+
 def _csv(path, seed, labels=None, skip=0, scale=1.0, standardize=False, classes=False):
     x, y = kilnref.load_csv(os.path.join(kilnref.SK, path), skip=skip,
                             labels=labels and os.path.join(kilnref.SK, labels))
@@ -46,7 +60,7 @@ def _mlp(*sizes):
     return torch.nn.Sequential(*layers)
 
 
-# name: data(), model(), Kiln's names of the Linear layers in order, loss,
+# name: data(), model(), Kiln's names of the Linear and Conv2d layers in order, loss,
 # optimizer (Kiln's name and settings), batch, epochs, seed, task.
 EXAMPLES = {
     "fashion_mlp": dict(
@@ -59,6 +73,10 @@ EXAMPLES = {
         data=lambda: _csv("iris.csv", 4, skip=1, standardize=True, classes=True),
         model=lambda: _mlp(4, 3), layers=["logits"], loss=F.cross_entropy,
         opt=dict(kind="sgd", lr=0.05, momentum=0.9), batch=8, epochs=50, seed=4, task="classify"),
+    "lenet": dict(
+        data=_fashion_images, model=_lenet, layers=["c1", "c2", "f1", "f2", "logits"],
+        loss=F.cross_entropy, opt=dict(kind="sgd", lr=0.01, momentum=0.9), batch=64, epochs=1,
+        seed=11, task="classify"),
     "digits_mlp": dict(
         data=lambda: _csv("digits.csv.gz", 3, scale=0.0625, classes=True),
         model=lambda: _mlp(64, 32, 10), layers=["hidden", "logits"], loss=F.cross_entropy,
@@ -91,23 +109,28 @@ def make_optimizer(params, opt):
     return cls(params, lr=lr, **o)
 
 
-def linears(model):
-    return [m for m in model if isinstance(m, torch.nn.Linear)]
+def layers(model):
+    return [m for m in model if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
+
+
+def kiln_layout(layer, w):
+    """Kiln stores dense weights as [in, out], torch.nn.Linear as [out, in];
+    conv filters are FCHW in both."""
+    return w.T if isinstance(layer, torch.nn.Linear) else w
 
 
 def load_weights(model, spec, init):
-    """Kiln stores dense weights as [in, out]; torch.nn.Linear as [out, in]."""
     with torch.no_grad():
-        for layer, name in zip(linears(model), spec["layers"]):
-            layer.weight.copy_(torch.from_numpy(init[name + ".weight"].T.copy()))
+        for layer, name in zip(layers(model), spec["layers"]):
+            layer.weight.copy_(torch.from_numpy(kiln_layout(layer, init[name + ".weight"]).copy()))
             layer.bias.copy_(torch.from_numpy(init[name + ".bias"].copy()))
 
 
 def weights(model, spec):
     """The model's weights under Kiln's names and layouts."""
     out = {}
-    for layer, name in zip(linears(model), spec["layers"]):
-        out[name + ".weight"] = layer.weight.detach().numpy().T
+    for layer, name in zip(layers(model), spec["layers"]):
+        out[name + ".weight"] = kiln_layout(layer, layer.weight.detach().numpy())
         out[name + ".bias"] = layer.bias.detach().numpy()
     return out
 
@@ -120,12 +143,14 @@ def metric(spec, out, y):
     return torch.mean((out - y) ** 2).item()
 
 
-def train(name, init_checkpoint, epochs=None, data=None, on_epoch=None, opt=None):
+def train(name, init_checkpoint, epochs=None, data=None, on_epoch=None, opt=None,
+          steps_per_epoch=None):
     """Trains one example like Kiln; returns samples/s over the whole run
     (training loop only: total samples over total seconds, as for Kiln), the
     loss of every step, the mean loss of every epoch, the final test metric
     and the weights. on_epoch(epoch, weights) sees the weights after each;
-    `opt` replaces the example's optimizer settings."""
+    `opt` replaces the example's optimizer settings; `steps_per_epoch` keeps
+    only the first batches of each epoch (Kiln's --steps-per-epoch)."""
     spec = EXAMPLES[name]
     epochs = spec["epochs"] if epochs is None else epochs
     xtr, ytr, xte, yte = map(torch.from_numpy, data or spec["data"]())
@@ -135,6 +160,7 @@ def train(name, init_checkpoint, epochs=None, data=None, on_epoch=None, opt=None
     clip = opt.get("clip_norm", 0)
     optimizer = make_optimizer(model.parameters(), opt)
     batch, steps = spec["batch"], len(ytr) // spec["batch"]
+    steps = min(steps, steps_per_epoch or steps)
     seconds, step_loss, epoch_loss = 0.0, [], []
     for epoch in range(1, epochs + 1):
         order = torch.tensor(kilnref.epoch_order(len(ytr), spec["seed"], epoch))

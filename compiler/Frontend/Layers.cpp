@@ -40,6 +40,24 @@ Value unary(LayerBuilder &b, const Expr &, Location l, ArrayRef<Value> xs) {
   return b.builder().create<Op>(l, xs[0]);
 }
 
+// --- add(a, b), mul(a, b): two f32 tensors of one shape (residual connections)
+bool sameShapePair(LayerChecker &c, Expr &e) {
+  const Expr &a = arg(e, 0), &b = arg(e, 1);
+  if (a.isIntTensor || b.isIntTensor || a.shape != b.shape) {
+    c.diagnostics().error(e.loc) << "'" << e.text << "' expects two f32 tensors of the same shape, got "
+                                 << shapeStr(a.shape, a.isIntTensor) << " and "
+                                 << shapeStr(b.shape, b.isIntTensor);
+    return false;
+  }
+  e.shape = a.shape;
+  return true;
+}
+
+template <typename Op>
+Value binary(LayerBuilder &b, const Expr &, Location l, ArrayRef<Value> xs) {
+  return b.builder().create<Op>(l, xs[0], xs[1]);
+}
+
 // --- dense(x, units, init = xavier, bias_init = zeros, bias = true) -----------
 bool denseCheck(LayerChecker &c, Expr &e) {
   const Expr &x = arg(e, 0), &units = arg(e, 1);
@@ -80,6 +98,153 @@ Value denseBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs)
   return ob.create<AddOp>(l, y, bb);
 }
 
+// --- Images: NCHW tensors ---------------------------------------------------
+/// A positional integer argument in [min, max]; reports and returns nullopt.
+std::optional<int64_t> intArg(LayerChecker &c, const Expr &call, const Expr &v, const char *what,
+                              int64_t min, int64_t max) {
+  if (v.kind != Expr::Kind::Number || !v.isInteger || v.number < min || v.number > max) {
+    c.diagnostics().error(v.loc) << "'" << call.text << "' expects " << what << " in [" << min
+                                 << ", " << max << "]";
+    return std::nullopt;
+  }
+  return int64_t(v.number);
+}
+
+/// The named integer setting `key` (default `dflt`), in [min, max].
+std::optional<int64_t> intKey(LayerChecker &c, const Expr &call, llvm::StringRef key, int64_t dflt,
+                              int64_t min, int64_t max) {
+  const Arg *a = call.findArg(key);
+  if (!a)
+    return dflt;
+  return intArg(c, call, *a->value, ("'" + key + "'").str().c_str(), min, max);
+}
+
+bool isImage(LayerChecker &c, const Expr &x, const Expr &call) {
+  if (x.isIntTensor || x.shape.size() != 4) {
+    c.diagnostics().error(x.loc) << "'" << call.text
+                                 << "' expects images of type f32[batch, channels, height, width], got "
+                                 << shapeStr(x.shape, x.isIntTensor);
+    return false;
+  }
+  return true;
+}
+
+/// conv2d(x, channels, kernel, stride = 1, padding = 0, init = torch, bias_init = zeros,
+/// bias = true): square kernels and strides, PyTorch's Conv2d.
+bool conv2dCheck(LayerChecker &c, Expr &e) {
+  const Expr &x = arg(e, 0);
+  if (!isImage(c, x, e))
+    return false;
+  auto channels = intArg(c, e, arg(e, 1), "a number of output channels", 1, 1 << 20);
+  auto kernel = intArg(c, e, arg(e, 2), "a kernel size", 1, 1 << 10);
+  auto stride = intKey(c, e, "stride", 1, 1, 1 << 10);
+  if (!channels || !kernel || !stride)
+    return false;
+  auto padding = intKey(c, e, "padding", 0, 0, *kernel - 1);
+  if (!padding)
+    return false;
+  int64_t n = x.shape[0], in = x.shape[1], h = x.shape[2], w = x.shape[3];
+  if (h + 2 * *padding < *kernel || w + 2 * *padding < *kernel) {
+    c.diagnostics().error(e.loc) << "'conv2d' kernel " << *kernel << " is larger than the "
+                                 << h << "x" << w << " image padded by " << *padding;
+    return false;
+  }
+  e.shape = {n, *channels, (h + 2 * *padding - *kernel) / *stride + 1,
+             (w + 2 * *padding - *kernel) / *stride + 1};
+  e.paramPrefix = c.paramPrefix();
+  std::string init = "torch", biasInit = "zeros";
+  if (!c.initializer(e, "init", init) || !c.initializer(e, "bias_init", biasInit))
+    return false;
+  bool bias = true;
+  if (const Arg *a = e.findArg("bias")) {
+    if (a->value->kind != Expr::Kind::Bool) {
+      c.diagnostics().error(a->value->loc) << "'bias' must be true or false";
+      return false;
+    }
+    bias = a->value->number != 0;
+  }
+  int64_t fanIn = in * *kernel * *kernel, fanOut = *channels * *kernel * *kernel;
+  c.addParam({e.paramPrefix + ".weight", {*channels, in, *kernel, *kernel}, init, fanIn, fanOut});
+  if (bias)
+    c.addParam({e.paramPrefix + ".bias", {*channels}, biasInit, fanIn, fanOut});
+  return true;
+}
+
+Value conv2dBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs) {
+  OpBuilder &ob = b.builder();
+  auto out = b.typeOf(e);
+  int64_t stride = 1, padding = 0;
+  if (const Arg *a = e.findArg("stride"))
+    stride = int64_t(a->value->number);
+  if (const Arg *a = e.findArg("padding"))
+    padding = int64_t(a->value->number);
+  Value y = ob.create<Conv2DOp>(l, out, xs[0], b.param(e.paramPrefix + ".weight"),
+                                ob.getDenseI64ArrayAttr({stride, stride}),
+                                ob.getDenseI64ArrayAttr({padding, padding}));
+  Value bias = b.param(e.paramPrefix + ".bias");
+  if (!bias)
+    return y;
+  Value bb = ob.create<BroadcastOp>(l, out, bias, ArrayRef<int64_t>{1});
+  return ob.create<AddOp>(l, y, bb);
+}
+
+/// max_pool2d(x, kernel) and avg_pool2d(x, kernel): non-overlapping windows.
+bool poolCheck(LayerChecker &c, Expr &e) {
+  const Expr &x = arg(e, 0);
+  if (!isImage(c, x, e))
+    return false;
+  auto k = intArg(c, e, arg(e, 1), "a window size", 1, 1 << 10);
+  if (!k)
+    return false;
+  if (x.shape[2] % *k || x.shape[3] % *k) {
+    c.diagnostics().error(e.loc) << "'" << e.text << "' needs the " << x.shape[2] << "x"
+                                 << x.shape[3] << " image to be a whole number of " << *k << "x"
+                                 << *k << " windows";
+    return false;
+  }
+  e.shape = {x.shape[0], x.shape[1], x.shape[2] / *k, x.shape[3] / *k};
+  return true;
+}
+
+int64_t window(const Expr &e) { return int64_t(arg(e, 1).number); }
+
+Value maxPoolBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs) {
+  int64_t k = window(e);
+  return b.builder().create<MaxPool2DOp>(l, b.typeOf(e), xs[0],
+                                         b.builder().getDenseI64ArrayAttr({k, k}));
+}
+
+/// The mean of each window: split the windows out, sum them, scale.
+Value avgPoolBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs) {
+  OpBuilder &ob = b.builder();
+  int64_t k = window(e);
+  auto out = b.typeOf(e);
+  auto s = out.getShape();
+  auto split = RankedTensorType::get({s[0], s[1], s[2], k, s[3], k}, out.getElementType());
+  Value windows = ob.create<ReshapeOp>(l, split, xs[0]);
+  Value sum = ob.create<ReduceSumOp>(l, out, windows, ArrayRef<int64_t>{3, 5});
+  return ob.create<MulOp>(l, sum, ob.create<ConstantOp>(l, out, 1.0 / double(k * k)));
+}
+
+/// flatten(x): [batch, d1, d2, ...] -> [batch, d1 * d2 * ...].
+bool flattenCheck(LayerChecker &c, Expr &e) {
+  const Expr &x = arg(e, 0);
+  if (x.isIntTensor || x.shape.size() < 2) {
+    c.diagnostics().error(x.loc) << "'flatten' expects a f32 tensor with a batch dimension, got "
+                                 << shapeStr(x.shape, x.isIntTensor);
+    return false;
+  }
+  int64_t n = 1;
+  for (size_t i = 1; i < x.shape.size(); ++i)
+    n *= x.shape[i];
+  e.shape = {x.shape[0], n};
+  return true;
+}
+
+Value flattenBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs) {
+  return b.builder().create<ReshapeOp>(l, b.typeOf(e), xs[0]);
+}
+
 // --- Losses: a scalar from the output and the label --------------------------
 bool softmaxCECheck(LayerChecker &c, Expr &e) {
   const Expr &logits = arg(e, 0), &labels = arg(e, 1);
@@ -99,13 +264,8 @@ bool softmaxCECheck(LayerChecker &c, Expr &e) {
 /// Two f32 tensors of one shape: bce_with_logits (binary) and mse (regress).
 template <const char *Task>
 bool pairCheck(LayerChecker &c, Expr &e) {
-  const Expr &a = arg(e, 0), &b = arg(e, 1);
-  if (a.isIntTensor || b.isIntTensor || a.shape != b.shape) {
-    c.diagnostics().error(e.loc) << "'" << e.text << "' expects two f32 tensors of the same shape, got "
-                           << shapeStr(a.shape, a.isIntTensor) << " and "
-                           << shapeStr(b.shape, b.isIntTensor);
+  if (!sameShapePair(c, e))
     return false;
-  }
   e.shape = {};
   c.setLoss(e.text, Task, 0);
   return true;
@@ -131,10 +291,19 @@ Value mseBuild(LayerBuilder &b, const Expr &, Location l, ArrayRef<Value> xs) {
 }
 
 const llvm::StringLiteral kDenseKeys[] = {"init", "bias_init", "bias"};
+const llvm::StringLiteral kConvKeys[] = {"stride", "padding", "init", "bias_init", "bias"};
 
 const LayerDef kLayers[] = {
     {"dense", "dense(x, units, init = xavier, bias_init = zeros, bias = true)", false, 1, 1,
      kDenseKeys, denseCheck, denseBuild},
+    {"conv2d",
+     "conv2d(x, channels, kernel, stride = 1, padding = 0, init = torch, bias_init = zeros, bias = true)",
+     false, 1, 2, kConvKeys, conv2dCheck, conv2dBuild},
+    {"max_pool2d", "max_pool2d(x, window)", false, 1, 1, {}, poolCheck, maxPoolBuild},
+    {"avg_pool2d", "avg_pool2d(x, window)", false, 1, 1, {}, poolCheck, avgPoolBuild},
+    {"flatten", "flatten(x)", false, 1, 0, {}, flattenCheck, flattenBuild},
+    {"add", "add(a, b)", false, 2, 0, {}, sameShapePair, binary<AddOp>},
+    {"mul", "mul(a, b)", false, 2, 0, {}, sameShapePair, binary<MulOp>},
     {"relu", "relu(x)", false, 1, 0, {}, sameShapeF32, unary<ReluOp>},
     {"sigmoid", "sigmoid(x)", false, 1, 0, {}, sameShapeF32, unary<SigmoidOp>},
     {"tanh", "tanh(x)", false, 1, 0, {}, sameShapeF32, unary<TanhOp>},

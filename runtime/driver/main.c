@@ -18,6 +18,7 @@ typedef struct options {
   int seed_given;        /* --seed was passed: it must agree with a checkpoint's */
   int flush_denormals;   /* --denormals flush (default) or keep */
   int64_t log_every;     /* --log-every: steps between per-step metrics lines */
+  int64_t max_steps;     /* --steps-per-epoch: at most this many batches an epoch (0: all) */
   double lr;
   const char *checkpoint, *resume, *metrics;
   kiln_data_source train, test;
@@ -41,6 +42,7 @@ static void usage(FILE *out, const kiln_model *m) {
           "  --resume FILE        continue training from a checkpoint\n"
           "  --metrics FILE       append one JSON line per epoch\n"
           "  --log-every N        also append a line with the loss every N steps\n"
+          "  --steps-per-epoch N  train on only the first N batches of each epoch's shuffle\n"
           "  --denormals MODE     flush (default: subnormal floats become zero, fast) or keep\n"
           "  --data-train FILE    training features (IDX images or CSV)\n"
           "  --data-train-labels FILE\n"
@@ -91,6 +93,8 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
     } else if (!strcmp(flag, "--seed")) {
       if (parse_int(flag, v, 0, &o->seed)) return -1;
       o->seed_given = 1;
+    } else if (!strcmp(flag, "--steps-per-epoch")) {
+      if (parse_int(flag, v, 1, &o->max_steps)) return -1;
     } else if (!strcmp(flag, "--log-every")) {
       if (parse_int(flag, v, 1, &o->log_every)) return -1;
     } else if (!strcmp(flag, "--denormals")) {
@@ -269,6 +273,8 @@ static int train(kiln_state *s, const options *o, data *d) {
   if (s->epochs_done + o->epochs > KILN_MAX_EPOCHS)
     return kiln_fail("a run of more than %d epochs in all is not supported", KILN_MAX_EPOCHS);
   int64_t b = m->batch, steps = d->train.n / b;
+  if (o->max_steps && o->max_steps < steps)
+    steps = o->max_steps;
   float *x = malloc((size_t)(b * d->train.features) * sizeof(float));
   void *y = malloc((size_t)(b * d->train.label_numel) * sizeof(float));
   int64_t *idx = malloc((size_t)d->train.n * sizeof(int64_t));
