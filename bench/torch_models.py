@@ -143,14 +143,26 @@ def metric(spec, out, y):
     return torch.mean((out - y) ** 2).item()
 
 
+def make_schedule(optimizer, schedule):
+    """torch.optim.lr_scheduler for Kiln's schedule settings (stepped per epoch)."""
+    if not schedule or schedule["kind"] == "constant":
+        return None
+    if schedule["kind"] == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, schedule.get("every", 1),
+                                               schedule.get("gamma", 0.1))
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, schedule["epochs"],
+                                                      schedule.get("min_lr", 0.0))
+
+
 def train(name, init_checkpoint, epochs=None, data=None, on_epoch=None, opt=None,
-          steps_per_epoch=None):
+          steps_per_epoch=None, schedule=None):
     """Trains one example like Kiln; returns samples/s over the whole run
     (training loop only: total samples over total seconds, as for Kiln), the
     loss of every step, the mean loss of every epoch, the final test metric
     and the weights. on_epoch(epoch, weights) sees the weights after each;
     `opt` replaces the example's optimizer settings; `steps_per_epoch` keeps
-    only the first batches of each epoch (Kiln's --steps-per-epoch)."""
+    only the first batches of each epoch (Kiln's --steps-per-epoch);
+    `schedule` is a learning-rate schedule as in the .kiln file."""
     spec = EXAMPLES[name]
     epochs = spec["epochs"] if epochs is None else epochs
     xtr, ytr, xte, yte = map(torch.from_numpy, data or spec["data"]())
@@ -159,6 +171,7 @@ def train(name, init_checkpoint, epochs=None, data=None, on_epoch=None, opt=None
     opt = opt or spec["opt"]
     clip = opt.get("clip_norm", 0)
     optimizer = make_optimizer(model.parameters(), opt)
+    scheduler = make_schedule(optimizer, schedule)
     batch, steps = spec["batch"], len(ytr) // spec["batch"]
     steps = min(steps, steps_per_epoch or steps)
     seconds, step_loss, epoch_loss = 0.0, [], []
@@ -178,6 +191,8 @@ def train(name, init_checkpoint, epochs=None, data=None, on_epoch=None, opt=None
         epoch_loss.append(sum(step_loss[-steps:]) / steps)
         if on_epoch:
             on_epoch(epoch, weights(model, spec))
+        if scheduler:
+            scheduler.step()
     with torch.no_grad():
         test = metric(spec, model(xte), yte)
     return dict(rate=steps * batch * epochs / seconds if seconds else 0.0, step_loss=step_loss,

@@ -164,6 +164,10 @@ private:
         b.getNamedAttr("architecture", b.getStrArrayAttr(llvm::to_vector_of<StringRef>(arch))),
         b.getNamedAttr("batch", b.getI64IntegerAttr(info.batch)),
         b.getNamedAttr("epochs", b.getI64IntegerAttr(info.epochs)),
+        b.getNamedAttr("schedule", b.getDictionaryAttr({
+            b.getNamedAttr("kind", b.getStringAttr(info.schedule)),
+            b.getNamedAttr("period", b.getI64IntegerAttr(info.schedulePeriod)),
+            b.getNamedAttr("factor", b.getF64FloatAttr(info.scheduleFactor))})),
         b.getNamedAttr("seed", b.getI64IntegerAttr(info.seed)),
         b.getNamedAttr("lr", b.getF64FloatAttr(info.lr)),
         b.getNamedAttr("loss", b.getStringAttr(info.loss)),

@@ -127,14 +127,56 @@ private:
         if (auto v = number(a, true, 0, 1e6)) info.epochs = int64_t(*v);
       } else if (a.key == "seed") {
         if (auto v = number(a, true, 0, 9007199254740992.0)) info.seed = int64_t(*v);
+      } else if (a.key == "schedule") {
+        schedule(a);
       } else {
         diags.error(a.loc) << "unknown training setting '" << a.key
-                           << "' (expected batch, epochs or seed)"
-                           << suggest(a.key, {"batch", "epochs", "seed"});
+                           << "' (expected batch, epochs, seed or schedule)"
+                           << suggest(a.key, {"batch", "epochs", "seed", "schedule"});
       }
     }
+    if (info.schedule == "cosine" && info.schedulePeriod == 0)
+      info.schedulePeriod = std::max<int64_t>(info.epochs, 1);
     if (batchOverride)
       info.batch = *batchOverride;
+  }
+
+  /// schedule = step(every = N, gamma = 0.1) | cosine(epochs = <train epochs>, min_lr = 0)
+  ///          | constant()
+  void schedule(const Arg &setting) {
+    const Expr &e = *setting.value;
+    struct Param {
+      const char *key;
+      bool integer;
+      double min, max;
+    };
+    static const std::map<std::string, std::vector<Param>> kSchedules = {
+        {"constant", {}},
+        {"step", {{"every", true, 1, 1e6}, {"gamma", false, 0, 1}}},
+        {"cosine", {{"epochs", true, 1, 1e6}, {"min_lr", false, 0, 1e6}}}};
+    auto it = e.kind == Expr::Kind::Call ? kSchedules.find(e.text) : kSchedules.end();
+    if (it == kSchedules.end()) {
+      diags.error(e.loc) << "a schedule is step(every = N, gamma = X), cosine(epochs = N, min_lr = X) "
+                            "or constant()";
+      return;
+    }
+    info.schedule = e.text;
+    double values[2] = {e.text == "step" ? 1.0 : 0.0, e.text == "step" ? 0.1 : 0.0};
+    for (const Arg &a : e.args) {
+      auto p = llvm::find_if(it->second, [&](const Param &p) { return a.key == p.key; });
+      if (p == it->second.end()) {
+        std::vector<std::string> keys;
+        for (const Param &q : it->second)
+          keys.push_back(q.key);
+        diags.error(a.loc) << "'" << e.text << "' has no argument '" << a.key << "'"
+                           << suggest(a.key, keys);
+        continue;
+      }
+      if (auto v = number(a, p->integer, p->min, p->max))
+        values[p - it->second.begin()] = *v;
+    }
+    info.schedulePeriod = int64_t(values[0]);
+    info.scheduleFactor = values[1];
   }
 
   void declarations() {

@@ -24,6 +24,11 @@ struct DataSource {
 /// Everything later stages need that is not in the expression tree itself.
 struct ModelInfo {
   int64_t batch = 32, epochs = 1, seed = 0;
+  /// Learning-rate schedule: constant, step (period = every, factor = gamma)
+  /// or cosine (period = epochs of a half cosine, factor = min_lr).
+  std::string schedule = "constant";
+  int64_t schedulePeriod = 0;
+  double scheduleFactor = 0;
   double lr = 0.01;
   std::string optimizer = "sgd";
   /// Every hyper-parameter of the optimizer but lr, defaults filled in.

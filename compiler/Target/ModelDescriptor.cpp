@@ -139,12 +139,20 @@ LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModul
       arch += (arch.empty() ? "" : "; ") + line.str();
   uint64_t hash = llvm::xxh3_64bits(arch);
 
+  auto schedule = [&] {
+    auto s = model.getAs<DictionaryAttr>("schedule");
+    int64_t kind = llvm::StringSwitch<int64_t>(text(s, "kind"))
+                       .Case("step", KILN_SCHEDULE_STEP)
+                       .Case("cosine", KILN_SCHEDULE_COSINE)
+                       .Default(KILN_SCHEDULE_CONSTANT);
+    return t.record({t.i64(kind), t.i64(integer(s, "period")), t.f64(real(s, "factor"))});
+  };
   auto dims = [&](StringRef key) { return numel(model.getAs<DenseI64ArrayAttr>(key).asArrayRef()); };
   StringRef loss = text(model, "loss");
   llvm::Constant *table = t.record({
       t.i64(KILN_ABI_VERSION), t.str(name), t.i64(static_cast<int64_t>(hash)), t.str(arch),
       t.i64(integer(model, "batch")), t.i64(integer(model, "epochs")), t.i64(integer(model, "seed")),
-      t.f64(real(model, "lr")),
+      t.f64(real(model, "lr")), schedule(),
       t.str(text(model.getAs<DictionaryAttr>("optimizer"), "kind")), t.str(loss),
       t.str(text(model, "task")), t.i64(integer(model, "num_classes")),
       t.i64(dims("input_shape")), t.i64(dims("label_shape")), t.i64(dims("output_shape")),

@@ -283,7 +283,6 @@ static int train(kiln_state *s, const options *o, data *d) {
     return kiln_fail("out of memory");
   if (o->metrics && !metrics)
     return kiln_fail("%s: cannot open for appending: %s", o->metrics, strerror(errno));
-  s->hyper[0] = (float)o->lr;
   /* Epochs are numbered from the start of training, across resumes, so a
    * resumed run shuffles exactly as an uninterrupted one would. */
   int64_t first = s->epochs_done + 1, last = s->epochs_done + o->epochs;
@@ -293,6 +292,8 @@ static int train(kiln_state *s, const options *o, data *d) {
     kiln_shuffle(idx, d->train.n, s->seed * 1000003u + (uint64_t)epoch);
     char label[64];
     snprintf(label, sizeof label, "epoch %lld/%lld", (long long)epoch, (long long)last);
+    double lr = kiln_schedule_lr(&m->schedule, o->lr, epoch - 1);
+    s->hyper[0] = (float)lr;
     kiln_progress p;
     kiln_progress_start(&p, label, steps * b);
     double lossSum = 0;
@@ -322,8 +323,10 @@ static int train(kiln_state *s, const options *o, data *d) {
            metric_name(m), metric, rate);
     fflush(stdout);
     if (metrics) {
-      fprintf(metrics, "{\"epoch\": %lld, \"train_loss\": %.8g, \"%s\": %.8g, \"samples_per_sec\": %.6g}\n",
-              (long long)epoch, meanLoss, metric_name(m), metric, rate);
+      fprintf(metrics,
+              "{\"epoch\": %lld, \"train_loss\": %.8g, \"%s\": %.8g, \"samples_per_sec\": %.6g, "
+              "\"lr\": %.8g}\n",
+              (long long)epoch, meanLoss, metric_name(m), metric, rate, lr);
       fflush(metrics);
     }
     s->epochs_done = epoch;

@@ -90,6 +90,22 @@ void kiln_state_init(kiln_state *s, uint64_t seed) {
 
 void kiln_state_set_lr(kiln_state *s, float lr) { s->hyper[0] = lr; }
 
+double kiln_schedule_lr(const kiln_schedule *sc, double base, int64_t epoch) {
+  switch (sc->kind) {
+  case KILN_SCHEDULE_STEP:
+    return sc->period > 0 ? base * pow(sc->factor, (double)(epoch / sc->period)) : base;
+  case KILN_SCHEDULE_COSINE: {
+    if (sc->period <= 0)
+      return base;
+    /* Past the period the cosine goes on, as PyTorch's does. */
+    const double pi = 3.14159265358979323846;
+    return sc->factor + (base - sc->factor) * (1 + cos(pi * (double)epoch / (double)sc->period)) / 2;
+  }
+  default:
+    return base;
+  }
+}
+
 void kiln_state_set_flush_denormals(kiln_state *s, int on) { s->flush_denormals = on != 0; }
 
 /* The floating-point mode of a call into generated code: set on entry,

@@ -112,6 +112,18 @@ static const kiln_model kModel = {
     .workspace_bytes = 64, .split = 0.25, .scale = 0.5, .train_step = dummy_step,
     .predict = dummy_predict};
 
+static void test_schedules(void) {
+  kiln_schedule constant = {KILN_SCHEDULE_CONSTANT, 0, 0};
+  kiln_schedule step = {KILN_SCHEDULE_STEP, 2, 0.5};
+  kiln_schedule cosine = {KILN_SCHEDULE_COSINE, 4, 0.1};
+  CHECK(kiln_schedule_lr(&constant, 0.3, 7) == 0.3);
+  CHECK(kiln_schedule_lr(&step, 1.0, 0) == 1.0 && kiln_schedule_lr(&step, 1.0, 1) == 1.0);
+  CHECK(kiln_schedule_lr(&step, 1.0, 2) == 0.5 && kiln_schedule_lr(&step, 1.0, 5) == 0.25);
+  CHECK(fabs(kiln_schedule_lr(&cosine, 1.0, 0) - 1.0) < 1e-12);
+  CHECK(fabs(kiln_schedule_lr(&cosine, 1.0, 2) - 0.55) < 1e-12);
+  CHECK(fabs(kiln_schedule_lr(&cosine, 1.0, 4) - 0.1) < 1e-12);
+}
+
 static void test_preprocess(void) {
   kiln_model std = kModel;
   std.standardize = 1;
@@ -292,6 +304,7 @@ int main(int argc, char **argv) {
   test_rng();
   test_shuffle();
   test_split_gather();
+  test_schedules();
   test_preprocess();
   test_denormals();
   test_checkpoints(dir);

@@ -1,7 +1,7 @@
 """Step-by-step PyTorch parity of a compiled training loop.
 
 step_parity.py EXE NAME WORKDIR [--epochs N] [--steps-per-epoch N]
-               [--loss-tol X] [--weight-tol X] [--optimizer JSON]
+               [--loss-tol X] [--weight-tol X] [--optimizer JSON] [--schedule JSON]
 
 Kiln saves its initial weights (`train --epochs 0`), then trains one epoch at
 a time (each resuming the last, which is bitwise the same as an
@@ -36,6 +36,7 @@ p.add_argument("--steps-per-epoch", type=int)
 p.add_argument("--loss-tol", type=float, default=1e-5)
 p.add_argument("--weight-tol", type=float, default=1e-5)
 p.add_argument("--optimizer", type=json.loads)
+p.add_argument("--schedule", type=json.loads, help="the learning-rate schedule compiled into EXE")
 args = p.parse_args()
 torch.set_num_threads(1)
 limit = ["--steps-per-epoch", str(args.steps_per_epoch)] if args.steps_per_epoch else []
@@ -67,7 +68,8 @@ def compare_weights(epoch, theirs):
 
 torch_losses = torch_models.train(args.name, ckpt(0), args.epochs, on_epoch=compare_weights,
                                   opt=args.optimizer,
-                                  steps_per_epoch=args.steps_per_epoch)["step_loss"]
+                                  steps_per_epoch=args.steps_per_epoch,
+                                  schedule=args.schedule)["step_loss"]
 assert len(kiln_losses) == len(torch_losses), (len(kiln_losses), len(torch_losses))
 loss_diff = max(abs(k - t) / abs(t) for k, t in zip(kiln_losses, torch_losses))
 verdict = lambda d, tol: f"within {tol:g}" if d <= tol else f"ABOVE {tol:g}"

@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-#define KILN_ABI_VERSION 2
+#define KILN_ABI_VERSION 3
 
 /* Parameter initialisers; fans come from the tensor's table entry. */
 enum kiln_init {
@@ -27,6 +27,19 @@ enum kiln_init {
   KILN_INIT_HE_UNIFORM = 6,    /* U(+-sqrt(6 / fan_in)) */
   KILN_INIT_TORCH = 7          /* U(+-1 / sqrt(fan_in)): torch.nn.Linear's default */
 };
+
+/* Learning-rate schedules, per epoch (PyTorch's StepLR and CosineAnnealingLR). */
+enum kiln_schedule_kind {
+  KILN_SCHEDULE_CONSTANT = 0,
+  KILN_SCHEDULE_STEP = 1,  /* lr * factor^(epoch / period) */
+  KILN_SCHEDULE_COSINE = 2 /* factor + (lr - factor)(1 + cos(pi epoch / period)) / 2 */
+};
+
+typedef struct kiln_schedule {
+  int64_t kind; /* enum kiln_schedule_kind */
+  int64_t period;
+  double factor;
+} kiln_schedule;
 
 typedef struct kiln_tensor_info {
   const char *name;
@@ -59,6 +72,7 @@ typedef struct kiln_model {
                                  checkpoint must agree on to be loaded */
   int64_t batch, epochs, seed;
   double lr;
+  kiln_schedule schedule;
   const char *optimizer, *loss, *task; /* task: "classify", "binary" or "regress" */
   int64_t num_classes;
   int64_t input_numel, label_numel, output_numel; /* per sample */

@@ -50,6 +50,10 @@ void kiln_state_set_lr(kiln_state *s, float lr);
  * floating-point mode is restored after every call. 0 keeps subnormals (the
  * flush bits are cleared for the call even if the caller had set them). */
 void kiln_state_set_flush_denormals(kiln_state *s, int on);
+/* The learning rate of epoch `epoch` (0-based, counted from the start of
+ * training across resumes) under a schedule, from the base rate. */
+double kiln_schedule_lr(const kiln_schedule *schedule, double base, int64_t epoch);
+
 /* Epoch counts are bounded so that resuming can never overflow them. */
 #define KILN_MAX_EPOCHS 1000000000
 
