@@ -180,6 +180,27 @@ struct SoftmaxLowering : KilnPattern<SoftmaxOp> {
   }
 };
 
+struct LogSoftmaxLowering : KilnPattern<LogSoftmaxOp> {
+  using KilnPattern::KilnPattern;
+  LogicalResult matchAndRewrite(LogSoftmaxOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    auto t = op.getType();
+    int64_t r = t.getRank();
+    MLIRContext *ctx = rw.getContext();
+    auto [max, sum] = rowMaxAndSumExp(rw, loc, a.getInput());
+    AffineMap id = AffineMap::getMultiDimIdentityMap(r, ctx);
+    AffineMap rows = dimsMap(ctx, r, allBut(r, {r - 1}));
+    rw.replaceOp(op, generic(rw, loc, {a.getInput(), max, sum}, empty(rw, loc, t), {id, rows, rows, id},
+                             SmallVector<IteratorType>(r, IteratorType::parallel),
+                             [](OpBuilder &b, Location l, ValueRange v) {
+                               Value shifted = b.create<arith::SubFOp>(l, v[0], v[1]);
+                               Value lse = b.create<math::LogOp>(l, v[2]);
+                               b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::SubFOp>(l, shifted, lse)});
+                             }));
+    return success();
+  }
+};
+
 /// Yields acc + x * scale: one element's share of a mean.
 void yieldMeanTerm(OpBuilder &b, Location l, Value acc, Value x, double scale) {
   Value s = b.create<arith::MulFOp>(l, x, floatConst(b, l, x.getType(), scale));
@@ -390,7 +411,7 @@ struct ConvertKilnToLinalgPass : kiln::impl::ConvertKilnToLinalgBase<ConvertKiln
     RewritePatternSet patterns(ctx);
     patterns.add<ElementwiseLowering>(ctx);
     patterns.add<ConstantLowering, BroadcastLowering, ReduceSumLowering, MatmulLowering,
-                 SoftmaxLowering, OneHotLowering, SoftmaxCrossEntropyLowering,
+                 SoftmaxLowering, LogSoftmaxLowering, OneHotLowering, SoftmaxCrossEntropyLowering,
                  SigmoidBCELowering, FusedLowering>(ctx);
     populateSpatialToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))

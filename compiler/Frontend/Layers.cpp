@@ -308,6 +308,7 @@ const LayerDef kLayers[] = {
     {"sigmoid", "sigmoid(x)", false, 1, 0, {}, sameShapeF32, unary<SigmoidOp>},
     {"tanh", "tanh(x)", false, 1, 0, {}, sameShapeF32, unary<TanhOp>},
     {"softmax", "softmax(x)", false, 1, 0, {}, sameShapeF32, unary<SoftmaxOp>},
+    {"log_softmax", "log_softmax(x)", false, 1, 0, {}, sameShapeF32, unary<LogSoftmaxOp>},
     {"softmax_cross_entropy", "softmax_cross_entropy(logits, labels)", true, 2, 0, {},
      softmaxCECheck, scalarLoss<SoftmaxCrossEntropyOp>},
     {"bce_with_logits", "bce_with_logits(logits, targets)", true, 2, 0, {}, pairCheck<kBinary>,

@@ -50,6 +50,14 @@ func.func @softmax(%x: tensor<3x5xf64>, %w: tensor<3x5xf64>) -> tensor<f64> {
   return %s : tensor<f64>
 }
 
+// CHECK: @log_softmax: max relative error {{.*}}: ok
+func.func @log_softmax(%x: tensor<3x5xf64>, %w: tensor<3x5xf64>) -> tensor<f64> {
+  %y = kiln.log_softmax %x : tensor<3x5xf64>
+  %p = kiln.mul %y, %w : tensor<3x5xf64>
+  %s = kiln.reduce_sum %p dims = [0, 1] : tensor<3x5xf64> -> tensor<f64>
+  return %s : tensor<f64>
+}
+
 // CHECK: @softmax_cross_entropy: max relative error {{.*}}: ok
 func.func @softmax_cross_entropy(%z: tensor<4x3xf64>) -> tensor<f64> {
   %labels = arith.constant dense<[2, 0, 1, 2]> : tensor<4xi32>

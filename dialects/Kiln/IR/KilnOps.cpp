@@ -88,6 +88,12 @@ LogicalResult SoftmaxOp::verify() {
   return success();
 }
 
+LogicalResult LogSoftmaxOp::verify() {
+  if (getInput().getType().getRank() < 1)
+    return emitOpError() << "expects an operand of rank >= 1";
+  return success();
+}
+
 LogicalResult OneHotOp::verify() {
   auto l = getLabels().getType();
   auto r = getResult().getType();

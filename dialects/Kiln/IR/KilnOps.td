@@ -159,6 +159,23 @@ def Kiln_SoftmaxOp : Kiln_Op<"softmax", [Pure, SameOperandsAndResultType,
   let hasVerifier = 1;
 }
 
+def Kiln_LogSoftmaxOp : Kiln_Op<"log_softmax", [Pure, SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<Kiln_DifferentiableOpInterface>]> {
+  let summary = "log-softmax over the last dimension";
+  let description = [{
+    `x - max(x) - log(sum(exp(x - max(x))))` along the last dimension: finite
+    for any finite input, where `log(softmax(x))` underflows to -inf.
+
+    ```mlir
+    %lp = kiln.log_softmax %logits : tensor<64x10xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
 def Kiln_OneHotOp : Kiln_Op<"one_hot", [Pure]> {
   let summary = "one-hot encoding of class indices";
   let description = [{

@@ -171,6 +171,24 @@ LogicalResult SoftmaxOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
   return success();
 }
 
+// dx = g - softmax(x) * sum(g) over the last dimension, softmax(x) = exp(y).
+LogicalResult LogSoftmaxOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  KilnBuilder v{builder, getLoc()};
+  Value g = resultGrads[0];
+  auto type = getResult().getType();
+  int64_t rank = type.getRank();
+  auto rowType = RankedTensorType::get(type.getShape().drop_back(), type.getElementType());
+  SmallVector<int64_t> kept;
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    kept.push_back(i);
+  Value sum = builder.create<ReduceSumOp>(getLoc(), rowType, g, ArrayRef<int64_t>{rank - 1});
+  Value sumB = builder.create<BroadcastOp>(getLoc(), type, sum, kept);
+  Value p = builder.create<ExpOp>(getLoc(), getResult());
+  operandGrads.push_back(v.sub(g, v.mul(p, sumB)));
+  return success();
+}
+
 // dlogits = (softmax(z) - onehot(labels)) * g / N; labels get no gradient.
 LogicalResult SoftmaxCrossEntropyOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
                                              SmallVectorImpl<Value> &operandGrads) {
