@@ -160,43 +160,46 @@ struct MatmulLowering : KilnPattern<MatmulOp> {
   }
 };
 
+/// One pass over x with its row maxima and row sums of exp(x - max):
+/// body(x, max, sum) gives each result element. Softmax and log-softmax.
+Value rowwiseFromMaxAndSum(OpBuilder &rw, Location loc, Value x, RankedTensorType t,
+                           function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  int64_t r = t.getRank();
+  MLIRContext *ctx = rw.getContext();
+  auto [max, sum] = rowMaxAndSumExp(rw, loc, x);
+  AffineMap id = AffineMap::getMultiDimIdentityMap(r, ctx);
+  AffineMap rows = dimsMap(ctx, r, allBut(r, {r - 1}));
+  return generic(rw, loc, {x, max, sum}, empty(rw, loc, t), {id, rows, rows, id},
+                 SmallVector<IteratorType>(r, IteratorType::parallel),
+                 [&](OpBuilder &b, Location l, ValueRange v) {
+                   b.create<linalg::YieldOp>(l, ValueRange{body(b, l, v)});
+                 });
+}
+
+// exp(x - max) / sum
 struct SoftmaxLowering : KilnPattern<SoftmaxOp> {
   using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(SoftmaxOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
-    Location loc = op.getLoc();
-    auto t = op.getType();
-    int64_t r = t.getRank();
-    MLIRContext *ctx = rw.getContext();
-    auto [max, sum] = rowMaxAndSumExp(rw, loc, a.getInput());
-    AffineMap id = AffineMap::getMultiDimIdentityMap(r, ctx);
-    AffineMap rows = dimsMap(ctx, r, allBut(r, {r - 1}));
-    rw.replaceOp(op, generic(rw, loc, {a.getInput(), max, sum}, empty(rw, loc, t), {id, rows, rows, id},
-                             SmallVector<IteratorType>(r, IteratorType::parallel),
-                             [](OpBuilder &b, Location l, ValueRange v) {
-                               Value e = b.create<math::ExpOp>(l, b.create<arith::SubFOp>(l, v[0], v[1]));
-                               b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::DivFOp>(l, e, v[2])});
-                             }));
+    rw.replaceOp(op, rowwiseFromMaxAndSum(rw, op.getLoc(), a.getInput(), op.getType(),
+                                          [](OpBuilder &b, Location l, ValueRange v) -> Value {
+                                            Value e = b.create<math::ExpOp>(
+                                                l, b.create<arith::SubFOp>(l, v[0], v[1]));
+                                            return b.create<arith::DivFOp>(l, e, v[2]);
+                                          }));
     return success();
   }
 };
 
+// (x - max) - log(sum): finite wherever x is.
 struct LogSoftmaxLowering : KilnPattern<LogSoftmaxOp> {
   using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(LogSoftmaxOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
-    Location loc = op.getLoc();
-    auto t = op.getType();
-    int64_t r = t.getRank();
-    MLIRContext *ctx = rw.getContext();
-    auto [max, sum] = rowMaxAndSumExp(rw, loc, a.getInput());
-    AffineMap id = AffineMap::getMultiDimIdentityMap(r, ctx);
-    AffineMap rows = dimsMap(ctx, r, allBut(r, {r - 1}));
-    rw.replaceOp(op, generic(rw, loc, {a.getInput(), max, sum}, empty(rw, loc, t), {id, rows, rows, id},
-                             SmallVector<IteratorType>(r, IteratorType::parallel),
-                             [](OpBuilder &b, Location l, ValueRange v) {
-                               Value shifted = b.create<arith::SubFOp>(l, v[0], v[1]);
-                               Value lse = b.create<math::LogOp>(l, v[2]);
-                               b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::SubFOp>(l, shifted, lse)});
-                             }));
+    rw.replaceOp(op, rowwiseFromMaxAndSum(rw, op.getLoc(), a.getInput(), op.getType(),
+                                          [](OpBuilder &b, Location l, ValueRange v) -> Value {
+                                            Value shifted = b.create<arith::SubFOp>(l, v[0], v[1]);
+                                            Value lse = b.create<math::LogOp>(l, v[2]);
+                                            return b.create<arith::SubFOp>(l, shifted, lse);
+                                          }));
     return success();
   }
 };

@@ -58,6 +58,39 @@ Value binary(LayerBuilder &b, const Expr &, Location l, ArrayRef<Value> xs) {
   return b.builder().create<Op>(l, xs[0], xs[1]);
 }
 
+/// Declares a layer's `.weight` (initialised by `init =`, default
+/// `defaultInit`) and, unless `bias = false`, its `.bias` of `outputs`.
+bool weightAndBias(LayerChecker &c, Expr &e, const char *defaultInit,
+                   std::vector<int64_t> weightShape, int64_t outputs, int64_t fanIn,
+                   int64_t fanOut) {
+  e.paramPrefix = c.paramPrefix();
+  std::string init = defaultInit, biasInit = "zeros";
+  if (!c.initializer(e, "init", init) || !c.initializer(e, "bias_init", biasInit))
+    return false;
+  bool bias = true;
+  if (const Arg *a = e.findArg("bias")) {
+    if (a->value->kind != Expr::Kind::Bool) {
+      c.diagnostics().error(a->value->loc) << "'bias' must be true or false";
+      return false;
+    }
+    bias = a->value->number != 0;
+  }
+  c.addParam({e.paramPrefix + ".weight", std::move(weightShape), init, fanIn, fanOut});
+  if (bias)
+    c.addParam({e.paramPrefix + ".bias", {outputs}, biasInit, fanIn, fanOut});
+  return true;
+}
+
+/// y + the layer's bias (if it has one), broadcast along dimension 1.
+Value addBias(LayerBuilder &b, const Expr &e, Location l, Value y) {
+  Value bias = b.param(e.paramPrefix + ".bias");
+  if (!bias)
+    return y;
+  OpBuilder &ob = b.builder();
+  Value bb = ob.create<BroadcastOp>(l, y.getType(), bias, ArrayRef<int64_t>{1});
+  return ob.create<AddOp>(l, y, bb);
+}
+
 // --- dense(x, units, init = xavier, bias_init = zeros, bias = true) -----------
 bool denseCheck(LayerChecker &c, Expr &e) {
   const Expr &x = arg(e, 0), &units = arg(e, 1);
@@ -69,33 +102,12 @@ bool denseCheck(LayerChecker &c, Expr &e) {
   }
   int64_t in = x.shape[1], out = int64_t(units.number);
   e.shape = {x.shape[0], out};
-  e.paramPrefix = c.paramPrefix();
-  std::string init = "xavier", biasInit = "zeros";
-  if (!c.initializer(e, "init", init) || !c.initializer(e, "bias_init", biasInit))
-    return false;
-  bool bias = true;
-  if (const Arg *a = e.findArg("bias")) {
-    if (a->value->kind != Expr::Kind::Bool) {
-      c.diagnostics().error(a->value->loc) << "'bias' must be true or false";
-      return false;
-    }
-    bias = a->value->number != 0;
-  }
-  c.addParam({e.paramPrefix + ".weight", {in, out}, init, in, out});
-  if (bias)
-    c.addParam({e.paramPrefix + ".bias", {out}, biasInit, in, out});
-  return true;
+  return weightAndBias(c, e, "xavier", {in, out}, out, in, out);
 }
 
 Value denseBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs) {
-  OpBuilder &ob = b.builder();
-  auto out = b.typeOf(e);
-  Value y = ob.create<MatmulOp>(l, out, xs[0], b.param(e.paramPrefix + ".weight"));
-  Value bias = b.param(e.paramPrefix + ".bias");
-  if (!bias)
-    return y;
-  Value bb = ob.create<BroadcastOp>(l, out, bias, ArrayRef<int64_t>{1});
-  return ob.create<AddOp>(l, y, bb);
+  Value y = b.builder().create<MatmulOp>(l, b.typeOf(e), xs[0], b.param(e.paramPrefix + ".weight"));
+  return addBias(b, e, l, y);
 }
 
 // --- Images: NCHW tensors ---------------------------------------------------
@@ -151,23 +163,8 @@ bool conv2dCheck(LayerChecker &c, Expr &e) {
   }
   e.shape = {n, *channels, (h + 2 * *padding - *kernel) / *stride + 1,
              (w + 2 * *padding - *kernel) / *stride + 1};
-  e.paramPrefix = c.paramPrefix();
-  std::string init = "torch", biasInit = "zeros";
-  if (!c.initializer(e, "init", init) || !c.initializer(e, "bias_init", biasInit))
-    return false;
-  bool bias = true;
-  if (const Arg *a = e.findArg("bias")) {
-    if (a->value->kind != Expr::Kind::Bool) {
-      c.diagnostics().error(a->value->loc) << "'bias' must be true or false";
-      return false;
-    }
-    bias = a->value->number != 0;
-  }
   int64_t fanIn = in * *kernel * *kernel, fanOut = *channels * *kernel * *kernel;
-  c.addParam({e.paramPrefix + ".weight", {*channels, in, *kernel, *kernel}, init, fanIn, fanOut});
-  if (bias)
-    c.addParam({e.paramPrefix + ".bias", {*channels}, biasInit, fanIn, fanOut});
-  return true;
+  return weightAndBias(c, e, "torch", {*channels, in, *kernel, *kernel}, *channels, fanIn, fanOut);
 }
 
 Value conv2dBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs) {
@@ -181,11 +178,7 @@ Value conv2dBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs
   Value y = ob.create<Conv2DOp>(l, out, xs[0], b.param(e.paramPrefix + ".weight"),
                                 ob.getDenseI64ArrayAttr({stride, stride}),
                                 ob.getDenseI64ArrayAttr({padding, padding}));
-  Value bias = b.param(e.paramPrefix + ".bias");
-  if (!bias)
-    return y;
-  Value bb = ob.create<BroadcastOp>(l, out, bias, ArrayRef<int64_t>{1});
-  return ob.create<AddOp>(l, y, bb);
+  return addBias(b, e, l, y);
 }
 
 /// max_pool2d(x, kernel) and avg_pool2d(x, kernel): non-overlapping windows.
