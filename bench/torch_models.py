@@ -42,6 +42,26 @@ def _lenet():
                          nn.Linear(84, 10))
 
 
+def _fashion_rows():
+    """Fashion-MNIST as sequences of 28 rows of 28 pixels, for recurrent models."""
+    xtr, ytr, xte, yte = _fashion()
+    return xtr.reshape(-1, 28, 28), ytr, xte.reshape(-1, 28, 28), yte
+
+
+class _LastStep(torch.nn.Module):
+    """A recurrent layer's hidden state after the last step."""
+
+    def forward(self, out):
+        return out[0][:, -1]
+
+
+def _rows(cell):
+    """rnn/lstm/gru(x, 64) over 28 rows of 28 pixels, then dense(h, 10)."""
+    nn = torch.nn
+    rnn = dict(rnn=nn.RNN, lstm=nn.LSTM, gru=nn.GRU)[cell](28, 64, batch_first=True)
+    return nn.Sequential(rnn, _LastStep(), nn.Linear(64, 10))
+
+
 def _csv(path, seed, labels=None, skip=0, scale=1.0, standardize=False, classes=False):
     x, y = kilnref.load_csv(os.path.join(kilnref.SK, path), skip=skip,
                             labels=labels and os.path.join(kilnref.SK, labels))
@@ -77,6 +97,10 @@ EXAMPLES = {
         data=_fashion_images, model=_lenet, layers=["c1", "c2", "f1", "f2", "logits"],
         loss=F.cross_entropy, opt=dict(kind="sgd", lr=0.01, momentum=0.9), batch=64, epochs=1,
         seed=11, task="classify"),
+    **{f"{cell}_rows": dict(
+        data=_fashion_rows, model=lambda cell=cell: _rows(cell), layers=["h", "logits"],
+        loss=F.cross_entropy, opt=dict(kind="adam", lr=0.002, clip_norm=0.5), batch=32, epochs=1, seed=4,
+        task="classify") for cell in ("rnn", "lstm", "gru")},
     "digits_mlp": dict(
         data=lambda: _csv("digits.csv.gz", 3, scale=0.0625, classes=True),
         model=lambda: _mlp(64, 32, 10), layers=["hidden", "logits"], loss=F.cross_entropy,
@@ -109,29 +133,40 @@ def make_optimizer(params, opt):
     return cls(params, lr=lr, **o)
 
 
+RECURRENT = (torch.nn.RNN, torch.nn.LSTM, torch.nn.GRU)
+
+
 def layers(model):
-    return [m for m in model if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
+    return [m for m in model if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d) + RECURRENT)]
 
 
-def kiln_layout(layer, w):
-    """Kiln stores dense weights as [in, out], torch.nn.Linear as [out, in];
-    conv filters are FCHW in both."""
-    return w.T if isinstance(layer, torch.nn.Linear) else w
+def tensors(layer, name):
+    """(Kiln's name, the torch parameter, whether Kiln stores it transposed)
+    for one layer. Kiln stores dense weights as [in, out], torch.nn.Linear as
+    [out, in]; conv filters (FCHW) and recurrent weights ([G*H, F], gates in
+    PyTorch's order) are stored alike."""
+    if isinstance(layer, RECURRENT):
+        return [(f"{name}.{t}", getattr(layer, f"{t}_l0"), False)
+                for t in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    return [(name + ".weight", layer.weight, isinstance(layer, torch.nn.Linear)),
+            (name + ".bias", layer.bias, False)]
 
 
 def load_weights(model, spec, init):
     with torch.no_grad():
         for layer, name in zip(layers(model), spec["layers"]):
-            layer.weight.copy_(torch.from_numpy(kiln_layout(layer, init[name + ".weight"]).copy()))
-            layer.bias.copy_(torch.from_numpy(init[name + ".bias"].copy()))
+            for key, param, transposed in tensors(layer, name):
+                w = init[key].T if transposed else init[key]
+                param.copy_(torch.from_numpy(w.copy()))
 
 
 def weights(model, spec):
     """The model's weights under Kiln's names and layouts."""
     out = {}
     for layer, name in zip(layers(model), spec["layers"]):
-        out[name + ".weight"] = kiln_layout(layer, layer.weight.detach().numpy())
-        out[name + ".bias"] = layer.bias.detach().numpy()
+        for key, param, transposed in tensors(layer, name):
+            w = param.detach().numpy()
+            out[key] = w.T if transposed else w
     return out
 
 

@@ -410,13 +410,14 @@ struct ConvertKilnToLinalgPass : kiln::impl::ConvertKilnToLinalgBase<ConvertKiln
                            math::MathDialect>();
     target.addIllegalDialect<KilnDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
-    target.addIllegalDialect<KilnDialect>();
     RewritePatternSet patterns(ctx);
     patterns.add<ElementwiseLowering>(ctx);
     patterns.add<ConstantLowering, BroadcastLowering, ReduceSumLowering, MatmulLowering,
                  SoftmaxLowering, LogSoftmaxLowering, OneHotLowering, SoftmaxCrossEntropyLowering,
                  SigmoidBCELowering, FusedLowering>(ctx);
     populateSpatialToLinalgPatterns(patterns);
+    populateShapeToLinalgPatterns(patterns);
+    populateScanToSCFPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
   }

@@ -11,6 +11,10 @@ namespace kiln {
 
 /// Adds the lowerings of convolution, pooling and reshape (SpatialToLinalg.cpp).
 void populateSpatialToLinalgPatterns(mlir::RewritePatternSet &patterns);
+/// Adds the lowerings of transpose, slice and pad (ShapeToLinalg.cpp).
+void populateShapeToLinalgPatterns(mlir::RewritePatternSet &patterns);
+/// Adds the lowering of kiln.scan to scf.for (ScanToSCF.cpp).
+void populateScanToSCFPatterns(mlir::RewritePatternSet &patterns);
 
 namespace linalg_build {
 using mlir::utils::IteratorType;

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Frontend/Layers.h"
+#include "compiler/Frontend/Recurrent.h"
 #include "dialects/Kiln/IR/KilnOps.h"
 
 using namespace mlir;
@@ -284,6 +285,7 @@ Value mseBuild(LayerBuilder &b, const Expr &, Location l, ArrayRef<Value> xs) {
 }
 
 const llvm::StringLiteral kDenseKeys[] = {"init", "bias_init", "bias"};
+const llvm::StringLiteral kRecurrentKeys[] = {"sequences"};
 const llvm::StringLiteral kConvKeys[] = {"stride", "padding", "init", "bias_init", "bias"};
 
 const LayerDef kLayers[] = {
@@ -292,6 +294,12 @@ const LayerDef kLayers[] = {
     {"conv2d",
      "conv2d(x, channels, kernel, stride = 1, padding = 0, init = torch, bias_init = zeros, bias = true)",
      false, 1, 2, kConvKeys, conv2dCheck, conv2dBuild},
+    {"rnn", "rnn(x, hidden, sequences = false)", false, 1, 1, kRecurrentKeys, recurrentCheck,
+     recurrentBuild},
+    {"lstm", "lstm(x, hidden, sequences = false)", false, 1, 1, kRecurrentKeys, recurrentCheck,
+     recurrentBuild},
+    {"gru", "gru(x, hidden, sequences = false)", false, 1, 1, kRecurrentKeys, recurrentCheck,
+     recurrentBuild},
     {"max_pool2d", "max_pool2d(x, window)", false, 1, 1, {}, poolCheck, maxPoolBuild},
     {"avg_pool2d", "avg_pool2d(x, window)", false, 1, 1, {}, poolCheck, avgPoolBuild},
     {"flatten", "flatten(x)", false, 1, 0, {}, flattenCheck, flattenBuild},

@@ -5,6 +5,13 @@
 // backward ops are appended to the same function, so they read forward values
 // directly; whether a value is kept or recomputed is memory planning's call.
 //
+// A kiln.scan is differentiated into a reverse kiln.scan: the forward scan
+// also stacks the values it carries into each step (the only residual), and
+// the reverse scan's body recomputes that step from them and runs the same
+// reverse mode over it, carrying the adjoints of the carried values backwards
+// and accumulating the captures' gradients across steps. The IR grows with
+// the body, never with the sequence length.
+//
 //===----------------------------------------------------------------------===//
 #include "compiler/Transforms/ModelAttrs.h"
 #include "compiler/Transforms/Passes.h"
@@ -21,22 +28,216 @@ using namespace kiln;
 
 namespace {
 
-/// Values that depend on a parameter (forward) and that the loss depends on
-/// (backward); only ops producing such values need a VJP.
+using Adjoints = llvm::DenseMap<Value, Value>;
+
+/// Values that depend on a seed of `varied` (forward) and that a seed of
+/// `useful` depends on (backward); only ops producing such values need a VJP.
+/// Ops with regions count as a whole: their captures are operands.
 struct Activity {
   llvm::DenseSet<Value> varied, useful;
 
-  Activity(Block &body, ArrayRef<BlockArgument> wrt, Value loss) {
-    varied.insert(wrt.begin(), wrt.end());
-    for (Operation &op : body)
-      if (llvm::any_of(op.getOperands(), [&](Value v) { return varied.contains(v); }))
-        varied.insert(op.result_begin(), op.result_end());
-    useful.insert(loss);
-    for (Operation &op : llvm::reverse(body))
-      if (llvm::any_of(op.getResults(), [&](Value v) { return useful.contains(v); }))
-        useful.insert(op.operand_begin(), op.operand_end());
+  Activity(ArrayRef<Operation *> ops, ArrayRef<Value> variedSeeds, ArrayRef<Value> usefulSeeds) {
+    varied.insert(variedSeeds.begin(), variedSeeds.end());
+    for (Operation *op : ops)
+      if (llvm::any_of(op->getOperands(), [&](Value v) { return varied.contains(v); }))
+        varied.insert(op->result_begin(), op->result_end());
+    useful.insert(usefulSeeds.begin(), usefulSeeds.end());
+    for (Operation *op : llvm::reverse(ops))
+      if (llvm::any_of(op->getResults(), [&](Value v) { return useful.contains(v); }))
+        useful.insert(op->operand_begin(), op->operand_end());
   }
   bool active(Value v) const { return varied.contains(v) && useful.contains(v); }
+  bool active(Operation *op) const {
+    return llvm::any_of(op->getResults(), [&](Value v) { return active(v); });
+  }
+};
+
+Value zeros(OpBuilder &b, Location loc, Type type) { return b.create<ConstantOp>(loc, type, 0.0); }
+
+class Reverser {
+public:
+  /// Differentiates `ops` (forward ops of one block, in order). `adjoint`
+  /// holds the seeds (gradients of values read after `ops`); on return it
+  /// also holds the gradient of every varied value `ops` use, block
+  /// arguments included. Backward ops go at `b`'s insertion point.
+  LogicalResult run(OpBuilder &b, SmallVector<Operation *> ops, ArrayRef<Value> variedSeeds,
+                    Adjoints &adjoint) {
+    SmallVector<Value> usefulSeeds;
+    for (auto &[v, g] : adjoint)
+      if (g)
+        usefulSeeds.push_back(v);
+    // Active scans must keep what their reverse needs: rewrite them first.
+    {
+      Activity activity(ops, variedSeeds, usefulSeeds);
+      for (Operation *&op : ops)
+        if (auto scan = dyn_cast<ScanOp>(op); scan && activity.active(op))
+          op = stackCarries(scan);
+    }
+    Activity activity(ops, variedSeeds, usefulSeeds);
+    for (Operation *op : llvm::reverse(ops)) {
+      if (!activity.active(op))
+        continue;
+      SmallVector<Value> resultGrads;
+      for (Value r : op->getResults())
+        resultGrads.push_back(adjoint.lookup(r));
+      if (llvm::none_of(resultGrads, [](Value g) { return static_cast<bool>(g); }))
+        continue;
+      SmallVector<Value> operandGrads;
+      if (auto scan = dyn_cast<ScanOp>(op)) {
+        if (failed(scanVJP(b, scan, resultGrads, activity, operandGrads)))
+          return failure();
+      } else if (auto diff = dyn_cast<DifferentiableOpInterface>(op)) {
+        if (failed(diff.buildVJP(b, resultGrads, operandGrads)))
+          return failure();
+      } else {
+        return op->emitOpError(
+            "is on the path from a parameter to the loss but is not differentiable");
+      }
+      assert(operandGrads.size() == op->getNumOperands() && "one gradient per operand");
+      for (auto [operand, g] : llvm::zip(op->getOperands(), operandGrads))
+        if (g && activity.varied.contains(operand))
+          accumulate(b, adjoint, operand, g, op->getLoc());
+    }
+    return success();
+  }
+
+  static void accumulate(OpBuilder &b, Adjoints &adjoint, Value v, Value g, Location loc) {
+    Value &acc = adjoint[v];
+    acc = acc ? b.create<AddOp>(loc, acc, g).getResult() : g;
+  }
+
+private:
+  /// The number of stacked results of a rewritten scan that are its own;
+  /// the rest are the carried values at each step.
+  llvm::DenseMap<Operation *, unsigned> ownStacked;
+
+  /// Replaces `scan` by one that also stacks, per step, the carried values
+  /// the step starts from.
+  ScanOp stackCarries(ScanOp scan) {
+    OpBuilder b(scan);
+    SmallVector<Type> types(scan.getStacked().getTypes());
+    for (Value init : scan.getInits()) {
+      auto t = cast<RankedTensorType>(init.getType());
+      SmallVector<int64_t> shape{int64_t(scan.getLength())};
+      shape.append(t.getShape().begin(), t.getShape().end());
+      types.push_back(RankedTensorType::get(shape, t.getElementType()));
+    }
+    auto saving = b.create<ScanOp>(scan.getLoc(), scan.getFinals().getTypes(), types,
+                                   scan.getLength(), scan.getInits(), scan.getSequences(),
+                                   scan.getCaptures(), scan.getReverse());
+    unsigned own = scan.getStacked().size();
+    saving.getBody().takeBody(scan.getBody());
+    auto yield = cast<YieldOp>(saving.getStep().getTerminator());
+    yield.getValuesMutable().append(saving.getCarryArgs());
+    for (auto [old, now] : llvm::zip(scan.getResults(), saving.getResults()))
+      old.replaceAllUsesWith(now);
+    scan.erase();
+    ownStacked[saving] = own;
+    return saving;
+  }
+
+  /// Builds the reverse scan of `scan` (already rewritten by stackCarries).
+  LogicalResult scanVJP(OpBuilder &b, ScanOp scan, ArrayRef<Value> resultGrads,
+                        const Activity &activity, SmallVectorImpl<Value> &operandGrads) {
+    Location loc = scan.getLoc();
+    unsigned nc = scan.getInits().size(), own = ownStacked.lookup(scan);
+    auto isVaried = [&](Value v) { return activity.varied.contains(v); };
+    SmallVector<unsigned> variedSeqs, variedCaps, seededOutputs;
+    for (auto [i, v] : llvm::enumerate(scan.getSequences()))
+      if (isVaried(v))
+        variedSeqs.push_back(i);
+    for (auto [i, v] : llvm::enumerate(scan.getCaptures()))
+      if (isVaried(v))
+        variedCaps.push_back(i);
+    for (unsigned j = 0; j < own; ++j)
+      if (resultGrads[nc + j])
+        seededOutputs.push_back(j);
+
+    // Carried: carry adjoints, then capture gradients summed over steps.
+    SmallVector<Value> inits, sequences;
+    for (unsigned k = 0; k < nc; ++k)
+      inits.push_back(resultGrads[k] ? resultGrads[k]
+                                     : zeros(b, loc, scan.getInits()[k].getType()));
+    for (unsigned j : variedCaps)
+      inits.push_back(zeros(b, loc, scan.getCaptures()[j].getType()));
+    // Per step: the saved carries, the forward slices, the outputs' adjoints.
+    for (unsigned k = 0; k < nc; ++k)
+      sequences.push_back(scan.getStacked()[own + k]);
+    sequences.append(scan.getSequences().begin(), scan.getSequences().end());
+    for (unsigned j : seededOutputs)
+      sequences.push_back(resultGrads[nc + j]);
+    SmallVector<Type> stackedTypes;
+    for (unsigned i : variedSeqs)
+      stackedTypes.push_back(scan.getSequences()[i].getType());
+
+    auto rev = b.create<ScanOp>(loc, ValueRange(inits).getTypes(), stackedTypes, scan.getLength(),
+                                inits, sequences, scan.getCaptures(), !scan.getReverse());
+    Block *body = b.createBlock(&rev.getBody());
+    b.setInsertionPointAfter(rev);
+    for (Value v : inits)
+      body->addArgument(v.getType(), loc);
+    for (Value v : sequences)
+      body->addArgument(cast<RankedTensorType>(v.getType()).clone(
+                            cast<RankedTensorType>(v.getType()).getShape().drop_front()),
+                        loc);
+    for (Value v : scan.getCaptures())
+      body->addArgument(v.getType(), loc);
+    auto args = body->getArguments();
+    auto dCarry = args.take_front(nc);
+    auto dCapAcc = args.slice(nc, variedCaps.size());
+    auto savedCarry = args.slice(inits.size(), nc);
+    auto slices = args.slice(inits.size() + nc, scan.getSequences().size());
+    auto dOutputs = args.slice(inits.size() + nc + slices.size(), seededOutputs.size());
+    auto caps = args.take_back(scan.getCaptures().size());
+
+    // Recompute the step, then reverse it.
+    OpBuilder bb = OpBuilder::atBlockEnd(body);
+    IRMapping map;
+    map.map(scan.getCarryArgs(), savedCarry);
+    map.map(scan.getSliceArgs(), slices);
+    map.map(scan.getCaptureArgs(), caps);
+    SmallVector<Operation *> step;
+    for (Operation &op : scan.getStep().without_terminator())
+      step.push_back(bb.clone(op, map));
+    auto yielded = cast<YieldOp>(scan.getStep().getTerminator()).getValues();
+    Adjoints adjoint;
+    for (unsigned k = 0; k < nc; ++k)
+      accumulate(bb, adjoint, map.lookupOrDefault(yielded[k]), dCarry[k], loc);
+    for (auto [j, d] : llvm::zip(seededOutputs, dOutputs))
+      accumulate(bb, adjoint, map.lookupOrDefault(yielded[nc + j]), d, loc);
+    SmallVector<Value> seeds(savedCarry.begin(), savedCarry.end());
+    for (unsigned i : variedSeqs)
+      seeds.push_back(slices[i]);
+    for (unsigned j : variedCaps)
+      seeds.push_back(caps[j]);
+    if (failed(run(bb, step, seeds, adjoint)))
+      return failure();
+
+    auto gradOr0 = [&](Value v) {
+      Value g = adjoint.lookup(v);
+      return g ? g : zeros(bb, loc, v.getType());
+    };
+    SmallVector<Value> next;
+    for (Value c : savedCarry)
+      next.push_back(gradOr0(c));
+    for (auto [j, acc] : llvm::zip(variedCaps, dCapAcc)) {
+      Value g = adjoint.lookup(caps[j]);
+      next.push_back(g ? bb.create<AddOp>(loc, acc, g).getResult() : Value(acc));
+    }
+    for (unsigned i : variedSeqs)
+      next.push_back(gradOr0(slices[i]));
+    bb.create<YieldOp>(loc, next);
+
+    // Gradients of the scan's operands: inits, sequences, captures.
+    operandGrads.assign(scan->getNumOperands(), Value());
+    for (unsigned k = 0; k < nc; ++k)
+      operandGrads[k] = rev.getFinals()[k];
+    for (auto [n, i] : llvm::enumerate(variedSeqs))
+      operandGrads[nc + i] = rev.getStacked()[n];
+    for (auto [n, j] : llvm::enumerate(variedCaps))
+      operandGrads[nc + scan.getSequences().size() + j] = rev.getFinals()[nc + n];
+    return success();
+  }
 };
 
 LogicalResult differentiate(func::FuncOp grad) {
@@ -49,52 +250,27 @@ LogicalResult differentiate(func::FuncOp grad) {
   if (!lossType || lossType.getRank() != 0 || !isa<FloatType>(lossType.getElementType()))
     return grad.emitError("the loss must be a rank-0 float tensor, got ") << loss.getType();
 
-  SmallVector<BlockArgument> wrt;
+  SmallVector<Value> wrt;
   for (BlockArgument arg : body.getArguments())
     if (grad.getArgAttr(arg.getArgNumber(), attrs::kParam))
       wrt.push_back(arg);
 
-  Activity activity(body, wrt, loss);
   OpBuilder b(ret);
-  llvm::DenseMap<Value, Value> adjoint;
+  Adjoints adjoint;
   adjoint[loss] = b.create<ConstantOp>(loss.getLoc(), lossType, 1.0);
-
-  // Snapshot the forward ops first: VJPs insert new ops into the same block.
   SmallVector<Operation *> forward;
   for (Operation &op : body.without_terminator())
-    forward.push_back(&op);
-
-  for (Operation *op : llvm::reverse(forward)) {
-    if (!llvm::any_of(op->getResults(), [&](Value v) { return activity.active(v); }))
-      continue;
-    SmallVector<Value> resultGrads;
-    bool any = false;
-    for (Value r : op->getResults()) {
-      resultGrads.push_back(adjoint.lookup(r));
-      any |= static_cast<bool>(resultGrads.back());
-    }
-    if (!any)
-      continue;
-    auto diff = dyn_cast<DifferentiableOpInterface>(op);
-    if (!diff)
-      return op->emitOpError("is on the path from a parameter to the loss but is not differentiable");
-    SmallVector<Value> operandGrads;
-    if (failed(diff.buildVJP(b, resultGrads, operandGrads)))
-      return failure();
-    assert(operandGrads.size() == op->getNumOperands() && "one gradient per operand");
-    for (auto [operand, g] : llvm::zip(op->getOperands(), operandGrads)) {
-      if (!g || !activity.varied.contains(operand))
-        continue;
-      Value &acc = adjoint[operand];
-      acc = acc ? b.create<AddOp>(op->getLoc(), acc, g).getResult() : g;
-    }
-  }
+    if (op.getResult(0) != adjoint[loss])
+      forward.push_back(&op);
+  Reverser reverser;
+  if (failed(reverser.run(b, forward, wrt, adjoint)))
+    return failure();
 
   SmallVector<Value> results{loss};
-  for (BlockArgument arg : wrt) {
+  for (Value arg : wrt) {
     Value g = adjoint.lookup(arg);
     // A parameter the loss does not depend on gets a zero gradient.
-    results.push_back(g ? g : b.create<ConstantOp>(arg.getLoc(), arg.getType(), 0.0));
+    results.push_back(g ? g : zeros(b, arg.getLoc(), arg.getType()));
   }
   b.create<func::ReturnOp>(ret.getLoc(), results);
   ret.erase();

@@ -152,7 +152,13 @@ void materialize(ArrayRef<Operation *> group) {
 
 struct KilnFusePass : kiln::impl::KilnFuseBase<KilnFusePass> {
   void runOnOperation() override {
-    for (Block &block : getOperation().getBody()) {
+    // Scan bodies are isolated from above, so each is grouped on its own.
+    SmallVector<Block *> blocks;
+    for (Block &block : getOperation().getBody())
+      blocks.push_back(&block);
+    getOperation().walk([&](ScanOp scan) { blocks.push_back(&scan.getStep()); });
+    for (Block *blockPtr : blocks) {
+      Block &block = *blockPtr;
       Grouping grouping;
       grouping.build(block);
       SmallVector<SmallVector<Operation *>> groups;

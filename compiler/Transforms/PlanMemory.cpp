@@ -10,6 +10,7 @@
 #include "compiler/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace kiln {
@@ -30,13 +31,15 @@ struct Buffer {
 
 /// The last position in `block` (as an index into `order`) at which `value`
 /// or a view of it is used; uses inside nested regions count at their
-/// top-level ancestor.
+/// top-level ancestor. A loop's result tied to a buffer passed as its
+/// iter_arg is that buffer too (bufferization reuses it), so its uses count.
 int64_t lastUse(Value value, Block &block, const DenseMap<Operation *, int64_t> &order) {
   int64_t last = -1;
   SmallVector<Value> worklist{value};
   while (!worklist.empty()) {
     Value v = worklist.pop_back_val();
-    for (Operation *user : v.getUsers()) {
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
       Operation *top = block.findAncestorOpInBlock(*user);
       if (!top)
         return std::numeric_limits<int64_t>::max(); // escapes the block
@@ -44,6 +47,9 @@ int64_t lastUse(Value value, Block &block, const DenseMap<Operation *, int64_t> 
       if (auto view = dyn_cast<ViewLikeOpInterface>(user))
         if (view.getViewSource() == v)
           worklist.append(user->result_begin(), user->result_end());
+      if (auto loop = dyn_cast<LoopLikeOpInterface>(user))
+        if (OpResult tied = loop.getTiedLoopResult(&use))
+          worklist.push_back(tied);
     }
   }
   return last;

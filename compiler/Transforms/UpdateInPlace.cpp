@@ -53,10 +53,17 @@ struct Footprint {
   }
 };
 
+/// Whether `op` or an op nested in it (a loop body) uses memory that may
+/// overlap `dest`.
 bool touches(Operation *op, const Footprint &dest) {
-  return llvm::any_of(op->getOperands(), [&](Value v) {
-    return isa<MemRefType>(v.getType()) && dest.mayOverlap(Footprint::of(v));
-  });
+  return op
+      ->walk([&](Operation *inner) {
+        bool hit = llvm::any_of(inner->getOperands(), [&](Value v) {
+          return isa<MemRefType>(v.getType()) && dest.mayOverlap(Footprint::of(v));
+        });
+        return hit ? WalkResult::interrupt() : WalkResult::advance();
+      })
+      .wasInterrupted();
 }
 
 /// Rewrites `copy(tmp -> dest)` when legal: the last op writing `tmp` writes

@@ -120,3 +120,54 @@ func.func @reshape_permute(%x: tensor<2x3x4xf32>) -> tensor<4x6xf32> {
   %0 = kiln.reshape %x : tensor<2x3x4xf32> -> tensor<4x6xf32>
   return %0 : tensor<4x6xf32>
 }
+
+// -----
+
+func.func @transpose_not_perm(%x: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  // expected-error @+1 {{perm is not a permutation of 0..1}}
+  %0 = kiln.transpose %x perm = [1, 1] : tensor<2x3xf32> -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @slice_outside(%x: tensor<2x8xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{block of size 4 at offset 5 does not fit dimension 1 of size 8}}
+  %0 = kiln.slice %x offsets = [0, 5] : tensor<2x8xf32> -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @scan_sequence_length(%h0: tensor<2xf32>, %xs: tensor<4x2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{sequence 'tensor<4x2xf32>' needs a leading dimension of 5}}
+  %h = kiln.scan length = 5 inits(%h0 : tensor<2xf32>) sequences(%xs : tensor<4x2xf32>) -> carried(tensor<2xf32>) {
+  ^bb0(%c: tensor<2xf32>, %x: tensor<2xf32>):
+    kiln.yield %c : tensor<2xf32>
+  }
+  return %h : tensor<2xf32>
+}
+
+// -----
+
+func.func @scan_yield_count(%h0: tensor<2xf32>, %xs: tensor<4x2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{body yields 2 values for 1 carried and 0 stacked results}}
+  %h = kiln.scan length = 4 inits(%h0 : tensor<2xf32>) sequences(%xs : tensor<4x2xf32>) -> carried(tensor<2xf32>) {
+  ^bb0(%c: tensor<2xf32>, %x: tensor<2xf32>):
+    kiln.yield %c, %x : tensor<2xf32>, tensor<2xf32>
+  }
+  return %h : tensor<2xf32>
+}
+
+// -----
+
+func.func @scan_isolated(%h0: tensor<2xf32>, %w: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-note @+1 {{required by region isolation constraints}}
+  %h = kiln.scan length = 3 inits(%h0 : tensor<2xf32>) -> carried(tensor<2xf32>) {
+  ^bb0(%c: tensor<2xf32>):
+    // expected-error @+1 {{using value defined outside the region}}
+    %n = kiln.mul %c, %w : tensor<2xf32>
+    kiln.yield %n : tensor<2xf32>
+  }
+  return %h : tensor<2xf32>
+}

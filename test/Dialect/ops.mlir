@@ -50,3 +50,28 @@ func.func @spatial(%x: tensor<8x1x28x28xf32>, %w: tensor<6x1x5x5xf32>) -> tensor
   %f = kiln.reshape %p : tensor<8x6x12x12xf32> -> tensor<8x864xf32>
   return %f : tensor<8x864xf32>
 }
+
+// CHECK-LABEL: func.func @shape_ops
+func.func @shape_ops(%x: tensor<4x2x6xf32>) -> tensor<2x4x6xf32> {
+  // CHECK: kiln.transpose %{{.*}} perm = [1, 0, 2] : tensor<4x2x6xf32> -> tensor<2x4x6xf32>
+  %t = kiln.transpose %x perm = [1, 0, 2] : tensor<4x2x6xf32> -> tensor<2x4x6xf32>
+  // CHECK: kiln.slice %{{.*}} offsets = [0, 0, 3] : tensor<2x4x6xf32> -> tensor<2x4x3xf32>
+  %s = kiln.slice %t offsets = [0, 0, 3] : tensor<2x4x6xf32> -> tensor<2x4x3xf32>
+  // CHECK: kiln.pad %{{.*}} offsets = [0, 0, 3] : tensor<2x4x3xf32> -> tensor<2x4x6xf32>
+  %p = kiln.pad %s offsets = [0, 0, 3] : tensor<2x4x3xf32> -> tensor<2x4x6xf32>
+  return %p : tensor<2x4x6xf32>
+}
+
+// CHECK-LABEL: func.func @scan
+func.func @scan(%h0: tensor<2x3xf32>, %xs: tensor<5x2x3xf32>, %w: tensor<3x3xf32>) -> (tensor<2x3xf32>, tensor<5x2x3xf32>) {
+  // CHECK: kiln.scan reverse length = 5 inits(%{{.*}} : tensor<2x3xf32>) sequences(%{{.*}} : tensor<5x2x3xf32>) captures(%{{.*}} : tensor<3x3xf32>) -> carried(tensor<2x3xf32>) stacked(tensor<5x2x3xf32>) {
+  // CHECK-NEXT: ^bb0(%{{.*}}: tensor<2x3xf32>, %{{.*}}: tensor<2x3xf32>, %{{.*}}: tensor<3x3xf32>):
+  // CHECK: kiln.yield
+  %h, %hs = kiln.scan reverse length = 5 inits(%h0 : tensor<2x3xf32>) sequences(%xs : tensor<5x2x3xf32>) captures(%w : tensor<3x3xf32>) -> carried(tensor<2x3xf32>) stacked(tensor<5x2x3xf32>) {
+  ^bb0(%c: tensor<2x3xf32>, %x: tensor<2x3xf32>, %ww: tensor<3x3xf32>):
+    %z = kiln.matmul %c, %ww : tensor<2x3xf32>, tensor<3x3xf32> -> tensor<2x3xf32>
+    %n = kiln.add %z, %x : tensor<2x3xf32>
+    kiln.yield %n, %n : tensor<2x3xf32>, tensor<2x3xf32>
+  }
+  return %h, %hs : tensor<2x3xf32>, tensor<5x2x3xf32>
+}

@@ -38,3 +38,25 @@ func.func @views(%out: memref<4xf32>) {
   linalg.copy ins(%b : memref<4xf32>) outs(%out : memref<4xf32>)
   return
 }
+
+// A loop's result is the buffer passed as its iter_arg: %a is read through
+// %r after the loop, so %b (born after the loop) must not take its bytes.
+// CHECK-LABEL: func.func @loop_result
+// CHECK-SAME: kiln.workspace_bytes = 128
+func.func @loop_result(%out: memref<16xf32>) {
+  %a = memref.alloc() : memref<16xf32>
+  %cst = arith.constant 1.0 : f32
+  linalg.fill ins(%cst : f32) outs(%a : memref<16xf32>)
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %c1 = arith.constant 1 : index
+  %r = scf.for %i = %c0 to %c2 step %c1 iter_args(%acc = %a) -> (memref<16xf32>) {
+    linalg.copy ins(%acc : memref<16xf32>) outs(%acc : memref<16xf32>)
+    scf.yield %acc : memref<16xf32>
+  }
+  %b = memref.alloc() : memref<16xf32>
+  linalg.fill ins(%cst : f32) outs(%b : memref<16xf32>)
+  linalg.copy ins(%r : memref<16xf32>) outs(%out : memref<16xf32>)
+  linalg.copy ins(%b : memref<16xf32>) outs(%out : memref<16xf32>)
+  return
+}

@@ -26,6 +26,7 @@
 
 #include <cmath>
 #include <random>
+#include <utility>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -37,7 +38,23 @@ static cl::opt<double> tolerance("tolerance", cl::desc("Largest accepted relativ
 static cl::opt<unsigned> points("points", cl::desc("Random points per function"), cl::init(2));
 
 namespace {
-using EntryFn = void (*)(void *, ...);
+
+/// Calls an entry point taking `sizeof...(I)` pointers: the gradient entry's
+/// arity depends on the function checked, and varargs would not match it.
+template <size_t... I>
+void callWith(void *fn, void **p, std::index_sequence<I...>) {
+  using F = void (*)(decltype((void)I, static_cast<void *>(nullptr))...);
+  reinterpret_cast<F>(fn)(p[I]...);
+}
+template <size_t N>
+void callFixed(void *fn, void **p) {
+  callWith(fn, p, std::make_index_sequence<N>());
+}
+constexpr size_t kMaxPointers = 14;
+constexpr void (*kCallers[kMaxPointers + 1])(void *, void **) = {
+    nullptr,         nullptr,         nullptr,         callFixed<3>,  callFixed<4>,
+    callFixed<5>,    callFixed<6>,    callFixed<7>,    callFixed<8>,  callFixed<9>,
+    callFixed<10>,   callFixed<11>,   callFixed<12>,   callFixed<13>, callFixed<14>};
 
 /// Builds a module holding `@kiln_gc_loss(params, out, ws)` and
 /// `@kiln_gc_loss_grad(params, loss, grads..., ws)` for one function.
@@ -54,6 +71,8 @@ OwningOpRef<ModuleOp> buildChecker(func::FuncOp fn, int64_t &numel) {
   m->push_back(loss);
 
   PassManager pm(ctx);
+  if (failed(applyPassManagerCLOptions(pm)))
+    return nullptr;
   pm.addPass(kiln::createKilnAutodiff());
   if (fuse)
     kiln::buildFusionPipeline(pm);
@@ -78,6 +97,8 @@ OwningOpRef<ModuleOp> buildChecker(func::FuncOp fn, int64_t &numel) {
   m->lookupSymbol<func::FuncOp>("loss_grad")->erase();
 
   PassManager lower(ctx);
+  if (failed(applyPassManagerCLOptions(lower)))
+    return nullptr;
   lower.addNestedPass<func::FuncOp>(kiln::createConvertKilnToLinalg());
   kiln::buildCPUCodegenPipeline(lower, kiln::CPUOptions());
   if (failed(lower.run(*m)))
@@ -126,24 +147,16 @@ FailureOr<double> check(func::FuncOp fn, std::mt19937_64 &rng) {
   auto callGrad = [&](double *params, double *loss) {
     // The gradient entry takes (params, loss, grad0, ..., gradN, ws); call it
     // through a fixed-arity switch rather than varargs.
-    void *p[16];
+    void *p[kMaxPointers];
     unsigned n = 0;
     p[n++] = params;
     p[n++] = loss;
     for (auto &g : grads)
       p[n++] = g.data();
     p[n++] = ws.data();
-    using F3 = void (*)(void *, void *, void *);
-    using F4 = void (*)(void *, void *, void *, void *);
-    using F5 = void (*)(void *, void *, void *, void *, void *);
-    using F6 = void (*)(void *, void *, void *, void *, void *, void *);
-    switch (n) {
-    case 3: reinterpret_cast<F3>(*gradSym)(p[0], p[1], p[2]); break;
-    case 4: reinterpret_cast<F4>(*gradSym)(p[0], p[1], p[2], p[3]); break;
-    case 5: reinterpret_cast<F5>(*gradSym)(p[0], p[1], p[2], p[3], p[4]); break;
-    case 6: reinterpret_cast<F6>(*gradSym)(p[0], p[1], p[2], p[3], p[4], p[5]); break;
-    default: return false;
-    }
+    if (n >= std::size(kCallers) || !kCallers[n])
+      return false;
+    kCallers[n](reinterpret_cast<void *>(*gradSym), p);
     return true;
   };
 
@@ -162,7 +175,7 @@ FailureOr<double> check(func::FuncOp fn, std::mt19937_64 &rng) {
       v = dist(rng);
     double loss = 0, lossAgain = 0;
     if (!callGrad(params.data(), &loss)) {
-      fn.emitError("kiln-gradcheck supports at most 3 arguments");
+      fn.emitError() << "kiln-gradcheck supports at most " << kMaxPointers - 3 << " arguments";
       return failure();
     }
     lossFn(params.data(), &lossAgain, ws.data());
@@ -191,6 +204,7 @@ FailureOr<double> check(func::FuncOp fn, std::mt19937_64 &rng) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  mlir::registerPassManagerCLOptions();
   cl::ParseCommandLineOptions(argc, argv, "Finite-difference gradient checks for kiln IR\n");
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();

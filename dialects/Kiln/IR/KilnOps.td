@@ -138,6 +138,8 @@ def Kiln_MatmulOp : Kiln_Op<"matmul", [Pure,
 }
 
 include "dialects/Kiln/IR/KilnSpatialOps.td"
+include "dialects/Kiln/IR/KilnShapeOps.td"
+include "dialects/Kiln/IR/KilnLoopOps.td"
 
 //===----------------------------------------------------------------------===//
 // Softmax, labels and losses (numerically stable forms)
@@ -262,8 +264,9 @@ def Kiln_FusedOp : Kiln_Op<"fused", [IsolatedFromAbove, SingleBlock,
   let hasVerifier = 1;
 }
 
-def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator, HasParent<"FusedOp">]> {
-  let summary = "yields the results of a fused group";
+def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator,
+    ParentOneOf<["FusedOp", "ScanOp"]>]> {
+  let summary = "yields the results of a fused group or of a scan step";
   let description = [{
     ```mlir
     kiln.yield %2 : tensor<64x256xf32>

@@ -1,0 +1,40 @@
+// RUN: kiln-opt %s --kiln-autodiff --canonicalize | FileCheck %s
+// A scan is differentiated into a reverse scan: the forward scan also
+// stacks the carried value each step starts from; the reverse scan carries
+// the state's adjoint and the captured weight's gradient (summed over steps),
+// reads the saved states, the inputs and the outputs' adjoints per step,
+// recomputes the step and stacks the inputs' gradients.
+
+module attributes {kiln.model = {name = "rnn"}} {
+// CHECK-LABEL: func.func @loss_grad
+// CHECK-SAME: (%[[H0:.*]]: tensor<2x3xf32> {kiln.param = "h0"}, %[[XS:.*]]: tensor<4x2x3xf32> {kiln.param = "xs"}, %[[W:.*]]: tensor<3x3xf32> {kiln.param = "w"})
+// CHECK: %[[H:.*]], %[[ST:.*]]:2 = kiln.scan length = 4 inits(%[[H0]] : tensor<2x3xf32>) sequences(%[[XS]] : tensor<4x2x3xf32>) captures(%[[W]] : tensor<3x3xf32>) -> carried(tensor<2x3xf32>) stacked(tensor<4x2x3xf32>, tensor<4x2x3xf32>) {
+// CHECK-NEXT: ^bb0(%[[C:.*]]: tensor<2x3xf32>, %{{.*}}: tensor<2x3xf32>, %{{.*}}: tensor<3x3xf32>):
+// CHECK: kiln.yield %[[N:.*]], %[[N]], %[[C]]
+// CHECK: %[[FIN:.*]]:2, %[[DXS:.*]] = kiln.scan reverse length = 4 inits(%{{.*}}, %{{.*}} : tensor<2x3xf32>, tensor<3x3xf32>) sequences(%[[ST]]#1, %[[XS]], %{{.*}} : tensor<4x2x3xf32>, tensor<4x2x3xf32>, tensor<4x2x3xf32>) captures(%[[W]] : tensor<3x3xf32>) -> carried(tensor<2x3xf32>, tensor<3x3xf32>) stacked(tensor<4x2x3xf32>) {
+// CHECK-NEXT: ^bb0(%[[DC:.*]]: tensor<2x3xf32>, %[[ACC:.*]]: tensor<3x3xf32>, %[[SAVED:.*]]: tensor<2x3xf32>, %[[X:.*]]: tensor<2x3xf32>, %[[DY:.*]]: tensor<2x3xf32>, %[[WW:.*]]: tensor<3x3xf32>):
+// CHECK: kiln.matmul %[[SAVED]], %[[WW]]
+// CHECK: kiln.tanh
+// CHECK: %[[G:.*]] = kiln.add %[[DC]], %[[DY]]
+// CHECK: %[[DPRE:.*]] = kiln.mul %[[G]], %{{.*}}
+// CHECK: %[[DPREV:.*]] = kiln.matmul %[[DPRE]], %[[WW]] transpose_b
+// CHECK: %[[DWSTEP:.*]] = kiln.matmul %[[SAVED]], %[[DPRE]] transpose_a
+// CHECK: %[[SUM:.*]] = kiln.add %[[ACC]], %[[DWSTEP]]
+// CHECK: kiln.yield %[[DPREV]], %[[SUM]], %[[DPRE]]
+// CHECK: return %{{.*}}, %[[FIN]]#0, %[[DXS]], %[[FIN]]#1
+func.func @loss(%h0: tensor<2x3xf32> {kiln.param = "h0"}, %xs: tensor<4x2x3xf32> {kiln.param = "xs"},
+                %w: tensor<3x3xf32> {kiln.param = "w"}) -> tensor<f32> {
+  %h, %hs = kiln.scan length = 4 inits(%h0 : tensor<2x3xf32>) sequences(%xs : tensor<4x2x3xf32>) captures(%w : tensor<3x3xf32>) -> carried(tensor<2x3xf32>) stacked(tensor<4x2x3xf32>) {
+  ^bb0(%c: tensor<2x3xf32>, %x: tensor<2x3xf32>, %ww: tensor<3x3xf32>):
+    %z = kiln.matmul %c, %ww : tensor<2x3xf32>, tensor<3x3xf32> -> tensor<2x3xf32>
+    %s = kiln.add %z, %x : tensor<2x3xf32>
+    %n = kiln.tanh %s : tensor<2x3xf32>
+    kiln.yield %n, %n : tensor<2x3xf32>, tensor<2x3xf32>
+  }
+  %a = kiln.reduce_sum %h dims = [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  %sq = kiln.mul %hs, %hs : tensor<4x2x3xf32>
+  %b = kiln.reduce_sum %sq dims = [0, 1, 2] : tensor<4x2x3xf32> -> tensor<f32>
+  %r = kiln.add %a, %b : tensor<f32>
+  return %r : tensor<f32>
+}
+}
