@@ -99,8 +99,9 @@ EXAMPLES = {
         seed=11, task="classify"),
     **{f"{cell}_rows": dict(
         data=_fashion_rows, model=lambda cell=cell: _rows(cell), layers=["h", "logits"],
-        loss=F.cross_entropy, opt=dict(kind="adam", lr=0.002, clip_norm=0.5), batch=32, epochs=1, seed=4,
-        task="classify") for cell in ("rnn", "lstm", "gru")},
+        loss=F.cross_entropy, opt=dict(kind="adam", lr=0.002, clip_norm=0.5),
+        batch=16 if cell == "rnn" else 32, epochs=1, seed=4, task="classify")
+       for cell in ("rnn", "lstm", "gru")},
     "digits_mlp": dict(
         data=lambda: _csv("digits.csv.gz", 3, scale=0.0625, classes=True),
         model=lambda: _mlp(64, 32, 10), layers=["hidden", "logits"], loss=F.cross_entropy,

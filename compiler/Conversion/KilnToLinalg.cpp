@@ -5,7 +5,10 @@
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/DialectConversion.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_CONVERTKILNTOLINALG
@@ -402,6 +405,22 @@ struct FusedLowering : KilnPattern<FusedOp> {
   }
 };
 
+/// Computations in a scan's loop that do not change across steps (the
+/// transpose of a captured weight that a matmul packs, a bias broadcast) run
+/// once before it. A scan runs at least one step, so hoisting never computes
+/// something the loop would not; only ops without memory effects move (all
+/// of them are on tensors here). Inner loops first, so invariants of a
+/// nested scan can travel out of both.
+void hoistScanInvariants(func::FuncOp fn) {
+  fn.walk([](scf::ForOp loop) {
+    moveLoopInvariantCode(
+        {&loop.getRegion()},
+        [&](Value v, Region *) { return loop.isDefinedOutsideOfLoop(v); },
+        [](Operation *op, Region *) { return isMemoryEffectFree(op); },
+        [&](Operation *op, Region *) { loop.moveOutOfLoop(op); });
+  });
+}
+
 struct ConvertKilnToLinalgPass : kiln::impl::ConvertKilnToLinalgBase<ConvertKilnToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
@@ -419,7 +438,8 @@ struct ConvertKilnToLinalgPass : kiln::impl::ConvertKilnToLinalgBase<ConvertKiln
     populateShapeToLinalgPatterns(patterns);
     populateScanToSCFPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    hoistScanInvariants(getOperation());
   }
 };
 } // namespace

@@ -92,6 +92,37 @@ Value addBias(LayerBuilder &b, const Expr &e, Location l, Value y) {
   return ob.create<AddOp>(l, y, bb);
 }
 
+// --- concat(a, b): joined along the last dimension (features) ---------------
+bool concatCheck(LayerChecker &c, Expr &e) {
+  const Expr &a = arg(e, 0), &b = arg(e, 1);
+  bool ok = !a.isIntTensor && !b.isIntTensor && a.shape.size() == b.shape.size() &&
+            a.shape.size() >= 2;
+  for (size_t i = 0; ok && i + 1 < a.shape.size(); ++i)
+    ok = a.shape[i] == b.shape[i];
+  if (!ok) {
+    c.diagnostics().error(e.loc) << "'concat' expects two f32 tensors that differ only in their "
+                                    "last dimension, got "
+                                 << shapeStr(a.shape, a.isIntTensor) << " and "
+                                 << shapeStr(b.shape, b.isIntTensor);
+    return false;
+  }
+  e.shape = a.shape;
+  e.shape.back() += b.shape.back();
+  return true;
+}
+
+/// pad(a) + pad(b): each operand placed in zeros at its offset, so the
+/// gradient of each is a slice.
+Value concatBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs) {
+  OpBuilder &ob = b.builder();
+  auto out = b.typeOf(e);
+  SmallVector<int64_t> offsets(out.getRank(), 0);
+  Value first = ob.create<PadOp>(l, out, xs[0], offsets);
+  offsets.back() = cast<RankedTensorType>(xs[0].getType()).getShape().back();
+  Value second = ob.create<PadOp>(l, out, xs[1], offsets);
+  return ob.create<AddOp>(l, first, second);
+}
+
 // --- dense(x, units, init = xavier, bias_init = zeros, bias = true) -----------
 bool denseCheck(LayerChecker &c, Expr &e) {
   const Expr &x = arg(e, 0), &units = arg(e, 1);
@@ -304,6 +335,7 @@ const LayerDef kLayers[] = {
     {"avg_pool2d", "avg_pool2d(x, window)", false, 1, 1, {}, poolCheck, avgPoolBuild},
     {"flatten", "flatten(x)", false, 1, 0, {}, flattenCheck, flattenBuild},
     {"add", "add(a, b)", false, 2, 0, {}, sameShapePair, binary<AddOp>},
+    {"concat", "concat(a, b)", false, 2, 0, {}, concatCheck, concatBuild},
     {"mul", "mul(a, b)", false, 2, 0, {}, sameShapePair, binary<MulOp>},
     {"relu", "relu(x)", false, 1, 0, {}, sameShapeF32, unary<ReluOp>},
     {"sigmoid", "sigmoid(x)", false, 1, 0, {}, sameShapeF32, unary<SigmoidOp>},
