@@ -86,12 +86,6 @@ struct ElementwiseLowering : OpInterfaceConversionPattern<ElementwiseOpInterface
   }
 };
 
-template <typename Op>
-struct KilnPattern : OpConversionPattern<Op> {
-  using OpConversionPattern<Op>::OpConversionPattern;
-  using Adaptor = typename Op::Adaptor;
-};
-
 struct ConstantLowering : KilnPattern<ConstantOp> {
   using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(ConstantOp op, Adaptor, ConversionPatternRewriter &rw) const override {

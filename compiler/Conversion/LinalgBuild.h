@@ -18,6 +18,13 @@ void populateScanToSCFPatterns(mlir::RewritePatternSet &patterns);
 
 namespace linalg_build {
 using mlir::utils::IteratorType;
+
+/// The base of every kiln op's lowering pattern.
+template <typename Op>
+struct KilnPattern : mlir::OpConversionPattern<Op> {
+  using mlir::OpConversionPattern<Op>::OpConversionPattern;
+  using Adaptor = typename Op::Adaptor;
+};
 using BodyFn = llvm::function_ref<void(mlir::OpBuilder &, mlir::Location, mlir::ValueRange)>;
 
 inline mlir::Value floatConst(mlir::OpBuilder &b, mlir::Location loc, mlir::Type t, double v) {

@@ -32,11 +32,6 @@ struct StepSlice {
   }
 };
 
-RankedTensorType stepType(Type t) {
-  auto r = cast<RankedTensorType>(t);
-  return RankedTensorType::get(r.getShape().drop_front(), r.getElementType());
-}
-
 struct ScanLowering : OpConversionPattern<ScanOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ScanOp op, OpAdaptor a, ConversionPatternRewriter &rw) const override {
@@ -60,7 +55,7 @@ struct ScanLowering : OpConversionPattern<ScanOp> {
     for (Value seq : a.getSequences()) {
       auto whole = cast<RankedTensorType>(seq.getType());
       StepSlice s(rw, t, whole);
-      args.push_back(rw.create<tensor::ExtractSliceOp>(loc, stepType(whole), seq, s.offsets,
+      args.push_back(rw.create<tensor::ExtractSliceOp>(loc, ScanOp::stepType(whole), seq, s.offsets,
                                                        s.sizes, s.strides));
     }
     args.append(a.getCaptures().begin(), a.getCaptures().end());

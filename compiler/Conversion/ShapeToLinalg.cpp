@@ -14,12 +14,6 @@ using namespace kiln::linalg_build;
 
 namespace {
 
-template <typename Op>
-struct ShapePattern : OpConversionPattern<Op> {
-  using OpConversionPattern<Op>::OpConversionPattern;
-  using Adaptor = typename Op::Adaptor;
-};
-
 /// out[d...] = in[map(d...)].
 Value copyThrough(OpBuilder &b, Location loc, Value in, AffineMap inMap, RankedTensorType out) {
   int64_t r = out.getRank();
@@ -31,8 +25,8 @@ Value copyThrough(OpBuilder &b, Location loc, Value in, AffineMap inMap, RankedT
                  });
 }
 
-struct TransposeLowering : ShapePattern<TransposeOp> {
-  using ShapePattern::ShapePattern;
+struct TransposeLowering : KilnPattern<TransposeOp> {
+  using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(TransposeOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
     ArrayRef<int64_t> perm = op.getPerm();
     SmallVector<int64_t> inv(perm.size());
@@ -47,8 +41,8 @@ struct TransposeLowering : ShapePattern<TransposeOp> {
 /// A view (tensor.extract_slice): a copy would gain nothing, and a generic
 /// reading through an offset map cannot express offset 0 (linalg would
 /// infer the loop bounds from the larger operand).
-struct SliceLowering : ShapePattern<SliceOp> {
-  using ShapePattern::ShapePattern;
+struct SliceLowering : KilnPattern<SliceOp> {
+  using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(SliceOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
     SmallVector<OpFoldResult> offsets, sizes, strides;
     for (auto [off, size] : llvm::zip(op.getOffsets(), op.getType().getShape())) {
@@ -62,8 +56,8 @@ struct SliceLowering : ShapePattern<SliceOp> {
   }
 };
 
-struct PadLowering : ShapePattern<PadOp> {
-  using ShapePattern::ShapePattern;
+struct PadLowering : KilnPattern<PadOp> {
+  using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(PadOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
     auto small = cast<RankedTensorType>(a.getInput().getType());
     auto large = op.getType();

@@ -25,12 +25,6 @@ using namespace kiln::linalg_build;
 
 namespace {
 
-template <typename Op>
-struct SpatialPattern : OpConversionPattern<Op> {
-  using OpConversionPattern<Op>::OpConversionPattern;
-  using Adaptor = typename Op::Adaptor;
-};
-
 RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
 
 /// Pads the two spatial dimensions of an NCHW tensor with zeros.
@@ -73,8 +67,8 @@ AffineMap map7(MLIRContext *ctx, ArrayRef<AffineExpr> exprs) {
 }
 
 // y[n, f, i, j] = sum over (c, a, b) of xpad[n, c, i*sh + a, j*sw + b] * w[f, c, a, b]
-struct Conv2DLowering : SpatialPattern<Conv2DOp> {
-  using SpatialPattern::SpatialPattern;
+struct Conv2DLowering : KilnPattern<Conv2DOp> {
+  using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(Conv2DOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
     MLIRContext *ctx = rw.getContext();
     auto s = op.getStrides();
@@ -89,8 +83,8 @@ struct Conv2DLowering : SpatialPattern<Conv2DOp> {
 };
 
 // dw[f, c, a, b] = sum over (n, i, j) of dy[n, f, i, j] * xpad[n, c, i*sh + a, j*sw + b]
-struct Conv2DFilterGradLowering : SpatialPattern<Conv2DFilterGradOp> {
-  using SpatialPattern::SpatialPattern;
+struct Conv2DFilterGradLowering : KilnPattern<Conv2DFilterGradOp> {
+  using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(Conv2DFilterGradOp op, Adaptor a,
                                 ConversionPatternRewriter &rw) const override {
     MLIRContext *ctx = rw.getContext();
@@ -108,8 +102,8 @@ struct Conv2DFilterGradLowering : SpatialPattern<Conv2DFilterGradOp> {
 // dx[n, c, i, j] = sum over (f, a, b) of dyp[n, f, i + a, j + b] * wflip[f, c, a, b], where dyp
 // is dy dilated by the stride and padded by (kernel - 1 - padding) and wflip the filter
 // turned by 180 degrees.
-struct Conv2DInputGradLowering : SpatialPattern<Conv2DInputGradOp> {
-  using SpatialPattern::SpatialPattern;
+struct Conv2DInputGradLowering : KilnPattern<Conv2DInputGradOp> {
+  using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(Conv2DInputGradOp op, Adaptor a,
                                 ConversionPatternRewriter &rw) const override {
     MLIRContext *ctx = rw.getContext();
@@ -162,8 +156,8 @@ struct Conv2DInputGradLowering : SpatialPattern<Conv2DInputGradOp> {
 };
 
 // y[n, c, i, j] = max over the (a, b) window of x[n, c, i*kh + a, j*kw + b]
-struct MaxPool2DLowering : SpatialPattern<MaxPool2DOp> {
-  using SpatialPattern::SpatialPattern;
+struct MaxPool2DLowering : KilnPattern<MaxPool2DOp> {
+  using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(MaxPool2DOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
     MLIRContext *ctx = rw.getContext();
     Location loc = op.getLoc();
@@ -188,8 +182,8 @@ struct MaxPool2DLowering : SpatialPattern<MaxPool2DOp> {
   }
 };
 
-struct MaxPool2DGradLowering : SpatialPattern<MaxPool2DGradOp> {
-  using SpatialPattern::SpatialPattern;
+struct MaxPool2DGradLowering : KilnPattern<MaxPool2DGradOp> {
+  using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(MaxPool2DGradOp op, Adaptor a,
                                 ConversionPatternRewriter &rw) const override {
     MLIRContext *ctx = rw.getContext();
@@ -252,8 +246,8 @@ struct MaxPool2DGradLowering : SpatialPattern<MaxPool2DGradOp> {
 };
 
 /// Merging or splitting consecutive dimensions: a view, no copy.
-struct ReshapeLowering : SpatialPattern<ReshapeOp> {
-  using SpatialPattern::SpatialPattern;
+struct ReshapeLowering : KilnPattern<ReshapeOp> {
+  using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(ReshapeOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
     auto in = tensorType(a.getInput());
     auto out = op.getType();

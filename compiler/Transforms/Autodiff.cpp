@@ -177,9 +177,7 @@ private:
     for (Value v : inits)
       body->addArgument(v.getType(), loc);
     for (Value v : sequences)
-      body->addArgument(cast<RankedTensorType>(v.getType()).clone(
-                            cast<RankedTensorType>(v.getType()).getShape().drop_front()),
-                        loc);
+      body->addArgument(ScanOp::stepType(v.getType()), loc);
     for (Value v : scan.getCaptures())
       body->addArgument(v.getType(), loc);
     auto args = body->getArguments();

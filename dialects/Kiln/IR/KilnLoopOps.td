@@ -56,6 +56,12 @@ def Kiln_ScanOp : Kiln_Op<"scan", [IsolatedFromAbove, SingleBlock,
   let extraClassDeclaration = [{
     /// The body's block arguments for each operand group.
     ::mlir::Block &getStep() { return getBody().front(); }
+    /// The type of one step of a sequence or stacked result: `t` without
+    /// its leading dimension.
+    static ::mlir::RankedTensorType stepType(::mlir::Type t) {
+      auto r = ::llvm::cast<::mlir::RankedTensorType>(t);
+      return ::mlir::RankedTensorType::get(r.getShape().drop_front(), r.getElementType());
+    }
     ::mlir::Block::BlockArgListType getCarryArgs() {
       return getStep().getArguments().take_front(getInits().size());
     }

@@ -29,12 +29,6 @@ LogicalResult verifyBlock(Operation *op, RankedTensorType large, RankedTensorTyp
   return success();
 }
 
-/// `t` without its leading dimension.
-RankedTensorType stepType(Type t) {
-  auto r = cast<RankedTensorType>(t);
-  return RankedTensorType::get(r.getShape().drop_front(), r.getElementType());
-}
-
 } // namespace
 
 LogicalResult TransposeOp::verify() {
@@ -100,7 +94,7 @@ LogicalResult ScanOp::verify() {
     auto t = cast<RankedTensorType>(seq.getType());
     if (t.getRank() < 1 || t.getDimSize(0) != length)
       return emitOpError() << "sequence " << t << " needs a leading dimension of " << length;
-    if (arg.getType() != stepType(t))
+    if (arg.getType() != ScanOp::stepType(t))
       return emitOpError() << "body argument " << arg.getType() << " is not a step of " << t;
   }
   for (auto [arg, cap] : llvm::zip(getCaptureArgs(), getCaptures()))
@@ -118,7 +112,7 @@ LogicalResult ScanOp::verify() {
                            << init.getType();
   for (auto [v, r] : llvm::zip(yield.getValues().drop_front(nc), getStacked())) {
     auto t = cast<RankedTensorType>(r.getType());
-    if (t.getRank() < 1 || t.getDimSize(0) != length || v.getType() != stepType(t))
+    if (t.getRank() < 1 || t.getDimSize(0) != length || v.getType() != ScanOp::stepType(t))
       return emitOpError() << "stacked result " << t << " must be " << length << " steps of "
                            << v.getType();
   }
