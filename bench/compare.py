@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -55,8 +56,10 @@ def kiln_rate(metrics):
 def run_kiln(kilnc, name, work, epochs, repeats):
     """Trains with the model's own epoch count unless `epochs` is given."""
     exe = os.path.join(work, name)
+    start = time.perf_counter()
     subprocess.run([kilnc, os.path.join(kilnref.ROOT, "examples", name + ".kiln"), "-o", exe],
                    check=True)
+    compile_s = time.perf_counter() - start
     init = os.path.join(work, name + ".init.safetensors")
     subprocess.run([exe, "train", "--epochs", "0", "--checkpoint", init], check=True,
                    stdout=subprocess.DEVNULL)
@@ -71,7 +74,8 @@ def run_kiln(kilnc, name, work, epochs, repeats):
         if i > 0:  # the first run warms up
             rates.append(rate)
     metric = last.get("test_accuracy", last.get("test_mse"))
-    return dict(rate=statistics.median(rates), rates=rates, metric=metric, epochs=epochs), init
+    return dict(rate=statistics.median(rates), rates=rates, metric=metric, epochs=epochs,
+                compile_s=compile_s), init
 
 
 # --- PyTorch (in a worker process per thread count) -------------------------
@@ -121,7 +125,8 @@ def main():
     if "openblas" not in blas:
         print("warning: PyTorch is not on OpenBLAS; install libopenblas0-pthread", file=sys.stderr)
     cols = "".join(f" {'torch ' + str(t) + 't':>12}" for t in threads)
-    print(f"{'model':20} {'kiln 1t':>12}{cols} {'vs torch 1t':>12} {'vs best':>8}  test metric kiln / torch")
+    print(f"{'model':20} {'kiln 1t':>12}{cols} {'vs torch 1t':>12} {'vs best':>8} {'compile':>8}  "
+          "test metric kiln / torch")
     results = {}
     with tempfile.TemporaryDirectory() as work:
         for name in args.examples or EXAMPLES:
@@ -136,7 +141,8 @@ def main():
                                  ratio_best=kiln["rate"] / best)
             rates = "".join(f" {torch_runs[t]['rate']:12.0f}" for t in threads)
             ratio1 = f"{kiln['rate'] / one:11.2f}x" if one else f"{'-':>12}"
-            print(f"{name:20} {kiln['rate']:12.0f}{rates} {ratio1} {kiln['rate'] / best:7.2f}x  "
+            print(f"{name:20} {kiln['rate']:12.0f}{rates} {ratio1} {kiln['rate'] / best:7.2f}x "
+                  f"{kiln['compile_s']:7.2f}s  "
                   f"{kiln['metric']:.4f} / {torch_runs[threads[0]]['metric']:.4f}", flush=True)
     if args.json:
         with open(args.json, "w") as f:

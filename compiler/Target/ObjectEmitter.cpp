@@ -6,6 +6,9 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/CommandLine.h"
+
+#include <mutex>
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -16,6 +19,17 @@
 using namespace mlir;
 
 static std::unique_ptr<llvm::TargetMachine> hostMachine(std::string &error) {
+  // LLVM's post-RA list scheduler (on for some hosts, e.g. AMD Zen) is
+  // quadratic in basic-block size: a fully unrolled 28x64 weight transpose
+  // made it 70% of an RNN's compile time (5 s). The machine scheduler
+  // before register allocation still runs. Set as if given on the command
+  // line (the option wins over the subtarget only then), once.
+  static std::once_flag once;
+  std::call_once(once, [] {
+    auto &options = llvm::cl::getRegisteredOptions();
+    if (auto it = options.find("post-RA-scheduler"); it != options.end())
+      it->second->addOccurrence(1, "post-RA-scheduler", "false");
+  });
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   std::string triple = llvm::sys::getDefaultTargetTriple();
