@@ -97,6 +97,12 @@ EXAMPLES = {
         data=_fashion_images, model=_lenet, layers=["c1", "c2", "f1", "f2", "logits"],
         loss=F.cross_entropy, opt=dict(kind="sgd", lr=0.01, momentum=0.9), batch=64, epochs=1,
         seed=11, task="classify"),
+    "fashion_bn": dict(
+        data=_fashion, model=lambda: torch.nn.Sequential(
+            torch.nn.Linear(784, 256), torch.nn.BatchNorm1d(256), torch.nn.ReLU(),
+            torch.nn.Linear(256, 10)),
+        layers=["h", "h.1", "logits"], loss=F.cross_entropy,
+        opt=dict(kind="sgd", lr=0.05, momentum=0.9), batch=64, epochs=1, seed=8, task="classify"),
     **{f"{cell}_rows": dict(
         data=_fashion_rows, model=lambda cell=cell: _rows(cell), layers=["h", "logits"],
         loss=F.cross_entropy, opt=dict(kind="adam", lr=0.002, clip_norm=0.5),
@@ -137,8 +143,12 @@ def make_optimizer(params, opt):
 RECURRENT = (torch.nn.RNN, torch.nn.LSTM, torch.nn.GRU)
 
 
+NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)
+
+
 def layers(model):
-    return [m for m in model if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d) + RECURRENT)]
+    return [m for m in model
+            if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d) + RECURRENT + NORMS)]
 
 
 def tensors(layer, name):
@@ -149,6 +159,9 @@ def tensors(layer, name):
     if isinstance(layer, RECURRENT):
         return [(f"{name}.{t}", getattr(layer, f"{t}_l0"), False)
                 for t in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    if isinstance(layer, NORMS):  # the running statistics are buffers, compared too
+        return [(f"{name}.{t}", getattr(layer, t), False)
+                for t in ("weight", "bias", "running_mean", "running_var")]
     return [(name + ".weight", layer.weight, isinstance(layer, torch.nn.Linear)),
             (name + ".bias", layer.bias, False)]
 
@@ -211,6 +224,7 @@ def train(name, init_checkpoint, epochs=None, data=None, on_epoch=None, opt=None
     batch, steps = spec["batch"], len(ytr) // spec["batch"]
     steps = min(steps, steps_per_epoch or steps)
     seconds, step_loss, epoch_loss = 0.0, [], []
+    model.train()  # batch statistics in training, running ones for the test
     for epoch in range(1, epochs + 1):
         order = torch.tensor(kilnref.epoch_order(len(ytr), spec["seed"], epoch))
         start = time.perf_counter()
@@ -229,6 +243,7 @@ def train(name, init_checkpoint, epochs=None, data=None, on_epoch=None, opt=None
             on_epoch(epoch, weights(model, spec))
         if scheduler:
             scheduler.step()
+    model.eval()
     with torch.no_grad():
         test = metric(spec, model(xte), yte)
     return dict(rate=steps * batch * epochs / seconds if seconds else 0.0, step_loss=step_loss,

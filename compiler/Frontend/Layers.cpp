@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Frontend/Layers.h"
 #include "compiler/Frontend/Recurrent.h"
+#include "dialects/Kiln/IR/KilnBuilder.h"
 #include "dialects/Kiln/IR/KilnOps.h"
 
 using namespace mlir;
@@ -270,6 +271,95 @@ Value flattenBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> x
   return b.builder().create<ReshapeOp>(l, b.typeOf(e), xs[0]);
 }
 
+// --- batch_norm(x, momentum = 0.1, eps = 1e-5): PyTorch's BatchNorm1d/2d ----
+/// The named positive number `key` (default `dflt`), at most `max`.
+std::optional<double> numberKey(LayerChecker &c, const Expr &call, llvm::StringRef key, double dflt,
+                                double max) {
+  const Arg *a = call.findArg(key);
+  if (!a)
+    return dflt;
+  const Expr &v = *a->value;
+  if (v.kind != Expr::Kind::Number || !(v.number > 0) || v.number > max) {
+    std::string bound = max == double(int64_t(max)) ? std::to_string(int64_t(max))
+                                                    : std::to_string(max);
+    c.diagnostics().error(v.loc) << "'" << call.text << "' expects '" << key << "' in (0, "
+                                 << bound << "]";
+    return std::nullopt;
+  }
+  return v.number;
+}
+
+bool batchNormCheck(LayerChecker &c, Expr &e) {
+  const Expr &x = arg(e, 0);
+  if (x.isIntTensor || (x.shape.size() != 2 && x.shape.size() != 4)) {
+    c.diagnostics().error(x.loc) << "'batch_norm' expects f32[batch, features] or f32[batch, "
+                                    "channels, height, width], got "
+                                 << shapeStr(x.shape, x.isIntTensor);
+    return false;
+  }
+  if (!numberKey(c, e, "momentum", 0.1, 1) || !numberKey(c, e, "eps", 1e-5, 1))
+    return false;
+  int64_t n = x.shape[0] * (x.shape.size() == 4 ? x.shape[2] * x.shape[3] : 1);
+  if (n < 2) {
+    c.diagnostics().error(e.loc) << "'batch_norm' needs at least 2 values per channel in a batch";
+    return false;
+  }
+  e.shape = x.shape;
+  e.paramPrefix = c.paramPrefix();
+  int64_t ch = x.shape[1];
+  c.addParam({e.paramPrefix + ".weight", {ch}, "ones", ch, ch});
+  c.addParam({e.paramPrefix + ".bias", {ch}, "zeros", ch, ch});
+  c.addParam({e.paramPrefix + ".running_mean", {ch}, "zeros", ch, ch, /*buffer=*/true});
+  c.addParam({e.paramPrefix + ".running_var", {ch}, "ones", ch, ch, /*buffer=*/true});
+  return true;
+}
+
+/// Training: normalise with the batch's mean and biased variance per
+/// channel, and move the running statistics towards the batch's (the
+/// variance unbiased), as PyTorch does. Predict: normalise with the running
+/// statistics.
+Value batchNormBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs) {
+  OpBuilder &ob = b.builder();
+  KilnBuilder k{ob, l};
+  Value x = xs[0];
+  auto xt = cast<RankedTensorType>(x.getType());
+  auto ct = RankedTensorType::get({xt.getDimSize(1)}, xt.getElementType());
+  SmallVector<int64_t> reduced{0};
+  for (int64_t d = 2; d < xt.getRank(); ++d)
+    reduced.push_back(d);
+  int64_t n = xt.getNumElements() / xt.getDimSize(1);
+  double momentum = 0.1, eps = 1e-5;
+  if (const Arg *a = e.findArg("momentum"))
+    momentum = a->value->number;
+  if (const Arg *a = e.findArg("eps"))
+    eps = a->value->number;
+  auto perChannel = [&](Value v) {
+    return ob.create<BroadcastOp>(l, xt, v, ArrayRef<int64_t>{1}).getResult();
+  };
+  auto mean = [&](Value v) {
+    return k.scale(ob.create<ReduceSumOp>(l, ct, v, reduced), 1.0 / double(n));
+  };
+  std::string p = e.paramPrefix;
+  Value centred, var;
+  if (b.training()) {
+    Value mu = mean(x);
+    centred = k.sub(x, perChannel(mu));
+    var = mean(k.mul(centred, centred));
+    auto moved = [&](Value running, Value batch) {
+      return k.add(k.scale(running, 1 - momentum), k.scale(batch, momentum));
+    };
+    b.updateBuffer(p + ".running_mean", moved(b.param(p + ".running_mean"), mu));
+    b.updateBuffer(p + ".running_var",
+                   moved(b.param(p + ".running_var"), k.scale(var, double(n) / double(n - 1))));
+  } else {
+    centred = k.sub(x, perChannel(b.param(p + ".running_mean")));
+    var = b.param(p + ".running_var");
+  }
+  Value inv = k.div(k.constant(ct, 1.0), ob.create<SqrtOp>(l, k.add(var, k.constant(ct, eps))));
+  Value scale = k.mul(inv, b.param(p + ".weight"));
+  return k.add(k.mul(centred, perChannel(scale)), perChannel(b.param(p + ".bias")));
+}
+
 // --- Losses: a scalar from the output and the label --------------------------
 bool softmaxCECheck(LayerChecker &c, Expr &e) {
   const Expr &logits = arg(e, 0), &labels = arg(e, 1);
@@ -317,6 +407,7 @@ Value mseBuild(LayerBuilder &b, const Expr &, Location l, ArrayRef<Value> xs) {
 
 const llvm::StringLiteral kDenseKeys[] = {"init", "bias_init", "bias"};
 const llvm::StringLiteral kRecurrentKeys[] = {"sequences"};
+const llvm::StringLiteral kBatchNormKeys[] = {"momentum", "eps"};
 const llvm::StringLiteral kConvKeys[] = {"stride", "padding", "init", "bias_init", "bias"};
 
 const LayerDef kLayers[] = {
@@ -331,6 +422,8 @@ const LayerDef kLayers[] = {
      recurrentBuild},
     {"gru", "gru(x, hidden, sequences = false)", false, 1, 1, kRecurrentKeys, recurrentCheck,
      recurrentBuild},
+    {"batch_norm", "batch_norm(x, momentum = 0.1, eps = 1e-5)", false, 1, 0, kBatchNormKeys,
+     batchNormCheck, batchNormBuild},
     {"max_pool2d", "max_pool2d(x, window)", false, 1, 1, {}, poolCheck, maxPoolBuild},
     {"avg_pool2d", "avg_pool2d(x, window)", false, 1, 1, {}, poolCheck, avgPoolBuild},
     {"flatten", "flatten(x)", false, 1, 0, {}, flattenCheck, flattenBuild},

@@ -37,8 +37,14 @@ class LayerBuilder {
 public:
   virtual ~LayerBuilder() = default;
   virtual mlir::OpBuilder &builder() = 0;
-  /// A parameter's value by name; null if the model has none of that name.
+  /// A parameter's or buffer's value by name; null if the model has none of
+  /// that name.
   virtual mlir::Value param(llvm::StringRef name) = 0;
+  /// True while building the training function, false for predict (dropout
+  /// off, batch norm from its running statistics).
+  virtual bool training() = 0;
+  /// The value a buffer holds after the training step.
+  virtual void updateBuffer(llvm::StringRef name, mlir::Value next) = 0;
   /// The tensor type Sema inferred for an expression.
   virtual mlir::RankedTensorType typeOf(const Expr &e) = 0;
 };

@@ -57,8 +57,9 @@ private:
       SmallVector<NamedAttribute> init{b.getNamedAttr("kind", b.getStringAttr(p.init)),
                                        b.getNamedAttr("fan_in", b.getI64IntegerAttr(p.fanIn)),
                                        b.getNamedAttr("fan_out", b.getI64IntegerAttr(p.fanOut))};
+      // Buffers live with the optimizer state: persistent, not trained.
       argAttrs.push_back(b.getDictionaryAttr(
-          {b.getNamedAttr(attrs::kParam, b.getStringAttr(p.name)),
+          {b.getNamedAttr(p.buffer ? attrs::kState : attrs::kParam, b.getStringAttr(p.name)),
            b.getNamedAttr(attrs::kInit, b.getDictionaryAttr(init))}));
     }
     auto dataArg = [&](const DataDecl &d, StringRef attr) {
@@ -80,6 +81,8 @@ private:
 
     values.clear();
     params.clear();
+    updates.clear();
+    isTraining = withLabel;
     for (auto [p, arg] : llvm::zip(info.params, entry->getArguments()))
       params[p.name] = arg;
     values[m.inputs[0].name] = entry->getArgument(info.params.size());
@@ -94,8 +97,19 @@ private:
     Value result = expr(withLabel ? *info.lossExpr : *info.lossExpr->args[0].value);
     if (!result)
       return failure();
-    b.create<func::ReturnOp>(diags.location(m.loc), result);
-    fn.setFunctionType(b.getFunctionType(types, result.getType()));
+    // The training function also returns each updated buffer, marked with
+    // the buffer it replaces; autodiff passes these through undifferentiated.
+    SmallVector<Value> results{result};
+    SmallVector<DictionaryAttr> resultAttrs{b.getDictionaryAttr({})};
+    for (auto &[name, next] : updates) {
+      results.push_back(next);
+      resultAttrs.push_back(
+          b.getDictionaryAttr(b.getNamedAttr(attrs::kStateUpdate, b.getStringAttr(name))));
+    }
+    b.create<func::ReturnOp>(diags.location(m.loc), results);
+    fn.setFunctionType(b.getFunctionType(types, ValueRange(results).getTypes()));
+    if (results.size() > 1)
+      fn.setAllResultAttrs(resultAttrs);
     return success();
   }
 
@@ -140,6 +154,8 @@ private:
     return it == params.end() ? Value() : it->second;
   }
   RankedTensorType typeOf(const Expr &e) override { return tensorOf(e); }
+  bool training() override { return isTraining; }
+  void updateBuffer(StringRef name, Value next) override { updates[name.str()] = next; }
 
   DictionaryAttr sourceAttr(const DataSource &s) {
     return b.getDictionaryAttr({b.getNamedAttr("format", b.getStringAttr(s.format)),
@@ -191,7 +207,8 @@ private:
   Diagnostics &diags;
   OpBuilder b;
   std::string binding;
-  std::map<std::string, Value> values, params;
+  std::map<std::string, Value> values, params, updates;
+  bool isTraining = false;
 };
 
 } // namespace

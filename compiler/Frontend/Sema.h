@@ -13,6 +13,10 @@ struct ParamInfo {
   std::vector<int64_t> shape;
   std::string init;
   int64_t fanIn = 0, fanOut = 0;
+  /// A persistent buffer (batch norm's running statistics): initialised and
+  /// checkpointed like a parameter, updated by the training step, never
+  /// trained.
+  bool buffer = false;
 };
 
 struct DataSource {

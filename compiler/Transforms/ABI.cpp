@@ -69,15 +69,32 @@ FailureOr<func::FuncOp> kiln::buildEntryPoint(func::FuncOp fn, StringRef name,
       return fn.emitError("all arena tensors must share one element type");
     elemTy = t.getElementType();
     int64_t &s = size[static_cast<int>(a)];
-    offsets[i] = s;
-    // Hyper-parameters are scalars packed densely; tensors get aligned slots.
-    s = a == Arena::Hyper ? s + t.getNumElements() : alignUp(s + t.getNumElements());
     auto nameAttr = fn.getArgAttr(i, a == Arena::Params  ? attrs::kParam
                                      : a == Arena::State ? attrs::kState
                                                          : attrs::kHyper);
-    layout.push_back({arenaName(a).str(), cast<StringAttr>(nameAttr).str(), offsets[i],
+    std::string tensorName = cast<StringAttr>(nameAttr).str();
+    const TensorSlot *ref = llvm::find_if(options.reference, [&](const TensorSlot &r) {
+      return r.arena == arenaName(a) && r.name == tensorName;
+    });
+    if (ref != options.reference.end()) {
+      offsets[i] = ref->offset;
+    } else {
+      offsets[i] = s;
+      // Hyper-parameters are scalars packed densely; tensors get aligned slots.
+      s = a == Arena::Hyper ? s + t.getNumElements() : alignUp(s + t.getNumElements());
+    }
+    layout.push_back({arenaName(a).str(), tensorName, offsets[i],
                       SmallVector<int64_t>(t.getShape()),
                       fn.getArgAttrOfType<DictionaryAttr>(i, attrs::kInit)});
+  }
+  // Arenas shared with the reference entry keep its sizes.
+  for (const TensorSlot &r : options.reference) {
+    int64_t numel = 1;
+    for (int64_t d : r.shape)
+      numel *= d;
+    int arena = r.arena == "param" ? 1 : r.arena == "state" ? 2 : 3;
+    size[arena] = std::max(size[arena], r.arena == "hyper" ? r.offset + numel
+                                                          : alignUp(r.offset + numel));
   }
   if (!elemTy)
     elemTy = Float32Type::get(ctx);
@@ -107,7 +124,7 @@ FailureOr<func::FuncOp> kiln::buildEntryPoint(func::FuncOp fn, StringRef name,
       dataArg[i] = argTypes.size();
       argTypes.push_back(MemRefType::get(t.getShape(), t.getElementType()));
     }
-  if (options.alwaysArenas || hasArena(Arena::Hyper)) {
+  if (options.alwaysHyper || hasArena(Arena::Hyper)) {
     hyper = argTypes.size();
     argTypes.push_back(arenaType(Arena::Hyper));
   }
@@ -195,18 +212,25 @@ struct KilnABIPass : kiln::impl::KilnABIBase<KilnABIPass> {
     std::string prefix = "kiln_" + nameAttr.str() + "_";
     Builder builder(module.getContext());
     SmallVector<Operation *> consumed;
+    SmallVector<TensorSlot> trainLayout;
     for (auto [fnName, inPlace] : {std::pair{"train_step", true}, std::pair{"predict", false}}) {
       auto fn = module.lookupSymbol<func::FuncOp>(fnName);
       if (!fn)
         continue;
       SmallVector<TensorSlot> layout;
-      EntryOptions options{/*alwaysArenas=*/inPlace, /*inPlace=*/inPlace};
+      EntryOptions options;
+      options.alwaysArenas = true;
+      options.alwaysHyper = options.inPlace = inPlace;
+      if (!inPlace)
+        options.reference = trainLayout;
       auto entry = buildEntryPoint(fn, prefix + fnName, options, layout);
       if (failed(entry))
         return signalPassFailure();
       // The training step sees every tensor; its layout is the model's.
       if (inPlace || !module->hasAttr(attrs::kLayout))
         module->setAttr(attrs::kLayout, layoutAttr(builder, layout));
+      if (inPlace)
+        trainLayout = layout;
     }
     // The value-semantics functions live on only inside the entry points.
     for (auto fn : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))

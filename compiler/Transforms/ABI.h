@@ -16,11 +16,17 @@ struct TensorSlot {
 };
 
 struct EntryOptions {
-  /// Give the entry params, state and hyper arenas even when empty, so every
-  /// model's training step has the same C signature.
+  /// Give the entry params and state arenas (and the hyper arena, with
+  /// `alwaysHyper`) even when empty, so every model's entry points have the
+  /// same C signatures.
   bool alwaysArenas = false;
+  bool alwaysHyper = false;
   /// Arena tensors may be overwritten (results marked `kiln.update`).
   bool inPlace = false;
+  /// Another entry point's layout: arena tensors found in it (by arena and
+  /// name) keep their offsets, and the arenas their sizes, so predict reads
+  /// the persistent buffers where the training step keeps them.
+  llvm::ArrayRef<TensorSlot> reference;
 };
 
 /// Builds a function `name` next to `fn` that takes arenas and plain buffers

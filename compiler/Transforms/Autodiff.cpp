@@ -241,8 +241,18 @@ private:
 LogicalResult differentiate(func::FuncOp grad) {
   Block &body = grad.getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
-  if (ret.getNumOperands() != 1)
-    return grad.emitError("a differentiated function must return exactly one loss value");
+  // The loss comes first; further results are state updates (a buffer's
+  // next value), which pass through undifferentiated.
+  SmallVector<std::pair<Value, Attribute>> updates;
+  for (unsigned r = 1; r < ret.getNumOperands(); ++r) {
+    Attribute name = grad.getResultAttr(r, attrs::kStateUpdate);
+    if (!name)
+      return grad.emitError("a differentiated function returns one loss value, then only "
+                            "state updates (kiln.state_update)");
+    updates.push_back({ret.getOperand(r), name});
+  }
+  if (ret.getNumOperands() == 0)
+    return grad.emitError("a differentiated function must return its loss");
   Value loss = ret.getOperand(0);
   auto lossType = dyn_cast<RankedTensorType>(loss.getType());
   if (!lossType || lossType.getRank() != 0 || !isa<FloatType>(lossType.getElementType()))
@@ -270,10 +280,14 @@ LogicalResult differentiate(func::FuncOp grad) {
     // A parameter the loss does not depend on gets a zero gradient.
     results.push_back(g ? g : zeros(b, arg.getLoc(), arg.getType()));
   }
+  for (auto &[value, name] : updates)
+    results.push_back(value);
   b.create<func::ReturnOp>(ret.getLoc(), results);
   ret.erase();
   grad.removeResAttrsAttr();
   grad.setFunctionType(b.getFunctionType(grad.getArgumentTypes(), ValueRange(results).getTypes()));
+  for (auto [k, update] : llvm::enumerate(updates))
+    grad.setResultAttr(1 + wrt.size() + k, attrs::kStateUpdate, update.second);
   return success();
 }
 

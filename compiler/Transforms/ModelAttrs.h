@@ -20,6 +20,9 @@ inline constexpr llvm::StringLiteral kParam = "kiln.param";
 inline constexpr llvm::StringLiteral kInit = "kiln.init";
 /// Argument: optimizer state tensor and its name.
 inline constexpr llvm::StringLiteral kState = "kiln.state";
+/// Result of the loss function: the next value of the named state tensor (a
+/// persistent buffer), not differentiated.
+inline constexpr llvm::StringLiteral kStateUpdate = "kiln.state_update";
 /// Argument: the model's input features / labels.
 inline constexpr llvm::StringLiteral kInput = "kiln.input";
 inline constexpr llvm::StringLiteral kLabel = "kiln.label";

@@ -82,9 +82,12 @@ LogicalResult buildTrainStep(ModuleOp module, func::FuncOp grad, const Optimizer
 
   // Arguments: params (as in grad), state, then the non-parameter arguments,
   // then the learning rate.
-  SmallVector<unsigned> paramIdx, dataIdx;
+  SmallVector<unsigned> paramIdx, bufferIdx, dataIdx;
   for (unsigned i = 0; i < grad.getNumArguments(); ++i)
-    (grad.getArgAttr(i, attrs::kParam) ? paramIdx : dataIdx).push_back(i);
+    (grad.getArgAttr(i, attrs::kParam)   ? paramIdx
+     : grad.getArgAttr(i, attrs::kState) ? bufferIdx
+                                         : dataIdx)
+        .push_back(i);
 
   SmallVector<Type> argTypes;
   SmallVector<DictionaryAttr> argAttrs;
@@ -108,6 +111,11 @@ LogicalResult buildTrainStep(ModuleOp module, func::FuncOp grad, const Optimizer
   if (spec.def->stepCounter) {
     argTypes.push_back(scalarTy);
     argAttrs.push_back(stateAttr("step"));
+  }
+  // Persistent buffers (batch norm's statistics) follow the optimizer state.
+  for (unsigned i : bufferIdx) {
+    argTypes.push_back(gradType.getInput(i));
+    argAttrs.push_back(grad.getArgAttrDict(i));
   }
   unsigned numState = argTypes.size() - paramIdx.size();
   for (unsigned i : dataIdx) {
@@ -135,6 +143,9 @@ LogicalResult buildTrainStep(ModuleOp module, func::FuncOp grad, const Optimizer
   unsigned nParams = paramIdx.size();
   for (auto [k, i] : llvm::enumerate(paramIdx))
     map.map(grad.getArgument(i), entry->getArgument(k));
+  unsigned firstBuffer = nParams + numState - bufferIdx.size();
+  for (auto [k, i] : llvm::enumerate(bufferIdx))
+    map.map(grad.getArgument(i), entry->getArgument(firstBuffer + k));
   for (auto [k, i] : llvm::enumerate(dataIdx))
     map.map(grad.getArgument(i), entry->getArgument(nParams + numState + k));
   OpBuilder b = OpBuilder::atBlockEnd(entry);
@@ -174,6 +185,16 @@ LogicalResult buildTrainStep(ModuleOp module, func::FuncOp grad, const Optimizer
     newState.append(slot);
   if (count)
     newState.push_back(count);
+  // Each buffer's next value, as the loss function computed it (unchanged
+  // when it computed none).
+  for (auto [k, i] : llvm::enumerate(bufferIdx)) {
+    Value next = entry->getArgument(firstBuffer + k);
+    Attribute name = grad.getArgAttr(i, attrs::kState);
+    for (unsigned r = 1 + nParams; r < gradRet.getNumOperands(); ++r)
+      if (grad.getResultAttr(r, attrs::kStateUpdate) == name)
+        next = map.lookup(gradRet.getOperand(r));
+    newState.push_back(next);
+  }
 
   SmallVector<Value> results{loss};
   results.append(newParams);

@@ -60,30 +60,39 @@ void kiln_state_destroy(kiln_state *s) {
   free(s);
 }
 
-void kiln_state_init(kiln_state *s, uint64_t seed) {
-  const kiln_model *m = s->model;
-  kiln_rng r;
-  kiln_rng_seed(&r, seed);
-  for (int64_t t = 0; t < m->num_params; ++t) {
-    const kiln_tensor_info *p = &m->params[t];
-    float *w = s->params + p->offset;
+/* Fills each tensor of `table` in `arena` from its initialiser, drawing
+ * from `r` in table order. */
+static void init_tensors(kiln_rng *r, const kiln_tensor_info *table, int64_t n, float *arena) {
+  for (int64_t t = 0; t < n; ++t) {
+    const kiln_tensor_info *p = &table[t];
+    float *w = arena + p->offset;
     double fin = (double)(p->fan_in > 0 ? p->fan_in : 1), fout = (double)(p->fan_out > 0 ? p->fan_out : 1);
     for (int64_t i = 0; i < p->numel; ++i) {
       double v = 0;
       switch (p->init) {
       case KILN_INIT_ONES: v = 1; break;
-      case KILN_INIT_NORMAL: v = 0.01 * kiln_rng_normal(&r); break;
-      case KILN_INIT_XAVIER: v = (2 * kiln_rng_uniform(&r) - 1) * sqrt(6.0 / (fin + fout)); break;
-      case KILN_INIT_XAVIER_NORMAL: v = kiln_rng_normal(&r) * sqrt(2.0 / (fin + fout)); break;
-      case KILN_INIT_HE: v = kiln_rng_normal(&r) * sqrt(2.0 / fin); break;
-      case KILN_INIT_HE_UNIFORM: v = (2 * kiln_rng_uniform(&r) - 1) * sqrt(6.0 / fin); break;
-      case KILN_INIT_TORCH: v = (2 * kiln_rng_uniform(&r) - 1) / sqrt(fin); break;
+      case KILN_INIT_NORMAL: v = 0.01 * kiln_rng_normal(r); break;
+      case KILN_INIT_XAVIER: v = (2 * kiln_rng_uniform(r) - 1) * sqrt(6.0 / (fin + fout)); break;
+      case KILN_INIT_XAVIER_NORMAL: v = kiln_rng_normal(r) * sqrt(2.0 / (fin + fout)); break;
+      case KILN_INIT_HE: v = kiln_rng_normal(r) * sqrt(2.0 / fin); break;
+      case KILN_INIT_HE_UNIFORM: v = (2 * kiln_rng_uniform(r) - 1) * sqrt(6.0 / fin); break;
+      case KILN_INIT_TORCH: v = (2 * kiln_rng_uniform(r) - 1) / sqrt(fin); break;
       default: v = 0; break;
       }
       w[i] = (float)v;
     }
   }
+}
+
+void kiln_state_init(kiln_state *s, uint64_t seed) {
+  const kiln_model *m = s->model;
+  kiln_rng r;
+  kiln_rng_seed(&r, seed);
+  init_tensors(&r, m->params, m->num_params, s->params);
+  /* Optimizer state starts at zero; persistent buffers (batch norm's
+   * running variance: ones) have initialisers of their own. */
   memset(s->state, 0, (size_t)m->state_numel * sizeof(float));
+  init_tensors(&r, m->state, m->num_state, s->state);
   s->epochs_done = 0;
   s->seed = seed;
 }
@@ -151,6 +160,6 @@ float kiln_state_train_step(kiln_state *s, const float *x, const void *y) {
 
 void kiln_state_predict(kiln_state *s, const float *x, float *out) {
   fp_mode mode = fp_enter(s->flush_denormals);
-  s->model->predict(s->params, x, out, s->workspace);
+  s->model->predict(s->params, s->state, x, out, s->workspace);
   fp_leave(mode);
 }

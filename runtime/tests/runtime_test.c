@@ -94,7 +94,7 @@ static void dummy_step(float *p, float *s, const float *x, const void *y, const 
                        uint8_t *ws) {
   *l = kTiny * 0.5f;
 }
-static void dummy_predict(const float *p, const float *x, float *o, uint8_t *ws) {
+static void dummy_predict(const float *p, const float *st, const float *x, float *o, uint8_t *ws) {
   o[0] = kTiny * 0.5f;
 }
 

@@ -34,3 +34,14 @@ func.func @loss(%w: tensor<2xf32> {kiln.param = "w"}) -> tensor<f32> {
   return %l : tensor<f32>
 }
 }
+
+// -----
+
+// Results after the loss must be state updates.
+module {
+// expected-error @+1 {{a differentiated function returns one loss value, then only state updates (kiln.state_update)}}
+func.func @loss(%w: tensor<2xf32> {kiln.param = "w"}) -> (tensor<f32>, tensor<2xf32>) {
+  %l = kiln.reduce_sum %w dims = [0] : tensor<2xf32> -> tensor<f32>
+  return %l, %w : tensor<f32>, tensor<2xf32>
+}
+}

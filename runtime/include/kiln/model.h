@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-#define KILN_ABI_VERSION 3
+#define KILN_ABI_VERSION 4
 
 /* Parameter initialisers; fans come from the tensor's table entry. */
 enum kiln_init {
@@ -61,8 +61,10 @@ typedef struct kiln_data_source {
 
 typedef void (*kiln_train_step_fn)(float *params, float *state, const float *x, const void *y,
                                    const float *hyper, float *loss, uint8_t *workspace);
-typedef void (*kiln_predict_fn)(const float *params, const float *x, float *out,
-                                uint8_t *workspace);
+/* predict reads the state arena too: persistent buffers such as batch
+ * norm's running statistics live there, next to the optimizer state. */
+typedef void (*kiln_predict_fn)(const float *params, const float *state, const float *x,
+                                float *out, uint8_t *workspace);
 
 typedef struct kiln_model {
   int64_t abi_version;
