@@ -62,6 +62,44 @@ def _rows(cell):
     return nn.Sequential(rnn, _LastStep(), nn.Linear(64, 10))
 
 
+class KilnDropout(torch.nn.Module):
+    """Kiln's dropout(x, p): the same masks, from the same counter-based
+    stream (kiln.random_uniform: murmur3's finalizer of index, counter and
+    the layer's salt), so runs with dropout compare step by step."""
+
+    def __init__(self, name, p):
+        super().__init__()
+        self.p, self.salt = p, self.fnv1a(name + ".counter")
+        self.register_buffer("counter", torch.zeros(()))
+
+    @staticmethod
+    def fnv1a(text):
+        h = 2166136261
+        for ch in text.encode():
+            h = ((h ^ ch) * 16777619) & 0xFFFFFFFF
+        return h
+
+    def uniform(self, n):
+        u32 = np.uint32
+        with np.errstate(over="ignore"):
+            x = (np.arange(n, dtype=u32) * u32(0x9E3779B9)
+                 + u32(int(self.counter.item())) * u32(0x85EBCA6B) + u32(self.salt))
+            x ^= x >> u32(16)
+            x *= u32(0x85EBCA6B)
+            x ^= x >> u32(13)
+            x *= u32(0xC2B2AE35)
+            x ^= x >> u32(16)
+        return (x >> u32(8)).astype(np.float32) * np.float32(1.0 / 16777216.0)
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        u = torch.from_numpy(self.uniform(x.numel()).reshape(x.shape))
+        keep = ((u - np.float32(self.p)) > 0).float()
+        self.counter += 1
+        return x * (keep * np.float32(1.0 / (1.0 - self.p)))
+
+
 def _csv(path, seed, labels=None, skip=0, scale=1.0, standardize=False, classes=False):
     x, y = kilnref.load_csv(os.path.join(kilnref.SK, path), skip=skip,
                             labels=labels and os.path.join(kilnref.SK, labels))
@@ -100,8 +138,8 @@ EXAMPLES = {
     "fashion_bn": dict(
         data=_fashion, model=lambda: torch.nn.Sequential(
             torch.nn.Linear(784, 256), torch.nn.BatchNorm1d(256), torch.nn.ReLU(),
-            torch.nn.Linear(256, 10)),
-        layers=["h", "h.1", "logits"], loss=F.cross_entropy,
+            KilnDropout("h.2", 0.2), torch.nn.Linear(256, 10)),
+        layers=["h", "h.1", "h.2", "logits"], loss=F.cross_entropy,
         opt=dict(kind="sgd", lr=0.05, momentum=0.9), batch=64, epochs=1, seed=8, task="classify"),
     **{f"{cell}_rows": dict(
         data=_fashion_rows, model=lambda cell=cell: _rows(cell), layers=["h", "logits"],
@@ -147,8 +185,8 @@ NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)
 
 
 def layers(model):
-    return [m for m in model
-            if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d) + RECURRENT + NORMS)]
+    return [m for m in model if isinstance(
+        m, (torch.nn.Linear, torch.nn.Conv2d, KilnDropout) + RECURRENT + NORMS)]
 
 
 def tensors(layer, name):
@@ -159,6 +197,8 @@ def tensors(layer, name):
     if isinstance(layer, RECURRENT):
         return [(f"{name}.{t}", getattr(layer, f"{t}_l0"), False)
                 for t in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    if isinstance(layer, KilnDropout):  # its stream's counter
+        return [(f"{name}.counter", layer.counter, False)]
     if isinstance(layer, NORMS):  # the running statistics are buffers, compared too
         return [(f"{name}.{t}", getattr(layer, t), False)
                 for t in ("weight", "bias", "running_mean", "running_var")]

@@ -399,6 +399,55 @@ struct FusedLowering : KilnPattern<FusedOp> {
   }
 };
 
+/// u[i] = fmix32(i * 0x9E3779B9 + counter * 0x85EBCA6B + salt) >> 8, / 2^24:
+/// one generic over the result with the counter as a 0-d input.
+struct RandomUniformLowering : KilnPattern<RandomUniformOp> {
+  using KilnPattern::KilnPattern;
+  LogicalResult matchAndRewrite(RandomUniformOp op, Adaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    auto t = op.getType();
+    int64_t r = t.getRank();
+    MLIRContext *ctx = rw.getContext();
+    uint32_t salt = static_cast<uint32_t>(op.getSalt());
+    Value u = generic(
+        rw, op.getLoc(), a.getCounter(), empty(rw, op.getLoc(), t),
+        {AffineMap::get(r, 0, {}, ctx), AffineMap::getMultiDimIdentityMap(r, ctx)},
+        SmallVector<IteratorType>(r, IteratorType::parallel),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          auto i32 = b.getI32Type();
+          auto c32 = [&](uint32_t v) {
+            return b.create<arith::ConstantOp>(l, b.getIntegerAttr(i32, int64_t(int32_t(v))));
+          };
+          Value lin = b.create<arith::ConstantIndexOp>(l, 0);
+          for (int64_t d = 0; d < r; ++d) {
+            Value size = b.create<arith::ConstantIndexOp>(l, t.getDimSize(d));
+            lin = b.create<arith::AddIOp>(l, b.create<arith::MulIOp>(l, lin, size),
+                                          b.create<linalg::IndexOp>(l, d));
+          }
+          Value x = b.create<arith::IndexCastOp>(l, i32, lin);
+          Value count = b.create<arith::FPToUIOp>(l, i32, args[0]);
+          x = b.create<arith::AddIOp>(
+              l, b.create<arith::MulIOp>(l, x, c32(0x9E3779B9u)),
+              b.create<arith::AddIOp>(l, b.create<arith::MulIOp>(l, count, c32(0x85EBCA6Bu)),
+                                      c32(salt)));
+          auto xorShift = [&](Value v, uint32_t s) {
+            return b.create<arith::XOrIOp>(l, v, b.create<arith::ShRUIOp>(l, v, c32(s)));
+          };
+          x = xorShift(x, 16);
+          x = b.create<arith::MulIOp>(l, x, c32(0x85EBCA6Bu));
+          x = xorShift(x, 13);
+          x = b.create<arith::MulIOp>(l, x, c32(0xC2B2AE35u));
+          x = xorShift(x, 16);
+          Type f = t.getElementType();
+          Value bits = b.create<arith::UIToFPOp>(l, f, b.create<arith::ShRUIOp>(l, x, c32(8)));
+          b.create<linalg::YieldOp>(
+              l, ValueRange{b.create<arith::MulFOp>(l, bits, floatConst(b, l, f, 1.0 / 16777216.0))});
+        });
+    rw.replaceOp(op, u);
+    return success();
+  }
+};
+
 /// Computations in a scan's loop that do not change across steps (the
 /// transpose of a captured weight that a matmul packs, a bias broadcast) run
 /// once before it. A scan runs at least one step, so hoisting never computes
@@ -427,7 +476,7 @@ struct ConvertKilnToLinalgPass : kiln::impl::ConvertKilnToLinalgBase<ConvertKiln
     patterns.add<ElementwiseLowering>(ctx);
     patterns.add<ConstantLowering, BroadcastLowering, ReduceSumLowering, MatmulLowering,
                  SoftmaxLowering, LogSoftmaxLowering, OneHotLowering, SoftmaxCrossEntropyLowering,
-                 SigmoidBCELowering, FusedLowering>(ctx);
+                 SigmoidBCELowering, FusedLowering, RandomUniformLowering>(ctx);
     populateSpatialToLinalgPatterns(patterns);
     populateShapeToLinalgPatterns(patterns);
     populateScanToSCFPatterns(patterns);

@@ -360,6 +360,47 @@ Value batchNormBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value>
   return k.add(k.mul(centred, perChannel(scale)), perChannel(b.param(p + ".bias")));
 }
 
+// --- dropout(x, p): PyTorch's Dropout, masks from a counter-based stream ------
+bool dropoutCheck(LayerChecker &c, Expr &e) {
+  if (!sameShapeF32(c, e))
+    return false;
+  const Expr &p = arg(e, 1);
+  if (p.kind != Expr::Kind::Number || p.number < 0 || p.number >= 1) {
+    c.diagnostics().error(p.loc) << "'dropout' expects a drop probability in [0, 1)";
+    return false;
+  }
+  e.paramPrefix = c.paramPrefix();
+  // The stream's counter: starts from the seed, one more per training step.
+  c.addParam({e.paramPrefix + ".counter", {}, "seed", 1, 1, /*buffer=*/true});
+  return true;
+}
+
+/// A layer's salt: FNV-1a of its name, so layers sharing a step draw
+/// different masks.
+int64_t saltOf(llvm::StringRef name) {
+  uint32_t h = 2166136261u;
+  for (char ch : name)
+    h = (h ^ uint8_t(ch)) * 16777619u;
+  return h;
+}
+
+/// Training: keep an element where its uniform number exceeds p, scale the
+/// kept ones by 1 / (1 - p), count the step. Predict: the identity.
+Value dropoutBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs) {
+  double p = arg(e, 1).number;
+  if (!b.training() || p == 0)
+    return xs[0];
+  OpBuilder &ob = b.builder();
+  KilnBuilder k{ob, l};
+  std::string counterName = e.paramPrefix + ".counter";
+  Value counter = b.param(counterName);
+  auto t = cast<RankedTensorType>(xs[0].getType());
+  Value u = ob.create<RandomUniformOp>(l, t, counter, saltOf(counterName));
+  Value keep = ob.create<StepOp>(l, k.sub(u, k.constant(t, p)));
+  b.updateBuffer(counterName, k.add(counter, k.constant(counter.getType(), 1.0)));
+  return k.mul(xs[0], k.mul(keep, k.constant(t, 1.0 / (1.0 - p))));
+}
+
 // --- Losses: a scalar from the output and the label --------------------------
 bool softmaxCECheck(LayerChecker &c, Expr &e) {
   const Expr &logits = arg(e, 0), &labels = arg(e, 1);
@@ -424,6 +465,7 @@ const LayerDef kLayers[] = {
      recurrentBuild},
     {"batch_norm", "batch_norm(x, momentum = 0.1, eps = 1e-5)", false, 1, 0, kBatchNormKeys,
      batchNormCheck, batchNormBuild},
+    {"dropout", "dropout(x, p)", false, 1, 1, {}, dropoutCheck, dropoutBuild},
     {"max_pool2d", "max_pool2d(x, window)", false, 1, 1, {}, poolCheck, maxPoolBuild},
     {"avg_pool2d", "avg_pool2d(x, window)", false, 1, 1, {}, poolCheck, avgPoolBuild},
     {"flatten", "flatten(x)", false, 1, 0, {}, flattenCheck, flattenBuild},

@@ -62,6 +62,7 @@ int64_t initKind(StringRef kind) {
   return llvm::StringSwitch<int64_t>(kind)
       .Case("zeros", 0).Case("ones", 1).Case("normal", 2).Case("xavier", 3)
       .Case("xavier_normal", 4).Case("he", 5).Case("he_uniform", 6).Case("torch", 7)
+      .Case("seed", 8)
       .Default(0);
 }
 

@@ -61,8 +61,9 @@ void kiln_state_destroy(kiln_state *s) {
 }
 
 /* Fills each tensor of `table` in `arena` from its initialiser, drawing
- * from `r` in table order. */
-static void init_tensors(kiln_rng *r, const kiln_tensor_info *table, int64_t n, float *arena) {
+ * from `r` in table order (a random stream's counter starts from `seed`). */
+static void init_tensors(kiln_rng *r, uint64_t seed, const kiln_tensor_info *table, int64_t n,
+                         float *arena) {
   for (int64_t t = 0; t < n; ++t) {
     const kiln_tensor_info *p = &table[t];
     float *w = arena + p->offset;
@@ -77,6 +78,7 @@ static void init_tensors(kiln_rng *r, const kiln_tensor_info *table, int64_t n, 
       case KILN_INIT_HE: v = kiln_rng_normal(r) * sqrt(2.0 / fin); break;
       case KILN_INIT_HE_UNIFORM: v = (2 * kiln_rng_uniform(r) - 1) * sqrt(6.0 / fin); break;
       case KILN_INIT_TORCH: v = (2 * kiln_rng_uniform(r) - 1) / sqrt(fin); break;
+      case KILN_INIT_SEED: v = (double)(seed % (1u << 20)); break;
       default: v = 0; break;
       }
       w[i] = (float)v;
@@ -88,11 +90,11 @@ void kiln_state_init(kiln_state *s, uint64_t seed) {
   const kiln_model *m = s->model;
   kiln_rng r;
   kiln_rng_seed(&r, seed);
-  init_tensors(&r, m->params, m->num_params, s->params);
+  init_tensors(&r, seed, m->params, m->num_params, s->params);
   /* Optimizer state starts at zero; persistent buffers (batch norm's
    * running variance: ones) have initialisers of their own. */
   memset(s->state, 0, (size_t)m->state_numel * sizeof(float));
-  init_tensors(&r, m->state, m->num_state, s->state);
+  init_tensors(&r, seed, m->state, m->num_state, s->state);
   s->epochs_done = 0;
   s->seed = seed;
 }

@@ -171,3 +171,11 @@ func.func @scan_isolated(%h0: tensor<2xf32>, %w: tensor<2xf32>) -> tensor<2xf32>
   }
   return %h : tensor<2xf32>
 }
+
+// -----
+
+func.func @random_counter_rank(%c: tensor<2xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{expects a rank-0 counter}}
+  %u = kiln.random_uniform %c salt = 1 : tensor<2xf32> -> tensor<4xf32>
+  return %u : tensor<4xf32>
+}

@@ -75,3 +75,10 @@ func.func @scan(%h0: tensor<2x3xf32>, %xs: tensor<5x2x3xf32>, %w: tensor<3x3xf32
   }
   return %h, %hs : tensor<2x3xf32>, tensor<5x2x3xf32>
 }
+
+// CHECK-LABEL: func.func @random
+func.func @random(%c: tensor<f32>) -> tensor<4x8xf32> {
+  // CHECK: kiln.random_uniform %{{.*}} salt = 12345 : tensor<f32> -> tensor<4x8xf32>
+  %u = kiln.random_uniform %c salt = 12345 : tensor<f32> -> tensor<4x8xf32>
+  return %u : tensor<4x8xf32>
+}

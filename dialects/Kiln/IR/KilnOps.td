@@ -140,6 +140,7 @@ def Kiln_MatmulOp : Kiln_Op<"matmul", [Pure,
 include "dialects/Kiln/IR/KilnSpatialOps.td"
 include "dialects/Kiln/IR/KilnShapeOps.td"
 include "dialects/Kiln/IR/KilnLoopOps.td"
+include "dialects/Kiln/IR/KilnRandomOps.td"
 
 //===----------------------------------------------------------------------===//
 // Softmax, labels and losses (numerically stable forms)

@@ -1,4 +1,4 @@
-//===- KilnShape.cpp - Verifiers and VJPs of transpose, slice, pad, scan --===//
+//===- KilnShape.cpp - Verifiers and VJPs of shape, loop and random ops ---===//
 #include "dialects/Kiln/IR/KilnOps.h"
 
 using namespace mlir;
@@ -116,5 +116,13 @@ LogicalResult ScanOp::verify() {
       return emitOpError() << "stacked result " << t << " must be " << length << " steps of "
                            << v.getType();
   }
+  return success();
+}
+
+LogicalResult RandomUniformOp::verify() {
+  if (getCounter().getType().getRank() != 0)
+    return emitOpError("expects a rank-0 counter");
+  if (getSalt() < 0 || getSalt() > 0xFFFFFFFFll)
+    return emitOpError("expects a salt in [0, 2^32)");
   return success();
 }

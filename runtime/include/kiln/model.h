@@ -25,7 +25,9 @@ enum kiln_init {
   KILN_INIT_XAVIER_NORMAL = 4, /* N(0, 2 / (fan_in + fan_out)) */
   KILN_INIT_HE = 5,            /* N(0, 2 / fan_in) */
   KILN_INIT_HE_UNIFORM = 6,    /* U(+-sqrt(6 / fan_in)) */
-  KILN_INIT_TORCH = 7          /* U(+-1 / sqrt(fan_in)): torch.nn.Linear's default */
+  KILN_INIT_TORCH = 7,         /* U(+-1 / sqrt(fan_in)): torch.nn.Linear's default */
+  KILN_INIT_SEED = 8           /* seed mod 2^20: where a counter-based random stream
+                                  (dropout's) starts, so masks follow the seed */
 };
 
 /* Learning-rate schedules, per epoch (PyTorch's StepLR and CosineAnnealingLR). */
