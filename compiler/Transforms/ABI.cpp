@@ -10,6 +10,7 @@
 #include "compiler/Transforms/ABI.h"
 #include "compiler/Transforms/ModelAttrs.h"
 #include "compiler/Transforms/Passes.h"
+#include "runtime/include/kiln/model.h"
 
 #include "mlir/IR/IRMapping.h"
 
@@ -101,6 +102,7 @@ FailureOr<func::FuncOp> kiln::buildEntryPoint(func::FuncOp fn, StringRef name,
 
   // Entry signature: [params] [state] data... [hyper] outs...
   SmallVector<Type> argTypes;
+  SmallVector<StringRef> roles;
   auto arenaType = [&](Arena a) {
     return MemRefType::get({size[static_cast<int>(a)]}, elemTy);
   };
@@ -111,10 +113,12 @@ FailureOr<func::FuncOp> kiln::buildEntryPoint(func::FuncOp fn, StringRef name,
   };
   if (options.alwaysArenas || hasArena(Arena::Params)) {
     params = argTypes.size();
+    roles.push_back("params");
     argTypes.push_back(arenaType(Arena::Params));
   }
   if (options.alwaysArenas || hasArena(Arena::State)) {
     state = argTypes.size();
+    roles.push_back("state");
     argTypes.push_back(arenaType(Arena::State));
   }
   DenseMap<unsigned, unsigned> dataArg;
@@ -122,10 +126,12 @@ FailureOr<func::FuncOp> kiln::buildEntryPoint(func::FuncOp fn, StringRef name,
     if (arenaOf(fn, i) == Arena::None) {
       auto t = cast<RankedTensorType>(fnType.getInput(i));
       dataArg[i] = argTypes.size();
+      roles.push_back(fn.getArgAttr(i, attrs::kLabel) ? "label" : "input");
       argTypes.push_back(MemRefType::get(t.getShape(), t.getElementType()));
     }
   if (options.alwaysHyper || hasArena(Arena::Hyper)) {
     hyper = argTypes.size();
+    roles.push_back("hyper");
     argTypes.push_back(arenaType(Arena::Hyper));
   }
   DenseMap<unsigned, unsigned> outArg;
@@ -133,11 +139,15 @@ FailureOr<func::FuncOp> kiln::buildEntryPoint(func::FuncOp fn, StringRef name,
     if (!fn.getResultAttr(r, "kiln.update")) {
       auto t = cast<RankedTensorType>(fnType.getResult(r));
       outArg[r] = argTypes.size();
+      roles.push_back(options.outputRole);
       argTypes.push_back(MemRefType::get(t.getShape(), t.getElementType()));
     }
 
   OpBuilder mb(fn);
   auto entry = mb.create<func::FuncOp>(loc, name, mb.getFunctionType(argTypes, {}));
+  // What each parameter is, in order; the workspace comes last (kiln-plan-memory).
+  roles.push_back("workspace");
+  entry->setAttr(attrs::kRoles, mb.getStrArrayAttr(roles));
   Block *block = entry.addEntryBlock();
   OpBuilder b = OpBuilder::atBlockEnd(block);
 
@@ -200,6 +210,23 @@ ArrayAttr layoutAttr(Builder &b, ArrayRef<TensorSlot> slots) {
   return b.getArrayAttr(entries);
 }
 
+/// The runtime calls entry points through the typedefs of kiln/model.h,
+/// whose parameter lists it also states as text: an entry point that differs
+/// is a compiler bug, reported here rather than left to a mismatched call.
+LogicalResult checkRoles(func::FuncOp entry, StringRef expected) {
+  SmallVector<StringRef> want;
+  expected.split(want, ' ');
+  auto roles = entry->getAttrOfType<ArrayAttr>(attrs::kRoles);
+  SmallVector<StringRef> have;
+  for (Attribute a : roles)
+    have.push_back(cast<StringAttr>(a).getValue());
+  if (have == want)
+    return success();
+  return entry.emitError() << "internal error: " << entry.getSymName() << " takes ("
+                           << llvm::join(have, ", ") << ") but the runtime calls it with ("
+                           << llvm::join(want, ", ") << ") (runtime/include/kiln/model.h)";
+}
+
 struct KilnABIPass : kiln::impl::KilnABIBase<KilnABIPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -223,8 +250,10 @@ struct KilnABIPass : kiln::impl::KilnABIBase<KilnABIPass> {
       options.alwaysHyper = options.inPlace = inPlace;
       if (!inPlace)
         options.reference = trainLayout;
+      options.outputRole = inPlace ? "loss" : "output";
       auto entry = buildEntryPoint(fn, prefix + fnName, options, layout);
-      if (failed(entry))
+      if (failed(entry) || failed(checkRoles(*entry, inPlace ? KILN_TRAIN_STEP_PARAMS
+                                                              : KILN_PREDICT_PARAMS)))
         return signalPassFailure();
       // The training step sees every tensor; its layout is the model's.
       if (inPlace || !module->hasAttr(attrs::kLayout))

@@ -27,6 +27,8 @@ struct EntryOptions {
   /// name) keep their offsets, and the arenas their sizes, so predict reads
   /// the persistent buffers where the training step keeps them.
   llvm::ArrayRef<TensorSlot> reference;
+  /// What the out-buffers are, in the entry's `kiln.roles`.
+  llvm::StringRef outputRole = "output";
 };
 
 /// Builds a function `name` next to `fn` that takes arenas and plain buffers

@@ -28,6 +28,8 @@ inline constexpr llvm::StringLiteral kInput = "kiln.input";
 inline constexpr llvm::StringLiteral kLabel = "kiln.label";
 /// Argument: a run-time hyper-parameter (learning rate).
 inline constexpr llvm::StringLiteral kHyper = "kiln.hyper";
+/// Entry point: what each parameter is ("params", "state", "input", ...).
+inline constexpr llvm::StringLiteral kRoles = "kiln.roles";
 /// Entry point: bytes of workspace it needs.
 inline constexpr llvm::StringLiteral kWorkspace = "kiln.workspace_bytes";
 } // namespace kiln::attrs

@@ -61,6 +61,13 @@ typedef struct kiln_data_source {
   int64_t skip;         /* CSV: header lines to skip */
 } kiln_data_source;
 
+/* The entry points' parameters, in order, as text: kilnc checks every entry
+ * point it emits against these lists (an internal error if one differs), so
+ * the typedefs below and the generated code cannot drift apart silently.
+ * Change both together, with KILN_ABI_VERSION. */
+#define KILN_TRAIN_STEP_PARAMS "params state input label hyper loss workspace"
+#define KILN_PREDICT_PARAMS "params state input output workspace"
+
 typedef void (*kiln_train_step_fn)(float *params, float *state, const float *x, const void *y,
                                    const float *hyper, float *loss, uint8_t *workspace);
 /* predict reads the state arena too: persistent buffers such as batch
