@@ -448,13 +448,14 @@ struct RandomUniformLowering : KilnPattern<RandomUniformOp> {
   }
 };
 
-/// Computations in a scan's loop that do not change across steps (the
-/// transpose of a captured weight that a matmul packs, a bias broadcast) run
-/// once before it. A scan runs at least one step, so hoisting never computes
-/// something the loop would not; only ops without memory effects move (all
+/// Computations in a loop that do not change across its iterations (the
+/// transpose of a weight a scan captures and a matmul packs, a bias
+/// broadcast, scatter_add's id reads) run once before it. Every loop this
+/// pass builds runs at least once, so hoisting never computes something the
+/// loop would not; only ops without memory effects move (all
 /// of them are on tensors here). Inner loops first, so invariants of a
-/// nested scan can travel out of both.
-void hoistScanInvariants(func::FuncOp fn) {
+/// nested loop can travel out of both.
+void hoistLoopInvariants(func::FuncOp fn) {
   fn.walk([](scf::ForOp loop) {
     moveLoopInvariantCode(
         {&loop.getRegion()},
@@ -482,7 +483,7 @@ struct ConvertKilnToLinalgPass : kiln::impl::ConvertKilnToLinalgBase<ConvertKiln
     populateScanToSCFPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       return signalPassFailure();
-    hoistScanInvariants(getOperation());
+    hoistLoopInvariants(getOperation());
   }
 };
 } // namespace

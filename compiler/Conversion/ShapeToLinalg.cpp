@@ -8,6 +8,10 @@
 #include "compiler/Conversion/LinalgBuild.h"
 #include "dialects/Kiln/IR/KilnOps.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <numeric>
+
 using namespace mlir;
 using namespace kiln;
 using namespace kiln::linalg_build;
@@ -72,8 +76,87 @@ struct PadLowering : KilnPattern<PadOp> {
   }
 };
 
+/// An id as an index into `rows` rows, clamped so that a bad id can never
+/// read or write outside the table.
+Value clampedRow(OpBuilder &b, Location loc, Value id, int64_t rows) {
+  Value i = b.create<arith::IndexCastOp>(loc, b.getIndexType(), id);
+  Value lo = b.create<arith::ConstantIndexOp>(loc, 0);
+  Value hi = b.create<arith::ConstantIndexOp>(loc, rows - 1);
+  return b.create<arith::MaxSIOp>(loc, lo, b.create<arith::MinSIOp>(loc, i, hi));
+}
+
+/// result[i..., d] = table[ids[i...], d]: one generic over the result that
+/// reads the table at the id it is given.
+struct GatherLowering : KilnPattern<GatherOp> {
+  using KilnPattern::KilnPattern;
+  LogicalResult matchAndRewrite(GatherOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
+    auto out = op.getType();
+    int64_t r = out.getRank();
+    int64_t rows = op.getTable().getType().getDimSize(0);
+    MLIRContext *ctx = rw.getContext();
+    SmallVector<int64_t> lead(r - 1);
+    std::iota(lead.begin(), lead.end(), 0);
+    Value table = a.getTable();
+    rw.replaceOp(op, generic(rw, op.getLoc(), a.getIds(), empty(rw, op.getLoc(), out),
+                             {dimsMap(ctx, r, lead), AffineMap::getMultiDimIdentityMap(r, ctx)},
+                             SmallVector<IteratorType>(r, IteratorType::parallel),
+                             [&](OpBuilder &b, Location l, ValueRange args) {
+                               Value row = clampedRow(b, l, args[0], rows);
+                               Value col = b.create<linalg::IndexOp>(l, r - 1);
+                               Value v = b.create<tensor::ExtractOp>(l, table, ValueRange{row, col});
+                               b.create<linalg::YieldOp>(l, v);
+                             }));
+    return success();
+  }
+};
+
+/// A loop nest over the updates adding each into its id's row: linear in
+/// the number of updates, whatever the table's size.
+struct ScatterAddLowering : KilnPattern<ScatterAddOp> {
+  using KilnPattern::KilnPattern;
+  LogicalResult matchAndRewrite(ScatterAddOp op, Adaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    auto out = op.getType();
+    auto upd = cast<RankedTensorType>(a.getUpdates().getType());
+    int64_t r = upd.getRank();
+    Value zero = rw.create<arith::ConstantIndexOp>(loc, 0);
+    Value one = rw.create<arith::ConstantIndexOp>(loc, 1);
+    Value acc = filled(rw, loc, out, 0.0);
+    SmallVector<Value> ivs;
+    // Loops from the outermost dimension in; the innermost adds one value.
+    std::function<Value(OpBuilder &, int64_t, Value)> nest = [&](OpBuilder &b, int64_t d,
+                                                                 Value table) -> Value {
+      Value ub = b.create<arith::ConstantIndexOp>(loc, upd.getDimSize(d));
+      auto loop = b.create<scf::ForOp>(
+          loc, zero, ub, one, ValueRange{table},
+          [&](OpBuilder &lb, Location l, Value iv, ValueRange iter) {
+            ivs.push_back(iv);
+            Value next;
+            if (d + 1 < r) {
+              next = nest(lb, d + 1, iter[0]);
+            } else {
+              SmallVector<Value> idIdx(ivs.begin(), ivs.end() - 1);
+              Value id = lb.create<tensor::ExtractOp>(l, a.getIds(), idIdx);
+              Value row = clampedRow(lb, l, id, out.getDimSize(0));
+              Value v = lb.create<tensor::ExtractOp>(l, a.getUpdates(), ivs);
+              Value old = lb.create<tensor::ExtractOp>(l, iter[0], ValueRange{row, iv});
+              Value sum = lb.create<arith::AddFOp>(l, old, v);
+              next = lb.create<tensor::InsertOp>(l, sum, iter[0], ValueRange{row, iv});
+            }
+            ivs.pop_back();
+            lb.create<scf::YieldOp>(l, next);
+          });
+      return loop.getResult(0);
+    };
+    rw.replaceOp(op, nest(rw, 0, acc));
+    return success();
+  }
+};
+
 } // namespace
 
 void kiln::populateShapeToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<TransposeLowering, SliceLowering, PadLowering>(patterns.getContext());
+  patterns.add<TransposeLowering, SliceLowering, PadLowering, GatherLowering, ScatterAddLowering>(
+      patterns.getContext());
 }

@@ -179,3 +179,11 @@ func.func @random_counter_rank(%c: tensor<2xf32>) -> tensor<4xf32> {
   %u = kiln.random_uniform %c salt = 1 : tensor<2xf32> -> tensor<4xf32>
   return %u : tensor<4xf32>
 }
+
+// -----
+
+func.func @gather_width(%t: tensor<30x16xf32>, %ids: tensor<4xi32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{expects rows of shape ids x 16 and the table's element type}}
+  %e = kiln.gather %t[%ids] : tensor<30x16xf32>, tensor<4xi32> -> tensor<4x8xf32>
+  return %e : tensor<4x8xf32>
+}

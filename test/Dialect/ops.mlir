@@ -82,3 +82,12 @@ func.func @random(%c: tensor<f32>) -> tensor<4x8xf32> {
   %u = kiln.random_uniform %c salt = 12345 : tensor<f32> -> tensor<4x8xf32>
   return %u : tensor<4x8xf32>
 }
+
+// CHECK-LABEL: func.func @embedding
+func.func @embedding(%t: tensor<30x16xf32>, %ids: tensor<64x12xi32>) -> tensor<30x16xf32> {
+  // CHECK: kiln.gather %{{.*}}[%{{.*}}] : tensor<30x16xf32>, tensor<64x12xi32> -> tensor<64x12x16xf32>
+  %e = kiln.gather %t[%ids] : tensor<30x16xf32>, tensor<64x12xi32> -> tensor<64x12x16xf32>
+  // CHECK: kiln.scatter_add %{{.*}}[%{{.*}}] : tensor<64x12x16xf32>, tensor<64x12xi32> -> tensor<30x16xf32>
+  %g = kiln.scatter_add %e[%ids] : tensor<64x12x16xf32>, tensor<64x12xi32> -> tensor<30x16xf32>
+  return %g : tensor<30x16xf32>
+}

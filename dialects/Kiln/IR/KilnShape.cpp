@@ -126,3 +126,31 @@ LogicalResult RandomUniformOp::verify() {
     return emitOpError("expects a salt in [0, 2^32)");
   return success();
 }
+
+/// Checks table [V, D], ids S and rows S x D, whichever the op has as result.
+static LogicalResult verifyGather(Operation *op, RankedTensorType table, RankedTensorType ids,
+                                  RankedTensorType rows) {
+  if (table.getRank() != 2)
+    return op->emitOpError("expects a table [rows, width]");
+  SmallVector<int64_t> want(ids.getShape());
+  want.push_back(table.getDimSize(1));
+  if (rows.getShape() != ArrayRef<int64_t>(want) || rows.getElementType() != table.getElementType())
+    return op->emitOpError() << "expects rows of shape ids x " << table.getDimSize(1)
+                             << " and the table's element type";
+  return success();
+}
+
+LogicalResult GatherOp::verify() {
+  return verifyGather(*this, getTable().getType(), getIds().getType(), getType());
+}
+LogicalResult ScatterAddOp::verify() {
+  return verifyGather(*this, getType(), getIds().getType(), getUpdates().getType());
+}
+
+LogicalResult GatherOp::buildVJP(OpBuilder &b, ValueRange resultGrads,
+                                 SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(
+      b.create<ScatterAddOp>(getLoc(), getTable().getType(), resultGrads[0], getIds()));
+  operandGrads.push_back(Value());
+  return success();
+}

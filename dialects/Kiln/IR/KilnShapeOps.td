@@ -2,7 +2,7 @@
 //
 // Data movement without arithmetic. Slice and pad are each other's
 // gradients; recurrent layers use them to split gates, concat is a sum of
-// pads.
+// pads. Gather (embedding lookup) and scatter_add are a pair in the same way.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_SHAPE_OPS_TD
@@ -59,6 +59,47 @@ def Kiln_PadOp : Kiln_Op<"pad", [Pure,
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat =
     "$input `offsets` `=` $offsets attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_GatherOp : Kiln_Op<"gather", [Pure,
+    DeclareOpInterfaceMethods<Kiln_DifferentiableOpInterface>]> {
+  let summary = "rows of a table picked by integer ids (embedding lookup)";
+  let description = [{
+    `result[i..., :] = table[ids[i...], :]` for a table `[V, D]` and ids of
+    any shape, giving `ids.shape x D`. An id outside `[0, V)` reads row 0 or
+    V - 1 (clamped; loaders reject such ids). The table's gradient is
+    `kiln.scatter_add`; the ids get none.
+
+    ```mlir
+    %e = kiln.gather %table[%ids] : tensor<30x16xf32>, tensor<64x12xi32> -> tensor<64x12x16xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$table, Kiln_IndexTensor:$ids);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $table `[` $ids `]` attr-dict `:` type($table) `,` type($ids) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_ScatterAddOp : Kiln_Op<"scatter_add", [Pure]> {
+  let summary = "sums rows into a zero table at integer ids (gather's gradient)";
+  let description = [{
+    `result[v, :] = sum over i... with ids[i...] == v of updates[i..., :]`,
+    a zero row where no id is `v`. Ids are clamped as in `kiln.gather`.
+    Lowers to a loop over the ids, so its cost does not grow with V. Not
+    differentiated itself.
+
+    ```mlir
+    %g = kiln.scatter_add %d[%ids] : tensor<64x12x16xf32>, tensor<64x12xi32> -> tensor<30x16xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$updates, Kiln_IndexTensor:$ids);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $updates `[` $ids `]` attr-dict `:` type($updates) `,` type($ids) `->` type($result)
+  }];
   let hasVerifier = 1;
 }
 
