@@ -28,8 +28,8 @@ sys.path.insert(0, HERE)
 import kilnref  # noqa: E402  (no torch: safe before the thread environment is set)
 
 EXAMPLES = ["fashion_mlp", "fashion_bn", "softmax_classifier", "lenet", "rnn_rows", "lstm_rows",
-            "gru_rows", "digits_mlp", "iris_softmax", "logistic_regression", "linear_regression",
-            "house_prices"]
+            "gru_rows", "digits_mlp", "digits_embed", "iris_softmax", "logistic_regression",
+            "linear_regression", "house_prices"]
 
 
 def thread_env(threads):

@@ -100,6 +100,13 @@ class KilnDropout(torch.nn.Module):
         return x * (keep * np.float32(1.0 / (1.0 - self.p)))
 
 
+class _Ids(torch.nn.Module):
+    """Kiln's loaders hand ids over as whole-number floats; torch wants int64."""
+
+    def forward(self, x):
+        return x.long()
+
+
 def _csv(path, seed, labels=None, skip=0, scale=1.0, standardize=False, classes=False):
     x, y = kilnref.load_csv(os.path.join(kilnref.SK, path), skip=skip,
                             labels=labels and os.path.join(kilnref.SK, labels))
@@ -150,6 +157,12 @@ EXAMPLES = {
         data=lambda: _csv("digits.csv.gz", 3, scale=0.0625, classes=True),
         model=lambda: _mlp(64, 32, 10), layers=["hidden", "logits"], loss=F.cross_entropy,
         opt=dict(kind="adam", lr=0.01), batch=16, epochs=5, seed=3, task="classify"),
+    "digits_embed": dict(
+        data=lambda: _csv("digits.csv.gz", 3, classes=True),
+        model=lambda: torch.nn.Sequential(_Ids(), torch.nn.Embedding(17, 4), torch.nn.Flatten(),
+                                          *_mlp(256, 32, 10)),
+        layers=["e", "hidden", "logits"], loss=F.cross_entropy,
+        opt=dict(kind="adam", lr=0.01), batch=16, epochs=5, seed=3, task="classify"),
     "logistic_regression": dict(
         data=lambda: _csv("breast_cancer.csv", 7, skip=1, standardize=True),
         model=lambda: _mlp(30, 1), layers=["logit"], loss=F.binary_cross_entropy_with_logits,
@@ -186,7 +199,7 @@ NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)
 
 def layers(model):
     return [m for m in model if isinstance(
-        m, (torch.nn.Linear, torch.nn.Conv2d, KilnDropout) + RECURRENT + NORMS)]
+        m, (torch.nn.Linear, torch.nn.Conv2d, torch.nn.Embedding, KilnDropout) + RECURRENT + NORMS)]
 
 
 def tensors(layer, name):
@@ -197,6 +210,8 @@ def tensors(layer, name):
     if isinstance(layer, RECURRENT):
         return [(f"{name}.{t}", getattr(layer, f"{t}_l0"), False)
                 for t in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    if isinstance(layer, torch.nn.Embedding):  # [vocabulary, width] in both
+        return [(name + ".weight", layer.weight, False)]
     if isinstance(layer, KilnDropout):  # its stream's counter
         return [(f"{name}.counter", layer.counter, False)]
     if isinstance(layer, NORMS):  # the running statistics are buffers, compared too

@@ -401,6 +401,33 @@ Value dropoutBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> x
   return k.mul(xs[0], k.mul(keep, k.constant(t, 1.0 / (1.0 - p))));
 }
 
+// --- embedding(ids, vocabulary, width, init = unit_normal) --------------------
+bool embeddingCheck(LayerChecker &c, Expr &e) {
+  const Expr &ids = arg(e, 0);
+  if (!ids.isIntTensor) {
+    c.diagnostics().error(ids.loc) << "'embedding' expects ids of type i32, got "
+                                   << shapeStr(ids.shape, ids.isIntTensor);
+    return false;
+  }
+  auto vocab = intArg(c, e, arg(e, 1), "a vocabulary size", 1, 1 << 24);
+  auto width = intArg(c, e, arg(e, 2), "a width", 1, 1 << 16);
+  if (!vocab || !width || !c.readsIds(ids, *vocab, e))
+    return false;
+  e.shape = ids.shape;
+  e.shape.push_back(*width);
+  e.paramPrefix = c.paramPrefix();
+  std::string init = "unit_normal";
+  if (!c.initializer(e, "init", init))
+    return false;
+  // torch.nn.Embedding's weight: [vocabulary, width], N(0, 1) by default.
+  c.addParam({e.paramPrefix + ".weight", {*vocab, *width}, init, *width, *width});
+  return true;
+}
+
+Value embeddingBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs) {
+  return b.builder().create<GatherOp>(l, b.typeOf(e), b.param(e.paramPrefix + ".weight"), xs[0]);
+}
+
 // --- Losses: a scalar from the output and the label --------------------------
 bool softmaxCECheck(LayerChecker &c, Expr &e) {
   const Expr &logits = arg(e, 0), &labels = arg(e, 1);
@@ -449,6 +476,7 @@ Value mseBuild(LayerBuilder &b, const Expr &, Location l, ArrayRef<Value> xs) {
 const llvm::StringLiteral kDenseKeys[] = {"init", "bias_init", "bias"};
 const llvm::StringLiteral kRecurrentKeys[] = {"sequences"};
 const llvm::StringLiteral kBatchNormKeys[] = {"momentum", "eps"};
+const llvm::StringLiteral kEmbeddingKeys[] = {"init"};
 const llvm::StringLiteral kConvKeys[] = {"stride", "padding", "init", "bias_init", "bias"};
 
 const LayerDef kLayers[] = {
@@ -466,6 +494,8 @@ const LayerDef kLayers[] = {
     {"batch_norm", "batch_norm(x, momentum = 0.1, eps = 1e-5)", false, 1, 0, kBatchNormKeys,
      batchNormCheck, batchNormBuild},
     {"dropout", "dropout(x, p)", false, 1, 1, {}, dropoutCheck, dropoutBuild},
+    {"embedding", "embedding(ids, vocabulary, width, init = unit_normal)", false, 1, 2,
+     kEmbeddingKeys, embeddingCheck, embeddingBuild},
     {"max_pool2d", "max_pool2d(x, window)", false, 1, 1, {}, poolCheck, maxPoolBuild},
     {"avg_pool2d", "avg_pool2d(x, window)", false, 1, 1, {}, poolCheck, avgPoolBuild},
     {"flatten", "flatten(x)", false, 1, 0, {}, flattenCheck, flattenBuild},

@@ -28,6 +28,9 @@ public:
   /// then NAME.1, NAME.2, ... for further calls in the same binding.
   virtual std::string paramPrefix() = 0;
   virtual void addParam(ParamInfo p) = 0;
+  /// Records that `ids` (which must be the model's i32 input) indexes a
+  /// table of `rows` rows; false after an error.
+  virtual bool readsIds(const Expr &ids, int64_t rows, const Expr &call) = 0;
   /// Records the loss and the task it implies (classify, binary, regress).
   virtual void setLoss(llvm::StringRef loss, llvm::StringRef task, int64_t numClasses) = 0;
 };

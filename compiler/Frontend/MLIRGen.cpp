@@ -190,6 +190,8 @@ private:
         b.getNamedAttr("task", b.getStringAttr(info.task)),
         b.getNamedAttr("num_classes", b.getI64IntegerAttr(info.numClasses)),
         b.getNamedAttr("input_shape", b.getDenseI64ArrayAttr(sample)),
+        b.getNamedAttr("input_int", b.getI64IntegerAttr(info.inputIsInt)),
+        b.getNamedAttr("input_bound", b.getI64IntegerAttr(info.inputBound)),
         b.getNamedAttr("label_shape", b.getDenseI64ArrayAttr(labelSample)),
         b.getNamedAttr("output_shape", b.getDenseI64ArrayAttr(outSample)),
         b.getNamedAttr("optimizer", b.getDictionaryAttr(opt)),

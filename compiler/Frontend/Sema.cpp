@@ -27,7 +27,7 @@ std::string suggest(llvm::StringRef word, llvm::ArrayRef<std::string> candidates
 }
 
 const char *const kInits[] = {"zeros", "ones", "normal", "xavier", "xavier_normal",
-                              "he", "he_uniform", "torch"};
+                              "he", "he_uniform", "torch", "unit_normal"};
 
 class Analyzer : public LayerChecker {
 public:
@@ -211,8 +211,7 @@ private:
     };
     declare(m.inputs, "input");
     declare(m.labels, "label");
-    if (!m.inputs.empty() && m.inputs[0].type.elem != ElemKind::F32)
-      diags.error(m.inputs[0].type.loc) << "inputs must be f32";
+    info.inputIsInt = !m.inputs.empty() && m.inputs[0].type.elem == ElemKind::I32;
   }
 
   // --- expressions -------------------------------------------------------
@@ -321,6 +320,17 @@ private:
     return current->name + (denseCount++ ? "." + std::to_string(denseCount - 1) : "");
   }
   void addParam(ParamInfo p) override { info.params.push_back(std::move(p)); }
+  bool readsIds(const Expr &ids, int64_t rows, const Expr &call) override {
+    if (ids.kind != Expr::Kind::Name || m.inputs.empty() || ids.text != m.inputs[0].name ||
+        !info.inputIsInt) {
+      diags.error(ids.loc) << "'" << call.text << "' reads ids from the model's input declared "
+                                                  "i32, here '"
+                           << ids.text << "'";
+      return false;
+    }
+    info.inputBound = info.inputBound ? std::min(info.inputBound, rows) : rows;
+    return true;
+  }
   void setLoss(llvm::StringRef loss, llvm::StringRef task, int64_t numClasses) override {
     info.loss = loss.str();
     info.task = task.str();
@@ -462,6 +472,8 @@ private:
         source(a, info.test);
       else if (a.key == "split") {
         if (auto v = number(a, false, 0, 0.95)) info.split = *v;
+      } else if ((a.key == "scale" || a.key == "standardize") && info.inputIsInt) {
+        diags.error(a.loc) << "'" << a.key << "' does not apply to an input of ids (i32)";
       } else if (a.key == "scale") {
         if (auto v = number(a, false, -1e30, 1e30)) info.scale = *v;
       } else if (a.key == "standardize") {

@@ -44,6 +44,10 @@ struct ModelInfo {
   DataSource train, test;
   double split = 0, scale = 1;
   bool standardize = false;
+  /// The input is ids (i32), each below `inputBound`: the smallest vocabulary
+  /// of the embeddings that read it.
+  bool inputIsInt = false;
+  int64_t inputBound = 0;
 };
 
 /// Resolves names, infers and checks every shape (annotating the Exprs) and

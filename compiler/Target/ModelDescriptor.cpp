@@ -62,7 +62,7 @@ int64_t initKind(StringRef kind) {
   return llvm::StringSwitch<int64_t>(kind)
       .Case("zeros", 0).Case("ones", 1).Case("normal", 2).Case("xavier", 3)
       .Case("xavier_normal", 4).Case("he", 5).Case("he_uniform", 6).Case("torch", 7)
-      .Case("seed", 8)
+      .Case("seed", 8).Case("unit_normal", 9)
       .Default(0);
 }
 
@@ -157,7 +157,8 @@ LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModul
       t.str(text(model.getAs<DictionaryAttr>("optimizer"), "kind")), t.str(loss),
       t.str(text(model, "task")), t.i64(integer(model, "num_classes")),
       t.i64(dims("input_shape")), t.i64(dims("label_shape")), t.i64(dims("output_shape")),
-      t.i64(loss == "softmax_cross_entropy"),
+      t.i64(loss == "softmax_cross_entropy"), t.i64(integer(model, "input_int")),
+      t.i64(integer(model, "input_bound")),
       t.i64(params.size()), t.array(params, ".kiln.params"), t.i64(arenaSize[0]),
       t.i64(state.size()), t.array(state, ".kiln.state"), t.i64(arenaSize[1]),
       t.i64(workspace), source("train"), source("test"),

@@ -218,6 +218,7 @@ static int for_each_output(kiln_state *s, const kiln_dataset *d, int64_t n,
     for (int64_t i = 0; i < count; ++i)
       idx[i] = start + i;
     kiln_dataset_gather(d, idx, count, b, x, y);
+    kiln_ids_from_floats(m, x, b);
     kiln_state_predict(s, x, out);
     for (int64_t i = 0; i < count; ++i)
       visit(ctx, start + i, out + i * on);
@@ -300,6 +301,7 @@ static int train(kiln_state *s, const options *o, data *d) {
     float loss = 0;
     for (int64_t step = 0; step < steps; ++step) {
       kiln_dataset_gather(&d->train, idx + step * b, b, b, x, y);
+      kiln_ids_from_floats(m, x, b);
       loss = kiln_state_train_step(s, x, y);
       if (!isfinite(loss)) {
         fprintf(stderr, "\n");

@@ -277,6 +277,33 @@ static int load_csv(const kiln_model *m, const kiln_data_source *src, kiln_datas
   return rc;
 }
 
+/* A model whose input is ids accepts only whole numbers in [0, bound): an
+ * id out of range would pick no embedding row, so it is an error naming the
+ * file and the row, never a silent clamp. */
+static int check_ids(const kiln_model *m, const char *path, kiln_dataset *d) {
+  if (!m->input_is_int)
+    return 0;
+  for (int64_t r = 0; r < d->n; ++r)
+    for (int64_t c = 0; c < d->features; ++c) {
+      float v = d->x[r * d->features + c];
+      if (!(v >= 0 && v < (float)m->input_bound && v == (float)(int64_t)v)) {
+        int rc = kiln_fail("%s: row %lld, value %lld is %g, not an id in [0, %lld)", path,
+                           (long long)r + 1, (long long)c + 1, v, (long long)m->input_bound);
+        kiln_dataset_free(d);
+        return rc;
+      }
+    }
+  return 0;
+}
+
+void kiln_ids_from_floats(const kiln_model *m, float *x, int64_t rows) {
+  if (!m->input_is_int)
+    return;
+  int32_t *ids = (int32_t *)(void *)x;
+  for (int64_t i = 0; i < rows * m->input_numel; ++i)
+    ids[i] = (int32_t)x[i];
+}
+
 int kiln_dataset_load_features(const kiln_model *m, const char *path, kiln_dataset *out) {
   memset(out, 0, sizeof *out);
   table t;
@@ -300,18 +327,21 @@ int kiln_dataset_load_features(const kiln_model *m, const char *path, kiln_datas
   free(t.v);
   if (rc != 0)
     kiln_dataset_free(out);
-  return rc;
+  return rc ? rc : check_ids(m, path, out);
 }
 
 int kiln_dataset_load(const kiln_model *m, const kiln_data_source *src, kiln_dataset *out) {
   memset(out, 0, sizeof *out);
   if (!src->format || !src->format[0])
     return kiln_fail("no data source: the model names none; pass --data-train/--data-test");
+  int rc;
   if (strcmp(src->format, "idx") == 0)
-    return load_idx(m, src, out);
-  if (strcmp(src->format, "csv") == 0)
-    return load_csv(m, src, out);
-  return kiln_fail("unknown data format '%s'", src->format);
+    rc = load_idx(m, src, out);
+  else if (strcmp(src->format, "csv") == 0)
+    rc = load_csv(m, src, out);
+  else
+    return kiln_fail("unknown data format '%s'", src->format);
+  return rc ? rc : check_ids(m, src->features, out);
 }
 
 int kiln_dataset_split(kiln_dataset *all, double fraction, uint64_t seed, kiln_dataset *test) {

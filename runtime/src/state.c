@@ -79,6 +79,7 @@ static void init_tensors(kiln_rng *r, uint64_t seed, const kiln_tensor_info *tab
       case KILN_INIT_HE_UNIFORM: v = (2 * kiln_rng_uniform(r) - 1) * sqrt(6.0 / fin); break;
       case KILN_INIT_TORCH: v = (2 * kiln_rng_uniform(r) - 1) / sqrt(fin); break;
       case KILN_INIT_SEED: v = (double)(seed % (1u << 20)); break;
+      case KILN_INIT_UNIT_NORMAL: v = kiln_rng_normal(r); break;
       default: v = 0; break;
       }
       w[i] = (float)v;
@@ -152,7 +153,7 @@ static fp_mode fp_enter(int flush) { (void)flush; return 0; }
 static void fp_leave(fp_mode old) { (void)old; }
 #endif
 
-float kiln_state_train_step(kiln_state *s, const float *x, const void *y) {
+float kiln_state_train_step(kiln_state *s, const void *x, const void *y) {
   float loss = 0;
   fp_mode mode = fp_enter(s->flush_denormals);
   s->model->train_step(s->params, s->state, x, y, s->hyper, &loss, s->workspace);
@@ -160,7 +161,7 @@ float kiln_state_train_step(kiln_state *s, const float *x, const void *y) {
   return loss;
 }
 
-void kiln_state_predict(kiln_state *s, const float *x, float *out) {
+void kiln_state_predict(kiln_state *s, const void *x, float *out) {
   fp_mode mode = fp_enter(s->flush_denormals);
   s->model->predict(s->params, s->state, x, out, s->workspace);
   fp_leave(mode);

@@ -90,11 +90,11 @@ static void test_split_gather(void) {
 /* The loss a step reports: half of a value that is normal, but whose half is
  * subnormal, so a flushing step reports 0. */
 static volatile float kTiny = 2e-38f;
-static void dummy_step(float *p, float *s, const float *x, const void *y, const float *h, float *l,
+static void dummy_step(float *p, float *s, const void *x, const void *y, const float *h, float *l,
                        uint8_t *ws) {
   *l = kTiny * 0.5f;
 }
-static void dummy_predict(const float *p, const float *st, const float *x, float *o, uint8_t *ws) {
+static void dummy_predict(const float *p, const float *st, const void *x, float *o, uint8_t *ws) {
   o[0] = kTiny * 0.5f;
 }
 

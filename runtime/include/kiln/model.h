@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-#define KILN_ABI_VERSION 4
+#define KILN_ABI_VERSION 5
 
 /* Parameter initialisers; fans come from the tensor's table entry. */
 enum kiln_init {
@@ -26,8 +26,9 @@ enum kiln_init {
   KILN_INIT_HE = 5,            /* N(0, 2 / fan_in) */
   KILN_INIT_HE_UNIFORM = 6,    /* U(+-sqrt(6 / fan_in)) */
   KILN_INIT_TORCH = 7,         /* U(+-1 / sqrt(fan_in)): torch.nn.Linear's default */
-  KILN_INIT_SEED = 8           /* seed mod 2^20: where a counter-based random stream
+  KILN_INIT_SEED = 8,          /* seed mod 2^20: where a counter-based random stream
                                   (dropout's) starts, so masks follow the seed */
+  KILN_INIT_UNIT_NORMAL = 9    /* N(0, 1): torch.nn.Embedding's default */
 };
 
 /* Learning-rate schedules, per epoch (PyTorch's StepLR and CosineAnnealingLR). */
@@ -68,11 +69,13 @@ typedef struct kiln_data_source {
 #define KILN_TRAIN_STEP_PARAMS "params state input label hyper loss workspace"
 #define KILN_PREDICT_PARAMS "params state input output workspace"
 
-typedef void (*kiln_train_step_fn)(float *params, float *state, const float *x, const void *y,
+/* x: the input batch, float or int32_t (ids) as `input_is_int` says; y: the
+ * labels, int32_t class indices or floats as `label_is_int` says. */
+typedef void (*kiln_train_step_fn)(float *params, float *state, const void *x, const void *y,
                                    const float *hyper, float *loss, uint8_t *workspace);
 /* predict reads the state arena too: persistent buffers such as batch
  * norm's running statistics live there, next to the optimizer state. */
-typedef void (*kiln_predict_fn)(const float *params, const float *state, const float *x,
+typedef void (*kiln_predict_fn)(const float *params, const float *state, const void *x,
                                 float *out, uint8_t *workspace);
 
 typedef struct kiln_model {
@@ -88,6 +91,8 @@ typedef struct kiln_model {
   int64_t num_classes;
   int64_t input_numel, label_numel, output_numel; /* per sample */
   int64_t label_is_int;
+  int64_t input_is_int; /* the input is int32 ids, each in [0, input_bound) */
+  int64_t input_bound;
   int64_t num_params;
   const kiln_tensor_info *params;
   int64_t param_numel;

@@ -58,9 +58,9 @@ double kiln_schedule_lr(const kiln_schedule *schedule, double base, int64_t epoc
 #define KILN_MAX_EPOCHS 1000000000
 
 /* One optimizer step on a full batch; returns the batch loss. */
-float kiln_state_train_step(kiln_state *s, const float *x, const void *y);
+float kiln_state_train_step(kiln_state *s, const void *x, const void *y);
 /* Model outputs for a full batch (batch x output_numel floats). */
-void kiln_state_predict(kiln_state *s, const float *x, float *out);
+void kiln_state_predict(kiln_state *s, const void *x, float *out);
 
 /* --- Input preprocessing: what every input row goes through --------------- */
 /* The factor every input value is multiplied by (the model's scale; 1 if none). */
@@ -91,6 +91,9 @@ typedef struct kiln_dataset {
 } kiln_dataset;
 
 void kiln_dataset_free(kiln_dataset *d);
+/* For a model whose input is ids: turns `rows` rows of float ids (checked
+ * when loaded) into int32_t in place, for train_step and predict. */
+void kiln_ids_from_floats(const kiln_model *m, float *x, int64_t rows);
 /* Loads a source checked against the model's input and label shapes. Features
  * are raw: kiln_preprocess turns them into model inputs. */
 int kiln_dataset_load(const kiln_model *m, const kiln_data_source *src, kiln_dataset *out);
