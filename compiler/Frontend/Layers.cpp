@@ -20,6 +20,28 @@ std::string kiln::frontend::shapeStr(const std::vector<int64_t> &s, bool isInt) 
   return out + "]";
 }
 
+std::optional<int64_t> kiln::frontend::intArg(LayerChecker &c, const Expr &call, const Expr &v,
+                                              const char *what, int64_t min, int64_t max) {
+  if (v.kind != Expr::Kind::Number || !v.isInteger || v.number < min || v.number > max) {
+    c.diagnostics().error(v.loc) << "'" << call.text << "' expects " << what << " in [" << min
+                                 << ", " << max << "]";
+    return std::nullopt;
+  }
+  return int64_t(v.number);
+}
+
+std::optional<bool> kiln::frontend::boolKey(LayerChecker &c, const Expr &call, StringRef key,
+                                            bool dflt) {
+  const Arg *a = call.findArg(key);
+  if (!a)
+    return dflt;
+  if (a->value->kind != Expr::Kind::Bool) {
+    c.diagnostics().error(a->value->loc) << "'" << key << "' must be true or false";
+    return std::nullopt;
+  }
+  return a->value->number != 0;
+}
+
 namespace {
 
 const Expr &arg(const Expr &call, size_t i) { return *call.positional(i)->value; }
@@ -69,16 +91,11 @@ bool weightAndBias(LayerChecker &c, Expr &e, const char *defaultInit,
   std::string init = defaultInit, biasInit = "zeros";
   if (!c.initializer(e, "init", init) || !c.initializer(e, "bias_init", biasInit))
     return false;
-  bool bias = true;
-  if (const Arg *a = e.findArg("bias")) {
-    if (a->value->kind != Expr::Kind::Bool) {
-      c.diagnostics().error(a->value->loc) << "'bias' must be true or false";
-      return false;
-    }
-    bias = a->value->number != 0;
-  }
+  std::optional<bool> bias = boolKey(c, e, "bias", true);
+  if (!bias)
+    return false;
   c.addParam({e.paramPrefix + ".weight", std::move(weightShape), init, fanIn, fanOut});
-  if (bias)
+  if (*bias)
     c.addParam({e.paramPrefix + ".bias", {outputs}, biasInit, fanIn, fanOut});
   return true;
 }
@@ -144,17 +161,6 @@ Value denseBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs)
 }
 
 // --- Images: NCHW tensors ---------------------------------------------------
-/// A positional integer argument in [min, max]; reports and returns nullopt.
-std::optional<int64_t> intArg(LayerChecker &c, const Expr &call, const Expr &v, const char *what,
-                              int64_t min, int64_t max) {
-  if (v.kind != Expr::Kind::Number || !v.isInteger || v.number < min || v.number > max) {
-    c.diagnostics().error(v.loc) << "'" << call.text << "' expects " << what << " in [" << min
-                                 << ", " << max << "]";
-    return std::nullopt;
-  }
-  return int64_t(v.number);
-}
-
 /// The named integer setting `key` (default `dflt`), in [min, max].
 std::optional<int64_t> intKey(LayerChecker &c, const Expr &call, llvm::StringRef key, int64_t dflt,
                               int64_t min, int64_t max) {

@@ -73,6 +73,14 @@ struct LayerDef {
 llvm::ArrayRef<LayerDef> layers();
 const LayerDef *lookupLayer(llvm::StringRef name);
 
+/// Argument helpers for shape rules (Layers.cpp, Recurrent.cpp): each reports
+/// its error and returns nullopt.
+/// A positional integer argument `v` of `call` in [min, max].
+std::optional<int64_t> intArg(LayerChecker &c, const Expr &call, const Expr &v, const char *what,
+                              int64_t min, int64_t max);
+/// The named true/false setting `key` of `call` (default `dflt`).
+std::optional<bool> boolKey(LayerChecker &c, const Expr &call, llvm::StringRef key, bool dflt);
+
 /// "f32[32, 784]" for messages.
 std::string shapeStr(const std::vector<int64_t> &shape, bool isInt);
 

@@ -78,27 +78,21 @@ SmallVector<Value> cellStep(KilnBuilder &k, Cell cell, ValueRange carried, Value
 } // namespace
 
 bool kiln::frontend::recurrentCheck(LayerChecker &c, Expr &e) {
-  const Expr &x = *e.positional(0)->value, &units = *e.positional(1)->value;
+  const Expr &x = *e.positional(0)->value;
   if (x.isIntTensor || x.shape.size() != 3) {
     c.diagnostics().error(x.loc) << "'" << e.text
                                  << "' expects sequences of type f32[batch, steps, features], got "
                                  << shapeStr(x.shape, x.isIntTensor);
     return false;
   }
-  if (units.kind != Expr::Kind::Number || !units.isInteger || units.number < 1 ||
-      units.number > (1 << 16)) {
-    c.diagnostics().error(units.loc) << "'" << e.text
-                                     << "' expects a hidden size in [1, 65536]";
+  auto units = intArg(c, e, *e.positional(1)->value, "a hidden size", 1, 1 << 16);
+  auto sequences = boolKey(c, e, "sequences", false);
+  if (!units || !sequences)
     return false;
-  }
-  if (const Arg *a = e.findArg("sequences"); a && a->value->kind != Expr::Kind::Bool) {
-    c.diagnostics().error(a->value->loc) << "'sequences' must be true or false";
-    return false;
-  }
   int64_t batch = x.shape[0], steps = x.shape[1], features = x.shape[2];
-  int64_t hidden = int64_t(units.number), g = gatesOf(cellOf(e)) * hidden;
-  e.shape = returnsSequences(e) ? std::vector<int64_t>{batch, steps, hidden}
-                                : std::vector<int64_t>{batch, hidden};
+  int64_t hidden = *units, g = gatesOf(cellOf(e)) * hidden;
+  e.shape = *sequences ? std::vector<int64_t>{batch, steps, hidden}
+                       : std::vector<int64_t>{batch, hidden};
   e.paramPrefix = c.paramPrefix();
   // torch.nn.RNN/LSTM/GRU draw every tensor from U(-1/sqrt(H), 1/sqrt(H)):
   // the "torch" initialiser with a fan-in of H.

@@ -1,5 +1,6 @@
 //===- Sema.cpp - Names, shapes and settings of a .kiln model -------------===//
 #include "compiler/Frontend/Sema.h"
+#include "runtime/include/kiln/model.h"
 #include "compiler/Frontend/Layers.h"
 #include "compiler/Transforms/Optimizers.h"
 
@@ -26,8 +27,11 @@ std::string suggest(llvm::StringRef word, llvm::ArrayRef<std::string> candidates
   return best.empty() ? "" : "; did you mean '" + best + "'?";
 }
 
-const char *const kInits[] = {"zeros", "ones", "normal", "xavier", "xavier_normal",
-                              "he", "he_uniform", "torch", "unit_normal"};
+const char *const kInitNames[] = KILN_INIT_NAMES;
+/// The initialisers a model may name: all but "seed", which layers set.
+bool userInit(llvm::StringRef name) {
+  return name != "seed" && llvm::is_contained(kInitNames, name);
+}
 
 class Analyzer : public LayerChecker {
 public:
@@ -341,11 +345,12 @@ private:
     const Arg *a = e.findArg(key);
     if (!a)
       return true;
-    if (a->value->kind != Expr::Kind::Name || !llvm::is_contained(kInits, a->value->text)) {
+    if (a->value->kind != Expr::Kind::Name || !userInit(a->value->text)) {
       auto d = diags.error(a->value->loc);
       d << "unknown initializer; expected one of";
-      for (const char *i : kInits)
-        d << " " << i;
+      for (const char *i : kInitNames)
+        if (userInit(i))
+          d << " " << i;
       return false;
     }
     out = a->value->text;

@@ -59,11 +59,9 @@ public:
 };
 
 int64_t initKind(StringRef kind) {
-  return llvm::StringSwitch<int64_t>(kind)
-      .Case("zeros", 0).Case("ones", 1).Case("normal", 2).Case("xavier", 3)
-      .Case("xavier_normal", 4).Case("he", 5).Case("he_uniform", 6).Case("torch", 7)
-      .Case("seed", 8).Case("unit_normal", 9)
-      .Default(0);
+  static const char *const names[] = KILN_INIT_NAMES;
+  const auto *it = llvm::find(names, kind);
+  return it == std::end(names) ? KILN_INIT_ZEROS : it - std::begin(names);
 }
 
 int64_t integer(DictionaryAttr d, StringRef key) {

@@ -31,6 +31,12 @@ enum kiln_init {
   KILN_INIT_UNIT_NORMAL = 9    /* N(0, 1): torch.nn.Embedding's default */
 };
 
+/* Their names in the model language, indexed by enum kiln_init: the one list
+ * the compiler reads initialisers from ("seed" is set by layers, not users). */
+#define KILN_INIT_NAMES                                                                  \
+  {"zeros", "ones", "normal", "xavier", "xavier_normal", "he", "he_uniform", "torch",  \
+   "seed", "unit_normal"}
+
 /* Learning-rate schedules, per epoch (PyTorch's StepLR and CosineAnnealingLR). */
 enum kiln_schedule_kind {
   KILN_SCHEDULE_CONSTANT = 0,
