@@ -61,19 +61,23 @@ def kiln_split(x, y, fraction, seed):
     return x[tr], y[tr], x[te], y[te]
 
 
-def preprocess(xtr, xte, scale=1.0, standardize=False):
+def preprocess(xtr, xte, scale=1.0, standardize=False, ids=()):
     """runtime/src/preprocess.c: x * scale rounded to f32, then standardised
     with the training rows' statistics (population std; constant features
-    only centred)."""
-    xtr = (xtr.astype(np.float64) * scale).astype(np.float32)
-    xte = (xte.astype(np.float64) * scale).astype(np.float32)
-    if not standardize:
-        return xtr, xte
-    mean = xtr.astype(np.float64).mean(0)
-    sd = xtr.astype(np.float64).std(0)
-    sd[sd < 1e-12] = 1
-    f = lambda x: ((x.astype(np.float64) - mean) / sd).astype(np.float32)
-    return f(xtr), f(xte)
+    only centred). Columns listed in `ids` (an i32 input's) pass through."""
+    keep = np.zeros(xtr.shape[1], bool)
+    keep[list(ids)] = True
+    xtr, xte = xtr.astype(np.float32), xte.astype(np.float32)
+    ytr = (xtr.astype(np.float64) * scale).astype(np.float32)
+    yte = (xte.astype(np.float64) * scale).astype(np.float32)
+    if standardize:
+        mean = ytr.astype(np.float64).mean(0)
+        sd = ytr.astype(np.float64).std(0)
+        sd[sd < 1e-12] = 1
+        f = lambda x: ((x.astype(np.float64) - mean) / sd).astype(np.float32)
+        ytr, yte = f(ytr), f(yte)
+    ytr[:, keep], yte[:, keep] = xtr[:, keep], xte[:, keep]
+    return ytr, yte
 
 
 def load_idx(images, labels):
@@ -93,13 +97,20 @@ def read_table(path, skip=0):
     return np.loadtxt(lines, ndmin=2)
 
 
-def load_csv(path, skip=0, label_column=-1, labels=None):
-    """Features as float32, labels as read (float64)."""
+def load_csv(path, skip=0, label_column=-1, labels=None, columns=None):
+    """Features as float32 (the file's `columns` in that order, else all but
+    the label's), labels as read (float64)."""
     data = read_table(path, skip)
     if labels is not None:
-        return data.astype(np.float32), read_table(labels, skip)[:, 0]
-    y = data[:, label_column]
-    x = np.delete(data, label_column % data.shape[1], axis=1)
+        y = read_table(labels, skip)[:, 0]
+    else:
+        y = data[:, label_column]
+    if columns is not None:
+        x = data[:, columns]
+    elif labels is not None:
+        x = data
+    else:
+        x = np.delete(data, label_column % data.shape[1], axis=1)
     return x.astype(np.float32), y
 
 

@@ -107,13 +107,34 @@ class _Ids(torch.nn.Module):
         return x.long()
 
 
-def _csv(path, seed, labels=None, skip=0, scale=1.0, standardize=False, classes=False):
-    x, y = kilnref.load_csv(os.path.join(kilnref.SK, path), skip=skip,
-                            labels=labels and os.path.join(kilnref.SK, labels))
+def _csv(path, seed, labels=None, skip=0, scale=1.0, standardize=False, classes=False,
+         label_column=-1, columns=None, ids=()):
+    x, y = kilnref.load_csv(os.path.join(kilnref.SK, path), skip=skip, label_column=label_column,
+                            labels=labels and os.path.join(kilnref.SK, labels), columns=columns)
     y = y.astype(np.int64) if classes else y.astype(np.float32)[:, None]
     xtr, ytr, xte, yte = kilnref.kiln_split(x, y, 0.2, seed)
-    xtr, xte = kilnref.preprocess(xtr, xte, scale=scale, standardize=standardize)
+    xtr, xte = kilnref.preprocess(xtr, xte, scale=scale, standardize=standardize, ids=ids)
     return xtr, ytr, xte, yte
+
+
+class _WideDeep(torch.nn.Module):
+    """examples/wide_deep.kiln: Kiln's feature row is the 11 numbers, then
+    the river id, then the highway id. Submodules are registered in Kiln's
+    parameter order (wide, wide.1, wide.2, codes, codes.1, h1, h2, deep)."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.wide, self.wide1, self.wide2 = nn.Linear(11, 1), nn.Embedding(2, 1), nn.Embedding(25, 1)
+        self.codes, self.codes1 = nn.Embedding(2, 2), nn.Embedding(25, 4)
+        self.h1, self.h2, self.deep = nn.Linear(17, 64), nn.Linear(64, 32), nn.Linear(32, 1)
+
+    def forward(self, x):
+        num, river, highway = x[:, :11], x[:, 11].long(), x[:, 12].long()
+        wide = self.wide(num) + (self.wide1(river) + self.wide2(highway))
+        codes = torch.cat([self.codes(river), self.codes1(highway)], 1)
+        h = F.relu(self.h2(F.relu(self.h1(torch.cat([num, codes], 1)))))
+        return wide + self.deep(h)
 
 
 def _mlp(*sizes):
@@ -172,6 +193,12 @@ EXAMPLES = {
                           standardize=True),
         model=lambda: _mlp(10, 1), layers=["prediction"], loss=F.mse_loss, opt=dict(kind="sgd", lr=0.05),
         batch=16, epochs=100, seed=7, task="regress"),
+    "wide_deep": dict(
+        data=lambda: _csv("boston_house_prices.csv", 1, skip=2, standardize=True, label_column=13,
+                          columns=[0, 1, 2, 4, 5, 6, 7, 9, 10, 11, 12, 3, 8], ids=(11, 12)),
+        model=_WideDeep, layers=["wide", "wide.1", "wide.2", "codes", "codes.1", "h1", "h2", "deep"],
+        loss=F.mse_loss, opt=dict(kind="adam", lr=0.003), batch=16, epochs=100, seed=1,
+        task="regress"),
     "house_prices": dict(
         data=lambda: _csv("boston_house_prices.csv", 1, skip=2, standardize=True),
         model=lambda: _mlp(13, 64, 32, 1), layers=["h1", "h2", "prediction"], loss=F.mse_loss,
@@ -198,7 +225,7 @@ NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)
 
 
 def layers(model):
-    return [m for m in model if isinstance(
+    return [m for m in model.modules() if isinstance(
         m, (torch.nn.Linear, torch.nn.Conv2d, torch.nn.Embedding, KilnDropout) + RECURRENT + NORMS)]
 
 

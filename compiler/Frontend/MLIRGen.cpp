@@ -69,7 +69,8 @@ private:
           shape, d.type.elem == ElemKind::I32 ? Type(b.getI32Type()) : b.getF32Type()));
       argAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(attr, b.getStringAttr(d.name))));
     };
-    dataArg(m.inputs[0], attrs::kInput);
+    for (const DataDecl &in : m.inputs)
+      dataArg(in, attrs::kInput);
     if (withLabel)
       dataArg(m.labels[0], attrs::kLabel);
 
@@ -85,9 +86,11 @@ private:
     isTraining = withLabel;
     for (auto [p, arg] : llvm::zip(info.params, entry->getArguments()))
       params[p.name] = arg;
-    values[m.inputs[0].name] = entry->getArgument(info.params.size());
+    unsigned next = info.params.size();
+    for (const DataDecl &in : m.inputs)
+      values[in.name] = entry->getArgument(next++);
     if (withLabel)
-      values[m.labels[0].name] = entry->getArgument(info.params.size() + 1);
+      values[m.labels[0].name] = entry->getArgument(next);
 
     // Only what the result needs is built: predict never reaches the label
     // or the loss, and bindings nothing reads are left out of both.
@@ -170,8 +173,16 @@ private:
     for (auto &[key, value] : info.optimizerArgs)
       opt.push_back(b.getNamedAttr(key, b.getF64FloatAttr(value)));
     std::vector<std::string> arch = m.architecture();
-    const DataDecl &in = m.inputs[0];
-    SmallVector<int64_t> sample(in.type.dims.begin() + 1, in.type.dims.end());
+    // The typed signature's inputs, in order: what the descriptor, the C
+    // header and the loaders are generated from.
+    SmallVector<Attribute> inputs;
+    for (const InputInfo &in : info.inputs)
+      inputs.push_back(b.getDictionaryAttr({
+          b.getNamedAttr("name", b.getStringAttr(in.name)),
+          b.getNamedAttr("shape", b.getDenseI64ArrayAttr(in.sample)),
+          b.getNamedAttr("int", b.getBoolAttr(in.isInt)),
+          b.getNamedAttr("bound", b.getI64IntegerAttr(in.bound)),
+          b.getNamedAttr("columns", b.getDenseI64ArrayAttr(in.columns))}));
     SmallVector<int64_t> labelSample(m.labels[0].type.dims.begin() + 1, m.labels[0].type.dims.end());
     const Expr &out = *info.lossExpr->args[0].value;
     SmallVector<int64_t> outSample(out.shape.begin() + 1, out.shape.end());
@@ -189,9 +200,7 @@ private:
         b.getNamedAttr("loss", b.getStringAttr(info.loss)),
         b.getNamedAttr("task", b.getStringAttr(info.task)),
         b.getNamedAttr("num_classes", b.getI64IntegerAttr(info.numClasses)),
-        b.getNamedAttr("input_shape", b.getDenseI64ArrayAttr(sample)),
-        b.getNamedAttr("input_int", b.getI64IntegerAttr(info.inputIsInt)),
-        b.getNamedAttr("input_bound", b.getI64IntegerAttr(info.inputBound)),
+        b.getNamedAttr("inputs", b.getArrayAttr(inputs)),
         b.getNamedAttr("label_shape", b.getDenseI64ArrayAttr(labelSample)),
         b.getNamedAttr("output_shape", b.getDenseI64ArrayAttr(outSample)),
         b.getNamedAttr("optimizer", b.getDictionaryAttr(opt)),

@@ -184,13 +184,7 @@ private:
   }
 
   void declarations() {
-    auto declare = [&](std::vector<DataDecl> &decls, const char *what) {
-      if (decls.size() != 1) {
-        diags.error(decls.empty() ? m.loc : decls[1].loc)
-            << "a model needs exactly one '" << what << "' declaration";
-        return;
-      }
-      DataDecl &d = decls[0];
+    auto declare = [&](DataDecl &d, bool isLabel) {
       if (d.type.dims.empty() || d.type.dims[0] != -1) {
         diags.error(d.type.loc) << "the first dimension of '" << d.name << "' must be 'batch'";
         return;
@@ -207,15 +201,29 @@ private:
       e->shape = d.type.dims;
       e->shape[0] = info.batch;
       e->isIntTensor = d.type.elem == ElemKind::I32;
-      e->readsLabel = &decls == &m.labels;
+      e->readsLabel = isLabel;
       if (env.count(d.name))
         diags.error(d.loc) << "'" << d.name << "' is already defined";
       env[d.name] = e.get();
       declared.push_back(std::move(e));
+      if (!isLabel)
+        info.inputs.push_back({d.name, std::vector<int64_t>(d.type.dims.begin() + 1, d.type.dims.end()),
+                               d.type.elem == ElemKind::I32, 0, {}});
     };
-    declare(m.inputs, "input");
-    declare(m.labels, "label");
-    info.inputIsInt = !m.inputs.empty() && m.inputs[0].type.elem == ElemKind::I32;
+    if (m.inputs.empty())
+      diags.error(m.loc) << "a model needs at least one 'input' declaration";
+    for (DataDecl &d : m.inputs)
+      declare(d, false);
+    if (m.labels.size() != 1)
+      diags.error(m.labels.empty() ? m.loc : m.labels[1].loc)
+          << "a model needs exactly one 'label' declaration";
+    if (!m.labels.empty())
+      declare(m.labels[0], true);
+  }
+
+  InputInfo *input(llvm::StringRef name) {
+    auto it = llvm::find_if(info.inputs, [&](const InputInfo &in) { return in.name == name; });
+    return it == info.inputs.end() ? nullptr : &*it;
   }
 
   // --- expressions -------------------------------------------------------
@@ -325,14 +333,13 @@ private:
   }
   void addParam(ParamInfo p) override { info.params.push_back(std::move(p)); }
   bool readsIds(const Expr &ids, int64_t rows, const Expr &call) override {
-    if (ids.kind != Expr::Kind::Name || m.inputs.empty() || ids.text != m.inputs[0].name ||
-        !info.inputIsInt) {
-      diags.error(ids.loc) << "'" << call.text << "' reads ids from the model's input declared "
-                                                  "i32, here '"
+    InputInfo *in = ids.kind == Expr::Kind::Name ? input(ids.text) : nullptr;
+    if (!in || !in->isInt) {
+      diags.error(ids.loc) << "'" << call.text << "' reads ids from an input declared i32, here '"
                            << ids.text << "'";
       return false;
     }
-    info.inputBound = info.inputBound ? std::min(info.inputBound, rows) : rows;
+    in->bound = in->bound ? std::min(in->bound, rows) : rows;
     return true;
   }
   void setLoss(llvm::StringRef loss, llvm::StringRef task, int64_t numClasses) override {
@@ -470,15 +477,19 @@ private:
   }
 
   void data() {
+    bool anyFloat = llvm::any_of(info.inputs, [](const InputInfo &in) { return !in.isInt; });
+    std::set<std::string> seen;
     for (const Arg &a : m.data) {
-      if (a.key == "train")
+      if (!seen.insert(a.key).second)
+        diags.error(a.loc) << "data setting '" << a.key << "' is given twice";
+      else if (a.key == "train")
         source(a, info.train);
       else if (a.key == "test")
         source(a, info.test);
       else if (a.key == "split") {
         if (auto v = number(a, false, 0, 0.95)) info.split = *v;
-      } else if ((a.key == "scale" || a.key == "standardize") && info.inputIsInt) {
-        diags.error(a.loc) << "'" << a.key << "' does not apply to an input of ids (i32)";
+      } else if ((a.key == "scale" || a.key == "standardize") && !anyFloat) {
+        diags.error(a.loc) << "'" << a.key << "' applies to f32 inputs, and this model's are all ids (i32)";
       } else if (a.key == "scale") {
         if (auto v = number(a, false, -1e30, 1e30)) info.scale = *v;
       } else if (a.key == "standardize") {
@@ -486,12 +497,67 @@ private:
           diags.error(a.value->loc) << "'standardize' must be true or false";
         else
           info.standardize = a.value->number != 0;
+      } else if (InputInfo *in = input(a.key)) {
+        columnsGiven.insert(in->name);
+        columns(a, *in);
       } else {
+        std::vector<std::string> keys{"train", "test", "split", "scale", "standardize"};
+        for (const InputInfo &in : info.inputs)
+          keys.push_back(in.name);
         diags.error(a.loc) << "unknown data setting '" << a.key
-                           << "' (expected train, test, split, scale or standardize)"
-                           << suggest(a.key, {"train", "test", "split", "scale", "standardize"});
+                           << "' (expected train, test, split, scale, standardize or an input's "
+                              "columns)"
+                           << suggest(a.key, keys);
       }
     }
+    // Columns for some inputs but not others would leave the rest ambiguous.
+    auto given = columnsGiven.size();
+    if (given && given != info.inputs.size()) {
+      auto missing = llvm::find_if(info.inputs, [&](const InputInfo &in) { return !columnsGiven.count(in.name); });
+      diags.error(m.loc) << "data: input '" << missing->name
+                         << "' has no columns; give columns(...) for every input or for none";
+    }
+    for (const DataSource *src : {&info.train, &info.test})
+      if (src->format == "idx" && info.inputs.size() > 1)
+        diags.error(m.loc) << "an idx source feeds one input; this model has "
+                           << info.inputs.size() << " (use csv)";
+      else if (src->format == "idx" && given)
+        diags.error(m.loc) << "columns(...) select CSV columns; an idx source has none";
+  }
+
+  /// `NAME = columns(c, ...)`: the CSV columns (0-based, as in the file) of
+  /// input NAME's values, one per value, each at most once across inputs.
+  void columns(const Arg &a, InputInfo &in) {
+    const Expr &e = *a.value;
+    if (e.kind != Expr::Kind::Call || e.text != "columns") {
+      diags.error(e.loc) << "'" << a.key << "' is an input: give its CSV columns as columns(0, 1, ...)";
+      return;
+    }
+    std::vector<int64_t> cols;
+    for (const Arg &c : e.args) {
+      if (!c.key.empty()) {
+        diags.error(c.loc) << "'columns' takes column numbers only";
+        return;
+      }
+      const Expr &n = *c.value;
+      if (n.kind != Expr::Kind::Number || !n.isInteger || n.number < 0 || n.number > 1e6) {
+        diags.error(n.loc) << "a column is a whole number in [0, 1000000]";
+        return;
+      }
+      std::optional<double> v = n.number;
+      for (const InputInfo &other : info.inputs)
+        if (llvm::is_contained(other.columns, int64_t(*v)) || llvm::is_contained(cols, int64_t(*v))) {
+          diags.error(c.loc) << "column " << int64_t(*v) << " is read twice";
+          return;
+        }
+      cols.push_back(int64_t(*v));
+    }
+    if (static_cast<int64_t>(cols.size()) != in.numel()) {
+      diags.error(e.loc) << "'" << in.name << "' has " << in.numel() << " values per sample, but "
+                         << cols.size() << " column" << (cols.size() == 1 ? " is" : "s are") << " given";
+      return;
+    }
+    in.columns = std::move(cols);
   }
 
   Model &m;
@@ -499,6 +565,7 @@ private:
   ModelInfo &info;
   std::map<std::string, const Expr *> env;
   std::set<std::string> poisoned;
+  std::set<std::string> columnsGiven; // inputs with a columns(...) setting, valid or not
   std::vector<std::unique_ptr<Expr>> declared;
   const Binding *current = nullptr;
   unsigned denseCount = 0;

@@ -25,6 +25,25 @@ struct DataSource {
   int64_t labelColumn = -1, skip = 0;
 };
 
+/// One `input` declaration, in order.
+struct InputInfo {
+  std::string name;
+  std::vector<int64_t> sample; // the shape of one sample (no batch dimension)
+  /// Ids (i32), each below `bound`: the smallest vocabulary of the
+  /// embeddings that read it.
+  bool isInt = false;
+  int64_t bound = 0;
+  /// CSV: the file column of each value (data { NAME = columns(...) }), or
+  /// empty: the columns after the previous inputs', the label's skipped.
+  std::vector<int64_t> columns;
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : sample)
+      n *= d;
+    return n;
+  }
+};
+
 /// Everything later stages need that is not in the expression tree itself.
 struct ModelInfo {
   int64_t batch = 32, epochs = 1, seed = 0;
@@ -44,10 +63,7 @@ struct ModelInfo {
   DataSource train, test;
   double split = 0, scale = 1;
   bool standardize = false;
-  /// The input is ids (i32), each below `inputBound`: the smallest vocabulary
-  /// of the embeddings that read it.
-  bool inputIsInt = false;
-  int64_t inputBound = 0;
+  std::vector<InputInfo> inputs;
 };
 
 /// Resolves names, infers and checks every shape (annotating the Exprs) and

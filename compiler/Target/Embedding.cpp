@@ -17,9 +17,12 @@
 
 using namespace mlir;
 
+static DictionaryAttr model(ModuleOp module) {
+  return module->getAttrOfType<DictionaryAttr>(kiln::attrs::kModel);
+}
+
 static StringRef modelName(ModuleOp module) {
-  auto model = module->getAttrOfType<DictionaryAttr>(kiln::attrs::kModel);
-  auto name = model ? model.getAs<StringAttr>("name") : StringAttr();
+  auto name = model(module) ? model(module).getAs<StringAttr>("name") : StringAttr();
   return name ? name.getValue() : StringRef();
 }
 
@@ -62,15 +65,62 @@ LogicalResult kiln::emitEmbeddingAPI(ModuleOp module, llvm::Module &m) {
   forward("destroy", "kiln_state_destroy", voidTy, {ptr}, false);
   forward("init", "kiln_state_init", voidTy, {ptr, i64}, false);
   forward("set_lr", "kiln_state_set_lr", voidTy, {ptr, f32}, false);
-  forward("train_step", "kiln_state_train_step", f32, {ptr, ptr, ptr}, false);
-  forward("predict", "kiln_state_predict", voidTy, {ptr, ptr, ptr}, false);
   forward("set_flush_denormals", "kiln_state_set_flush_denormals", voidTy, {ptr, i32}, false);
-  forward("fit_preprocess", "kiln_fit_preprocess", i32, {ptr, ptr, i64}, false);
-  forward("preprocess", "kiln_preprocess", i32, {ptr, ptr, i64}, false);
   forward("save", "kiln_checkpoint_save", i32, {ptr, ptr}, false);
   forward("load", "kiln_checkpoint_load", i32, {ptr, ptr}, false);
   forward("error", "kiln_error", ptr, {}, false);
+
+  // Functions taking one typed pointer per input (per f32 input for the
+  // preprocessing) pass them to the runtime as one array indexed by input,
+  // null where an input is not passed.
+  SmallVector<bool> isInt;
+  for (auto in : model(module).getAs<ArrayAttr>("inputs").getAsRange<DictionaryAttr>())
+    isInt.push_back(in.getAs<BoolAttr>("int").getValue());
+  auto packed = [&](StringRef api, StringRef runtime, llvm::Type *ret, bool floatsOnly,
+                    llvm::Type *last) {
+    SmallVector<llvm::Type *> params{ptr};
+    for (bool id : isInt)
+      if (!(floatsOnly && id))
+        params.push_back(ptr);
+    params.push_back(last);
+    auto *fn = llvm::Function::Create(llvm::FunctionType::get(ret, params, false),
+                                      llvm::GlobalValue::ExternalLinkage, name + "_" + api, m);
+    auto callee = m.getOrInsertFunction(runtime, llvm::FunctionType::get(ret, {ptr, ptr, last}, false));
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+    auto *array = b.CreateAlloca(llvm::ArrayType::get(ptr, isInt.size()));
+    unsigned next = 1;
+    for (auto [i, id] : llvm::enumerate(isInt)) {
+      llvm::Value *v = floatsOnly && id ? llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0))
+                                        : static_cast<llvm::Value *>(fn->getArg(next++));
+      b.CreateStore(v, b.CreateConstGEP2_64(array->getAllocatedType(), array, 0, i));
+    }
+    llvm::Value *r = b.CreateCall(callee, {fn->getArg(0), array, fn->getArg(next)});
+    if (ret->isVoidTy())
+      b.CreateRetVoid();
+    else
+      b.CreateRet(r);
+  };
+  packed("train_step", "kiln_state_train_step", f32, false, ptr);
+  packed("predict", "kiln_state_predict", voidTy, false, ptr);
+  if (llvm::is_contained(isInt, false)) {
+    packed("fit_preprocess", "kiln_fit_preprocess", i32, true, i64);
+    packed("preprocess", "kiln_preprocess", i32, true, i64);
+  }
   return success();
+}
+
+/// An input's name as a C parameter name: suffixed with '_' where it would
+/// be a C keyword or clash with the API's own parameters.
+static std::string cParam(StringRef name) {
+  static const char *const taken[] = {
+      "m", "y", "out", "rows", "auto", "break", "case", "char", "const", "continue", "default",
+      "do", "double", "else", "enum", "extern", "float", "for", "goto", "if", "inline", "int",
+      "long", "register", "restrict", "return", "short", "signed", "sizeof", "static", "struct",
+      "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "bool", "true",
+      "false", "int32_t", "int64_t", "uint64_t", "class", "new", "delete", "this", "template",
+      "namespace", "private", "public", "protected", "virtual", "operator", "friend", "try",
+      "catch", "throw"};
+  return llvm::is_contained(taken, name) ? name.str() + "_" : name.str();
 }
 
 LogicalResult kiln::writeHeader(ModuleOp module, llvm::raw_ostream &os) {
@@ -88,10 +138,30 @@ LogicalResult kiln::writeHeader(ModuleOp module, llvm::raw_ostream &os) {
   int64_t batch = model.getAs<IntegerAttr>("batch").getInt();
   bool classLabels = model.getAs<StringAttr>("loss").getValue() == "softmax_cross_entropy";
   std::string labelType = classLabels ? "int32_t" : "float";
-  // Ids (an input feeding embeddings) are int32_t, each below INPUT_BOUND.
-  auto inputInt = model.getAs<IntegerAttr>("input_int");
-  bool idInput = inputInt && inputInt.getInt();
-  std::string inputType = idInput ? "int32_t" : "float";
+  struct Input {
+    std::string param, macro;
+    bool isInt;
+    int64_t numel, bound;
+  };
+  SmallVector<Input> inputs;
+  for (auto in : model.getAs<ArrayAttr>("inputs").getAsRange<DictionaryAttr>()) {
+    StringRef inName = in.getAs<StringAttr>("name").getValue();
+    int64_t n = 1;
+    for (int64_t d : in.getAs<DenseI64ArrayAttr>("shape").asArrayRef())
+      n *= d;
+    inputs.push_back({cParam(inName), upper + "_INPUT_" + inName.upper(),
+                      in.getAs<BoolAttr>("int").getValue(), n,
+                      in.getAs<IntegerAttr>("bound").getInt()});
+  }
+  // "const float *a, const int32_t *b" for the inputs (or only the f32 ones).
+  auto inputParams = [&](bool floatsOnly, bool isConst) {
+    std::string out;
+    for (const Input &in : inputs)
+      if (!(floatsOnly && in.isInt))
+        out += (isConst ? "const " : "") + std::string(in.isInt ? "int32_t *" : "float *") +
+               in.param + ", ";
+    return out;
+  };
   os << "/* " << name << ".h - C API of the Kiln model '" << name << "'.\n"
      << " * Generated by kilnc; link with lib" << name << ".a -lz -lm.\n"
      << " *\n"
@@ -101,24 +171,29 @@ LogicalResult kiln::writeHeader(ModuleOp module, llvm::raw_ostream &os) {
      << "#ifndef KILN_MODEL_" << upper << "_H\n#define KILN_MODEL_" << upper << "_H\n\n"
      << "#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
      << "#define " << upper << "_BATCH " << batch << "\n"
-     << "#define " << upper << "_INPUT_SIZE " << numel("input_shape") << " /* " << inputType
-     << " per row */\n"
-     << "#define " << upper << "_LABEL_SIZE " << numel("label_shape") << " /* "
+     << "/* The inputs, in the order train_step and predict take them. */\n";
+  for (const Input &in : inputs) {
+    os << "#define " << in.macro << "_SIZE " << in.numel << " /* " << (in.isInt ? "int32_t" : "float")
+       << " per row */\n";
+    if (in.isInt)
+      os << "#define " << in.macro << "_BOUND " << in.bound << " /* ids are in [0, " << in.bound
+         << ") */\n";
+  }
+  os << "#define " << upper << "_LABEL_SIZE " << numel("label_shape") << " /* "
      << labelType << " per row */\n"
      << "#define " << upper << "_OUTPUT_SIZE " << numel("output_shape") << " /* floats per row */\n";
   auto data = model.getAs<DictionaryAttr>("data");
   auto scale = data ? data.getAs<FloatAttr>("scale") : FloatAttr();
   auto standardize = data ? data.getAs<BoolAttr>("standardize") : BoolAttr();
-  os << "#define " << upper << "_SCALE "
-     << llvm::format("%.17g", scale && scale.getValueAsDouble() != 0 ? scale.getValueAsDouble() : 1.0)
-     << "\n"
-     << "#define " << upper << "_STANDARDIZES " << (standardize && standardize.getValue() ? 1 : 0)
-     << "\n";
+  bool anyFloat = llvm::any_of(inputs, [](const Input &in) { return !in.isInt; });
+  if (anyFloat)
+    os << "#define " << upper << "_SCALE "
+       << llvm::format("%.17g", scale && scale.getValueAsDouble() != 0 ? scale.getValueAsDouble() : 1.0)
+       << "\n"
+       << "#define " << upper << "_STANDARDIZES " << (standardize && standardize.getValue() ? 1 : 0)
+       << "\n";
   if (classLabels)
     os << "#define " << upper << "_CLASSES " << model.getAs<IntegerAttr>("num_classes").getInt() << "\n";
-  if (idInput)
-    os << "#define " << upper << "_INPUT_BOUND " << model.getAs<IntegerAttr>("input_bound").getInt()
-       << " /* ids are in [0, INPUT_BOUND) */\n";
   os << "\n/* Parameters, optimizer state and workspace of one model instance. */\n"
      << "typedef struct " << name << " " << name << ";\n\n"
      << "/* Allocates a model; NULL on failure. Parameters are zero until init or load. */\n"
@@ -129,20 +204,23 @@ LogicalResult kiln::writeHeader(ModuleOp module, llvm::raw_ostream &os) {
      << "void " << name << "_set_lr(" << name << " *m, float lr);\n"
      << "/* Steps run with subnormal floats flushed to zero (default 1; the caller's\n"
      << " * floating-point mode is restored after each call). 0 keeps them. */\n"
-     << "void " << name << "_set_flush_denormals(" << name << " *m, int on);\n"
-     << "/* Raw feature rows become model inputs through " << name << "_preprocess, in\n"
-     << " * place: x * " << upper << "_SCALE, then, if " << upper << "_STANDARDIZES, (x - mean) / std\n"
-     << " * with statistics that " << name << "_fit_preprocess fits on training rows or\n"
-     << " * " << name << "_load restores (checkpoints carry them). */\n"
-     << "int " << name << "_fit_preprocess(" << name << " *m, const float *x, int64_t rows);\n"
-     << "int " << name << "_preprocess(const " << name << " *m, float *x, int64_t rows);\n"
-     << "/* One optimizer step on x[BATCH][INPUT_SIZE], y[BATCH][LABEL_SIZE]; returns the loss. */\n"
-     << "float " << name << "_train_step(" << name << " *m, const " << inputType
-     << " *x, const " << labelType
-     << " *y);\n"
+     << "void " << name << "_set_flush_denormals(" << name << " *m, int on);\n";
+  if (anyFloat)
+    os << "/* Raw f32 inputs become model inputs through " << name << "_preprocess, in\n"
+       << " * place: x * " << upper << "_SCALE, then, if " << upper << "_STANDARDIZES, (x - mean) / std\n"
+       << " * with statistics that " << name << "_fit_preprocess fits on training rows or\n"
+       << " * " << name << "_load restores (checkpoints carry them). Ids are not preprocessed. */\n"
+       << "int " << name << "_fit_preprocess(" << name << " *m, " << inputParams(true, true)
+       << "int64_t rows);\n"
+       << "int " << name << "_preprocess(const " << name << " *m, " << inputParams(true, false)
+       << "int64_t rows);\n";
+  os << "/* One optimizer step on a batch of each input and y[BATCH][LABEL_SIZE];\n"
+     << " * returns the loss. */\n"
+     << "float " << name << "_train_step(" << name << " *m, " << inputParams(false, true) << "const "
+     << labelType << " *y);\n"
      << "/* Model outputs (logits for classifiers) into out[BATCH][OUTPUT_SIZE]. */\n"
-     << "void " << name << "_predict(" << name << " *m, const " << inputType
-     << " *x, float *out);\n"
+     << "void " << name << "_predict(" << name << " *m, " << inputParams(false, true)
+     << "float *out);\n"
      << "/* Checkpoints in the safetensors format, written atomically: parameters,\n"
      << " * optimizer state and preprocessing statistics. Loading refuses a checkpoint\n"
      << " * of another architecture or preprocessing. */\n"

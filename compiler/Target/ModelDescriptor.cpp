@@ -12,6 +12,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/IR/Constants.h"
+#include "llvm/IR/IRBuilder.h"
 #include "llvm/Support/xxhash.h"
 
 using namespace mlir;
@@ -83,6 +84,37 @@ int64_t numel(ArrayRef<int64_t> shape) {
   return n;
 }
 
+/// The entry point takes one pointer per input (kiln-abi); the runtime's
+/// typedefs take them as one array, x[i] for input i. Renames the entry and
+/// puts an unpacking function of the typedef's signature in its place. The
+/// entry stays external (hidden): internal, LLVM would specialise its code
+/// for its one caller, and a sequence's length would change more of the
+/// object than its loop bounds.
+void unpackInputs(llvm::Module &m, StringRef name, unsigned numInputs) {
+  llvm::Function *entry = m.getFunction(name);
+  if (!entry)
+    return;
+  constexpr unsigned kFirstInput = 2; // after the params and state arenas
+  entry->setName(name + ".unpacked");
+  entry->setVisibility(llvm::GlobalValue::HiddenVisibility);
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::Type *ptr = llvm::PointerType::get(ctx, 0);
+  SmallVector<llvm::Type *> params(entry->arg_size() - numInputs + 1, ptr);
+  auto *fn = llvm::Function::Create(
+      llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false),
+      llvm::GlobalValue::ExternalLinkage, name, m);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+  SmallVector<llvm::Value *> args;
+  for (unsigned i = 0; i < kFirstInput; ++i)
+    args.push_back(fn->getArg(i));
+  for (unsigned i = 0; i < numInputs; ++i)
+    args.push_back(b.CreateLoad(ptr, b.CreateConstGEP1_64(ptr, fn->getArg(kFirstInput), i)));
+  for (unsigned i = kFirstInput + 1; i < fn->arg_size(); ++i)
+    args.push_back(fn->getArg(i));
+  b.CreateCall(entry, args);
+  b.CreateRetVoid();
+}
+
 } // namespace
 
 LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModule,
@@ -123,6 +155,24 @@ LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModul
       if (auto ws = f->getAttrOfType<IntegerAttr>(attrs::kWorkspace))
         workspace = std::max(workspace, ws.getInt());
 
+  // The inputs, each at its offset within the feature row; the CSV columns
+  // the row is read from, if the model names them.
+  SmallVector<llvm::Constant *> inputs, columns;
+  int64_t rowSize = 0;
+  auto inputAttrs = model.getAs<ArrayAttr>("inputs");
+  if (!inputAttrs || inputAttrs.empty())
+    return module.emitError("the model has no inputs");
+  for (auto in : inputAttrs.getAsRange<DictionaryAttr>()) {
+    int64_t n = numel(in.getAs<DenseI64ArrayAttr>("shape").asArrayRef());
+    inputs.push_back(t.record({t.str(text(in, "name")), t.i64(rowSize), t.i64(n),
+                               t.i64(in.getAs<BoolAttr>("int").getValue()), t.i64(integer(in, "bound"))}));
+    for (int64_t c : in.getAs<DenseI64ArrayAttr>("columns").asArrayRef())
+      columns.push_back(t.i64(c));
+    rowSize += n;
+  }
+  for (StringRef fn : {"train_step", "predict"})
+    unpackInputs(llvmModule, prefix + fn.str(), inputs.size());
+
   auto data = model.getAs<DictionaryAttr>("data");
   auto source = [&](StringRef key) {
     auto s = data ? data.getAs<DictionaryAttr>(key) : DictionaryAttr();
@@ -154,9 +204,9 @@ LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModul
       t.f64(real(model, "lr")), schedule(),
       t.str(text(model.getAs<DictionaryAttr>("optimizer"), "kind")), t.str(loss),
       t.str(text(model, "task")), t.i64(integer(model, "num_classes")),
-      t.i64(dims("input_shape")), t.i64(dims("label_shape")), t.i64(dims("output_shape")),
-      t.i64(loss == "softmax_cross_entropy"), t.i64(integer(model, "input_int")),
-      t.i64(integer(model, "input_bound")),
+      t.i64(rowSize), t.i64(dims("label_shape")), t.i64(dims("output_shape")),
+      t.i64(loss == "softmax_cross_entropy"), t.i64(inputs.size()), t.array(inputs, ".kiln.inputs"),
+      t.array(columns, ".kiln.columns"),
       t.i64(params.size()), t.array(params, ".kiln.params"), t.i64(arenaSize[0]),
       t.i64(state.size()), t.array(state, ".kiln.state"), t.i64(arenaSize[1]),
       t.i64(workspace), source("train"), source("test"),

@@ -16,7 +16,7 @@
 
 namespace {
 constexpr int kBatch = LOGISTIC_REGRESSION_BATCH;
-constexpr int kFeatures = LOGISTIC_REGRESSION_INPUT_SIZE;
+constexpr int kFeatures = LOGISTIC_REGRESSION_INPUT_X_SIZE;
 
 struct Rows {
   std::vector<float> x, y;

@@ -188,11 +188,11 @@ static int load_data(const kiln_model *m, const options *o, kiln_state *s, data 
     return -1;
   }
   if (m->standardize && !s->standardization_ready &&
-      kiln_fit_preprocess(s, d->train.x, d->train.n))
+      kiln_fit_preprocess_rows(s, d->train.x, d->train.n))
     return -1;
   /* Training rows loaded only to split off the test rows stay raw. */
-  if ((need_train && kiln_preprocess(s, d->train.x, d->train.n)) ||
-      kiln_preprocess(s, d->test.x, d->test.n))
+  if ((need_train && kiln_preprocess_rows(s, d->train.x, d->train.n)) ||
+      kiln_preprocess_rows(s, d->test.x, d->test.n))
     return -1;
   if (need_train && d->train.n < m->batch)
     return kiln_fail("the training set has %lld rows, fewer than one batch of %lld",
@@ -212,14 +212,15 @@ static int for_each_output(kiln_state *s, const kiln_dataset *d, int64_t n,
   float *y = malloc((size_t)(b * d->label_numel) * sizeof(float));
   float *out = malloc((size_t)(b * on) * sizeof(float));
   int64_t *idx = malloc((size_t)b * sizeof(int64_t));
-  int rc = x && y && out && idx ? 0 : kiln_fail("out of memory");
+  void **in = kiln_inputs_alloc(m, b);
+  int rc = x && y && out && idx && in ? 0 : kiln_fail("out of memory");
   for (int64_t start = 0; rc == 0 && start < n; start += b) {
     int64_t count = n - start < b ? n - start : b;
     for (int64_t i = 0; i < count; ++i)
       idx[i] = start + i;
     kiln_dataset_gather(d, idx, count, b, x, y);
-    kiln_ids_from_floats(m, x, b);
-    kiln_state_predict(s, x, out);
+    kiln_inputs_from_rows(m, x, b, in);
+    kiln_state_predict(s, (const void *const *)in, out);
     for (int64_t i = 0; i < count; ++i)
       visit(ctx, start + i, out + i * on);
   }
@@ -227,6 +228,7 @@ static int for_each_output(kiln_state *s, const kiln_dataset *d, int64_t n,
   free(y);
   free(out);
   free(idx);
+  kiln_inputs_free(m, in);
   return rc;
 }
 
@@ -279,8 +281,9 @@ static int train(kiln_state *s, const options *o, data *d) {
   float *x = malloc((size_t)(b * d->train.features) * sizeof(float));
   void *y = malloc((size_t)(b * d->train.label_numel) * sizeof(float));
   int64_t *idx = malloc((size_t)d->train.n * sizeof(int64_t));
+  void **in = kiln_inputs_alloc(m, b);
   FILE *metrics = o->metrics ? fopen(o->metrics, "a") : NULL;
-  if (!x || !y || !idx)
+  if (!x || !y || !idx || !in)
     return kiln_fail("out of memory");
   if (o->metrics && !metrics)
     return kiln_fail("%s: cannot open for appending: %s", o->metrics, strerror(errno));
@@ -301,8 +304,8 @@ static int train(kiln_state *s, const options *o, data *d) {
     float loss = 0;
     for (int64_t step = 0; step < steps; ++step) {
       kiln_dataset_gather(&d->train, idx + step * b, b, b, x, y);
-      kiln_ids_from_floats(m, x, b);
-      loss = kiln_state_train_step(s, x, y);
+      kiln_inputs_from_rows(m, x, b, in);
+      loss = kiln_state_train_step(s, (const void *const *)in, y);
       if (!isfinite(loss)) {
         fprintf(stderr, "\n");
         return kiln_fail("the loss became %f at epoch %lld step %lld; try a smaller --lr", loss,
@@ -338,6 +341,7 @@ static int train(kiln_state *s, const options *o, data *d) {
   free(x);
   free(y);
   free(idx);
+  kiln_inputs_free(m, in);
   return 0;
 }
 
@@ -388,7 +392,7 @@ static int predict(kiln_state *s, const options *o, data *d) {
   kiln_dataset input = {0}, *rows = &d->test;
   int labelled = 1;
   if (o->input) {
-    if (kiln_dataset_load_features(m, o->input, &input) || kiln_preprocess(s, input.x, input.n)) {
+    if (kiln_dataset_load_features(m, o->input, &input) || kiln_preprocess_rows(s, input.x, input.n)) {
       kiln_dataset_free(&input);
       return -1;
     }

@@ -220,6 +220,37 @@ static int set_label(const kiln_model *m, kiln_dataset *d, int64_t row, double v
   return 0;
 }
 
+/* The file column of each feature-row value: the model's columns, or every
+ * column but `labelCol` (-1: none) in order. Checks the file has them. */
+static int feature_columns(const kiln_model *m, const char *path, int64_t cols, int64_t labelCol,
+                           int64_t *out) {
+  if (m->columns) {
+    for (int64_t i = 0; i < m->num_inputs; ++i) {
+      const kiln_input_info *in = &m->inputs[i];
+      for (int64_t j = 0; j < in->numel; ++j) {
+        int64_t c = m->columns[in->offset + j];
+        if (c >= cols)
+          return kiln_fail("%s: input '%s' reads column %lld, but rows have %lld values (columns "
+                           "0..%lld)",
+                           path, in->name, (long long)c, (long long)cols, (long long)cols - 1);
+        if (c == labelCol)
+          return kiln_fail("%s: input '%s' reads column %lld, which is the label column", path,
+                           in->name, (long long)c);
+        out[in->offset + j] = c;
+      }
+    }
+    return 0;
+  }
+  int64_t features = cols - (labelCol >= 0);
+  if (features != m->input_numel)
+    return kiln_fail("%s: rows have %lld feature values, the model's inputs take %lld", path,
+                     (long long)features, (long long)m->input_numel);
+  for (int64_t c = 0, k = 0; c < cols; ++c)
+    if (c != labelCol)
+      out[k++] = c;
+  return 0;
+}
+
 static int load_csv(const kiln_model *m, const kiln_data_source *src, kiln_dataset *out) {
   table t, labels = {0};
   if (read_table(src->features, src->skip, &t) != 0)
@@ -230,8 +261,11 @@ static int load_csv(const kiln_model *m, const kiln_data_source *src, kiln_datas
     return -1;
   }
   int rc = 0;
-  int64_t labelCol = -1, features = t.cols;
-  if (m->label_numel != 1)
+  int64_t labelCol = -1, features = m->input_numel;
+  int64_t *cols = malloc((size_t)(features ? features : 1) * sizeof(int64_t));
+  if (!cols)
+    rc = kiln_fail("out of memory loading %s", src->features);
+  else if (m->label_numel != 1)
     rc = kiln_fail("CSV data needs a model with one label value per sample");
   else if (separate) {
     if (labels.rows != t.rows)
@@ -245,11 +279,9 @@ static int load_csv(const kiln_model *m, const kiln_data_source *src, kiln_datas
     if (labelCol < 0 || labelCol >= t.cols)
       rc = kiln_fail("%s: label column %lld does not exist (rows have %lld values)", src->features,
                      (long long)src->label_column, (long long)t.cols);
-    features = t.cols - 1;
   }
-  if (rc == 0 && features != m->input_numel)
-    rc = kiln_fail("%s: rows have %lld feature values, the model's input has %lld", src->features,
-                   (long long)features, (long long)m->input_numel);
+  if (rc == 0)
+    rc = feature_columns(m, src->features, t.cols, labelCol, cols);
   if (rc == 0) {
     out->n = t.rows;
     out->features = features;
@@ -263,13 +295,12 @@ static int load_csv(const kiln_model *m, const kiln_data_source *src, kiln_datas
       rc = kiln_fail("out of memory loading %s", src->features);
   }
   for (int64_t r = 0; rc == 0 && r < t.rows; ++r) {
-    int64_t k = 0;
-    for (int64_t c = 0; c < t.cols; ++c)
-      if (c != labelCol)
-        out->x[r * features + k++] = (float)t.v[r * t.cols + c];
+    for (int64_t k = 0; k < features; ++k)
+      out->x[r * features + k] = (float)t.v[r * t.cols + cols[k]];
     double y = separate ? labels.v[r] : t.v[r * t.cols + labelCol];
     rc = set_label(m, out, r, y, separate ? src->labels : src->features);
   }
+  free(cols);
   free(t.v);
   free(labels.v);
   if (rc != 0)
@@ -277,31 +308,62 @@ static int load_csv(const kiln_model *m, const kiln_data_source *src, kiln_datas
   return rc;
 }
 
-/* A model whose input is ids accepts only whole numbers in [0, bound): an
- * id out of range would pick no embedding row, so it is an error naming the
- * file and the row, never a silent clamp. */
+/* An id input accepts only whole numbers in [0, bound): an id out of range
+ * would pick no embedding row, so it is an error naming the file, the row
+ * and the input, never a silent clamp. */
 static int check_ids(const kiln_model *m, const char *path, kiln_dataset *d) {
-  if (!m->input_is_int)
-    return 0;
-  for (int64_t r = 0; r < d->n; ++r)
-    for (int64_t c = 0; c < d->features; ++c) {
-      float v = d->x[r * d->features + c];
-      if (!(v >= 0 && v < (float)m->input_bound && v == (float)(int64_t)v)) {
-        int rc = kiln_fail("%s: row %lld, value %lld is %g, not an id in [0, %lld)", path,
-                           (long long)r + 1, (long long)c + 1, v, (long long)m->input_bound);
-        kiln_dataset_free(d);
-        return rc;
+  for (int64_t i = 0; i < m->num_inputs; ++i) {
+    const kiln_input_info *in = &m->inputs[i];
+    if (!in->is_int)
+      continue;
+    for (int64_t r = 0; r < d->n; ++r)
+      for (int64_t j = 0; j < in->numel; ++j) {
+        float v = d->x[r * d->features + in->offset + j];
+        if (!(v >= 0 && v < (float)in->bound && v == (float)(int64_t)v)) {
+          int rc = kiln_fail("%s: row %lld, input '%s' value %lld is %g, not an id in [0, %lld)",
+                             path, (long long)r + 1, in->name, (long long)j + 1, v,
+                             (long long)in->bound);
+          kiln_dataset_free(d);
+          return rc;
+        }
       }
-    }
+  }
   return 0;
 }
 
-void kiln_ids_from_floats(const kiln_model *m, float *x, int64_t rows) {
-  if (!m->input_is_int)
-    return;
-  int32_t *ids = (int32_t *)(void *)x;
-  for (int64_t i = 0; i < rows * m->input_numel; ++i)
-    ids[i] = (int32_t)x[i];
+void **kiln_inputs_alloc(const kiln_model *m, int64_t rows) {
+  void **inputs = calloc((size_t)m->num_inputs, sizeof(void *));
+  for (int64_t i = 0; inputs && i < m->num_inputs; ++i) {
+    size_t bytes = (size_t)(rows * m->inputs[i].numel) * 4;
+    inputs[i] = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+    if (!inputs[i]) {
+      kiln_inputs_free(m, inputs);
+      return NULL;
+    }
+  }
+  return inputs;
+}
+
+void kiln_inputs_free(const kiln_model *m, void **inputs) {
+  for (int64_t i = 0; inputs && i < m->num_inputs; ++i)
+    free(inputs[i]);
+  free(inputs);
+}
+
+void kiln_inputs_from_rows(const kiln_model *m, const float *x, int64_t rows, void *const *inputs) {
+  for (int64_t i = 0; i < m->num_inputs; ++i) {
+    const kiln_input_info *in = &m->inputs[i];
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *src = x + r * m->input_numel + in->offset;
+      if (in->is_int) {
+        int32_t *dst = (int32_t *)inputs[i] + r * in->numel;
+        for (int64_t j = 0; j < in->numel; ++j)
+          dst[j] = (int32_t)src[j];
+      } else {
+        memcpy((float *)inputs[i] + r * in->numel, src, (size_t)in->numel * sizeof(float));
+      }
+    }
+  }
 }
 
 int kiln_dataset_load_features(const kiln_model *m, const char *path, kiln_dataset *out) {
@@ -309,21 +371,27 @@ int kiln_dataset_load_features(const kiln_model *m, const char *path, kiln_datas
   table t;
   if (read_table(path, 0, &t) != 0)
     return -1;
-  int rc = 0;
-  if (t.cols != m->input_numel)
-    rc = kiln_fail("%s: rows have %lld values, the model's input has %lld", path, (long long)t.cols,
-                   (long long)m->input_numel);
+  int64_t features = m->input_numel;
+  int64_t *cols = malloc((size_t)(features ? features : 1) * sizeof(int64_t));
+  int rc = cols ? 0 : kiln_fail("out of memory loading %s", path);
+  if (rc == 0 && !m->columns && t.cols != features)
+    rc = kiln_fail("%s: rows have %lld values, the model's inputs take %lld", path,
+                   (long long)t.cols, (long long)features);
+  if (rc == 0)
+    rc = feature_columns(m, path, t.cols, -1, cols);
   if (rc == 0) {
     out->n = t.rows;
-    out->features = t.cols;
+    out->features = features;
     out->label_numel = 1;
-    out->x = malloc((size_t)(t.rows * t.cols) * sizeof(float));
+    out->x = malloc((size_t)(t.rows * features) * sizeof(float));
     out->yf = calloc((size_t)t.rows, sizeof(float)); /* no labels: zeros */
     if (!out->x || !out->yf)
       rc = kiln_fail("out of memory loading %s", path);
   }
-  for (int64_t i = 0; rc == 0 && i < t.rows * t.cols; ++i)
-    out->x[i] = (float)t.v[i];
+  for (int64_t r = 0; rc == 0 && r < t.rows; ++r)
+    for (int64_t k = 0; k < features; ++k)
+      out->x[r * features + k] = (float)t.v[r * t.cols + cols[k]];
+  free(cols);
   free(t.v);
   if (rc != 0)
     kiln_dataset_free(out);

@@ -153,7 +153,7 @@ static fp_mode fp_enter(int flush) { (void)flush; return 0; }
 static void fp_leave(fp_mode old) { (void)old; }
 #endif
 
-float kiln_state_train_step(kiln_state *s, const void *x, const void *y) {
+float kiln_state_train_step(kiln_state *s, const void *const *x, const void *y) {
   float loss = 0;
   fp_mode mode = fp_enter(s->flush_denormals);
   s->model->train_step(s->params, s->state, x, y, s->hyper, &loss, s->workspace);
@@ -161,7 +161,7 @@ float kiln_state_train_step(kiln_state *s, const void *x, const void *y) {
   return loss;
 }
 
-void kiln_state_predict(kiln_state *s, const void *x, float *out) {
+void kiln_state_predict(kiln_state *s, const void *const *x, float *out) {
   fp_mode mode = fp_enter(s->flush_denormals);
   s->model->predict(s->params, s->state, x, out, s->workspace);
   fp_leave(mode);

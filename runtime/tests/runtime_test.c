@@ -90,11 +90,12 @@ static void test_split_gather(void) {
 /* The loss a step reports: half of a value that is normal, but whose half is
  * subnormal, so a flushing step reports 0. */
 static volatile float kTiny = 2e-38f;
-static void dummy_step(float *p, float *s, const void *x, const void *y, const float *h, float *l,
+static void dummy_step(float *p, float *s, const void *const *x, const void *y, const float *h, float *l,
                        uint8_t *ws) {
   *l = kTiny * 0.5f;
 }
-static void dummy_predict(const float *p, const float *st, const void *x, float *o, uint8_t *ws) {
+static void dummy_predict(const float *p, const float *st, const void *const *x, float *o,
+                          uint8_t *ws) {
   o[0] = kTiny * 0.5f;
 }
 
@@ -103,11 +104,13 @@ static const kiln_tensor_info kParams[] = {
     {"fc.bias", 16, 3, 1, {3, 0, 0, 0}, KILN_INIT_ZEROS, 2, 3},
 };
 static const kiln_tensor_info kState[] = {{"step", 0, 1, 0, {0}, KILN_INIT_ZEROS, 0, 0}};
+static const kiln_input_info kInputs[] = {{"x", 0, 2, 0, 0}};
 static const kiln_model kModel = {
     .abi_version = KILN_ABI_VERSION, .name = "unit", .arch_hash = 0x1234,
     .architecture = "input x: f32[batch, 2]; fc = dense(x, 3); loss = mse(fc, y)", .batch = 2,
     .epochs = 1, .seed = 5, .lr = 0.1, .optimizer = "adam", .loss = "mse", .task = "regress",
-    .input_numel = 2, .label_numel = 3, .output_numel = 3, .num_params = 2, .params = kParams,
+    .input_numel = 2, .label_numel = 3, .output_numel = 3, .num_inputs = 1, .inputs = kInputs,
+    .num_params = 2, .params = kParams,
     .param_numel = 32, .num_state = 1, .state = kState, .state_numel = 16,
     .workspace_bytes = 64, .split = 0.25, .scale = 0.5, .train_step = dummy_step,
     .predict = dummy_predict};
@@ -130,21 +133,56 @@ static void test_preprocess(void) {
   kiln_state *s = kiln_state_create(&std);
   float rows[6] = {2, 10, 4, 10, 6, 10}; /* scaled: 1,2,3 and a constant 5 */
   float x[2] = {8, 12};
-  CHECK(kiln_preprocess(s, x, 1) == -1 && strstr(kiln_error(), "no statistics") != NULL);
-  CHECK(kiln_fit_preprocess(s, rows, 3) == 0);
-  CHECK(kiln_preprocess(s, rows, 3) == 0);
+  float *xs[1] = {x};
+  CHECK(kiln_preprocess(s, xs, 1) == -1 && strstr(kiln_error(), "no statistics") != NULL);
+  CHECK(kiln_fit_preprocess_rows(s, rows, 3) == 0);
+  CHECK(kiln_preprocess_rows(s, rows, 3) == 0);
   /* Feature 0: mean 2, population std sqrt(2/3); a constant feature only centres. */
   CHECK(fabs(rows[0] + 1.224744871) < 1e-6 && fabs(rows[2]) < 1e-7 && fabs(rows[4] - 1.224744871) < 1e-6);
   CHECK(rows[1] == 0 && rows[3] == 0 && rows[5] == 0);
-  CHECK(kiln_preprocess(s, x, 1) == 0);
+  CHECK(kiln_preprocess(s, xs, 1) == 0);
   CHECK(fabs(x[0] - 2 / sqrt(2.0 / 3)) < 1e-6 && x[1] == 1);
   kiln_state_destroy(s);
   /* Without standardisation, only the scale applies. */
   kiln_state *plain = kiln_state_create(&kModel);
   float y[2] = {3, -4};
-  CHECK(kiln_fit_preprocess(plain, y, 1) == 0 && kiln_preprocess(plain, y, 1) == 0);
+  float *ys[1] = {y};
+  CHECK(kiln_fit_preprocess(plain, (const float *const *)ys, 1) == 0 && kiln_preprocess(plain, ys, 1) == 0);
   CHECK(y[0] == 1.5f && y[1] == -2);
   kiln_state_destroy(plain);
+}
+
+/* Several inputs: f32 values and ids in one feature row. Preprocessing
+ * touches only the f32 input, the same on feature rows as on per-input
+ * arrays; splitting rows gives each input its values, ids as int32. */
+static void test_inputs(void) {
+  static const kiln_input_info inputs[] = {{"ids", 0, 1, 1, 7}, {"v", 1, 2, 0, 0}};
+  kiln_model m = kModel;
+  m.num_inputs = 2;
+  m.inputs = inputs;
+  m.input_numel = 3;
+  m.standardize = 1;
+  m.scale = 1;
+  kiln_state *s = kiln_state_create(&m);
+  float rows[6] = {3, 1, 4, 6, 3, 8}; /* ids 3, 6; v = (1, 4), (3, 8) */
+  CHECK(kiln_fit_preprocess_rows(s, rows, 2) == 0);
+  CHECK(s->input_mean[0] == 0 && s->input_std[0] == 1);
+  CHECK(s->input_mean[1] == 2 && s->input_mean[2] == 6 && s->input_std[2] == 2);
+  float v[4] = {1, 4, 3, 8};
+  float *per[2] = {NULL, v};
+  CHECK(kiln_preprocess_rows(s, rows, 2) == 0 && kiln_preprocess(s, per, 2) == 0);
+  CHECK(rows[0] == 3 && rows[3] == 6); /* ids untouched */
+  CHECK(rows[1] == v[0] && rows[2] == v[1] && rows[4] == v[2] && rows[5] == v[3]);
+  CHECK(v[0] == -1 && v[1] == -1 && v[2] == 1 && v[3] == 1);
+  float *none[2] = {NULL, NULL};
+  CHECK(kiln_preprocess(s, none, 2) == -1 && strstr(kiln_error(), "input 'v'") != NULL);
+  void **in = kiln_inputs_alloc(&m, 2);
+  CHECK(in != NULL);
+  kiln_inputs_from_rows(&m, rows, 2, in);
+  CHECK(((int32_t *)in[0])[0] == 3 && ((int32_t *)in[0])[1] == 6);
+  CHECK(((float *)in[1])[0] == -1 && ((float *)in[1])[3] == 1);
+  kiln_inputs_free(&m, in);
+  kiln_state_destroy(s);
 }
 
 /* Generated code runs with subnormals flushed unless asked not to, and the
@@ -278,7 +316,7 @@ static void test_checkpoints(const char *dir) {
   /* Nor is a checkpoint written that could not be loaded back. */
   CHECK(kiln_checkpoint_save(c, bad) == -1 && strstr(kiln_error(), "not saved") != NULL);
   float rows[4] = {1, 2, 5, 3};
-  CHECK(kiln_fit_preprocess(c, rows, 2) == 0);
+  CHECK(kiln_fit_preprocess_rows(c, rows, 2) == 0);
   CHECK(kiln_checkpoint_save(c, bad) == 0);
   kiln_state *d = kiln_state_create(&std);
   CHECK(kiln_checkpoint_load(d, bad) == 0 && d->standardization_ready);
@@ -306,6 +344,7 @@ int main(int argc, char **argv) {
   test_split_gather();
   test_schedules();
   test_preprocess();
+  test_inputs();
   test_denormals();
   test_checkpoints(dir);
   printf("runtime: %d passed, %d failed\n", passed, failed);

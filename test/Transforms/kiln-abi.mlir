@@ -31,10 +31,26 @@ func.func @predict(%w: tensor<4xf32> {kiln.param = "w"}, %b: tensor<4xf32> {kiln
 
 // -----
 
+// Several inputs: one parameter each, in order. The runtime passes them as
+// one array (unpacked in the object), so they match the typedef's "inputs".
+// CHECK-LABEL: func.func @kiln_two_train_step(
+// CHECK-SAME: %{{.*}}: memref<16xf32>, %{{.*}}: memref<0xf32>, %{{.*}}: memref<2x4xf32>, %{{.*}}: memref<2x3xi32>, %{{.*}}: memref<2xi32>, %{{.*}}: memref<1xf32>, %{{.*}}: memref<f32>)
+// CHECK-SAME: kiln.roles = ["params", "state", "input", "input", "label", "hyper", "loss", "workspace"]
+module attributes {kiln.model = {name = "two"}} {
+func.func @train_step(%w: tensor<4xf32> {kiln.param = "w"}, %x: tensor<2x4xf32> {kiln.input = "x"},
+                      %c: tensor<2x3xi32> {kiln.input = "c"}, %y: tensor<2xi32> {kiln.label = "y"},
+                      %lr: tensor<f32> {kiln.hyper = "lr"}) -> (tensor<f32>, tensor<4xf32> {kiln.update = 0 : i64}) {
+  %l = kiln.reduce_sum %w dims = [0] : tensor<4xf32> -> tensor<f32>
+  return %l, %w : tensor<f32>, tensor<4xf32>
+}
+}
+
+// -----
+
 // A training step without labels would be called with one pointer more than
 // it takes: an internal error, not a mismatched call.
 module attributes {kiln.model = {name = "nolabel"}} {
-// expected-error @+1 {{internal error: kiln_nolabel_train_step takes (params, state, input, hyper, loss, workspace) but the runtime calls it with (params, state, input, label, hyper, loss, workspace)}}
+// expected-error @+1 {{internal error: kiln_nolabel_train_step takes (params, state, inputs, hyper, loss, workspace) but the runtime calls it with (params, state, inputs, label, hyper, loss, workspace)}}
 func.func @train_step(%w: tensor<4xf32> {kiln.param = "w"}, %x: tensor<2x4xf32> {kiln.input = "x"},
                       %lr: tensor<f32> {kiln.hyper = "lr"}) -> (tensor<f32>, tensor<4xf32> {kiln.update = 0 : i64}) {
   %l = kiln.reduce_sum %w dims = [0] : tensor<4xf32> -> tensor<f32>

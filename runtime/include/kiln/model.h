@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-#define KILN_ABI_VERSION 5
+#define KILN_ABI_VERSION 6
 
 /* Parameter initialisers; fans come from the tensor's table entry. */
 enum kiln_init {
@@ -60,6 +60,18 @@ typedef struct kiln_tensor_info {
   int64_t fan_in, fan_out;
 } kiln_tensor_info;
 
+/* One input of the model, in declaration order. A sample's inputs are also
+ * held as one "feature row" of floats (what the loaders produce and the
+ * preprocessing and checkpointed statistics index): each input's values at
+ * `offset`, ids as whole numbers. */
+typedef struct kiln_input_info {
+  const char *name;
+  int64_t offset; /* of its first value within the feature row */
+  int64_t numel;  /* per sample */
+  int64_t is_int; /* int32 ids, each in [0, bound); scale and standardisation skip it */
+  int64_t bound;
+} kiln_input_info;
+
 typedef struct kiln_data_source {
   const char *format; /* "idx", "csv", or "" when the model names none */
   const char *features;
@@ -72,16 +84,18 @@ typedef struct kiln_data_source {
  * point it emits against these lists (an internal error if one differs), so
  * the typedefs below and the generated code cannot drift apart silently.
  * Change both together, with KILN_ABI_VERSION. */
-#define KILN_TRAIN_STEP_PARAMS "params state input label hyper loss workspace"
-#define KILN_PREDICT_PARAMS "params state input output workspace"
+#define KILN_TRAIN_STEP_PARAMS "params state inputs label hyper loss workspace"
+#define KILN_PREDICT_PARAMS "params state inputs output workspace"
 
-/* x: the input batch, float or int32_t (ids) as `input_is_int` says; y: the
- * labels, int32_t class indices or floats as `label_is_int` says. */
-typedef void (*kiln_train_step_fn)(float *params, float *state, const void *x, const void *y,
-                                   const float *hyper, float *loss, uint8_t *workspace);
+/* x: one batch per input (x[i] for inputs[i]), float or int32_t (ids) as its
+ * `is_int` says; y: the labels, int32_t class indices or floats as
+ * `label_is_int` says. */
+typedef void (*kiln_train_step_fn)(float *params, float *state, const void *const *x,
+                                   const void *y, const float *hyper, float *loss,
+                                   uint8_t *workspace);
 /* predict reads the state arena too: persistent buffers such as batch
  * norm's running statistics live there, next to the optimizer state. */
-typedef void (*kiln_predict_fn)(const float *params, const float *state, const void *x,
+typedef void (*kiln_predict_fn)(const float *params, const float *state, const void *const *x,
                                 float *out, uint8_t *workspace);
 
 typedef struct kiln_model {
@@ -95,10 +109,13 @@ typedef struct kiln_model {
   kiln_schedule schedule;
   const char *optimizer, *loss, *task; /* task: "classify", "binary" or "regress" */
   int64_t num_classes;
-  int64_t input_numel, label_numel, output_numel; /* per sample */
+  int64_t input_numel, label_numel, output_numel; /* per sample; input: the feature row */
   int64_t label_is_int;
-  int64_t input_is_int; /* the input is int32 ids, each in [0, input_bound) */
-  int64_t input_bound;
+  int64_t num_inputs;
+  const kiln_input_info *inputs;
+  /* CSV: the file column of each feature-row value (input_numel entries),
+   * or NULL: every column but the label's, in order. */
+  const int64_t *columns;
   int64_t num_params;
   const kiln_tensor_info *params;
   int64_t param_numel;
@@ -107,8 +124,8 @@ typedef struct kiln_model {
   int64_t state_numel;
   int64_t workspace_bytes;
   kiln_data_source train, test;
-  double split, scale;  /* fraction held out for testing; input scale factor */
-  int64_t standardize;   /* inputs are standardised with the training set's statistics */
+  double split, scale;  /* fraction held out for testing; f32 inputs' scale factor */
+  int64_t standardize;   /* f32 inputs are standardised with the training set's statistics */
   kiln_train_step_fn train_step;
   kiln_predict_fn predict;
 } kiln_model;

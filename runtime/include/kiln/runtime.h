@@ -57,21 +57,26 @@ double kiln_schedule_lr(const kiln_schedule *schedule, double base, int64_t epoc
 /* Epoch counts are bounded so that resuming can never overflow them. */
 #define KILN_MAX_EPOCHS 1000000000
 
-/* One optimizer step on a full batch; returns the batch loss. */
-float kiln_state_train_step(kiln_state *s, const void *x, const void *y);
+/* One optimizer step on a full batch (inputs[i]: batch x numel of input i,
+ * float or int32_t ids); returns the batch loss. */
+float kiln_state_train_step(kiln_state *s, const void *const *inputs, const void *y);
 /* Model outputs for a full batch (batch x output_numel floats). */
-void kiln_state_predict(kiln_state *s, const void *x, float *out);
+void kiln_state_predict(kiln_state *s, const void *const *inputs, float *out);
 
-/* --- Input preprocessing: what every input row goes through --------------- */
-/* The factor every input value is multiplied by (the model's scale; 1 if none). */
+/* --- Input preprocessing: what every f32 input goes through --------------- */
+/* The factor every f32 input value is multiplied by (the model's scale; 1 if none). */
 double kiln_model_scale(const kiln_model *m);
-/* Fits the standardisation statistics on `rows` raw input rows (after the
- * model's scale); a no-op for models that do not standardise. */
-int kiln_fit_preprocess(kiln_state *s, const float *x, int64_t rows);
-/* Raw rows to model inputs, in place: x * scale, then (x - mean) / std with
- * the fitted or loaded statistics. Fails if the model standardises and none
- * are there. */
-int kiln_preprocess(const kiln_state *s, float *x, int64_t rows);
+/* Fits the standardisation statistics on `rows` raw samples of each f32
+ * input (inputs[i] for input i; entries of id inputs are ignored), after the
+ * model's scale; a no-op for models that do not standardise. */
+int kiln_fit_preprocess(kiln_state *s, const float *const *inputs, int64_t rows);
+/* Raw f32 inputs to model inputs, in place: x * scale, then (x - mean) / std
+ * with the fitted or loaded statistics. Fails if the model standardises and
+ * none are there. */
+int kiln_preprocess(const kiln_state *s, float *const *inputs, int64_t rows);
+/* The same on whole feature rows (input_numel floats each, as loaded). */
+int kiln_fit_preprocess_rows(kiln_state *s, const float *x, int64_t rows);
+int kiln_preprocess_rows(const kiln_state *s, float *x, int64_t rows);
 
 /* --- Checkpoints (safetensors, written atomically) ------------------------ */
 /* A checkpoint holds the parameters, the optimizer state, the standardisation
@@ -91,13 +96,20 @@ typedef struct kiln_dataset {
 } kiln_dataset;
 
 void kiln_dataset_free(kiln_dataset *d);
-/* For a model whose input is ids: turns `rows` rows of float ids (checked
- * when loaded) into int32_t in place, for train_step and predict. */
-void kiln_ids_from_floats(const kiln_model *m, float *x, int64_t rows);
-/* Loads a source checked against the model's input and label shapes. Features
- * are raw: kiln_preprocess turns them into model inputs. */
+/* Per-input batch buffers of `rows` samples (float, or int32_t for ids), as
+ * train_step and predict take them; NULL when out of memory. */
+void **kiln_inputs_alloc(const kiln_model *m, int64_t rows);
+void kiln_inputs_free(const kiln_model *m, void **inputs);
+/* Splits `rows` feature rows into the per-input buffers, ids (whole-number
+ * floats, checked when loaded) converted to int32_t. */
+void kiln_inputs_from_rows(const kiln_model *m, const float *x, int64_t rows, void *const *inputs);
+/* Loads a source checked against the model's inputs and label shapes into
+ * feature rows (each CSV row's columns picked as the model's `columns` say).
+ * Features are raw: kiln_preprocess_rows turns them into model inputs. */
 int kiln_dataset_load(const kiln_model *m, const kiln_data_source *src, kiln_dataset *out);
-/* Loads a CSV of feature rows only (no labels), for prediction. */
+/* Loads a CSV of feature rows only (no labels), for prediction: rows of the
+ * training file's layout where the model names its columns (a label column,
+ * if there, is not read), else rows of exactly input_numel values. */
 int kiln_dataset_load_features(const kiln_model *m, const char *path, kiln_dataset *out);
 /* Moves the last `fraction` of a seeded shuffle of `all` into `test`. */
 int kiln_dataset_split(kiln_dataset *all, double fraction, uint64_t seed, kiln_dataset *test);
