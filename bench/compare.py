@@ -29,7 +29,7 @@ import kilnref  # noqa: E402  (no torch: safe before the thread environment is s
 
 EXAMPLES = ["fashion_mlp", "fashion_bn", "softmax_classifier", "lenet", "rnn_rows", "lstm_rows",
             "gru_rows", "digits_mlp", "digits_embed", "iris_softmax", "logistic_regression",
-            "linear_regression", "house_prices", "wide_deep"]
+            "linear_regression", "house_prices", "wide_deep", "word_language"]
 
 
 def thread_env(threads):

@@ -114,6 +114,38 @@ def load_csv(path, skip=0, label_column=-1, labels=None, columns=None):
     return x.astype(np.float32), y
 
 
+def _lower(c):
+    """runtime/src/text.c: ASCII and Latin-1 capitals only."""
+    o = ord(c)
+    return chr(o + 32) if 65 <= o <= 90 or (0xC0 <= o <= 0xDE and o != 0xD7) else c
+
+
+def load_text(files, vocabulary, width, seed, sample=0, lowercase=False, truncate=False):
+    """runtime/src/text.c: each non-empty line of file k (blanks trimmed) is a
+    sample of class k, its characters' ids (vocabulary[i] -> i + 1) right-
+    aligned in `width` with 0 before; `sample` lines per file drawn by Kiln's
+    shuffle, kept in file order."""
+    ids = {c: i + 1 for i, c in enumerate(vocabulary)}
+    xs, ys = [], []
+    for k, path in enumerate(files):
+        with open(path, encoding="utf-8") as f:
+            lines = [l.strip(" \t\r") for l in f.read().split("\n")]
+        lines = [l for l in lines if l]
+        n = len(lines)
+        order = range(n)
+        if 0 < sample < n:
+            order = sorted(kiln_shuffle(n, (seed * 1000003 + 7919 * (k + 1)) & M64)[:sample])
+        for i in order:
+            word = lines[i]
+            if len(word) > width:
+                assert truncate, word
+                word = word[-width:]
+            row = [0] * (width - len(word)) + [ids[_lower(c) if lowercase else c] for c in word]
+            xs.append(row)
+            ys.append(k)
+    return np.array(xs, np.float32), np.array(ys, np.float64)
+
+
 def load_safetensors(path, dtypes=("F32",)):
     """Tensors of the given dtypes by name (F32: parameters and optimizer
     state; F64: standardisation statistics), and the metadata."""

@@ -137,6 +137,15 @@ class _WideDeep(torch.nn.Module):
         return wide + self.deep(h)
 
 
+def _words():
+    """examples/word_language.kiln's data: 6000 lowercased words of each list."""
+    files = [f"/usr/share/dict/{f}" for f in ("american-english", "ngerman", "french", "spanish",
+                                              "italian")]
+    x, y = kilnref.load_text(files, "'-.abcdefghijklmnopqrstuvwxyzßàáâäåçèéêëìíîïñòóôöùúûü", 16,
+                             seed=2, sample=6000, lowercase=True, truncate=True)
+    return kilnref.kiln_split(x, y.astype(np.int64), 0.2, 2)
+
+
 def _mlp(*sizes):
     layers = []
     for i in range(len(sizes) - 1):
@@ -193,6 +202,12 @@ EXAMPLES = {
                           standardize=True),
         model=lambda: _mlp(10, 1), layers=["prediction"], loss=F.mse_loss, opt=dict(kind="sgd", lr=0.05),
         batch=16, epochs=100, seed=7, task="regress"),
+    "word_language": dict(
+        data=_words, model=lambda: torch.nn.Sequential(
+            _Ids(), torch.nn.Embedding(54, 16), torch.nn.GRU(16, 64, batch_first=True), _LastStep(),
+            torch.nn.Linear(64, 5)),
+        layers=["chars", "h", "logits"], loss=F.cross_entropy,
+        opt=dict(kind="adam", lr=0.005, clip_norm=1.0), batch=32, epochs=4, seed=2, task="classify"),
     "wide_deep": dict(
         data=lambda: _csv("boston_house_prices.csv", 1, skip=2, standardize=True, label_column=13,
                           columns=[0, 1, 2, 4, 5, 6, 7, 9, 10, 11, 12, 3, 8], ids=(11, 12)),

@@ -3,7 +3,8 @@
 set -euo pipefail
 packages=(cmake ninja-build ccache clang-19 lld-19 llvm-19-dev llvm-19-tools libmlir-19-dev
           mlir-19-tools libzstd-dev zlib1g-dev python3-numpy python3-psutil
-          dataset-fashion-mnist python3-sklearn python3-torch libopenblas0-pthread)
+          dataset-fashion-mnist python3-sklearn python3-torch libopenblas0-pthread
+          wamerican wngerman wfrench wspanish witalian)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -35,6 +35,9 @@ if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
     config.available_features.add("fashion-mnist")
 if os.path.exists("/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv"):
     config.available_features.add("sklearn-data")
+if all(os.path.exists("/usr/share/dict/" + f)
+       for f in ("american-english", "ngerman", "french", "spanish", "italian")):
+    config.available_features.add("wordlists")
 if os.path.exists("/usr/lib/python3/dist-packages/torch/__init__.py"):
     config.available_features.add("torch")
 ptxas = shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"

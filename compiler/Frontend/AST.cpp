@@ -152,5 +152,12 @@ std::vector<std::string> Model::architecture() const {
     });
   if (optimizer)
     add([&](llvm::raw_ostream &os) { os << "optimizer = " << optimizer->text; });
+  // How a text model's ids are made is part of what its weights mean.
+  for (const char *key : {"vocabulary", "lowercase"})
+    if (const Arg *a = findSetting(data, key))
+      add([&](llvm::raw_ostream &os) {
+        os << key << " = ";
+        printCanonical(os, *a->value);
+      });
   return lines;
 }

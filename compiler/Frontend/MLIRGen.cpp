@@ -165,7 +165,8 @@ private:
                                 b.getNamedAttr("features", b.getStringAttr(s.features)),
                                 b.getNamedAttr("labels", b.getStringAttr(s.labels)),
                                 b.getNamedAttr("label_column", b.getI64IntegerAttr(s.labelColumn)),
-                                b.getNamedAttr("skip", b.getI64IntegerAttr(s.skip))});
+                                b.getNamedAttr("skip", b.getI64IntegerAttr(s.skip)),
+                                b.getNamedAttr("sample", b.getI64IntegerAttr(s.sample))});
   }
 
   DictionaryAttr modelAttr() {
@@ -209,7 +210,10 @@ private:
             b.getNamedAttr("test", sourceAttr(info.test)),
             b.getNamedAttr("split", b.getF64FloatAttr(info.split)),
             b.getNamedAttr("scale", b.getF64FloatAttr(info.scale)),
-            b.getNamedAttr("standardize", b.getBoolAttr(info.standardize))})),
+            b.getNamedAttr("standardize", b.getBoolAttr(info.standardize)),
+            b.getNamedAttr("vocabulary", b.getStringAttr(info.vocabulary)),
+            b.getNamedAttr("lowercase", b.getBoolAttr(info.lowercase)),
+            b.getNamedAttr("truncate", b.getBoolAttr(info.truncate))})),
     });
   }
 

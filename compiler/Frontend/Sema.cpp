@@ -4,6 +4,7 @@
 #include "compiler/Frontend/Layers.h"
 #include "compiler/Transforms/Optimizers.h"
 
+#include "llvm/Support/ConvertUTF.h"
 #include "llvm/Support/Format.h"
 
 #include <set>
@@ -443,12 +444,14 @@ private:
 
   void source(const Arg &a, DataSource &out) {
     const Expr &e = *a.value;
-    if (e.kind != Expr::Kind::Call || (e.text != "idx" && e.text != "csv")) {
-      diags.error(e.loc) << "a data source is idx(images = \"...\", labels = \"...\") or "
-                            "csv(\"file\", label_column = -1, skip = 0)";
+    if (e.kind != Expr::Kind::Call || (e.text != "idx" && e.text != "csv" && e.text != "text")) {
+      diags.error(e.loc) << "a data source is idx(images = \"...\", labels = \"...\"), "
+                            "csv(\"file\", label_column = -1, skip = 0) or "
+                            "text(\"file\", \"file\", ..., sample = 0)";
       return;
     }
     out.format = e.text;
+    bool text = e.text == "text";
     for (const Arg &s : e.args) {
       const Expr &v = *s.value;
       auto str = [&](std::string &dst) {
@@ -457,9 +460,18 @@ private:
         else
           dst = v.text;
       };
-      if (s.key.empty() || s.key == "images" || s.key == "features")
+      if (text && s.key.empty()) {
+        std::string file;
+        str(file);
+        if (!file.empty() && file.find_first_of(",\n") != std::string::npos)
+          diags.error(v.loc) << "a text file's path may not contain ',' or a line break";
+        else if (!file.empty())
+          out.files.push_back(file);
+      } else if (text && s.key == "sample") {
+        if (auto n = number(s, true, 1, 1e9)) out.sample = int64_t(*n);
+      } else if (!text && (s.key.empty() || s.key == "images" || s.key == "features"))
         str(out.features);
-      else if (s.key == "labels")
+      else if (!text && s.key == "labels")
         str(out.labels);
       else if (s.key == "label_column" && e.text == "csv") {
         if (auto n = number(s, true, -1e6, 1e6)) out.labelColumn = int64_t(*n);
@@ -467,13 +479,87 @@ private:
         if (auto n = number(s, true, 0, 1e9)) out.skip = int64_t(*n);
       } else
         diags.error(s.loc) << "'" << e.text << "' has no argument '" << s.key << "'"
-                           << suggest(s.key, e.text == "idx" ? std::vector<std::string>{"images", "labels"}
-                                                             : std::vector<std::string>{"features", "labels", "label_column", "skip"});
+                           << suggest(s.key, e.text == "idx"    ? std::vector<std::string>{"images", "labels"}
+                                             : e.text == "text" ? std::vector<std::string>{"sample"}
+                                                                : std::vector<std::string>{"features", "labels", "label_column", "skip"});
     }
+    // The runtime holds a text source's files as one list, a line each.
+    if (text)
+      out.features = llvm::join(out.files, "\n");
     if (out.features.empty())
-      diags.error(e.loc) << "the data source needs a file";
+      diags.error(e.loc) << (text ? "the text source needs at least one file"
+                                  : "the data source needs a file");
     if (e.text == "idx" && out.labels.empty())
       diags.error(e.loc) << "'idx' needs labels = \"...\"";
+  }
+
+  /// `vocabulary = "..."`: distinct characters (valid UTF-8), ids 1, 2, ...
+  void vocabulary(const Arg &a) {
+    const Expr &v = *a.value;
+    if (v.kind != Expr::Kind::String || v.text.empty()) {
+      diags.error(v.loc) << "'vocabulary' must be a non-empty string of characters";
+      return;
+    }
+    std::vector<llvm::UTF32> chars(v.text.size());
+    const auto *src = reinterpret_cast<const llvm::UTF8 *>(v.text.data());
+    llvm::UTF32 *dst = chars.data();
+    if (llvm::ConvertUTF8toUTF32(&src, src + v.text.size(), &dst, dst + chars.size(),
+                                 llvm::strictConversion) != llvm::conversionOK) {
+      diags.error(v.loc) << "'vocabulary' is not valid UTF-8";
+      return;
+    }
+    chars.resize(dst - chars.data());
+    std::set<llvm::UTF32> seen;
+    for (llvm::UTF32 c : chars)
+      if (!seen.insert(c).second || c < 0x20) {
+        char code[16];
+        snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(c));
+        diags.error(v.loc) << "'vocabulary' lists character " << code
+                           << (c < 0x20 ? ", a control character" : " twice");
+        return;
+      }
+    info.vocabulary = v.text;
+    vocabularySize = chars.size();
+  }
+
+  /// A text source's words become one i32 input of ids, labelled by file.
+  void textChecks() {
+    bool textSource = info.train.format == "text" || info.test.format == "text";
+    bool mixed = (!info.train.format.empty() && info.train.format != "text") ||
+                 (!info.test.format.empty() && info.test.format != "text");
+    if (textSource && mixed)
+      diags.error(m.loc) << "a text source and a " << (info.train.format == "text" ? info.test.format : info.train.format)
+                         << " source cannot be mixed";
+    if (textSource && !vocabularyGiven) {
+      diags.error(m.loc) << "a text source needs data { vocabulary = \"...\" }: the characters "
+                            "of ids 1, 2, ... (0 pads)";
+      return;
+    }
+    if (!vocabularyGiven)
+      return;
+    if (mixed) {
+      diags.error(m.loc) << "'vocabulary' applies to text sources";
+      return;
+    }
+    if (info.inputs.size() != 1 || !info.inputs[0].isInt || info.inputs[0].sample.size() != 1) {
+      diags.error(m.loc) << "a text model has one input, i32[batch, length]: each word's "
+                            "character ids";
+      return;
+    }
+    const InputInfo &in = info.inputs[0];
+    if (in.bound && vocabularySize && in.bound < vocabularySize + 1)
+      diags.error(m.loc) << "the embedding reading '" << in.name << "' has " << in.bound
+                         << " rows, but the vocabulary needs " << vocabularySize + 1
+                         << " (id 0 pads)";
+    if (info.task != "classify" && !info.task.empty())
+      diags.error(m.loc) << "a text source labels each line with its file's index: the loss "
+                            "must be softmax_cross_entropy";
+    for (const DataSource *src : {&info.train, &info.test})
+      if (src->format == "text" && info.numClasses &&
+          static_cast<int64_t>(src->files.size()) != info.numClasses)
+        diags.error(m.loc) << "the text source has " << src->files.size()
+                           << " files, one class each, but the model has " << info.numClasses
+                           << " classes";
   }
 
   void data() {
@@ -497,16 +583,25 @@ private:
           diags.error(a.value->loc) << "'standardize' must be true or false";
         else
           info.standardize = a.value->number != 0;
+      } else if (a.key == "vocabulary") {
+        vocabularyGiven = true;
+        vocabulary(a);
+      } else if (a.key == "lowercase" || a.key == "truncate") {
+        if (a.value->kind != Expr::Kind::Bool)
+          diags.error(a.value->loc) << "'" << a.key << "' must be true or false";
+        else
+          (a.key == "lowercase" ? info.lowercase : info.truncate) = a.value->number != 0;
       } else if (InputInfo *in = input(a.key)) {
         columnsGiven.insert(in->name);
         columns(a, *in);
       } else {
-        std::vector<std::string> keys{"train", "test", "split", "scale", "standardize"};
+        std::vector<std::string> keys{"train", "test", "split", "scale", "standardize",
+                                      "vocabulary", "lowercase", "truncate"};
         for (const InputInfo &in : info.inputs)
           keys.push_back(in.name);
         diags.error(a.loc) << "unknown data setting '" << a.key
-                           << "' (expected train, test, split, scale, standardize or an input's "
-                              "columns)"
+                           << "' (expected train, test, split, scale, standardize, vocabulary, "
+                              "lowercase, truncate or an input's columns)"
                            << suggest(a.key, keys);
       }
     }
@@ -521,8 +616,10 @@ private:
       if (src->format == "idx" && info.inputs.size() > 1)
         diags.error(m.loc) << "an idx source feeds one input; this model has "
                            << info.inputs.size() << " (use csv)";
-      else if (src->format == "idx" && given)
-        diags.error(m.loc) << "columns(...) select CSV columns; an idx source has none";
+      else if (src->format != "csv" && !src->format.empty() && given)
+        diags.error(m.loc) << "columns(...) select CSV columns; an " << src->format
+                           << " source has none";
+    textChecks();
   }
 
   /// `NAME = columns(c, ...)`: the CSV columns (0-based, as in the file) of
@@ -566,6 +663,8 @@ private:
   std::map<std::string, const Expr *> env;
   std::set<std::string> poisoned;
   std::set<std::string> columnsGiven; // inputs with a columns(...) setting, valid or not
+  int64_t vocabularySize = 0;          // characters (not bytes) of info.vocabulary
+  bool vocabularyGiven = false;        // valid or not
   std::vector<std::unique_ptr<Expr>> declared;
   const Binding *current = nullptr;
   unsigned denseCount = 0;

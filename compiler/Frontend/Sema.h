@@ -20,9 +20,12 @@ struct ParamInfo {
 };
 
 struct DataSource {
-  std::string format; // "idx" or "csv"; empty when absent
+  std::string format; // "idx", "csv" or "text"; empty when absent
   std::string features, labels;
   int64_t labelColumn = -1, skip = 0;
+  /// text: one file per class, in label order; `sample` lines of each (0: all).
+  std::vector<std::string> files;
+  int64_t sample = 0;
 };
 
 /// One `input` declaration, in order.
@@ -64,6 +67,10 @@ struct ModelInfo {
   double split = 0, scale = 1;
   bool standardize = false;
   std::vector<InputInfo> inputs;
+  /// Text sources: the characters of ids 1, 2, ... (UTF-8; id 0 pads), and
+  /// whether words are lowercased first and cut to the input's length.
+  std::string vocabulary;
+  bool lowercase = false, truncate = false;
 };
 
 /// Resolves names, infers and checks every shape (annotating the Exprs) and

@@ -77,6 +77,10 @@ StringRef text(DictionaryAttr d, StringRef key) {
   auto a = d ? d.getAs<StringAttr>(key) : StringAttr();
   return a ? a.getValue() : StringRef();
 }
+bool flag(DictionaryAttr d, StringRef key) {
+  auto a = d ? d.getAs<BoolAttr>(key) : BoolAttr();
+  return a && a.getValue();
+}
 int64_t numel(ArrayRef<int64_t> shape) {
   int64_t n = 1;
   for (int64_t d : shape)
@@ -177,7 +181,8 @@ LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModul
   auto source = [&](StringRef key) {
     auto s = data ? data.getAs<DictionaryAttr>(key) : DictionaryAttr();
     return t.record({t.str(text(s, "format")), t.str(text(s, "features")), t.str(text(s, "labels")),
-                     t.i64(s ? integer(s, "label_column") : -1), t.i64(integer(s, "skip"))});
+                     t.i64(s ? integer(s, "label_column") : -1), t.i64(integer(s, "skip")),
+                     t.i64(integer(s, "sample"))});
   };
 
   // The architecture (canonical source lines from the frontend) is what a
@@ -211,7 +216,8 @@ LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModul
       t.i64(state.size()), t.array(state, ".kiln.state"), t.i64(arenaSize[1]),
       t.i64(workspace), source("train"), source("test"),
       t.f64(real(data, "split")), t.f64(real(data, "scale")),
-      t.i64(data && data.getAs<BoolAttr>("standardize") && data.getAs<BoolAttr>("standardize").getValue()),
+      t.i64(flag(data, "standardize")), t.str(text(data, "vocabulary")),
+      t.i64(flag(data, "lowercase")), t.i64(flag(data, "truncate")),
       t.function(prefix + "train_step"), t.function(prefix + "predict")});
   llvm::Constant *desc = t.global("kiln_model_" + name, table, false);
   if (exportEntry)

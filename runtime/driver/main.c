@@ -44,7 +44,8 @@ static void usage(FILE *out, const kiln_model *m) {
           "  --log-every N        also append a line with the loss every N steps\n"
           "  --steps-per-epoch N  train on only the first N batches of each epoch's shuffle\n"
           "  --denormals MODE     flush (default: subnormal floats become zero, fast) or keep\n"
-          "  --data-train FILE    training features (IDX images or CSV)\n"
+          "  --data-train FILE    training features (IDX images or CSV; for a text model,\n"
+          "                       FILE,FILE,...: one file of lines per class)\n"
           "  --data-train-labels FILE\n"
           "  --data-test FILE     test features\n"
           "  --data-test-labels FILE\n"
@@ -143,6 +144,24 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
     if (!features && labels && !(s->format && s->format[0]))
       return kiln_fail("%s needs %s too", k ? "--data-test-labels" : "--data-train-labels",
                        k ? "--data-test" : "--data-train");
+    int text = m->vocabulary && m->vocabulary[0];
+    if (text && labels)
+      return kiln_fail("%s: a text model's labels are its files' order; give the files as "
+                       "--data-%s A,B,...",
+                       k ? "--data-test-labels" : "--data-train-labels", k ? "test" : "train");
+    if (features && text) {
+      /* One file per class, comma-separated here, a line each in the source. */
+      char *list = strdup(features);
+      if (!list)
+        return kiln_fail("out of memory");
+      for (char *c = list; *c; ++c)
+        if (*c == ',')
+          *c = '\n';
+      s->format = "text";
+      s->features = list; /* lives as long as the process */
+      s->sample = m->train.sample;
+      continue;
+    }
     if (features) {
       /* Keep the model's format (and CSV layout). A test file where the model
        * splits its training file is laid out like that file; otherwise guess. */

@@ -368,6 +368,8 @@ void kiln_inputs_from_rows(const kiln_model *m, const float *x, int64_t rows, vo
 
 int kiln_dataset_load_features(const kiln_model *m, const char *path, kiln_dataset *out) {
   memset(out, 0, sizeof *out);
+  if (m->vocabulary && m->vocabulary[0])
+    return kiln_text_load_lines(m, path, out);
   table t;
   if (read_table(path, 0, &t) != 0)
     return -1;
@@ -407,6 +409,8 @@ int kiln_dataset_load(const kiln_model *m, const kiln_data_source *src, kiln_dat
     rc = load_idx(m, src, out);
   else if (strcmp(src->format, "csv") == 0)
     rc = load_csv(m, src, out);
+  else if (strcmp(src->format, "text") == 0)
+    rc = kiln_text_load(m, src, out);
   else
     return kiln_fail("unknown data format '%s'", src->format);
   return rc ? rc : check_ids(m, src->features, out);

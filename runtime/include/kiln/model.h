@@ -73,11 +73,13 @@ typedef struct kiln_input_info {
 } kiln_input_info;
 
 typedef struct kiln_data_source {
-  const char *format; /* "idx", "csv", or "" when the model names none */
-  const char *features;
+  const char *format; /* "idx", "csv", "text", or "" when the model names none */
+  const char *features; /* text: the files, one per class in label order, '\n'-separated */
   const char *labels; /* "" for a CSV whose labels are a column */
   int64_t label_column; /* CSV: column index, negative counts from the end */
   int64_t skip;         /* CSV: header lines to skip */
+  int64_t sample;       /* text: lines drawn from each file (a shuffle seeded by the
+                           model's seed), 0: all */
 } kiln_data_source;
 
 /* The entry points' parameters, in order, as text: kilnc checks every entry
@@ -126,6 +128,12 @@ typedef struct kiln_model {
   kiln_data_source train, test;
   double split, scale;  /* fraction held out for testing; f32 inputs' scale factor */
   int64_t standardize;   /* f32 inputs are standardised with the training set's statistics */
+  /* Text: a line's characters (UTF-8) become ids, vocabulary[k] -> k + 1, right-
+   * aligned in the one i32 input, 0 padding before; lowercased first (ASCII and
+   * Latin-1) if `lowercase`; a longer line keeps its last characters if
+   * `truncate`, else is an error. NULL or "" for other models. */
+  const char *vocabulary;
+  int64_t lowercase, truncate;
   kiln_train_step_fn train_step;
   kiln_predict_fn predict;
 } kiln_model;

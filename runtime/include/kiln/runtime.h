@@ -111,6 +111,11 @@ int kiln_dataset_load(const kiln_model *m, const kiln_data_source *src, kiln_dat
  * training file's layout where the model names its columns (a label column,
  * if there, is not read), else rows of exactly input_numel values. */
 int kiln_dataset_load_features(const kiln_model *m, const char *path, kiln_dataset *out);
+/* A text source (model.h: vocabulary): each line of each file a sample,
+ * labelled with its file's index. */
+int kiln_text_load(const kiln_model *m, const kiln_data_source *src, kiln_dataset *out);
+/* The lines of one file, unlabelled, for prediction. */
+int kiln_text_load_lines(const kiln_model *m, const char *path, kiln_dataset *out);
 /* Moves the last `fraction` of a seeded shuffle of `all` into `test`. */
 int kiln_dataset_split(kiln_dataset *all, double fraction, uint64_t seed, kiln_dataset *test);
 /* Copies rows idx[0..count) into contiguous batch buffers (labels by kind). */
