@@ -69,6 +69,10 @@ LogicalResult kiln::emitEmbeddingAPI(ModuleOp module, llvm::Module &m) {
   forward("save", "kiln_checkpoint_save", i32, {ptr, ptr}, false);
   forward("load", "kiln_checkpoint_load", i32, {ptr, ptr}, false);
   forward("error", "kiln_error", ptr, {}, false);
+  auto data = model(module).getAs<DictionaryAttr>("data");
+  auto vocabulary = data ? data.getAs<StringAttr>("vocabulary") : StringAttr();
+  if (vocabulary && !vocabulary.getValue().empty())
+    forward("encode", "kiln_text_encode", i32, {ptr, ptr}, true);
 
   // Functions taking one typed pointer per input (per f32 input for the
   // preprocessing) pass them to the runtime as one array indexed by input,
@@ -214,6 +218,12 @@ LogicalResult kiln::writeHeader(ModuleOp module, llvm::raw_ostream &os) {
        << "int64_t rows);\n"
        << "int " << name << "_preprocess(const " << name << " *m, " << inputParams(true, false)
        << "int64_t rows);\n";
+  auto vocabulary = data ? data.getAs<StringAttr>("vocabulary") : StringAttr();
+  if (vocabulary && !vocabulary.getValue().empty())
+    os << "/* A line of text (UTF-8; a trailing line break ignored) to the ids of one\n"
+       << " * row of '" << inputs[0].param << "', as the model's loader reads its text files:\n"
+       << " * characters through the vocabulary, right-aligned, 0 padding before. */\n"
+       << "int " << name << "_encode(const char *text, int32_t *ids);\n";
   os << "/* One optimizer step on a batch of each input and y[BATCH][LABEL_SIZE];\n"
      << " * returns the loss. */\n"
      << "float " << name << "_train_step(" << name << " *m, " << inputParams(false, true) << "const "

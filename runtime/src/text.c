@@ -84,18 +84,23 @@ static int32_t vocab_id(const entry *v, size_t n, uint32_t cp) {
 static int line_ids(const kiln_model *m, const entry *v, size_t nv, const char *line, size_t len,
                     float *row, int64_t width, const char *path, int64_t lineno) {
   const unsigned char *s = (const unsigned char *)line;
+  char where[4096]; /* "FILE:LINE", or what is encoding when there is no file */
+  if (lineno > 0)
+    snprintf(where, sizeof where, "%s:%lld", path, (long long)lineno);
+  else
+    snprintf(where, sizeof where, "%s", path);
   int64_t chars = 0;
   for (size_t i = 0; i < len; ++chars) {
     uint32_t c;
     int n = utf8_next(s + i, len - i, &c);
     if (!n)
-      return kiln_fail("%s:%lld: byte %zu is not valid UTF-8", path, (long long)lineno, i + 1);
+      return kiln_fail("%s: byte %zu is not valid UTF-8", where, i + 1);
     i += (size_t)n;
   }
   if (chars > width && !m->truncate)
-    return kiln_fail("%s:%lld: '%.*s' has %lld characters, the input '%s' holds %lld (truncate = "
+    return kiln_fail("%s: '%.*s' has %lld characters, the input '%s' holds %lld (truncate = "
                      "true keeps the last ones)",
-                     path, (long long)lineno, (int)(len < 64 ? len : 64), line, (long long)chars,
+                     where, (int)(len < 64 ? len : 64), line, (long long)chars,
                      m->inputs[0].name, (long long)width);
   int64_t skip = chars > width ? chars - width : 0, pos = width - (chars - skip);
   for (int64_t j = 0; j < pos; ++j)
@@ -108,8 +113,8 @@ static int line_ids(const kiln_model *m, const entry *v, size_t nv, const char *
       uint32_t key = m->lowercase ? lower(c) : c;
       int32_t id = vocab_id(v, nv, key);
       if (id < 0)
-        return kiln_fail("%s:%lld: character '%.*s' (U+%04X) of '%.*s' is not in the vocabulary",
-                         path, (long long)lineno, n, line + i, (unsigned)key,
+        return kiln_fail("%s: character '%.*s' (U+%04X) of '%.*s' is not in the vocabulary",
+                         where, n, line + i, (unsigned)key,
                          (int)(len < 64 ? len : 64), line);
       row[pos++] = (float)id;
     }
@@ -314,4 +319,25 @@ int kiln_text_load(const kiln_model *m, const kiln_data_source *src, kiln_datase
 
 int kiln_text_load_lines(const kiln_model *m, const char *path, kiln_dataset *out) {
   return load(m, path, 0, 0, out);
+}
+
+int kiln_text_encode(const kiln_model *m, const char *line, int32_t *ids) {
+  if (!m->vocabulary || !m->vocabulary[0] || m->num_inputs != 1)
+    return kiln_fail("model '%s' does not read text", m->name);
+  if (!line || !ids)
+    return kiln_fail("encode: %s is NULL", line ? "ids" : "the text");
+  size_t nv, len = strlen(line);
+  while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+    --len;
+  int64_t width = m->input_numel;
+  entry *v = vocab_build(m, &nv);
+  float *row = malloc((size_t)width * sizeof(float));
+  int rc = v && row ? line_ids(m, v, nv, line, len, row, width, "encode", 0) : -1;
+  if (v && !row)
+    rc = kiln_fail("out of memory");
+  for (int64_t j = 0; rc == 0 && j < width; ++j)
+    ids[j] = (int32_t)row[j];
+  free(v);
+  free(row);
+  return rc;
 }

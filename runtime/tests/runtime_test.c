@@ -152,6 +152,29 @@ static void test_preprocess(void) {
   kiln_state_destroy(plain);
 }
 
+/* Text to ids: strict UTF-8, the vocabulary's ids right-aligned after 0
+ * padding, Latin-1 lowercasing, length checked or truncated from the front. */
+static void test_text_encode(void) {
+  static const kiln_input_info word[] = {{"w", 0, 3, 1, 4}};
+  kiln_model m = kModel;
+  m.num_inputs = 1;
+  m.inputs = word;
+  m.input_numel = 3;
+  m.vocabulary = "a\xc3\xa9" "b"; /* a, e-acute, b: ids 1, 2, 3 */
+  int32_t ids[3];
+  CHECK(kiln_text_encode(&m, "\xc3\xa9\n", ids) == 0 && ids[0] == 0 && ids[1] == 0 && ids[2] == 2);
+  CHECK(kiln_text_encode(&m, "ab\xc3\xa9", ids) == 0 && ids[0] == 1 && ids[1] == 3 && ids[2] == 2);
+  CHECK(kiln_text_encode(&m, "A", ids) == -1 && strstr(kiln_error(), "'A' (U+0041)") != NULL);
+  m.lowercase = 1;
+  CHECK(kiln_text_encode(&m, "A\xc3\x89", ids) == 0 && ids[1] == 1 && ids[2] == 2); /* E-acute */
+  const char *bad[] = {"a\xc0\xaf", "\xed\xa0\x80", "a\xc3", "\xf4\x90\x80\x80", "\xff"};
+  for (int i = 0; i < 5; ++i)
+    CHECK(kiln_text_encode(&m, bad[i], ids) == -1 && strstr(kiln_error(), "not valid UTF-8") != NULL);
+  CHECK(kiln_text_encode(&m, "abab", ids) == -1 && strstr(kiln_error(), "has 4 characters") != NULL);
+  m.truncate = 1;
+  CHECK(kiln_text_encode(&m, "abab", ids) == 0 && ids[0] == 3 && ids[1] == 1 && ids[2] == 3);
+}
+
 /* Several inputs: f32 values and ids in one feature row. Preprocessing
  * touches only the f32 input, the same on feature rows as on per-input
  * arrays; splitting rows gives each input its values, ids as int32. */
@@ -345,6 +368,7 @@ int main(int argc, char **argv) {
   test_schedules();
   test_preprocess();
   test_inputs();
+  test_text_encode();
   test_denormals();
   test_checkpoints(dir);
   printf("runtime: %d passed, %d failed\n", passed, failed);

@@ -114,6 +114,9 @@ int kiln_dataset_load_features(const kiln_model *m, const char *path, kiln_datas
 /* A text source (model.h: vocabulary): each line of each file a sample,
  * labelled with its file's index. */
 int kiln_text_load(const kiln_model *m, const kiln_data_source *src, kiln_dataset *out);
+/* One line of text (UTF-8, a trailing line break ignored) to the input's
+ * ids, as the loader would read it. */
+int kiln_text_encode(const kiln_model *m, const char *line, int32_t *ids);
 /* The lines of one file, unlabelled, for prediction. */
 int kiln_text_load_lines(const kiln_model *m, const char *path, kiln_dataset *out);
 /* Moves the last `fraction` of a seeded shuffle of `all` into `test`. */
