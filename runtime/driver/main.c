@@ -159,7 +159,7 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
           *c = '\n';
       s->format = "text";
       s->features = list; /* lives as long as the process */
-      s->sample = m->train.sample;
+      s->sample = k ? m->test.sample : m->train.sample;
       continue;
     }
     if (features) {
