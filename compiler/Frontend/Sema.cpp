@@ -641,13 +641,13 @@ private:
         diags.error(n.loc) << "a column is a whole number in [0, 1000000]";
         return;
       }
-      std::optional<double> v = n.number;
+      auto col = static_cast<int64_t>(n.number);
       for (const InputInfo &other : info.inputs)
-        if (llvm::is_contained(other.columns, int64_t(*v)) || llvm::is_contained(cols, int64_t(*v))) {
-          diags.error(c.loc) << "column " << int64_t(*v) << " is read twice";
+        if (llvm::is_contained(other.columns, col) || llvm::is_contained(cols, col)) {
+          diags.error(c.loc) << "column " << col << " is read twice";
           return;
         }
-      cols.push_back(int64_t(*v));
+      cols.push_back(col);
     }
     if (static_cast<int64_t>(cols.size()) != in.numel()) {
       diags.error(e.loc) << "'" << in.name << "' has " << in.numel() << " values per sample, but "

@@ -17,12 +17,12 @@
 
 using namespace mlir;
 
-static DictionaryAttr model(ModuleOp module) {
+static DictionaryAttr modelAttr(ModuleOp module) {
   return module->getAttrOfType<DictionaryAttr>(kiln::attrs::kModel);
 }
 
 static StringRef modelName(ModuleOp module) {
-  auto name = model(module) ? model(module).getAs<StringAttr>("name") : StringAttr();
+  auto name = modelAttr(module) ? modelAttr(module).getAs<StringAttr>("name") : StringAttr();
   return name ? name.getValue() : StringRef();
 }
 
@@ -69,7 +69,7 @@ LogicalResult kiln::emitEmbeddingAPI(ModuleOp module, llvm::Module &m) {
   forward("save", "kiln_checkpoint_save", i32, {ptr, ptr}, false);
   forward("load", "kiln_checkpoint_load", i32, {ptr, ptr}, false);
   forward("error", "kiln_error", ptr, {}, false);
-  auto data = model(module).getAs<DictionaryAttr>("data");
+  auto data = modelAttr(module).getAs<DictionaryAttr>("data");
   auto vocabulary = data ? data.getAs<StringAttr>("vocabulary") : StringAttr();
   if (vocabulary && !vocabulary.getValue().empty())
     forward("encode", "kiln_text_encode", i32, {ptr, ptr}, true);
@@ -78,7 +78,7 @@ LogicalResult kiln::emitEmbeddingAPI(ModuleOp module, llvm::Module &m) {
   // preprocessing) pass them to the runtime as one array indexed by input,
   // null where an input is not passed.
   SmallVector<bool> isInt;
-  for (auto in : model(module).getAs<ArrayAttr>("inputs").getAsRange<DictionaryAttr>())
+  for (auto in : modelAttr(module).getAs<ArrayAttr>("inputs").getAsRange<DictionaryAttr>())
     isInt.push_back(in.getAs<BoolAttr>("int").getValue());
   auto packed = [&](StringRef api, StringRef runtime, llvm::Type *ret, bool floatsOnly,
                     llvm::Type *last) {
@@ -128,7 +128,7 @@ static std::string cParam(StringRef name) {
 }
 
 LogicalResult kiln::writeHeader(ModuleOp module, llvm::raw_ostream &os) {
-  auto model = module->getAttrOfType<DictionaryAttr>(kiln::attrs::kModel);
+  DictionaryAttr model = modelAttr(module);
   if (!model)
     return module.emitError("no kiln.model attribute to describe in a header");
   std::string name = modelName(module).str();

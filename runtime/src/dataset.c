@@ -251,6 +251,12 @@ static int feature_columns(const kiln_model *m, const char *path, int64_t cols, 
   return 0;
 }
 
+/* Row r's feature values: the table's columns cols[0..features). */
+static void pick_row(const table *t, int64_t r, const int64_t *cols, int64_t features, float *x) {
+  for (int64_t k = 0; k < features; ++k)
+    x[k] = (float)t->v[r * t->cols + cols[k]];
+}
+
 static int load_csv(const kiln_model *m, const kiln_data_source *src, kiln_dataset *out) {
   table t, labels = {0};
   if (read_table(src->features, src->skip, &t) != 0)
@@ -295,8 +301,7 @@ static int load_csv(const kiln_model *m, const kiln_data_source *src, kiln_datas
       rc = kiln_fail("out of memory loading %s", src->features);
   }
   for (int64_t r = 0; rc == 0 && r < t.rows; ++r) {
-    for (int64_t k = 0; k < features; ++k)
-      out->x[r * features + k] = (float)t.v[r * t.cols + cols[k]];
+    pick_row(&t, r, cols, features, out->x + r * features);
     double y = separate ? labels.v[r] : t.v[r * t.cols + labelCol];
     rc = set_label(m, out, r, y, separate ? src->labels : src->features);
   }
@@ -391,8 +396,7 @@ int kiln_dataset_load_features(const kiln_model *m, const char *path, kiln_datas
       rc = kiln_fail("out of memory loading %s", path);
   }
   for (int64_t r = 0; rc == 0 && r < t.rows; ++r)
-    for (int64_t k = 0; k < features; ++k)
-      out->x[r * features + k] = (float)t.v[r * t.cols + cols[k]];
+    pick_row(&t, r, cols, features, out->x + r * features);
   free(cols);
   free(t.v);
   if (rc != 0)

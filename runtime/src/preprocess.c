@@ -32,8 +32,13 @@ static int fit(kiln_state *s, const float *x, const float *const *inputs, int64_
   double scale = kiln_model_scale(m);
   for (int64_t i = 0; i < m->num_inputs; ++i) {
     const kiln_input_info *in = &m->inputs[i];
-    if (in->is_int)
+    if (in->is_int) { /* ids are never standardised: identity statistics */
+      for (int64_t j = 0; j < in->numel; ++j) {
+        s->input_mean[in->offset + j] = 0;
+        s->input_std[in->offset + j] = 1;
+      }
       continue;
+    }
     if (!x && !inputs[i])
       return kiln_fail("fit_preprocess: no values for input '%s'", in->name);
     const float *base = x ? x + in->offset : inputs[i];
@@ -52,12 +57,6 @@ static int fit(kiln_state *s, const float *x, const float *const *inputs, int64_
       s->input_std[in->offset + j] = sd < 1e-12 ? 1 : sd; /* a constant feature stays centred */
     }
   }
-  /* Ids are never standardised: their statistics stay the identity. */
-  for (int64_t i = 0; i < m->num_inputs; ++i)
-    for (int64_t j = 0; m->inputs[i].is_int && j < m->inputs[i].numel; ++j) {
-      s->input_mean[m->inputs[i].offset + j] = 0;
-      s->input_std[m->inputs[i].offset + j] = 1;
-    }
   s->standardization_ready = 1;
   return 0;
 }
