@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Conversion/Passes.h"
+#include "compiler/Conversion/VectorizeLoops.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -78,6 +79,79 @@ void hoistAccumulator(RewriterBase &rewriter, scf::ForOp loop) {
   write.getVectorMutable().assign((*newLoop)->getResults().back());
 }
 
+/// One rectangle of C: rows [i0, i0 + m), columns [j0, j0 + n), tiled into
+/// mr x nr register blocks that divide it exactly.
+struct Part {
+  int64_t i0, m, mr, j0, n, nr;
+};
+
+/// Rows per register block: the largest divisor of m up to `most` (one pass
+/// over B for the whole height), or `most` and a remainder block when m's
+/// divisors are all small.
+int64_t rowBlock(int64_t m, int64_t most) {
+  most = std::min(m, most);
+  for (int64_t r = most; r > 1; --r)
+    if (m % r == 0 && 2 * r >= most)
+      return r;
+  return most;
+}
+
+/// Register blocks for a matmul of static sizes: the bulk in blocks of up to
+/// 6 rows (4 with AVX2's 16 registers) x 2 vectors, and the row and column
+/// remainders as blocks of their own (static, narrower) sizes, so that no
+/// shape falls back to scalar loops.
+SmallVector<Part> partition(int64_t m, int64_t n, int64_t width) {
+  int64_t mr = rowBlock(m, width >= 16 ? 6 : 4); // at most 12 of 32 (8 of 16) registers
+  SmallVector<Part> parts;
+  for (const kiln::Piece &rows : kiln::pieces(m, mr))
+    for (const kiln::Piece &cols : kiln::pieces(n, 2 * width))
+      parts.push_back({rows.offset, rows.size, rows.block, cols.offset, cols.size, cols.block});
+  return parts;
+}
+
+LogicalResult vectorizeMatmul(RewriterBase &rewriter, linalg::GenericOp op, int64_t width) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t m = ranges[0], k = ranges[1], n = ranges[2];
+  if (ShapedType::isDynamic(m) || ShapedType::isDynamic(n) || ShapedType::isDynamic(k))
+    return success(); // left to the scalar loop lowering
+  // Dimensions i, j, k: the C block stays put across the innermost loop,
+  // and the contraction has the (m, n, k) form the outer-product lowering
+  // wants.
+  rewriter.setInsertionPoint(op);
+  auto ijk = linalg::interchangeGenericOp(rewriter, op, {0, 2, 1});
+  if (failed(ijk))
+    return failure();
+  // The column loop outside when B is the larger operand: a K x NR panel of
+  // B then stays in L1 while every row block of A passes over it (im2col
+  // convolutions: few rows, very many columns).
+  SmallVector<int64_t> loopOrder = n > m ? SmallVector<int64_t>{1, 0, 2} : SmallVector<int64_t>{0, 1, 2};
+  auto index = [&](ArrayRef<int64_t> v) { return getAsIndexOpFoldResult(rewriter.getContext(), v); };
+  for (const Part &p : partition(m, n, width)) {
+    rewriter.setInsertionPoint(*ijk);
+    auto part = cast<TilingInterface>(ijk->getOperation())
+                    .getTiledImplementation(rewriter, index({p.i0, p.j0, 0}), index({p.m, p.n, k}));
+    if (failed(part))
+      return failure();
+    for (Operation *partOp : part->tiledOps) {
+      rewriter.setInsertionPoint(partOp);
+      scf::SCFTilingOptions options;
+      options.setTileSizes(index({p.mr, p.nr, 1}));
+      options.setInterchange(loopOrder);
+      auto tiled = scf::tileUsingSCF(rewriter, cast<TilingInterface>(partOp), options);
+      if (failed(tiled))
+        return failure();
+      rewriter.eraseOp(partOp);
+      for (Operation *inner : tiled->tiledOps) {
+        rewriter.setInsertionPoint(inner);
+        if (failed(linalg::vectorize(rewriter, inner)))
+          return failure();
+      }
+    }
+  }
+  rewriter.eraseOp(*ijk);
+  return success();
+}
+
 struct KilnCPUVectorizePass : kiln::impl::KilnCPUVectorizeBase<KilnCPUVectorizePass> {
   using KilnCPUVectorizeBase::KilnCPUVectorizeBase;
 
@@ -89,42 +163,9 @@ struct KilnCPUVectorizePass : kiln::impl::KilnCPUVectorizeBase<KilnCPUVectorizeP
       if (isKilnMatmul(op))
         matmuls.push_back(op);
     });
-    for (linalg::GenericOp op : matmuls) {
-      SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-      int64_t m = ranges[0], n = ranges[2];
-      int64_t nr = n % (2 * vectorWidth) == 0 ? 2 * vectorWidth
-                   : n % vectorWidth == 0     ? vectorWidth
-                                              : 0;
-      if (nr == 0 || ShapedType::isDynamic(m))
-        continue; // left to the scalar loop lowering
-      // Accumulators: MR x (NR / width) registers, at most half the file.
-      int64_t mr = 1;
-      for (int64_t c : {4, 2})
-        if (m % c == 0 && c * (nr / vectorWidth) <= 8) {
-          mr = c;
-          break;
-        }
-      // Dimensions i, j, k: the C block stays put across the innermost loop,
-      // and the contraction has the (m, n, k) form the outer-product
-      // lowering wants.
-      rewriter.setInsertionPoint(op);
-      auto ijk = linalg::interchangeGenericOp(rewriter, op, {0, 2, 1});
-      if (failed(ijk))
+    for (linalg::GenericOp op : matmuls)
+      if (failed(vectorizeMatmul(rewriter, op, vectorWidth)))
         return signalPassFailure();
-      scf::SCFTilingOptions options;
-      options.setTileSizes(getAsIndexOpFoldResult(&getContext(), {mr, nr, 1}));
-      auto tiled = scf::tileUsingSCF(rewriter, cast<TilingInterface>(ijk->getOperation()), options);
-      if (failed(tiled))
-        return signalPassFailure();
-      rewriter.eraseOp(*ijk);
-      for (Operation *inner : tiled->tiledOps) {
-        rewriter.setInsertionPoint(inner);
-        if (failed(linalg::vectorize(rewriter, inner)))
-          return signalPassFailure();
-      }
-    }
-    if (matmuls.empty())
-      return;
     // The generic vectorizer emits broadcast + mul + multi_reduction; fold
     // that back into vector.contract before anything is lowered.
     {
@@ -143,6 +184,21 @@ struct KilnCPUVectorizePass : kiln::impl::KilnCPUVectorizeBase<KilnCPUVectorizeP
     });
     for (scf::ForOp loop : reductionLoops)
       hoistAccumulator(rewriter, loop);
+
+    // Then every other nest that has a vector form (copies from
+    // bufferization included).
+    SmallVector<linalg::CopyOp> copies;
+    fn.walk([&](linalg::CopyOp op) { copies.push_back(op); });
+    for (linalg::CopyOp copy : copies) {
+      rewriter.setInsertionPoint(copy);
+      if (failed(linalg::generalizeNamedOp(rewriter, copy)))
+        return signalPassFailure();
+    }
+    SmallVector<linalg::GenericOp> nests;
+    fn.walk([&](linalg::GenericOp op) { nests.push_back(op); });
+    for (linalg::GenericOp op : nests)
+      if (!kiln::vectorizeRowCopy(rewriter, op, vectorWidth))
+        kiln::vectorizeElementwise(rewriter, op, vectorWidth);
 
     RewritePatternSet patterns(&getContext());
     vector::populateVectorContractLoweringPatterns(

@@ -132,27 +132,11 @@ struct ReduceSumLowering : KilnPattern<ReduceSumOp> {
 /// product) so that the product itself is always the i-k-j loop nest.
 struct MatmulLowering : KilnPattern<MatmulOp> {
   using KilnPattern::KilnPattern;
-  static Value transpose(OpBuilder &b, Location loc, Value x) {
-    auto t = cast<RankedTensorType>(x.getType());
-    auto tt = RankedTensorType::get({t.getDimSize(1), t.getDimSize(0)}, t.getElementType());
-    MLIRContext *ctx = b.getContext();
-    return generic(b, loc, x, empty(b, loc, tt), {dimsMap(ctx, 2, {1, 0}), dimsMap(ctx, 2, {0, 1})},
-                   {IteratorType::parallel, IteratorType::parallel},
-                   [](OpBuilder &nb, Location l, ValueRange v) { nb.create<linalg::YieldOp>(l, v[0]); });
-  }
   LogicalResult matchAndRewrite(MatmulOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
     Location loc = op.getLoc();
-    Value lhs = op.getTransposeA() ? transpose(rw, loc, a.getLhs()) : a.getLhs();
-    Value rhs = op.getTransposeB() ? transpose(rw, loc, a.getRhs()) : a.getRhs();
-    MLIRContext *ctx = rw.getContext();
-    // Dimensions: d0 = i, d1 = k, d2 = j.
-    rw.replaceOp(op, generic(rw, loc, {lhs, rhs}, filled(rw, loc, op.getType(), 0.0),
-                             {dimsMap(ctx, 3, {0, 1}), dimsMap(ctx, 3, {1, 2}), dimsMap(ctx, 3, {0, 2})},
-                             {IteratorType::parallel, IteratorType::reduction, IteratorType::parallel},
-                             [](OpBuilder &b, Location l, ValueRange v) {
-                               Value p = b.create<arith::MulFOp>(l, v[0], v[1]);
-                               b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::AddFOp>(l, v[2], p)});
-                             }));
+    Value lhs = op.getTransposeA() ? transposed(rw, loc, a.getLhs(), {1, 0}) : a.getLhs();
+    Value rhs = op.getTransposeB() ? transposed(rw, loc, a.getRhs(), {1, 0}) : a.getRhs();
+    rw.replaceOp(op, matmul(rw, loc, lhs, rhs));
     return success();
   }
 };

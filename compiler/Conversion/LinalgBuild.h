@@ -60,6 +60,42 @@ inline mlir::Value generic(mlir::OpBuilder &b, mlir::Location loc, mlir::ValueRa
       .getResult(0);
 }
 
+/// A copy of x whose dimension i is x's dimension perm[i].
+inline mlir::Value transposed(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                              llvm::ArrayRef<int64_t> perm) {
+  auto t = llvm::cast<mlir::RankedTensorType>(x.getType());
+  llvm::SmallVector<int64_t> shape, inverse(perm.size());
+  for (auto [i, p] : llvm::enumerate(perm)) {
+    shape.push_back(t.getDimSize(p));
+    inverse[p] = i;
+  }
+  mlir::MLIRContext *ctx = b.getContext();
+  unsigned r = perm.size();
+  return generic(b, loc, x, empty(b, loc, mlir::RankedTensorType::get(shape, t.getElementType())),
+                 {dimsMap(ctx, r, inverse), mlir::AffineMap::getMultiDimIdentityMap(r, ctx)},
+                 llvm::SmallVector<IteratorType>(r, IteratorType::parallel),
+                 [](mlir::OpBuilder &nb, mlir::Location l, mlir::ValueRange v) {
+                   nb.create<mlir::linalg::YieldOp>(l, v[0]);
+                 });
+}
+
+/// lhs[M, K] x rhs[K, N] as the i-k-j loop nest (d0 = i, d1 = k, d2 = j)
+/// that kiln-cpu-vectorize turns into register-blocked micro-kernels.
+inline mlir::Value matmul(mlir::OpBuilder &b, mlir::Location loc, mlir::Value lhs, mlir::Value rhs) {
+  auto lt = llvm::cast<mlir::RankedTensorType>(lhs.getType());
+  auto rt = llvm::cast<mlir::RankedTensorType>(rhs.getType());
+  auto out = mlir::RankedTensorType::get({lt.getDimSize(0), rt.getDimSize(1)}, lt.getElementType());
+  mlir::MLIRContext *ctx = b.getContext();
+  return generic(b, loc, {lhs, rhs}, filled(b, loc, out, 0.0),
+                 {dimsMap(ctx, 3, {0, 1}), dimsMap(ctx, 3, {1, 2}), dimsMap(ctx, 3, {0, 2})},
+                 {IteratorType::parallel, IteratorType::reduction, IteratorType::parallel},
+                 [](mlir::OpBuilder &nb, mlir::Location l, mlir::ValueRange v) {
+                   mlir::Value p = nb.create<mlir::arith::MulFOp>(l, v[0], v[1]);
+                   nb.create<mlir::linalg::YieldOp>(
+                       l, mlir::ValueRange{nb.create<mlir::arith::AddFOp>(l, v[2], p)});
+                 });
+}
+
 } // namespace linalg_build
 } // namespace kiln
 

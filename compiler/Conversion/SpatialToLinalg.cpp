@@ -2,12 +2,15 @@
 //
 // Every op becomes linalg.generic loop nests over tensors whose outputs are
 // written with projected-permutation maps (fully parallel over the output),
-// so the same IR feeds the CPU and GPU pipelines:
-// - conv2d: a zero-padded image, then a reduction over (c, kh, kw);
+// so the same IR feeds the CPU and GPU pipelines. The three convolutions are
+// im2col copies (patches as a matrix) feeding one matmul each, so they run on
+// the matmul micro-kernels; the copies cost K*K times the image, the
+// products C*K*K*F multiply-adds per output pixel:
+// - conv2d: a zero-padded image, patches (c, kh, kw) x positions (n, i, j);
 // - its image gradient: a transposed convolution, i.e. the result gradient
 //   dilated by the stride and padded by kernel - 1 - padding, convolved with
 //   the flipped filter, channels swapped;
-// - its filter gradient: a reduction over (n, oh, ow);
+// - its filter gradient: the same patches times dy (positions x channels);
 // - max pooling: a window reduction; its gradient finds each window's first
 //   maximum (PyTorch's choice on ties) and routes the gradient there.
 // Loop dimensions that no operand indexes directly (the window of pooling)
@@ -46,62 +49,98 @@ Value padSpatial(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> low,
                                  zero);
 }
 
-/// out[d0, d1, i, j] = sum over (d4, a, b) of lhs * rhs, the generic behind
-/// all three convolution ops. Loops: (d0, d1, i, j, d4, a, b); the maps say
-/// which of them index each operand.
-Value convNest(OpBuilder &b, Location loc, Value lhs, AffineMap lhsMap, Value rhs, AffineMap rhsMap,
-               RankedTensorType outType) {
+/// x with consecutive dimensions merged (groups) or split again: views.
+Value collapse(OpBuilder &b, Location loc, Value x, ArrayRef<ReassociationIndices> groups) {
+  auto t = tensorType(x);
+  SmallVector<int64_t> shape;
+  for (const ReassociationIndices &g : groups) {
+    int64_t n = 1;
+    for (int64_t d : g)
+      n *= t.getDimSize(d);
+    shape.push_back(n);
+  }
+  return b.create<tensor::CollapseShapeOp>(loc, RankedTensorType::get(shape, t.getElementType()),
+                                           x, groups);
+}
+Value expand(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> shape,
+             ArrayRef<ReassociationIndices> groups) {
+  auto t = RankedTensorType::get(shape, tensorType(x).getElementType());
+  return b.create<tensor::ExpandShapeOp>(loc, t, x, groups);
+}
+
+const ReassociationIndices kFirst{0}, kRest3{1, 2, 3}, kFirst3{0, 1, 2}, kLast3{3, 4, 5};
+
+/// im2col: the kh x kw patches of a padded NCHW image x, moved by `stride`
+/// over oh x ow positions, as a matrix with one row per patch element
+/// (c, a, b) and one column per position (n, i, j). Every convolution then is
+/// one matmul through the register-blocked micro-kernel, instead of a
+/// seven-deep scalar loop nest.
+Value im2col(OpBuilder &b, Location loc, Value x, int64_t kh, int64_t kw,
+             ArrayRef<int64_t> stride, int64_t oh, int64_t ow) {
   MLIRContext *ctx = b.getContext();
-  SmallVector<IteratorType> iters(4, IteratorType::parallel);
-  iters.append(3, IteratorType::reduction);
-  return generic(b, loc, {lhs, rhs}, filled(b, loc, outType, 0.0),
-                 {lhsMap, rhsMap, dimsMap(ctx, 7, {0, 1, 2, 3})}, iters,
-                 [](OpBuilder &nb, Location l, ValueRange a) {
-                   Value p = nb.create<arith::MulFOp>(l, a[0], a[1]);
-                   nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::AddFOp>(l, a[2], p)});
-                 });
+  auto t = tensorType(x);
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  // Loops: c a b | n i j
+  AffineMap in = AffineMap::get(
+      6, 0, {d(3), d(0), d(4) * stride[0] + d(1), d(5) * stride[1] + d(2)}, ctx);
+  auto colsType =
+      RankedTensorType::get({t.getDimSize(1), kh, kw, t.getDimSize(0), oh, ow}, t.getElementType());
+  Value cols = generic(b, loc, x, empty(b, loc, colsType),
+                       {in, AffineMap::getMultiDimIdentityMap(6, ctx)},
+                       SmallVector<IteratorType>(6, IteratorType::parallel),
+                       [](OpBuilder &nb, Location l, ValueRange v) {
+                         nb.create<linalg::YieldOp>(l, v[0]);
+                       });
+  return collapse(b, loc, cols, {kFirst3, kLast3});
 }
 
-AffineMap map7(MLIRContext *ctx, ArrayRef<AffineExpr> exprs) {
-  return AffineMap::get(7, 0, exprs, ctx);
+/// [F, N*H*W] (a matmul's rows per channel) as the NCHW tensor [N, F, H, W].
+Value channelsToNCHW(OpBuilder &b, Location loc, Value y2, RankedTensorType nchw) {
+  auto s = nchw.getShape();
+  Value y4 = expand(b, loc, y2, {s[1], s[0], s[2], s[3]}, {kFirst, kRest3});
+  return transposed(b, loc, y4, {1, 0, 2, 3});
 }
 
-// y[n, f, i, j] = sum over (c, a, b) of xpad[n, c, i*sh + a, j*sw + b] * w[f, c, a, b]
+// y[n, f, i, j] = sum over (c, a, b) of xpad[n, c, i*sh + a, j*sw + b] * w[f, c, a, b]:
+// W[F, C*KH*KW] x im2col(xpad)[C*KH*KW, N*OH*OW].
 struct Conv2DLowering : KilnPattern<Conv2DOp> {
   using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(Conv2DOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
-    MLIRContext *ctx = rw.getContext();
-    auto s = op.getStrides();
-    Value xp = padSpatial(rw, op.getLoc(), a.getLhs(), op.getPadding(), op.getPadding());
-    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-    // Loops: n f i j | c a b
-    AffineMap x = map7(ctx, {d(0), d(4), d(2) * s[0] + d(5), d(3) * s[1] + d(6)});
-    AffineMap w = map7(ctx, {d(1), d(4), d(5), d(6)});
-    rw.replaceOp(op, convNest(rw, op.getLoc(), xp, x, a.getRhs(), w, op.getType()));
+    Location loc = op.getLoc();
+    auto w = tensorType(a.getRhs()), y = op.getType();
+    Value xp = padSpatial(rw, loc, a.getLhs(), op.getPadding(), op.getPadding());
+    Value cols = im2col(rw, loc, xp, w.getDimSize(2), w.getDimSize(3), op.getStrides(),
+                        y.getDimSize(2), y.getDimSize(3));
+    Value y2 = matmul(rw, loc, collapse(rw, loc, a.getRhs(), {kFirst, kRest3}), cols);
+    rw.replaceOp(op, channelsToNCHW(rw, loc, y2, y));
     return success();
   }
 };
 
-// dw[f, c, a, b] = sum over (n, i, j) of dy[n, f, i, j] * xpad[n, c, i*sh + a, j*sw + b]
+// dw[f, c, a, b] = sum over (n, i, j) of dy[n, f, i, j] * xpad[n, c, i*sh + a, j*sw + b]:
+// dw transposed [C*KH*KW, F] = im2col(xpad) x dy as [N*OH*OW, F]. The patches
+// are the forward's very same im2col, which CSE then computes once.
 struct Conv2DFilterGradLowering : KilnPattern<Conv2DFilterGradOp> {
   using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(Conv2DFilterGradOp op, Adaptor a,
                                 ConversionPatternRewriter &rw) const override {
-    MLIRContext *ctx = rw.getContext();
-    auto s = op.getStrides();
-    Value xp = padSpatial(rw, op.getLoc(), a.getLhs(), op.getPadding(), op.getPadding());
-    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-    // Loops: f c a b | n i j
-    AffineMap dy = map7(ctx, {d(4), d(0), d(5), d(6)});
-    AffineMap x = map7(ctx, {d(4), d(1), d(5) * s[0] + d(2), d(6) * s[1] + d(3)});
-    rw.replaceOp(op, convNest(rw, op.getLoc(), a.getRhs(), dy, xp, x, op.getType()));
+    Location loc = op.getLoc();
+    auto dw = op.getType(), dy = tensorType(a.getRhs());
+    Value xp = padSpatial(rw, loc, a.getLhs(), op.getPadding(), op.getPadding());
+    Value cols = im2col(rw, loc, xp, dw.getDimSize(2), dw.getDimSize(3), op.getStrides(),
+                        dy.getDimSize(2), dy.getDimSize(3));
+    Value dyT = collapse(rw, loc, transposed(rw, loc, a.getRhs(), {0, 2, 3, 1}), {kFirst3, {3}});
+    Value dwT = matmul(rw, loc, cols, dyT);
+    auto s = dw.getShape();
+    Value dw4 = expand(rw, loc, dwT, {s[1], s[2], s[3], s[0]}, {kFirst3, {3}});
+    rw.replaceOp(op, transposed(rw, loc, dw4, {3, 0, 1, 2}));
     return success();
   }
 };
 
 // dx[n, c, i, j] = sum over (f, a, b) of dyp[n, f, i + a, j + b] * wflip[f, c, a, b], where dyp
 // is dy dilated by the stride and padded by (kernel - 1 - padding) and wflip the filter
-// turned by 180 degrees.
+// turned by 180 degrees: a stride-1 convolution of dyp with wflip's channels swapped.
 struct Conv2DInputGradLowering : KilnPattern<Conv2DInputGradOp> {
   using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(Conv2DInputGradOp op, Adaptor a,
@@ -134,23 +173,21 @@ struct Conv2DInputGradLowering : KilnPattern<Conv2DInputGradOp> {
     }
     Value dyp = padSpatial(rw, loc, dy, low, high);
     auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-    int64_t kh = wT.getDimSize(2), kw = wT.getDimSize(3);
-    // The flipped filter, as a copy: every loop of the convolution then
-    // indexes some operand directly.
-    SmallVector<IteratorType> par(4, IteratorType::parallel);
+    int64_t f = wT.getDimSize(0), c = wT.getDimSize(1), kh = wT.getDimSize(2), kw = wT.getDimSize(3);
+    // wflip with channels swapped: wt[c, f, a, b] = w[f, c, kh-1-a, kw-1-b].
     AffineMap flipMap = AffineMap::get(
-        4, 0, {d(0), d(1), getAffineConstantExpr(kh - 1, ctx) - d(2),
+        4, 0, {d(1), d(0), getAffineConstantExpr(kh - 1, ctx) - d(2),
                getAffineConstantExpr(kw - 1, ctx) - d(3)},
         ctx);
-    Value wflip = generic(rw, loc, a.getRhs(), empty(rw, loc, wT),
-                          {flipMap, AffineMap::getMultiDimIdentityMap(4, ctx)}, par,
-                          [](OpBuilder &nb, Location l, ValueRange v) {
-                            nb.create<linalg::YieldOp>(l, v[0]);
-                          });
-    // Loops: n c i j | f a b
-    AffineMap dyMap = map7(ctx, {d(0), d(4), d(2) + d(5), d(3) + d(6)});
-    AffineMap wMap = map7(ctx, {d(4), d(1), d(5), d(6)});
-    rw.replaceOp(op, convNest(rw, loc, dyp, dyMap, wflip, wMap, op.getType()));
+    Value wt = generic(rw, loc, a.getRhs(), empty(rw, loc, RankedTensorType::get({c, f, kh, kw}, elem)),
+                       {flipMap, AffineMap::getMultiDimIdentityMap(4, ctx)},
+                       SmallVector<IteratorType>(4, IteratorType::parallel),
+                       [](OpBuilder &nb, Location l, ValueRange v) {
+                         nb.create<linalg::YieldOp>(l, v[0]);
+                       });
+    Value cols = im2col(rw, loc, dyp, kh, kw, {1, 1}, xShape[2], xShape[3]);
+    Value dx2 = matmul(rw, loc, collapse(rw, loc, wt, {kFirst, kRest3}), cols);
+    rw.replaceOp(op, channelsToNCHW(rw, loc, dx2, op.getType()));
     return success();
   }
 };

@@ -17,10 +17,12 @@ func.func @matmul(%A: memref<8x32xf32>, %B: memref<32x64xf32>, %C: memref<8x64xf
 }
 
 // 4 x 16 blocks of C (4 rows of two AVX2 vectors) stay in registers across
-// the k loop; each k step is one broadcast FMA per row.
+// the k loop; each k step is one broadcast FMA per row. B (32 x 64) is larger
+// than A (8 x 32), so the column loop is outside: each 32 x 16 panel of B is
+// read once from memory.
 // CHECK-LABEL: func.func @matmul
-// CHECK: scf.for %[[I:.*]] = %c0 to %c8 step %c4
 // CHECK: scf.for %[[J:.*]] = %c0 to %c64 step %c16
+// CHECK: scf.for %[[I:.*]] = %c0 to %c8 step %c4
 // CHECK: %[[INIT:.*]] = vector.transfer_read {{.*}} : memref<4x16xf32, {{.*}}>, vector<4x16xf32>
 // CHECK: %[[ACC:.*]] = scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args(%[[CARRY:.*]] = %[[INIT]]) -> (vector<4x16xf32>)
 // CHECK-COUNT-4: vector.fma {{.*}} : vector<16xf32>
@@ -32,12 +34,20 @@ func.func @matmul(%A: memref<8x32xf32>, %B: memref<32x64xf32>, %C: memref<8x64xf
 // AVX512: scf.for %{{.*}} = %c0 to %c64 step %c32
 // AVX512: iter_args({{.*}}) -> (vector<4x32xf32>)
 
-// A nest whose N does not divide the vector width stays for the loop lowering.
+// Sizes that divide no block: rows in blocks of 3 (the largest divisor of 9
+// up to 4, so one pass over B), the 37 columns as two 16-lane blocks and a
+// block of the last 5; nothing is left to the scalar loop lowering.
 // CHECK-LABEL: func.func @odd
-// CHECK: linalg.generic
-func.func @odd(%A: memref<8x32xf32>, %B: memref<32x10xf32>, %C: memref<8x10xf32>) {
+// CHECK-NOT: linalg.generic
+// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c16
+// CHECK: scf.for %{{.*}} = %c0 to %c9 step %c3
+// CHECK: iter_args({{.*}}) -> (vector<3x16xf32>)
+// CHECK: iter_args({{.*}}) -> (vector<3x5xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @odd(%A: memref<9x32xf32>, %B: memref<32x37xf32>, %C: memref<9x37xf32>) {
   linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
-      ins(%A, %B : memref<8x32xf32>, memref<32x10xf32>) outs(%C : memref<8x10xf32>) {
+      ins(%A, %B : memref<9x32xf32>, memref<32x37xf32>) outs(%C : memref<9x37xf32>) {
   ^bb0(%x: f32, %y: f32, %acc: f32):
     %p = arith.mulf %x, %y : f32
     %s = arith.addf %acc, %p : f32

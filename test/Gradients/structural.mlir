@@ -94,6 +94,17 @@ func.func @matmul_vectorized(%a: tensor<4x8xf64>, %b: tensor<8x16xf64>, %w: tens
   return %s : tensor<f64>
 }
 
+// Sizes that divide no register block (M = 9, N = 37): bulk blocks plus row
+// and column remainder blocks of their own sizes, in each of the three
+// products (forward, and the two gradients).
+// CHECK: @matmul_remainders: max relative error {{.*}}: ok
+func.func @matmul_remainders(%a: tensor<9x5xf64>, %b: tensor<5x37xf64>, %w: tensor<9x37xf64>) -> tensor<f64> {
+  %c = kiln.matmul %a, %b : tensor<9x5xf64>, tensor<5x37xf64> -> tensor<9x37xf64>
+  %p = kiln.mul %c, %w : tensor<9x37xf64>
+  %s = kiln.reduce_sum %p dims = [0, 1] : tensor<9x37xf64> -> tensor<f64>
+  return %s : tensor<f64>
+}
+
 // The gradient of a reduction of a reduction is a broadcast of a broadcast;
 // fusion clones the whole chain into the group (it once cloned the outer
 // broadcast without the inner one's operand).

@@ -1,0 +1,39 @@
+//===- VectorizeLoops.h - Vector code for kiln's non-matmul loop nests -*- C++ -*-===//
+//
+// kiln-cpu-vectorize's second half: after the matmuls, the elementwise
+// nests (bias, activations, their gradients, optimizer updates, transposes)
+// and the row copies of im2col become explicit vector code. LLVM cannot do
+// it for them: the memory plan puts every buffer in one arena, so it cannot
+// prove a loop's loads and stores apart, and it fully unrolls the short
+// rows of image tensors (28 pixels) into scalar moves before it would try.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_COMPILER_CONVERSION_VECTORIZELOOPS_H
+#define KILN_COMPILER_CONVERSION_VECTORIZELOOPS_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace kiln {
+
+/// [offset, size, block] pieces of [0, n) for blocks of up to `block`: the
+/// bulk in whole blocks, the remainder as one block of its own static size.
+struct Piece {
+  int64_t offset, size, block;
+};
+llvm::SmallVector<Piece, 2> pieces(int64_t n, int64_t block);
+
+/// An all-parallel nest over static buffers whose operands are indexed by
+/// projected permutations: trailing dimensions contiguous in every operand
+/// are merged, then each row is processed `width` lanes at a time. Returns
+/// false (and changes nothing) for nests of any other form.
+bool vectorizeElementwise(mlir::RewriterBase &rewriter, mlir::linalg::GenericOp op, int64_t width);
+
+/// out[..., j] = in[f(...), g(...) + j]: a copy whose innermost loop walks
+/// both buffers with unit stride (im2col at stride 1, shifted windows)
+/// becomes vector loads and stores. Returns false for anything else.
+bool vectorizeRowCopy(mlir::RewriterBase &rewriter, mlir::linalg::GenericOp op, int64_t width);
+
+} // namespace kiln
+
+#endif // KILN_COMPILER_CONVERSION_VECTORIZELOOPS_H

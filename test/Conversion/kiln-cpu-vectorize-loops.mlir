@@ -1,0 +1,81 @@
+// RUN: kiln-opt %s --kiln-cpu-vectorize | FileCheck %s
+
+// Bias + ReLU over an NCHW image: the two trailing dimensions are contiguous
+// in every operand and merge into rows of 28 * 28 = 784 = 49 vectors of 16
+// lanes (AVX2 here: 98 of 8); the bias is broadcast, not reloaded per lane.
+#nchw = affine_map<(n, c, h, w) -> (n, c, h, w)>
+#chan = affine_map<(n, c, h, w) -> (c)>
+// CHECK-LABEL: func.func @bias_relu
+// CHECK-NOT: linalg.generic
+// CHECK: memref.collapse_shape
+// CHECK: scf.for %{{.*}} = %c0 to %c784 step %c8
+// CHECK: vector.transfer_read {{.*}} vector<1x1x8xf32>
+// CHECK: arith.addf {{.*}} : vector<1x1x8xf32>
+// CHECK: arith.maximumf {{.*}} : vector<1x1x8xf32>
+// CHECK: vector.transfer_write
+func.func @bias_relu(%x: memref<2x6x28x28xf32>, %b: memref<6xf32>, %y: memref<2x6x28x28xf32>) {
+  linalg.generic {indexing_maps = [#nchw, #chan, #nchw],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x, %b : memref<2x6x28x28xf32>, memref<6xf32>) outs(%y : memref<2x6x28x28xf32>) {
+  ^bb0(%v: f32, %c: f32, %o: f32):
+    %s = arith.addf %v, %c : f32
+    %z = arith.constant 0.0 : f32
+    %r = arith.maximumf %s, %z : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// Sizes that no vector width divides: 4 x 19 merges into one row of 76,
+// nine 8-lane blocks and one block of the last 4 lanes.
+// CHECK-LABEL: func.func @remainder
+// CHECK: memref.collapse_shape {{.*}} into memref<76xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c72 step %c8
+// CHECK: arith.mulf {{.*}} : vector<8xf32>
+// CHECK: arith.mulf {{.*}} : vector<4xf32>
+// CHECK-NOT: linalg.generic
+#id2 = affine_map<(i, j) -> (i, j)>
+func.func @remainder(%x: memref<4x19xf32>, %y: memref<4x19xf32>) {
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<4x19xf32>) outs(%y : memref<4x19xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %s = arith.mulf %v, %v : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// im2col at stride 1: out[c, a, b, n, i, j] = x[n, c, i + a, j + b]. Each
+// output row is a contiguous run of an input row: vector loads and stores,
+// 8 lanes and then the last 2 of each 10-pixel row.
+// CHECK-LABEL: func.func @im2col
+// CHECK-NOT: linalg.generic
+// CHECK: vector.load %{{.*}} : memref<2x3x12x12xf32>, vector<8xf32>
+// CHECK: vector.store %{{.*}} : memref<3x3x3x2x10x10xf32>, vector<8xf32>
+// CHECK: vector.load %{{.*}} : memref<2x3x12x12xf32>, vector<2xf32>
+// CHECK: vector.store %{{.*}} : memref<3x3x3x2x10x10xf32>, vector<2xf32>
+#patch = affine_map<(c, a, b, n, i, j) -> (n, c, i + a, j + b)>
+#cols = affine_map<(c, a, b, n, i, j) -> (c, a, b, n, i, j)>
+func.func @im2col(%x: memref<2x3x12x12xf32>, %y: memref<3x3x3x2x10x10xf32>) {
+  linalg.generic {indexing_maps = [#patch, #cols],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<2x3x12x12xf32>) outs(%y : memref<3x3x3x2x10x10xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  }
+  return
+}
+
+// At stride 2 the rows are not contiguous: left to the loop lowering.
+// CHECK-LABEL: func.func @im2col_strided
+// CHECK: linalg.generic
+#patch2 = affine_map<(c, a, b, n, i, j) -> (n, c, i * 2 + a, j * 2 + b)>
+func.func @im2col_strided(%x: memref<2x3x12x12xf32>, %y: memref<3x3x3x2x5x5xf32>) {
+  linalg.generic {indexing_maps = [#patch2, #cols],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<2x3x12x12xf32>) outs(%y : memref<3x3x3x2x5x5xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  }
+  return
+}
