@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import kilnref  # noqa: E402  (no torch: safe before the thread environment is set)
 
-EXAMPLES = ["fashion_mlp", "fashion_bn", "softmax_classifier", "lenet", "rnn_rows", "lstm_rows",
+EXAMPLES = ["fashion_mlp", "fashion_bn", "softmax_classifier", "lenet", "resnet_small", "rnn_rows", "lstm_rows",
             "gru_rows", "digits_mlp", "digits_embed", "iris_softmax", "logistic_regression",
             "linear_regression", "house_prices", "wide_deep", "word_language"]
 

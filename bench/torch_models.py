@@ -42,6 +42,31 @@ def _lenet():
                          nn.Linear(84, 10))
 
 
+class _ResNetSmall(torch.nn.Module):
+    """examples/resnet_small.kiln: modules registered in Kiln's naming order."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+
+        def conv_bn(name, cin, cout):
+            setattr(self, name, nn.Conv2d(cin, cout, 3, padding=1, bias=False))
+            setattr(self, name + "_bn", nn.BatchNorm2d(cout))
+
+        for name, cin, cout in (("stem", 1, 8), ("a1", 8, 8), ("b1", 8, 8), ("wide", 8, 16),
+                                ("a2", 16, 16), ("b2", 16, 16)):
+            conv_bn(name, cin, cout)
+        self.logits = nn.Linear(16 * 7 * 7, 10)
+
+    def forward(self, x):
+        cbr = lambda name, v: F.relu(getattr(self, name + "_bn")(getattr(self, name)(v)))
+        stem = cbr("stem", x)
+        r1 = F.max_pool2d(F.relu(stem + self.b1_bn(self.b1(cbr("a1", stem)))), 2)
+        wide = cbr("wide", r1)
+        r2 = F.max_pool2d(F.relu(wide + self.b2_bn(self.b2(cbr("a2", wide)))), 2)
+        return self.logits(torch.flatten(r2, 1))
+
+
 def _fashion_rows():
     """Fashion-MNIST as sequences of 28 rows of 28 pixels, for recurrent models."""
     xtr, ytr, xte, yte = _fashion()
@@ -172,6 +197,12 @@ EXAMPLES = {
         data=_fashion_images, model=_lenet, layers=["c1", "c2", "f1", "f2", "logits"],
         loss=F.cross_entropy, opt=dict(kind="sgd", lr=0.01, momentum=0.9), batch=64, epochs=1,
         seed=11, task="classify"),
+    "resnet_small": dict(
+        data=_fashion_images, model=_ResNetSmall,
+        layers=[f"{n}{s}" for n in ("stem", "a1", "b1", "wide", "a2", "b2") for s in ("", ".1")]
+        + ["logits"],
+        loss=F.cross_entropy, opt=dict(kind="sgd", lr=0.01, momentum=0.9), batch=64, epochs=2,
+        seed=3, task="classify"),
     "fashion_bn": dict(
         data=_fashion, model=lambda: torch.nn.Sequential(
             torch.nn.Linear(784, 256), torch.nn.BatchNorm1d(256), torch.nn.ReLU(),
@@ -259,8 +290,8 @@ def tensors(layer, name):
     if isinstance(layer, NORMS):  # the running statistics are buffers, compared too
         return [(f"{name}.{t}", getattr(layer, t), False)
                 for t in ("weight", "bias", "running_mean", "running_var")]
-    return [(name + ".weight", layer.weight, isinstance(layer, torch.nn.Linear)),
-            (name + ".bias", layer.bias, False)]
+    return [(name + ".weight", layer.weight, isinstance(layer, torch.nn.Linear))] + (
+        [(name + ".bias", layer.bias, False)] if layer.bias is not None else [])
 
 
 def load_weights(model, spec, init):

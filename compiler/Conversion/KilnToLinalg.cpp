@@ -110,20 +110,45 @@ struct BroadcastLowering : KilnPattern<BroadcastOp> {
   }
 };
 
+/// Sums x over `dims` (sorted) into a tensor of type t: one generic.
+Value sumOver(OpBuilder &rw, Location loc, Value x, ArrayRef<int64_t> dims, RankedTensorType t) {
+  int64_t r = cast<RankedTensorType>(x.getType()).getRank();
+  MLIRContext *ctx = rw.getContext();
+  SmallVector<IteratorType> iters(r, IteratorType::parallel);
+  for (int64_t d : dims)
+    iters[d] = IteratorType::reduction;
+  return generic(rw, loc, x, filled(rw, loc, t, 0.0),
+                 {AffineMap::getMultiDimIdentityMap(r, ctx), dimsMap(ctx, r, allBut(r, dims))}, iters,
+                 [](OpBuilder &b, Location l, ValueRange v) {
+                   b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::AddFOp>(l, v[0], v[1])});
+                 });
+}
+
+/// A sum over trailing dimensions and others (batch norm's statistics and
+/// its gradients: N x H x W values per channel) adds each row first, then
+/// the row sums: rounding errors grow with H*W + N terms in sequence
+/// instead of N*H*W (50k for a 28x28 batch of 64, where a single running
+/// sum drifted 1e-5 from PyTorch's).
 struct ReduceSumLowering : KilnPattern<ReduceSumOp> {
   using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(ReduceSumOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
-    int64_t r = op.getInput().getType().getRank();
-    MLIRContext *ctx = rw.getContext();
-    SmallVector<IteratorType> iters(r, IteratorType::parallel);
-    for (int64_t d : op.getDims())
-      iters[d] = IteratorType::reduction;
-    rw.replaceOp(op, generic(rw, op.getLoc(), a.getInput(), filled(rw, op.getLoc(), op.getType(), 0.0),
-                             {AffineMap::getMultiDimIdentityMap(r, ctx),
-                              dimsMap(ctx, r, allBut(r, op.getDims()))},
-                             iters, [](OpBuilder &b, Location l, ValueRange v) {
-                               b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::AddFOp>(l, v[0], v[1])});
-                             }));
+    Location loc = op.getLoc();
+    auto in = cast<RankedTensorType>(a.getInput().getType());
+    int64_t r = in.getRank();
+    SmallVector<int64_t> dims(op.getDims());
+    llvm::sort(dims);
+    size_t trailing = 0;
+    while (trailing < dims.size() && dims[dims.size() - 1 - trailing] == r - 1 - int64_t(trailing))
+      ++trailing;
+    if (trailing == 0 || trailing == dims.size()) {
+      rw.replaceOp(op, sumOver(rw, loc, a.getInput(), dims, op.getType()));
+      return success();
+    }
+    ArrayRef<int64_t> rows = ArrayRef<int64_t>(dims).take_back(trailing);
+    auto rowSumsType = RankedTensorType::get(in.getShape().drop_back(trailing), in.getElementType());
+    Value rowSums = sumOver(rw, loc, a.getInput(), rows, rowSumsType);
+    rw.replaceOp(op, sumOver(rw, loc, rowSums, ArrayRef<int64_t>(dims).drop_back(trailing),
+                             op.getType()));
     return success();
   }
 };
