@@ -23,10 +23,13 @@ def KilnCPUVectorize : Pass<"kiln-cpu-vectorize", "mlir::func::FuncOp"> {
   let summary = "Register-blocked, vectorized matmul micro-kernels for the CPU";
   let description = [{
     After bufferization, tiles each matmul loop nest into MR x NR blocks of
-    the result (loop order i, j, k), vectorizes the block, keeps it in
-    registers across the k loop (hoisted transfers) and lowers the
-    contraction to broadcast FMAs. NR is a multiple of the vector width; nests
-    whose sizes do not divide are left to the loop lowering.
+    the result, vectorizes the block, keeps it in registers across the k loop
+    (hoisted transfers) and lowers the contraction to broadcast FMAs. Row and
+    column remainders become blocks of their own static sizes, so every
+    static shape is vectorized. Then every other all-parallel nest indexed by
+    projected permutations (trailing contiguous dimensions merged) and every
+    stride-1 row copy (im2col) becomes vector code one vector width at a
+    time; reductions and other nests are left to the loop lowering.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", "8",
