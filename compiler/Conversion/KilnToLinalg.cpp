@@ -98,14 +98,8 @@ struct BroadcastLowering : KilnPattern<BroadcastOp> {
   using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(BroadcastOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
     auto t = op.getType();
-    int64_t r = t.getRank();
-    MLIRContext *ctx = rw.getContext();
-    rw.replaceOp(op, generic(rw, op.getLoc(), a.getInput(), empty(rw, op.getLoc(), t),
-                             {dimsMap(ctx, r, op.getDims()), AffineMap::getMultiDimIdentityMap(r, ctx)},
-                             SmallVector<IteratorType>(r, IteratorType::parallel),
-                             [](OpBuilder &b, Location l, ValueRange v) {
-                               b.create<linalg::YieldOp>(l, v[0]);
-                             }));
+    rw.replaceOp(op, readThrough(rw, op.getLoc(), a.getInput(),
+                                 dimsMap(rw.getContext(), t.getRank(), op.getDims()), t));
     return success();
   }
 };

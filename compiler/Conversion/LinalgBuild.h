@@ -60,6 +60,19 @@ inline mlir::Value generic(mlir::OpBuilder &b, mlir::Location loc, mlir::ValueRa
       .getResult(0);
 }
 
+/// out[d0, ..., dn] = x[read(d0, ..., dn)] for every index of t: the copy
+/// behind broadcasts, transposes, flips and im2col.
+inline mlir::Value readThrough(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                               mlir::AffineMap read, mlir::RankedTensorType t) {
+  unsigned r = t.getRank();
+  return generic(b, loc, x, empty(b, loc, t),
+                 {read, mlir::AffineMap::getMultiDimIdentityMap(r, b.getContext())},
+                 llvm::SmallVector<IteratorType>(r, IteratorType::parallel),
+                 [](mlir::OpBuilder &nb, mlir::Location l, mlir::ValueRange v) {
+                   nb.create<mlir::linalg::YieldOp>(l, v[0]);
+                 });
+}
+
 /// A copy of x whose dimension i is x's dimension perm[i].
 inline mlir::Value transposed(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                               llvm::ArrayRef<int64_t> perm) {
@@ -69,14 +82,8 @@ inline mlir::Value transposed(mlir::OpBuilder &b, mlir::Location loc, mlir::Valu
     shape.push_back(t.getDimSize(p));
     inverse[p] = i;
   }
-  mlir::MLIRContext *ctx = b.getContext();
-  unsigned r = perm.size();
-  return generic(b, loc, x, empty(b, loc, mlir::RankedTensorType::get(shape, t.getElementType())),
-                 {dimsMap(ctx, r, inverse), mlir::AffineMap::getMultiDimIdentityMap(r, ctx)},
-                 llvm::SmallVector<IteratorType>(r, IteratorType::parallel),
-                 [](mlir::OpBuilder &nb, mlir::Location l, mlir::ValueRange v) {
-                   nb.create<mlir::linalg::YieldOp>(l, v[0]);
-                 });
+  return readThrough(b, loc, x, dimsMap(b.getContext(), perm.size(), inverse),
+                     mlir::RankedTensorType::get(shape, t.getElementType()));
 }
 
 /// lhs[M, K] x rhs[K, N] as the i-k-j loop nest (d0 = i, d1 = k, d2 = j)

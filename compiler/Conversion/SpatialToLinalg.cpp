@@ -85,13 +85,7 @@ Value im2col(OpBuilder &b, Location loc, Value x, int64_t kh, int64_t kw,
       6, 0, {d(3), d(0), d(4) * stride[0] + d(1), d(5) * stride[1] + d(2)}, ctx);
   auto colsType =
       RankedTensorType::get({t.getDimSize(1), kh, kw, t.getDimSize(0), oh, ow}, t.getElementType());
-  Value cols = generic(b, loc, x, empty(b, loc, colsType),
-                       {in, AffineMap::getMultiDimIdentityMap(6, ctx)},
-                       SmallVector<IteratorType>(6, IteratorType::parallel),
-                       [](OpBuilder &nb, Location l, ValueRange v) {
-                         nb.create<linalg::YieldOp>(l, v[0]);
-                       });
-  return collapse(b, loc, cols, {kFirst3, kLast3});
+  return collapse(b, loc, readThrough(b, loc, x, in, colsType), {kFirst3, kLast3});
 }
 
 /// [F, N*H*W] (a matmul's rows per channel) as the NCHW tensor [N, F, H, W].
@@ -179,12 +173,7 @@ struct Conv2DInputGradLowering : KilnPattern<Conv2DInputGradOp> {
         4, 0, {d(1), d(0), getAffineConstantExpr(kh - 1, ctx) - d(2),
                getAffineConstantExpr(kw - 1, ctx) - d(3)},
         ctx);
-    Value wt = generic(rw, loc, a.getRhs(), empty(rw, loc, RankedTensorType::get({c, f, kh, kw}, elem)),
-                       {flipMap, AffineMap::getMultiDimIdentityMap(4, ctx)},
-                       SmallVector<IteratorType>(4, IteratorType::parallel),
-                       [](OpBuilder &nb, Location l, ValueRange v) {
-                         nb.create<linalg::YieldOp>(l, v[0]);
-                       });
+    Value wt = readThrough(rw, loc, a.getRhs(), flipMap, RankedTensorType::get({c, f, kh, kw}, elem));
     Value cols = im2col(rw, loc, dyp, kh, kw, {1, 1}, xShape[2], xShape[3]);
     Value dx2 = matmul(rw, loc, collapse(rw, loc, wt, {kFirst, kRest3}), cols);
     rw.replaceOp(op, channelsToNCHW(rw, loc, dx2, op.getType()));
