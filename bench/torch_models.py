@@ -20,17 +20,17 @@ import kilnref
 F = torch.nn.functional
 
 
-def _fashion():
+def _fashion(standardize=False):
     d = kilnref.FM
     xtr, ytr = kilnref.load_idx(f"{d}/train-images-idx3-ubyte.gz", f"{d}/train-labels-idx1-ubyte.gz")
     xte, yte = kilnref.load_idx(f"{d}/t10k-images-idx3-ubyte.gz", f"{d}/t10k-labels-idx1-ubyte.gz")
-    xtr, xte = kilnref.preprocess(xtr, xte, scale=0.00392156862745098)
+    xtr, xte = kilnref.preprocess(xtr, xte, scale=0.00392156862745098, standardize=standardize)
     return xtr, ytr, xte, yte
 
 
-def _fashion_images():
+def _fashion_images(standardize=False):
     """Fashion-MNIST as NCHW images, for convolutional models."""
-    xtr, ytr, xte, yte = _fashion()
+    xtr, ytr, xte, yte = _fashion(standardize)
     return xtr.reshape(-1, 1, 28, 28), ytr, xte.reshape(-1, 1, 28, 28), yte
 
 
@@ -194,7 +194,7 @@ EXAMPLES = {
         model=lambda: _mlp(4, 3), layers=["logits"], loss=F.cross_entropy,
         opt=dict(kind="sgd", lr=0.05, momentum=0.9), batch=8, epochs=50, seed=4, task="classify"),
     "lenet": dict(
-        data=_fashion_images, model=_lenet, layers=["c1", "c2", "f1", "f2", "logits"],
+        data=lambda: _fashion_images(standardize=True), model=_lenet, layers=["c1", "c2", "f1", "f2", "logits"],
         loss=F.cross_entropy, opt=dict(kind="sgd", lr=0.01, momentum=0.9), batch=64, epochs=1,
         seed=11, task="classify"),
     "resnet_small": dict(
