@@ -6,9 +6,9 @@ trains; PyTorch (bench/torch_models.py) trains the same architecture from
 those weights on the same data in the same batch order, so both do the same
 arithmetic. Training samples/s is total samples over total training-loop
 seconds for both sides. Each configuration runs once to warm up, then
---repeats times; the median is reported. Kiln's generated code uses one
-thread; PyTorch runs in a fresh process per thread count with OpenBLAS, OpenMP
-and torch all limited to it (OPENBLAS_NUM_THREADS must be set before torch
+--repeats times; the median is reported. Both run at each of --threads:
+Kiln with `train --threads N`; PyTorch in a fresh process per thread count
+with OpenBLAS, OpenMP and torch all limited to it (OPENBLAS_NUM_THREADS must be set before torch
 loads OpenBLAS: torch.set_num_threads alone does not limit it), and OpenMP
 waiting passively when there are several.
 
@@ -53,8 +53,9 @@ def kiln_rate(metrics):
     return len(lines) / sum(1.0 / l["samples_per_sec"] for l in lines), len(lines), lines[-1]
 
 
-def run_kiln(kilnc, name, work, epochs, repeats):
-    """Trains with the model's own epoch count unless `epochs` is given."""
+def run_kiln(kilnc, name, work, epochs, repeats, threads):
+    """Trains at each thread count, with the model's own epoch count unless
+    `epochs` is given."""
     exe = os.path.join(work, name)
     start = time.perf_counter()
     subprocess.run([kilnc, os.path.join(kilnref.ROOT, "examples", name + ".kiln"), "-o", exe],
@@ -63,19 +64,21 @@ def run_kiln(kilnc, name, work, epochs, repeats):
     init = os.path.join(work, name + ".init.safetensors")
     subprocess.run([exe, "train", "--epochs", "0", "--checkpoint", init], check=True,
                    stdout=subprocess.DEVNULL)
-    rates, last = [], None
     flags = ["--epochs", str(epochs)] if epochs else []
-    for i in range(repeats + 1):
-        metrics = os.path.join(work, f"{name}.{i}.jsonl")
-        subprocess.run([exe, "train", *flags, "--metrics", metrics, "--checkpoint",
-                        os.path.join(work, name + ".safetensors")], check=True, cwd=work,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=thread_env(1))
-        rate, epochs, last = kiln_rate(metrics)
-        if i > 0:  # the first run warms up
-            rates.append(rate)
-    metric = last.get("test_accuracy", last.get("test_mse"))
-    return dict(rate=statistics.median(rates), rates=rates, metric=metric, epochs=epochs,
-                compile_s=compile_s), init
+    runs = {}
+    for t in threads:
+        rates, last = [], None
+        for i in range(repeats + 1):
+            metrics = os.path.join(work, f"{name}.{t}.{i}.jsonl")
+            subprocess.run([exe, "train", *flags, "--threads", str(t), "--metrics", metrics,
+                            "--checkpoint", os.path.join(work, name + ".safetensors")], check=True,
+                           cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            rate, n, last = kiln_rate(metrics)
+            if i > 0:  # the first run warms up
+                rates.append(rate)
+        runs[t] = dict(rate=statistics.median(rates), rates=rates, epochs=n,
+                       metric=last.get("test_accuracy", last.get("test_mse")))
+    return dict(runs=runs, compile_s=compile_s), init
 
 
 # --- PyTorch (in a worker process per thread count) -------------------------
@@ -112,7 +115,7 @@ def main():
     p.add_argument("examples", nargs="*", help=f"some of {', '.join(EXAMPLES)} (default: all)")
     p.add_argument("--kilnc", default=os.path.join(kilnref.ROOT, "build", "bin", "kilnc"))
     p.add_argument("--repeats", type=int, default=3, help="timed runs per configuration")
-    p.add_argument("--threads", default="1,2", help="PyTorch thread counts to measure")
+    p.add_argument("--threads", default="1,2", help="thread counts to measure")
     p.add_argument("--fashion-epochs", type=int, default=1)
     p.add_argument("--json", help="write the results here")
     args = p.parse_args()
@@ -124,26 +127,32 @@ def main():
     print(f"BLAS: {blas}; {os.cpu_count()} CPUs; median of {args.repeats} runs after a warm-up")
     if "openblas" not in blas:
         print("warning: PyTorch is not on OpenBLAS; install libopenblas0-pthread", file=sys.stderr)
-    cols = "".join(f" {'torch ' + str(t) + 't':>12}" for t in threads)
-    print(f"{'model':20} {'kiln 1t':>12}{cols} {'vs torch 1t':>12} {'vs best':>8} {'compile':>8}  "
+    cols = "".join(f" {'kiln ' + str(t) + 't':>10}" for t in threads)
+    cols += "".join(f" {'torch ' + str(t) + 't':>10}" for t in threads)
+    print(f"{'model':20}{cols} {'1t vs 1t':>9} {'best/best':>9} {'compile':>8}  "
           "test metric kiln / torch")
     results = {}
     with tempfile.TemporaryDirectory() as work:
         for name in args.examples or EXAMPLES:
             kiln, init = run_kiln(args.kilnc, name, work,
-                                  args.fashion_epochs if name == "fashion_mlp" else None, args.repeats)
-            epochs = kiln["epochs"]
+                                  args.fashion_epochs if name == "fashion_mlp" else None,
+                                  args.repeats, threads)
+            epochs = kiln["runs"][threads[0]]["epochs"]
             torch_runs = {t: run_torch(name, t, epochs, init, args.repeats) for t in threads}
             best = max(r["rate"] for r in torch_runs.values())
+            kiln_best = max(r["rate"] for r in kiln["runs"].values())
             one = torch_runs.get(1, {}).get("rate")
+            kiln_one = kiln["runs"].get(1, {}).get("rate")
             results[name] = dict(epochs=epochs, kiln=kiln, torch=torch_runs,
-                                 ratio_1t=kiln["rate"] / one if one else None,
-                                 ratio_best=kiln["rate"] / best)
-            rates = "".join(f" {torch_runs[t]['rate']:12.0f}" for t in threads)
-            ratio1 = f"{kiln['rate'] / one:11.2f}x" if one else f"{'-':>12}"
-            print(f"{name:20} {kiln['rate']:12.0f}{rates} {ratio1} {kiln['rate'] / best:7.2f}x "
+                                 ratio_1t=kiln_one / one if one else None,
+                                 ratio_best=kiln_best / best)
+            rates = "".join(f" {kiln['runs'][t]['rate']:10.0f}" for t in threads)
+            rates += "".join(f" {torch_runs[t]['rate']:10.0f}" for t in threads)
+            ratio1 = f"{kiln_one / one:8.2f}x" if one else f"{'-':>9}"
+            print(f"{name:20}{rates} {ratio1} {kiln_best / best:8.2f}x "
                   f"{kiln['compile_s']:7.2f}s  "
-                  f"{kiln['metric']:.4f} / {torch_runs[threads[0]]['metric']:.4f}", flush=True)
+                  f"{kiln['runs'][threads[0]]['metric']:.4f} / {torch_runs[threads[0]]['metric']:.4f}",
+                  flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(blas=blas, repeats=args.repeats, results=results), f, indent=1)

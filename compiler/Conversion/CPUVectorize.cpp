@@ -141,6 +141,8 @@ LogicalResult vectorizeMatmul(RewriterBase &rewriter, linalg::GenericOp op, int6
       if (failed(tiled))
         return failure();
       rewriter.eraseOp(partOp);
+      // The outer loop (rows or columns of C) writes disjoint blocks.
+      tiled->loops.front()->setAttr(kiln::kParallelAttr, rewriter.getUnitAttr());
       for (Operation *inner : tiled->tiledOps) {
         rewriter.setInsertionPoint(inner);
         if (failed(linalg::vectorize(rewriter, inner)))

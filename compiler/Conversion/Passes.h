@@ -14,6 +14,11 @@
 
 namespace kiln {
 
+/// Marks a loop whose iterations write disjoint memory (set by
+/// kiln-cpu-vectorize on the tile loops it makes, read by
+/// kiln-cpu-parallelize).
+inline constexpr llvm::StringLiteral kParallelAttr = "kiln.parallel";
+
 #define GEN_PASS_DECL
 #include "compiler/Conversion/Passes.h.inc"
 

@@ -39,6 +39,26 @@ def KilnCPUVectorize : Pass<"kiln-cpu-vectorize", "mlir::func::FuncOp"> {
                            "::mlir::affine::AffineDialect", "::mlir::memref::MemRefDialect"];
 }
 
+def KilnCPUParallelize : Pass<"kiln-cpu-parallelize", "mlir::ModuleOp"> {
+  let summary = "Run marked tile loops on every core through the runtime's thread pool";
+  let description = [{
+    Each loop marked `kiln.parallel` by kiln-cpu-vectorize (the outermost
+    tile loop of a matmul or an elementwise nest, whose iterations write
+    disjoint blocks) that executes at least `min-work` operations becomes a
+    call to the runtime's `kiln_parallel_for(body, ctx, trip_count)`: the
+    loop body is outlined into `body(lo, hi, ctx)`, its captured values
+    (memref descriptors, integers, floats) stored in `ctx` on the caller's
+    stack. Each thread runs one contiguous chunk of iterations, each the same
+    arithmetic as before, so results do not depend on the thread count.
+  }];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", "32768",
+           "operations a loop must execute to be shared among threads">
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect", "::mlir::scf::SCFDialect"];
+}
+
 def KilnExpandMath : Pass<"kiln-expand-math"> {
   let summary = "Expand transcendental math ops into polynomial approximations";
   let description = [{

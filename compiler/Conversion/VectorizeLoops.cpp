@@ -1,5 +1,6 @@
 //===- VectorizeLoops.cpp - Vector code for kiln's non-matmul loop nests ---===//
 #include "compiler/Conversion/VectorizeLoops.h"
+#include "compiler/Conversion/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -110,6 +111,8 @@ bool kiln::vectorizeElementwise(RewriterBase &rewriter, linalg::GenericOp op, in
       if (failed(tiled))
         return false;
       rewriter.eraseOp(partOp);
+      if (!tiled->loops.empty()) // all-parallel: any loop writes disjoint blocks
+        tiled->loops.front()->setAttr(kiln::kParallelAttr, rewriter.getUnitAttr());
       for (Operation *inner : tiled->tiledOps) {
         rewriter.setInsertionPoint(inner);
         if (failed(linalg::vectorize(rewriter, inner)))
@@ -162,7 +165,7 @@ bool kiln::vectorizeRowCopy(RewriterBase &rewriter, linalg::GenericOp op, int64_
     steps.push_back(rewriter.create<arith::ConstantIndexOp>(loc, 1));
   }
   Type elem = cast<MemRefType>(src.getType()).getElementType();
-  scf::buildLoopNest(rewriter, loc, lbs, ubs, steps, [&](OpBuilder &b, Location l, ValueRange ivs) {
+  scf::LoopNest nest = scf::buildLoopNest(rewriter, loc, lbs, ubs, steps, [&](OpBuilder &b, Location l, ValueRange ivs) {
     for (const Piece &p : pieces(ranges[last], width)) {
       auto row = [&](OpBuilder &rb, Location rl, Value j) {
         SmallVector<Value> dims(ivs), srcIdx;
@@ -188,6 +191,8 @@ bool kiln::vectorizeRowCopy(RewriterBase &rewriter, linalg::GenericOp op, int64_
                            });
     }
   });
+  if (!nest.loops.empty()) // each iteration writes its own output rows
+    nest.loops.front()->setAttr(kiln::kParallelAttr, rewriter.getUnitAttr());
   rewriter.eraseOp(op);
   return true;
 }

@@ -102,6 +102,7 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm, const CPUOptions &options)
   vectorize.vectorWidth = options.vectorWidth;
   pm.addNestedPass<func::FuncOp>(createKilnCPUVectorize(vectorize));
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createKilnCPUParallelize());
   VectorTransferToSCFOptions transfers;
   transfers.enableFullUnroll();
   pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(transfers));

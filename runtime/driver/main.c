@@ -17,6 +17,7 @@ typedef struct options {
   int64_t epochs, seed, batch;
   int seed_given;        /* --seed was passed: it must agree with a checkpoint's */
   int flush_denormals;   /* --denormals flush (default) or keep */
+  int64_t threads;       /* --threads: 0 = every core */
   int64_t log_every;     /* --log-every: steps between per-step metrics lines */
   int64_t max_steps;     /* --steps-per-epoch: at most this many batches an epoch (0: all) */
   double lr;
@@ -44,6 +45,8 @@ static void usage(FILE *out, const kiln_model *m) {
           "  --log-every N        also append a line with the loss every N steps\n"
           "  --steps-per-epoch N  train on only the first N batches of each epoch's shuffle\n"
           "  --denormals MODE     flush (default: subnormal floats become zero, fast) or keep\n"
+          "  --threads N          threads for the model's loops (default: every core;\n"
+          "                       results are bitwise the same for every N)\n"
           "  --data-train FILE    training features (IDX images or CSV; for a text model,\n"
           "                       FILE,FILE,...: one file of lines per class)\n"
           "  --data-train-labels FILE\n"
@@ -98,6 +101,10 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
       if (parse_int(flag, v, 1, &o->max_steps)) return -1;
     } else if (!strcmp(flag, "--log-every")) {
       if (parse_int(flag, v, 1, &o->log_every)) return -1;
+    } else if (!strcmp(flag, "--threads")) {
+      if (parse_int(flag, v, 1, &o->threads)) return -1;
+      if (o->threads > 1024)
+        return kiln_fail("--threads expects at most 1024, got '%s'", v);
     } else if (!strcmp(flag, "--denormals")) {
       if (strcmp(v, "flush") && strcmp(v, "keep"))
         return kiln_fail("--denormals expects flush or keep, got '%s'", v);
@@ -443,6 +450,7 @@ static int run(int argc, char **argv) {
   if (!s)
     return -1;
   kiln_state_set_flush_denormals(s, o.flush_denormals);
+  kiln_state_set_threads(s, (int)o.threads);
   data d = {0};
   int rc = 0;
   int training = !strcmp(o.command, "train");

@@ -5,9 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <xmmintrin.h>
-#endif
+#include "fpmode.h"
 
 static void *aligned_zeroed(size_t bytes) {
   size_t size = (bytes + 63) / 64 * 64;
@@ -120,49 +118,30 @@ double kiln_schedule_lr(const kiln_schedule *sc, double base, int64_t epoch) {
 
 void kiln_state_set_flush_denormals(kiln_state *s, int on) { s->flush_denormals = on != 0; }
 
+void kiln_state_set_threads(kiln_state *s, int threads) { s->threads = threads > 0 ? threads : 0; }
+
 /* The floating-point mode of a call into generated code: set on entry,
  * restored on exit, so an embedding application's own mode is untouched. */
-#if defined(__x86_64__) || defined(__i386__)
-typedef unsigned fp_mode;
-#define FLUSH_BITS 0x8040u /* MXCSR: FTZ (bit 15) and DAZ (bit 6) */
-static fp_mode fp_enter(int flush) {
-  fp_mode old = _mm_getcsr(), mode = flush ? old | FLUSH_BITS : old & ~FLUSH_BITS;
-  if (mode != old)
-    _mm_setcsr(mode);
+static kiln_fp_mode fp_enter(int flush) {
+  kiln_fp_mode old = kiln_fp_get();
+  kiln_fp_set(flush ? old | KILN_FP_FLUSH : old & ~KILN_FP_FLUSH);
   return old;
 }
-static void fp_leave(fp_mode old) {
-  if (_mm_getcsr() != old)
-    _mm_setcsr(old);
-}
-#elif defined(__aarch64__)
-typedef unsigned long fp_mode;
-#define FLUSH_BITS (1ul << 24) /* FPCR.FZ */
-static fp_mode fp_enter(int flush) {
-  fp_mode old, mode;
-  __asm__ volatile("mrs %0, fpcr" : "=r"(old));
-  mode = flush ? old | FLUSH_BITS : old & ~FLUSH_BITS;
-  if (mode != old)
-    __asm__ volatile("msr fpcr, %0" ::"r"(mode));
-  return old;
-}
-static void fp_leave(fp_mode old) { __asm__ volatile("msr fpcr, %0" ::"r"(old)); }
-#else
-typedef int fp_mode;
-static fp_mode fp_enter(int flush) { (void)flush; return 0; }
-static void fp_leave(fp_mode old) { (void)old; }
-#endif
 
 float kiln_state_train_step(kiln_state *s, const void *const *x, const void *y) {
   float loss = 0;
-  fp_mode mode = fp_enter(s->flush_denormals);
+  kiln_fp_mode mode = fp_enter(s->flush_denormals);
+  int threads = kiln_parallel_use(s->threads);
   s->model->train_step(s->params, s->state, x, y, s->hyper, &loss, s->workspace);
-  fp_leave(mode);
+  kiln_parallel_use(threads);
+  kiln_fp_set(mode);
   return loss;
 }
 
 void kiln_state_predict(kiln_state *s, const void *const *x, float *out) {
-  fp_mode mode = fp_enter(s->flush_denormals);
+  kiln_fp_mode mode = fp_enter(s->flush_denormals);
+  int threads = kiln_parallel_use(s->threads);
   s->model->predict(s->params, s->state, x, out, s->workspace);
-  fp_leave(mode);
+  kiln_parallel_use(threads);
+  kiln_fp_set(mode);
 }

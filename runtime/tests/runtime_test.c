@@ -1,11 +1,12 @@
 /*===- runtime_test.c - Unit tests of the C runtime ------------------------===*
  * Deterministic RNG and shuffles, splits and standardisation, gathers with
- * padding, and checkpoint round trips and rejections, on a hand-built model
+ * padding, the thread pool, and checkpoint round trips and rejections, on a hand-built model
  * table (no generated code needed). Prints "N passed, M failed".
  *===----------------------------------------------------------------------===*/
 #include "kiln/runtime.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,6 +235,81 @@ static void test_denormals(void) {
   kiln_state_destroy(s);
 }
 
+/* kiln_parallel_for: what a body saw, per iteration. */
+typedef struct {
+  int visits[1000];
+  pthread_t thread[1000];
+  int flushed[1000];
+  int nested[4];
+} par_log;
+
+static void nested_body(int64_t lo, int64_t hi, void *ctx) {
+  for (int64_t i = lo; i < hi; ++i)
+    ((par_log *)ctx)->nested[i]++;
+}
+
+static void par_body(int64_t lo, int64_t hi, void *ctx) {
+  par_log *log = ctx;
+  for (int64_t i = lo; i < hi; ++i) {
+    volatile float tiny = kTiny;
+    log->visits[i]++;
+    log->thread[i] = pthread_self();
+    log->flushed[i] = tiny * 0.5f == 0;
+  }
+  if (lo == 0) /* a loop inside a loop: runs on this thread, no deadlock */
+    kiln_parallel_for(nested_body, log, 4);
+}
+
+static void slow_body(int64_t lo, int64_t hi, void *ctx) {
+  usleep(2000);
+  par_body(lo, hi, ctx);
+}
+
+static void test_parallel(void) {
+  static par_log log;
+  const int64_t sizes[] = {0, 1, 2, 3, 7, 1000};
+  const int threads[] = {0, 1, 2, 3, 8};
+  for (size_t t = 0; t < sizeof threads / sizeof *threads; ++t)
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; ++k) {
+      int64_t n = sizes[k];
+      memset(&log, 0, sizeof log);
+      int old = kiln_parallel_use(threads[t]);
+      kiln_parallel_for(par_body, &log, n);
+      kiln_parallel_use(old);
+      int once = 1;
+      for (int64_t i = 0; i < n; ++i)
+        once &= log.visits[i] == 1;
+      CHECK(once);
+      CHECK(n == 0 || (log.nested[0] == 1 && log.nested[3] == 1));
+      /* Contiguous chunks, at most one per thread. */
+      int runs = n > 0;
+      for (int64_t i = 1; i < n; ++i)
+        runs += !pthread_equal(log.thread[i], log.thread[i - 1]);
+      int most = threads[t] == 0 ? kiln_cpu_count() : threads[t];
+      CHECK(runs <= (n < most ? (int)n : most));
+    }
+  /* A worker takes a chunk when the caller is busy with its own (it may take
+   * none on a loaded machine: then the caller runs both), and computes in
+   * the caller's floating-point mode. */
+  int worker_ran = 0, all_flushed = 1;
+  int old = kiln_parallel_use(2);
+  for (int attempt = 0; attempt < 50 && !worker_ran; ++attempt) {
+    memset(&log, 0, sizeof log);
+#if defined(__x86_64__)
+    unsigned caller = _mm_getcsr();
+    _mm_setcsr(caller | 0x8040);
+#endif
+    kiln_parallel_for(slow_body, &log, 2);
+#if defined(__x86_64__)
+    _mm_setcsr(caller);
+    all_flushed &= log.flushed[0] && log.flushed[1];
+#endif
+    worker_ran = !pthread_equal(log.thread[0], log.thread[1]);
+  }
+  kiln_parallel_use(old);
+  CHECK(worker_ran && all_flushed);
+}
+
 /* Writes `n` bytes of `data` to `dst`. */
 static void write_file(const char *dst, const char *data, size_t n) {
   FILE *out = fopen(dst, "wb");
@@ -370,6 +446,7 @@ int main(int argc, char **argv) {
   test_inputs();
   test_text_encode();
   test_denormals();
+  test_parallel();
   test_checkpoints(dir);
   printf("runtime: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

@@ -104,7 +104,7 @@ LogicalResult link(StringRef object, StringRef output) {
   std::string dir = runtimeDir();
   std::vector<std::string> argv = {cc, "-o", output.str(), object.str(),
                                    dir + "/libkiln_driver.a", dir + "/libkiln_runtime.a",
-                                   "-lz", "-lm", "-ldl"};
+                                   "-lz", "-lm", "-ldl", "-lpthread"};
   SmallVector<StringRef> args(argv.begin(), argv.end());
   std::string error;
   int rc = llvm::sys::ExecuteAndWait(*program, args, std::nullopt, {}, 0, 0, &error);

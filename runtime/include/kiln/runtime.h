@@ -36,6 +36,7 @@ typedef struct kiln_state {
   double *input_mean, *input_std;
   int standardization_ready;
   int flush_denormals; /* run steps with subnormals flushed to zero (default 1) */
+  int threads;         /* threads a step may use; 0: every core this process may run on */
 } kiln_state;
 
 kiln_state *kiln_state_create(const kiln_model *model);
@@ -50,6 +51,10 @@ void kiln_state_set_lr(kiln_state *s, float lr);
  * floating-point mode is restored after every call. 0 keeps subnormals (the
  * flush bits are cleared for the call even if the caller had set them). */
 void kiln_state_set_flush_denormals(kiln_state *s, int on);
+/* Threads the generated code of later steps may use (0 or less: every core
+ * the process may run on, the default). Results are bitwise the same for
+ * every count. */
+void kiln_state_set_threads(kiln_state *s, int threads);
 /* The learning rate of epoch `epoch` (0-based, counted from the start of
  * training across resumes) under a schedule, from the base rate. */
 double kiln_schedule_lr(const kiln_schedule *schedule, double base, int64_t epoch);
@@ -62,6 +67,21 @@ double kiln_schedule_lr(const kiln_schedule *schedule, double base, int64_t epoc
 float kiln_state_train_step(kiln_state *s, const void *const *inputs, const void *y);
 /* Model outputs for a full batch (batch x output_numel floats). */
 void kiln_state_predict(kiln_state *s, const void *const *inputs, float *out);
+
+/* --- Threads: the pool generated code shares loops with ------------------- */
+/* The body of a parallel loop: iterations [lo, hi) with the loop's captured
+ * values in ctx. */
+typedef void (*kiln_parallel_body)(int64_t lo, int64_t hi, void *ctx);
+/* Runs iterations [0, n) of body, one contiguous chunk per thread (the
+ * calling thread takes the first), and returns when all are done. Called by
+ * generated code. A call made while another is running (from another
+ * application thread, or nested) runs on the calling thread alone. */
+void kiln_parallel_for(kiln_parallel_body body, void *ctx, int64_t n);
+/* Sets the calling thread's count for later kiln_parallel_for calls (0: all
+ * cores); returns the previous setting. */
+int kiln_parallel_use(int threads);
+/* Cores this process may run on. */
+int kiln_cpu_count(void);
 
 /* --- Input preprocessing: what every f32 input goes through --------------- */
 /* The factor every f32 input value is multiplied by (the model's scale; 1 if none). */
