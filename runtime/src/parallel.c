@@ -55,7 +55,9 @@ static struct {
   void *ctx;
   int64_t n;
   kiln_fp_mode mode;
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+} pool = {.busy = PTHREAD_MUTEX_INITIALIZER,
+        .sleep_lock = PTHREAD_MUTEX_INITIALIZER,
+        .wake = PTHREAD_COND_INITIALIZER};
 
 static _Thread_local int requested; /* kiln_parallel_use: 0 = all cores */
 
@@ -73,16 +75,17 @@ int kiln_parallel_use(int threads) {
   return old;
 }
 
-/* Claims and runs one chunk of the published loop; 0 when none is left. */
-static int run_one(int worker) {
+/* Claims and runs one chunk of the published loop, in the caller's
+ * floating-point mode (already the caller's own: no write there); 0 when
+ * none is left. */
+static int run_one(void) {
   uint64_t w = atomic_load_explicit(&pool.word, memory_order_acquire);
   while (next_of(w) < chunks_of(w)) {
     if (!atomic_compare_exchange_weak_explicit(&pool.word, &w, w + 1, memory_order_acq_rel,
                                                memory_order_acquire))
       continue;
     int64_t c = (int64_t)next_of(w), chunks = (int64_t)chunks_of(w);
-    if (worker)
-      kiln_fp_set(pool.mode);
+    kiln_fp_set(pool.mode);
     int64_t lo = pool.n * c / chunks, hi = pool.n * (c + 1) / chunks;
     pool.body(lo, hi, pool.ctx);
     atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
@@ -94,7 +97,7 @@ static int run_one(int worker) {
 static void *worker(void *arg) {
   (void)arg;
   for (;;) {
-    if (run_one(1))
+    if (run_one())
       continue;
     uint64_t w = atomic_load_explicit(&pool.word, memory_order_acquire);
     if (next_of(w) < chunks_of(w))
@@ -157,7 +160,7 @@ void kiln_parallel_for(kiln_parallel_body body, void *ctx, int64_t n) {
   if (pool.sleeping)
     pthread_cond_broadcast(&pool.wake);
   pthread_mutex_unlock(&pool.sleep_lock);
-  while (run_one(0))
+  while (run_one())
     ;
   for (int spins = 0; atomic_load_explicit(&pool.done, memory_order_acquire) < chunks;)
     if (++spins < SPINS)
