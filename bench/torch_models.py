@@ -376,3 +376,41 @@ def train(name, init_checkpoint, epochs=None, data=None, on_epoch=None, opt=None
         test = metric(spec, model(xte), yte)
     return dict(rate=steps * batch * epochs / seconds if seconds else 0.0, step_loss=step_loss,
                 epoch_loss=epoch_loss, metric=test, weights=weights(model, spec))
+
+
+def _median_call(fn, seconds):
+    """Median seconds of fn() over `seconds` of calls after a tenth as long
+    of warm-up (at least 5 timed calls): as Kiln's `bench` times predict."""
+    end = time.perf_counter() + seconds / 10
+    while time.perf_counter() < end:
+        fn()
+    times, end = [], time.perf_counter() + seconds
+    while time.perf_counter() < end or len(times) < 5:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return times[len(times) // 2], len(times)
+
+
+def infer(name, checkpoint, rows, seconds=1.0, data=None):
+    """Inference speed of one example: the model in eval mode without
+    autograd on `rows` test rows (repeated when there are fewer), weights
+    from a Kiln checkpoint."""
+    spec = EXAMPLES[name]
+    xte = torch.from_numpy((data or spec["data"]())[2])
+    x = xte[torch.arange(rows) % len(xte)].contiguous()
+    model = spec["model"]()
+    load_weights(model, spec, kilnref.load_safetensors(checkpoint)[0])
+    model.eval()
+    with torch.inference_mode():
+        median, calls = _median_call(lambda: model(x), seconds)
+    return dict(rows=rows, calls=calls, median_us=median * 1e6, rows_per_sec=rows / median)
+
+
+def matmul(m, k, n, seconds=1.0):
+    """x[m, k] @ w[k, n] in GFLOP/s: PyTorch's side of the GEMM probe."""
+    x, w = torch.rand(m, k) * 2 - 1, torch.rand(k, n) * 2 - 1
+    out = torch.empty(m, n)
+    median, _ = _median_call(lambda: torch.mm(x, w, out=out), seconds)
+    return 2.0 * m * k * n / median / 1e9

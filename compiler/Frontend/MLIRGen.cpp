@@ -31,15 +31,24 @@ public:
     OwningOpRef<ModuleOp> module = ModuleOp::create(diags.location(m.loc));
     (*module)->setAttr(attrs::kModel, modelAttr());
     b.setInsertionPointToEnd(module->getBody());
-    if (failed(buildFunction("loss", /*withLabel=*/true)) ||
-        failed(buildFunction("predict", /*withLabel=*/false)) || failed(verify(*module)))
+    // predict_one is predict at one row: what a latency-bound caller and the
+    // rows past the last whole batch run, with no padding to the batch.
+    if (failed(buildFunction("loss", /*withLabel=*/true, info.batch)) ||
+        failed(buildFunction("predict", /*withLabel=*/false, info.batch)) ||
+        failed(buildFunction("predict_one", /*withLabel=*/false, 1)) || failed(verify(*module)))
       return nullptr;
     return module;
   }
 
 private:
+  /// Sema's shape of `e` at the batch being built: every tensor a model
+  /// computes leads with the batch dimension (inputs are [batch, ...] and
+  /// each layer keeps it), so building at another row count only changes it.
   RankedTensorType tensorOf(const Expr &e) {
-    return RankedTensorType::get(e.shape, e.isIntTensor ? Type(b.getI32Type()) : b.getF32Type());
+    SmallVector<int64_t> shape(e.shape.begin(), e.shape.end());
+    if (!shape.empty())
+      shape[0] = rows;
+    return RankedTensorType::get(shape, e.isIntTensor ? Type(b.getI32Type()) : b.getF32Type());
   }
   RankedTensorType f32(ArrayRef<int64_t> shape) {
     return RankedTensorType::get(shape, b.getF32Type());
@@ -49,7 +58,8 @@ private:
     return NameLoc::get(b.getStringAttr(binding), diags.location(e.loc));
   }
 
-  LogicalResult buildFunction(StringRef name, bool withLabel) {
+  LogicalResult buildFunction(StringRef name, bool withLabel, int64_t batchRows) {
+    rows = batchRows;
     SmallVector<Type> types;
     SmallVector<DictionaryAttr> argAttrs;
     for (const ParamInfo &p : info.params) {
@@ -64,7 +74,7 @@ private:
     }
     auto dataArg = [&](const DataDecl &d, StringRef attr) {
       SmallVector<int64_t> shape(d.type.dims.begin(), d.type.dims.end());
-      shape[0] = info.batch;
+      shape[0] = rows;
       types.push_back(RankedTensorType::get(
           shape, d.type.elem == ElemKind::I32 ? Type(b.getI32Type()) : b.getF32Type()));
       argAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(attr, b.getStringAttr(d.name))));
@@ -224,6 +234,7 @@ private:
   std::string binding;
   std::map<std::string, Value> values, params, updates;
   bool isTraining = false;
+  int64_t rows = 0; // the batch dimension of the function being built
 };
 
 } // namespace

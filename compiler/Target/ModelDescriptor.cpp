@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Target/ObjectEmitter.h"
+#include "compiler/Transforms/ABI.h"
 #include "compiler/Transforms/ModelAttrs.h"
 #include "runtime/include/kiln/model.h"
 
@@ -154,8 +155,8 @@ LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModul
   }
 
   int64_t workspace = 0;
-  for (auto fn : {prefix + "train_step", prefix + "predict"})
-    if (auto *f = module.lookupSymbol(fn))
+  for (const EntryPointDef &def : kEntryPoints)
+    if (auto *f = module.lookupSymbol(prefix + def.name))
       if (auto ws = f->getAttrOfType<IntegerAttr>(attrs::kWorkspace))
         workspace = std::max(workspace, ws.getInt());
 
@@ -174,8 +175,8 @@ LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModul
       columns.push_back(t.i64(c));
     rowSize += n;
   }
-  for (StringRef fn : {"train_step", "predict"})
-    unpackInputs(llvmModule, prefix + fn.str(), inputs.size());
+  for (const EntryPointDef &def : kEntryPoints)
+    unpackInputs(llvmModule, prefix + def.name, inputs.size());
 
   auto data = model.getAs<DictionaryAttr>("data");
   auto source = [&](StringRef key) {
@@ -203,7 +204,10 @@ LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModul
   };
   auto dims = [&](StringRef key) { return numel(model.getAs<DenseI64ArrayAttr>(key).asArrayRef()); };
   StringRef loss = text(model, "loss");
-  llvm::Constant *table = t.record({
+  SmallVector<llvm::Constant *> entries;
+  for (const EntryPointDef &def : kEntryPoints)
+    entries.push_back(t.function(prefix + def.name));
+  SmallVector<llvm::Constant *> fields{
       t.i64(KILN_ABI_VERSION), t.str(name), t.i64(static_cast<int64_t>(hash)), t.str(arch),
       t.i64(integer(model, "batch")), t.i64(integer(model, "epochs")), t.i64(integer(model, "seed")),
       t.f64(real(model, "lr")), schedule(),
@@ -217,8 +221,9 @@ LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModul
       t.i64(workspace), source("train"), source("test"),
       t.f64(real(data, "split")), t.f64(real(data, "scale")),
       t.i64(flag(data, "standardize")), t.str(text(data, "vocabulary")),
-      t.i64(flag(data, "lowercase")), t.i64(flag(data, "truncate")),
-      t.function(prefix + "train_step"), t.function(prefix + "predict")});
+      t.i64(flag(data, "lowercase")), t.i64(flag(data, "truncate"))};
+  fields.append(entries);
+  llvm::Constant *table = t.record(fields);
   llvm::Constant *desc = t.global("kiln_model_" + name, table, false);
   if (exportEntry)
     t.global("kiln_entry_model", desc, false);

@@ -6,6 +6,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Passes/StandardInstrumentations.h"
 #include "llvm/Support/CommandLine.h"
 
 #include <mutex>
@@ -19,16 +20,27 @@
 using namespace mlir;
 
 static std::unique_ptr<llvm::TargetMachine> hostMachine(std::string &error) {
-  // LLVM's post-RA list scheduler (on for some hosts, e.g. AMD Zen) is
-  // quadratic in basic-block size: a fully unrolled 28x64 weight transpose
-  // made it 70% of an RNN's compile time (5 s). The machine scheduler
-  // before register allocation still runs. Set as if given on the command
-  // line (the option wins over the subtarget only then), once.
+  // LLVM defaults that cost compile time without speeding up Kiln's code,
+  // set as if given on the command line (the only way these options win
+  // over the subtarget's and pass defaults), once, unless the user gave them:
+  // - the post-RA list scheduler (on for some hosts, e.g. AMD Zen) is
+  //   quadratic in basic-block size: a fully unrolled 28x64 weight transpose
+  //   made it 70% of an RNN's compile time (5 s);
+  // - full unrolling of the many short loops of a one-row predict or a
+  //   convolution's gradients (O3's threshold is 300) doubled lenet's and
+  //   resnet_small's compile times (2.8 -> 1.4 s, 6.3 -> 3.5 s at 50) for
+  //   no measurable speed: the vectorizer has already register-blocked and
+  //   unrolled the loops that matter.
+  static const std::pair<const char *, const char *> kDefaults[] = {
+      {"post-RA-scheduler", "false"},
+      {"unroll-threshold", "50"},
+  };
   static std::once_flag once;
   std::call_once(once, [] {
     auto &options = llvm::cl::getRegisteredOptions();
-    if (auto it = options.find("post-RA-scheduler"); it != options.end())
-      it->second->addOccurrence(1, "post-RA-scheduler", "false");
+    for (auto [name, value] : kDefaults)
+      if (auto it = options.find(name); it != options.end() && !it->second->getNumOccurrences())
+        it->second->addOccurrence(1, name, value);
   });
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
@@ -77,7 +89,11 @@ std::unique_ptr<llvm::Module> kiln::translateAndOptimize(ModuleOp module, llvm::
   llvm::PipelineTuningOptions tuning;
   tuning.LoopVectorization = true;
   tuning.SLPVectorization = true;
-  llvm::PassBuilder pb(tm.get(), tuning);
+  // LLVM's own flags (-time-passes, -print-after-all) work on this pipeline.
+  llvm::PassInstrumentationCallbacks instrumentation;
+  llvm::StandardInstrumentations standard(ctx, /*DebugLogging=*/false);
+  standard.registerCallbacks(instrumentation, &mam);
+  llvm::PassBuilder pb(tm.get(), tuning, std::nullopt, &instrumentation);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);
   pb.registerFunctionAnalyses(fam);

@@ -246,8 +246,9 @@ struct KilnABIPass : kiln::impl::KilnABIBase<KilnABIPass> {
     Builder builder(module.getContext());
     SmallVector<Operation *> consumed;
     SmallVector<TensorSlot> trainLayout;
-    for (auto [fnName, inPlace] : {std::pair{"train_step", true}, std::pair{"predict", false}}) {
-      auto fn = module.lookupSymbol<func::FuncOp>(fnName);
+    for (const EntryPointDef &def : kEntryPoints) {
+      bool inPlace = def.trains;
+      auto fn = module.lookupSymbol<func::FuncOp>(def.name);
       if (!fn)
         continue;
       SmallVector<TensorSlot> layout;
@@ -257,9 +258,8 @@ struct KilnABIPass : kiln::impl::KilnABIBase<KilnABIPass> {
       if (!inPlace)
         options.reference = trainLayout;
       options.outputRole = inPlace ? "loss" : "output";
-      auto entry = buildEntryPoint(fn, prefix + fnName, options, layout);
-      if (failed(entry) || failed(checkRoles(*entry, inPlace ? KILN_TRAIN_STEP_PARAMS
-                                                              : KILN_PREDICT_PARAMS)))
+      auto entry = buildEntryPoint(fn, prefix + def.name, options, layout);
+      if (failed(entry) || failed(checkRoles(*entry, def.params)))
         return signalPassFailure();
       // The training step sees every tensor; its layout is the model's.
       if (inPlace || !module->hasAttr(attrs::kLayout))

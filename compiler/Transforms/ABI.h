@@ -2,9 +2,25 @@
 #ifndef KILN_COMPILER_TRANSFORMS_ABI_H
 #define KILN_COMPILER_TRANSFORMS_ABI_H
 
+#include "runtime/include/kiln/model.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
 namespace kiln {
+
+/// The entry points kilnc emits, in the model descriptor's order: each is
+/// built from the value-semantics function of the same name. predict_one is
+/// predict compiled for one row (no padding to the training batch).
+struct EntryPointDef {
+  const char *name;
+  bool trains;        // updates the arenas in place, takes hyper-parameters
+  const char *params; // the parameter list the runtime calls it with
+};
+inline constexpr EntryPointDef kEntryPoints[] = {
+    {"train_step", true, KILN_TRAIN_STEP_PARAMS},
+    {"predict", false, KILN_PREDICT_PARAMS},
+    {"predict_one", false, KILN_PREDICT_PARAMS},
+};
 
 /// Where one tensor lives in its arena.
 struct TensorSlot {

@@ -44,26 +44,20 @@ bool loadCsv(const std::string &path, Rows &rows) {
 }
 
 // Accuracy on raw rows: the instance preprocesses them with its own
-// statistics (fitted, or loaded from a checkpoint).
+// statistics (fitted, or loaded from a checkpoint) and predicts them all in
+// one call (any row count).
 float accuracy(logistic_regression *m, const Rows &raw, std::vector<float> *logits = nullptr) {
-  std::vector<float> x(kBatch * kFeatures), out(kBatch);
-  size_t correct = 0;
-  if (logits)
-    logits->clear();
-  for (size_t start = 0; start < raw.size(); start += kBatch) {
-    size_t count = std::min<size_t>(kBatch, raw.size() - start);
-    std::fill(x.begin(), x.end(), 0.0f);
-    std::copy_n(raw.x.begin() + start * kFeatures, count * kFeatures, x.begin());
-    if (logistic_regression_preprocess(m, x.data(), kBatch) != 0) {
-      std::fprintf(stderr, "preprocessing failed: %s\n", logistic_regression_error());
-      std::exit(1);
-    }
-    logistic_regression_predict(m, x.data(), out.data());
-    for (size_t i = 0; i < count; ++i)
-      correct += (out[i] > 0) == (raw.y[start + i] > 0.5f);
-    if (logits)
-      logits->insert(logits->end(), out.begin(), out.begin() + count);
+  std::vector<float> x = raw.x, out(raw.size());
+  if (logistic_regression_preprocess(m, x.data(), int64_t(raw.size())) != 0 ||
+      logistic_regression_predict(m, x.data(), int64_t(raw.size()), out.data()) != 0) {
+    std::fprintf(stderr, "prediction failed: %s\n", logistic_regression_error());
+    std::exit(1);
   }
+  size_t correct = 0;
+  for (size_t i = 0; i < raw.size(); ++i)
+    correct += (out[i] > 0) == (raw.y[i] > 0.5f);
+  if (logits)
+    *logits = out;
   return float(correct) / float(raw.size());
 }
 } // namespace

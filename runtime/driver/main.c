@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 extern const kiln_model *const kiln_entry_model;
 
@@ -25,14 +26,17 @@ typedef struct options {
   kiln_data_source train, test;
   int64_t limit; /* predict: how many rows to print */
   const char *input; /* predict: CSV of feature rows */
+  int64_t rows;      /* bench: rows per predict call */
+  double seconds;    /* bench: how long to time calls */
 } options;
 
 static void usage(FILE *out, const kiln_model *m) {
   fprintf(out,
-          "usage: %s <train|eval|predict> [options]\n"
+          "usage: %s <train|eval|predict|bench> [options]\n"
           "  train    train the model, save --checkpoint (default %s.safetensors)\n"
           "  eval     report the test metric of --checkpoint\n"
           "  predict  print predictions of --checkpoint for the test data\n"
+          "  bench    time predict calls of --rows test rows each (inference speed)\n"
           "options:\n"
           "  --epochs N           epochs to train (default %lld)\n"
           "  --lr X               learning rate (default %g)\n"
@@ -53,7 +57,10 @@ static void usage(FILE *out, const kiln_model *m) {
           "  --data-test FILE     test features\n"
           "  --data-test-labels FILE\n"
           "  --input FILE         predict: CSV of feature rows (default: the test data)\n"
-          "  --limit N            predict: rows to print (default 10)\n",
+          "  --limit N            predict: rows to print (default 10)\n"
+          "  --rows N             bench: rows per call (default 1; test rows, repeated\n"
+          "                       if there are fewer)\n"
+          "  --seconds X          bench: time calls for X seconds (default 1)\n",
           m->name, m->name, (long long)m->epochs, m->lr, (long long)m->seed, (long long)m->batch);
 }
 
@@ -76,15 +83,18 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
   o->train = m->train;
   o->test = m->test;
   o->limit = 10;
+  o->rows = 1;
+  o->seconds = 1;
   o->flush_denormals = 1;
   if (argc < 2)
-    return kiln_fail("missing command (train, eval or predict)");
+    return kiln_fail("missing command (train, eval, predict or bench)");
   o->command = argv[1];
   /* Data files given on the command line replace the model's, whatever the
    * order of the flags: [train features, train labels, test features, test labels]. */
   const char *files[4] = {NULL, NULL, NULL, NULL};
-  if (strcmp(o->command, "train") && strcmp(o->command, "eval") && strcmp(o->command, "predict"))
-    return kiln_fail("unknown command '%s' (expected train, eval or predict)", o->command);
+  if (strcmp(o->command, "train") && strcmp(o->command, "eval") && strcmp(o->command, "predict") &&
+      strcmp(o->command, "bench"))
+    return kiln_fail("unknown command '%s' (expected train, eval, predict or bench)", o->command);
   for (int i = 2; i < argc; ++i) {
     const char *flag = argv[i];
     if (i + 1 >= argc)
@@ -117,6 +127,15 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
                          (long long)m->batch, (long long)o->batch, (long long)o->batch);
     } else if (!strcmp(flag, "--limit")) {
       if (parse_int(flag, v, 0, &o->limit)) return -1;
+    } else if (!strcmp(flag, "--rows")) {
+      if (parse_int(flag, v, 1, &o->rows)) return -1;
+      if (o->rows > (1 << 20))
+        return kiln_fail("--rows expects at most %d, got '%s'", 1 << 20, v);
+    } else if (!strcmp(flag, "--seconds")) {
+      char *end;
+      o->seconds = strtod(v, &end);
+      if (!*v || *end || !(o->seconds > 0) || !(o->seconds <= 3600))
+        return kiln_fail("--seconds expects a number in (0, 3600], got '%s'", v);
     } else if (!strcmp(flag, "--lr")) {
       char *end;
       o->lr = strtod(v, &end);
@@ -227,9 +246,10 @@ static int load_data(const kiln_model *m, const options *o, kiln_state *s, data 
 }
 
 /* Test metric: accuracy for classifiers, mean squared error for regression. */
-/* Runs the model over rows [0, n) of `d` in padded batches and hands each
- * row's outputs to `visit`. The one batch loop behind eval, the per-epoch
- * test metric and predict. */
+/* Runs the model over rows [0, n) of `d`, a batch of rows at a time (the
+ * last one short: predict takes any row count), and hands each row's
+ * outputs to `visit`. The one loop behind eval, the per-epoch test metric
+ * and predict. */
 static int for_each_output(kiln_state *s, const kiln_dataset *d, int64_t n,
                            void (*visit)(void *ctx, int64_t row, const float *out), void *ctx) {
   const kiln_model *m = s->model;
@@ -245,8 +265,9 @@ static int for_each_output(kiln_state *s, const kiln_dataset *d, int64_t n,
     for (int64_t i = 0; i < count; ++i)
       idx[i] = start + i;
     kiln_dataset_gather(d, idx, count, b, x, y);
-    kiln_inputs_from_rows(m, x, b, in);
-    kiln_state_predict(s, (const void *const *)in, out);
+    kiln_inputs_from_rows(m, x, count, in);
+    if ((rc = kiln_state_predict(s, (const void *const *)in, count, out)) != 0)
+      break;
     for (int64_t i = 0; i < count; ++i)
       visit(ctx, start + i, out + i * on);
   }
@@ -432,6 +453,70 @@ static int predict(kiln_state *s, const options *o, data *d) {
   return rc;
 }
 
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int compare_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Inference speed: predict calls of --rows test rows each (repeated when
+ * the test set has fewer), a warm-up of a tenth of --seconds, then calls
+ * timed one by one for --seconds; prints the median call. */
+static int bench(kiln_state *s, const options *o, const kiln_dataset *d) {
+  const kiln_model *m = s->model;
+  int64_t rows = o->rows;
+  if (d->n == 0)
+    return kiln_fail("bench: the test set is empty");
+  float *x = malloc((size_t)(rows * d->features) * sizeof(float));
+  float *y = malloc((size_t)(rows * d->label_numel) * sizeof(float));
+  float *out = malloc((size_t)(rows * m->output_numel) * sizeof(float));
+  int64_t *idx = malloc((size_t)rows * sizeof(int64_t));
+  void **in = kiln_inputs_alloc(m, rows);
+  int64_t cap = 1024, calls = 0;
+  double *times = malloc((size_t)cap * sizeof(double));
+  int rc = x && y && out && idx && in && times ? 0 : kiln_fail("out of memory");
+  if (rc == 0) {
+    for (int64_t i = 0; i < rows; ++i)
+      idx[i] = i % d->n;
+    kiln_dataset_gather(d, idx, rows, rows, x, y);
+    kiln_inputs_from_rows(m, x, rows, in);
+  }
+  const void *const *inputs = (const void *const *)in;
+  for (double end = now() + o->seconds / 10; rc == 0 && now() < end;)
+    rc = kiln_state_predict(s, inputs, rows, out);
+  for (double end = now() + o->seconds; rc == 0 && (now() < end || calls < 5);) {
+    if (calls == cap) {
+      double *more = realloc(times, (size_t)(cap *= 2) * sizeof(double));
+      if (!more) {
+        rc = kiln_fail("out of memory");
+        break;
+      }
+      times = more;
+    }
+    double t0 = now();
+    rc = kiln_state_predict(s, inputs, rows, out);
+    times[calls++] = now() - t0;
+  }
+  if (rc == 0) {
+    qsort(times, (size_t)calls, sizeof(double), compare_double);
+    double median = times[calls / 2];
+    printf("bench rows %lld calls %lld median_us %.3f rows_per_sec %.0f\n", (long long)rows,
+           (long long)calls, median * 1e6, (double)rows / median);
+  }
+  free(x);
+  free(y);
+  free(out);
+  free(idx);
+  free(times);
+  kiln_inputs_free(m, in);
+  return rc;
+}
+
 static int run(int argc, char **argv) {
   const kiln_model *m = kiln_entry_model;
   for (int i = 1; i < argc; ++i)
@@ -479,6 +564,8 @@ static int run(int argc, char **argv) {
     double metric;
     if ((rc = evaluate(s, &d.test, &metric)) == 0)
       printf("%s %.6f (%lld samples)\n", metric_name(m), metric, (long long)d.test.n);
+  } else if (rc == 0 && !strcmp(o.command, "bench")) {
+    rc = bench(s, &o, &d.test);
   } else if (rc == 0) {
     rc = predict(s, &o, &d);
   }

@@ -30,6 +30,7 @@ kiln_state *kiln_state_create(const kiln_model *m) {
   s->params = aligned_zeroed((size_t)m->param_numel * sizeof(float));
   s->state = aligned_zeroed((size_t)m->state_numel * sizeof(float));
   s->workspace = aligned_zeroed((size_t)m->workspace_bytes);
+  s->row_inputs = calloc((size_t)m->num_inputs + 1, sizeof *s->row_inputs);
   s->hyper[0] = (float)m->lr;
   s->seed = (uint64_t)m->seed;
   s->split = m->split;
@@ -38,7 +39,7 @@ kiln_state *kiln_state_create(const kiln_model *m) {
     s->input_mean = calloc((size_t)m->input_numel, sizeof(double));
     s->input_std = calloc((size_t)m->input_numel, sizeof(double));
   }
-  if (!s->params || !s->state || !s->workspace ||
+  if (!s->params || !s->state || !s->workspace || !s->row_inputs ||
       (m->standardize && (!s->input_mean || !s->input_std))) {
     kiln_state_destroy(s);
     kiln_fail("out of memory allocating the model state");
@@ -53,6 +54,7 @@ void kiln_state_destroy(kiln_state *s) {
   free(s->params);
   free(s->state);
   free(s->workspace);
+  free(s->row_inputs);
   free(s->input_mean);
   free(s->input_std);
   free(s);
@@ -138,10 +140,31 @@ float kiln_state_train_step(kiln_state *s, const void *const *x, const void *y) 
   return loss;
 }
 
-void kiln_state_predict(kiln_state *s, const void *const *x, float *out) {
+int kiln_state_predict(kiln_state *s, const void *const *x, int64_t rows, float *out) {
+  if (!s)
+    return kiln_fail("predict: no model state");
+  const kiln_model *m = s->model;
+  if (rows < 0)
+    return kiln_fail("predict: the row count is negative (%lld)", (long long)rows);
+  if (rows > 0 && (!x || !out))
+    return kiln_fail("predict: %s is NULL", x ? "the output buffer" : "the input array");
+  for (int64_t i = 0; rows > 0 && i < m->num_inputs; ++i)
+    if (!x[i])
+      return kiln_fail("predict: input '%s' is NULL", m->inputs[i].name);
   kiln_fp_mode mode = fp_enter(s->flush_denormals);
   int threads = kiln_parallel_use(s->threads);
-  s->model->predict(s->params, s->state, x, out, s->workspace);
+  /* Whole batches through predict, the rest row by row through predict_one:
+   * the cost follows the row count, with no padding. Inputs are 4-byte
+   * floats or ids. */
+  for (int64_t done = 0; done < rows;) {
+    int64_t step = rows - done >= m->batch ? m->batch : 1;
+    for (int64_t i = 0; i < m->num_inputs; ++i)
+      s->row_inputs[i] = (const char *)x[i] + done * m->inputs[i].numel * 4;
+    (step == 1 && m->batch != 1 ? m->predict_one : m->predict)(
+        s->params, s->state, s->row_inputs, out + done * m->output_numel, s->workspace);
+    done += step;
+  }
   kiln_parallel_use(threads);
   kiln_fp_set(mode);
+  return 0;
 }

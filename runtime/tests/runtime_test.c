@@ -95,9 +95,23 @@ static void dummy_step(float *p, float *s, const void *const *x, const void *y, 
                        uint8_t *ws) {
   *l = kTiny * 0.5f;
 }
+/* predict and predict_one write, per row: half its first feature (subnormal
+ * for kTiny when flushing is off), 0 (whole batch) or 1 (one row), and the
+ * row's index within the call. */
+static void dummy_rows(const void *const *x, float *o, int64_t rows, float tag) {
+  for (int64_t r = 0; r < rows; ++r) {
+    o[r * 3] = ((const float *)x[0])[r * 2] * 0.5f;
+    o[r * 3 + 1] = tag;
+    o[r * 3 + 2] = (float)r;
+  }
+}
 static void dummy_predict(const float *p, const float *st, const void *const *x, float *o,
                           uint8_t *ws) {
-  o[0] = kTiny * 0.5f;
+  dummy_rows(x, o, 2, 0);
+}
+static void dummy_predict_one(const float *p, const float *st, const void *const *x, float *o,
+                              uint8_t *ws) {
+  dummy_rows(x, o, 1, 1);
 }
 
 static const kiln_tensor_info kParams[] = {
@@ -114,7 +128,7 @@ static const kiln_model kModel = {
     .num_params = 2, .params = kParams,
     .param_numel = 32, .num_state = 1, .state = kState, .state_numel = 16,
     .workspace_bytes = 64, .split = 0.25, .scale = 0.5, .train_step = dummy_step,
-    .predict = dummy_predict};
+    .predict = dummy_predict, .predict_one = dummy_predict_one};
 
 static void test_schedules(void) {
   kiln_schedule constant = {KILN_SCHEDULE_CONSTANT, 0, 0};
@@ -214,13 +228,15 @@ static void test_inputs(void) {
 static void test_denormals(void) {
   kiln_state *s = kiln_state_create(&kModel);
   float out[6];
+  const float row[2] = {kTiny, 0};
+  const void *in[1] = {row};
   CHECK(kiln_state_train_step(s, NULL, NULL) == 0);
-  kiln_state_predict(s, NULL, out);
+  CHECK(kiln_state_predict(s, in, 1, out) == 0);
   CHECK(out[0] == 0);
   CHECK(kTiny * 0.5f != 0); /* restored: the caller still has subnormals */
   kiln_state_set_flush_denormals(s, 0);
   CHECK(kiln_state_train_step(s, NULL, NULL) == 1e-38f);
-  kiln_state_predict(s, NULL, out);
+  CHECK(kiln_state_predict(s, in, 1, out) == 0);
   CHECK(out[0] == 1e-38f);
 #if defined(__x86_64__)
   /* "keep" keeps subnormals even where the caller flushes them (-ffast-math
@@ -263,6 +279,35 @@ static void par_body(int64_t lo, int64_t hi, void *ctx) {
 static void slow_body(int64_t lo, int64_t hi, void *ctx) {
   usleep(2000);
   par_body(lo, hi, ctx);
+}
+
+/* Any row count: whole batches (2 rows) through predict, the rest through
+ * predict_one, each at its own rows of input and output; bad arguments are
+ * errors, never undefined behaviour. */
+static void test_predict_rows(void) {
+  kiln_state *s = kiln_state_create(&kModel);
+  float x[5][2], out[6][3];
+  for (int r = 0; r < 5; ++r)
+    x[r][0] = (float)(2 * r), x[r][1] = -1;
+  const void *in[1] = {x};
+  out[5][0] = -7;
+  CHECK(kiln_state_predict(s, in, 5, &out[0][0]) == 0);
+  for (int r = 0; r < 5; ++r) {
+    CHECK(out[r][0] == (float)r);             /* its own row's input */
+    CHECK(out[r][1] == (r == 4 ? 1.0f : 0.0f)); /* the fifth row alone */
+    CHECK(out[r][2] == (float)(r < 4 ? r % 2 : 0));
+  }
+  CHECK(out[5][0] == -7); /* nothing past the rows written */
+  CHECK(kiln_state_predict(s, in, 1, &out[0][0]) == 0 && out[0][1] == 1);
+  CHECK(kiln_state_predict(s, in, 0, NULL) == 0);
+  CHECK(kiln_state_predict(s, in, -1, &out[0][0]) == -1 &&
+        strstr(kiln_error(), "negative") != NULL);
+  CHECK(kiln_state_predict(s, NULL, 2, &out[0][0]) == -1);
+  CHECK(kiln_state_predict(s, in, 2, NULL) == -1);
+  const void *missing[1] = {NULL};
+  CHECK(kiln_state_predict(s, missing, 2, &out[0][0]) == -1 &&
+        strstr(kiln_error(), "'x'") != NULL);
+  kiln_state_destroy(s);
 }
 
 static void test_parallel(void) {
@@ -446,6 +491,7 @@ int main(int argc, char **argv) {
   test_inputs();
   test_text_encode();
   test_denormals();
+  test_predict_rows();
   test_parallel();
   test_checkpoints(dir);
   printf("runtime: %d passed, %d failed\n", passed, failed);

@@ -41,7 +41,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "error: %s\n", wide_deep_error());
     return 1;
   }
-  wide_deep_predict(m, &numeric[0][0], river, highway, out);
+  if (wide_deep_predict(m, &numeric[0][0], river, highway, B, out)) {
+    fprintf(stderr, "error: %s\n", wide_deep_error());
+    return 1;
+  }
   double mse = 0;
   for (int i = 0; i < B; ++i) {
     printf("%d: %.6g\n", i, out[i]);

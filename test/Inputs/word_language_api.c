@@ -34,7 +34,10 @@ int main(int argc, char **argv) {
     }
     ++n;
   }
-  word_language_predict(m, &ids[0][0], &out[0][0]);
+  if (word_language_predict(m, &ids[0][0], n, &out[0][0]) != 0) {
+    fprintf(stderr, "error: %s\n", word_language_error());
+    return 1;
+  }
   for (int i = 0; i < n; ++i) {
     int best = 0;
     double sum = 0;

@@ -17,6 +17,7 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/ToolUtilities.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -203,6 +204,7 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
     PassManager pm(&ctx);
     if (failed(applyPassManagerCLOptions(pm)))
       return failure();
+    applyDefaultTimingPassManagerCLOptions(pm);
     build(pm);
     if (failed(pm.run(*module)))
       return internal(name);
@@ -266,6 +268,7 @@ int main(int argc, char **argv) {
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
   // --help shows Kiln's options; --help-hidden also MLIR's (--mlir-print-ir-*
   // and friends), which work on every stage.
   cl::HideUnrelatedOptions(kilncCategory);

@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-#define KILN_ABI_VERSION 6
+#define KILN_ABI_VERSION 7
 
 /* Parameter initialisers; fans come from the tensor's table entry. */
 enum kiln_init {
@@ -134,8 +134,10 @@ typedef struct kiln_model {
    * `truncate`, else is an error. NULL or "" for other models. */
   const char *vocabulary;
   int64_t lowercase, truncate;
+  /* The entry points, in kilnc's order (compiler/Transforms/ABI.h):
+   * predict runs `batch` rows, predict_one one row. */
   kiln_train_step_fn train_step;
-  kiln_predict_fn predict;
+  kiln_predict_fn predict, predict_one;
 } kiln_model;
 
 #ifdef __cplusplus

@@ -37,6 +37,7 @@ typedef struct kiln_state {
   int standardization_ready;
   int flush_denormals; /* run steps with subnormals flushed to zero (default 1) */
   int threads;         /* threads a step may use; 0: every core this process may run on */
+  const void **row_inputs; /* predict's per-input pointers into the caller's rows */
 } kiln_state;
 
 kiln_state *kiln_state_create(const kiln_model *model);
@@ -65,8 +66,10 @@ double kiln_schedule_lr(const kiln_schedule *schedule, double base, int64_t epoc
 /* One optimizer step on a full batch (inputs[i]: batch x numel of input i,
  * float or int32_t ids); returns the batch loss. */
 float kiln_state_train_step(kiln_state *s, const void *const *inputs, const void *y);
-/* Model outputs for a full batch (batch x output_numel floats). */
-void kiln_state_predict(kiln_state *s, const void *const *inputs, float *out);
+/* Model outputs (rows x output_numel floats) for any number of rows
+ * (inputs[i]: rows x numel of input i): whole batches run at the compiled
+ * batch, the rest one row at a time. 0, or -1 with kiln_error() set. */
+int kiln_state_predict(kiln_state *s, const void *const *inputs, int64_t rows, float *out);
 
 /* --- Threads: the pool generated code shares loops with ------------------- */
 /* The body of a parallel loop: iterations [lo, hi) with the loop's captured
