@@ -109,6 +109,21 @@ SmallVector<Part> partition(int64_t m, int64_t n, int64_t width) {
   return parts;
 }
 
+/// Cache blocking: a B operand larger than L2 (1 MiB per core on current
+/// x86 server cores) is swept in column panels of K x nc that fit a quarter
+/// of it, each panel reused by every row block of A before the next; 0 when
+/// B fits already, only one row block reads it, or no panel width that is a
+/// whole number of register blocks divides the part.
+constexpr int64_t kL2Bytes = 1 << 20;
+int64_t columnPanel(const Part &p, int64_t k) {
+  if (k * p.n * 4 <= kL2Bytes || p.m <= p.mr)
+    return 0;
+  for (int64_t nc = kL2Bytes / 4 / (k * 4) / p.nr * p.nr; nc >= p.nr; nc -= p.nr)
+    if (p.n % nc == 0)
+      return nc < p.n ? nc : 0;
+  return 0;
+}
+
 LogicalResult vectorizeMatmul(RewriterBase &rewriter, linalg::GenericOp op, int64_t width) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   int64_t m = ranges[0], k = ranges[1], n = ranges[2];
@@ -132,7 +147,22 @@ LogicalResult vectorizeMatmul(RewriterBase &rewriter, linalg::GenericOp op, int6
                     .getTiledImplementation(rewriter, index({p.i0, p.j0, 0}), index({p.m, p.n, k}));
     if (failed(part))
       return failure();
-    for (Operation *partOp : part->tiledOps) {
+    SmallVector<Operation *> partOps(part->tiledOps);
+    Operation *parallelLoop = nullptr;
+    if (int64_t nc = columnPanel(p, k)) {
+      // Panels outermost (on separate threads, each its own part of B),
+      // rows next, so that a panel stays in L2 across the row blocks.
+      scf::SCFTilingOptions panels;
+      panels.setTileSizes(index({0, nc, 0}));
+      auto tiled = scf::tileUsingSCF(rewriter, cast<TilingInterface>(partOps[0]), panels);
+      if (partOps.size() != 1 || failed(tiled))
+        return failure();
+      rewriter.eraseOp(partOps[0]);
+      partOps.assign(tiled->tiledOps.begin(), tiled->tiledOps.end());
+      parallelLoop = tiled->loops.front();
+      loopOrder = {0, 1, 2};
+    }
+    for (Operation *partOp : partOps) {
       rewriter.setInsertionPoint(partOp);
       scf::SCFTilingOptions options;
       options.setTileSizes(index({p.mr, p.nr, 1}));
@@ -141,8 +171,10 @@ LogicalResult vectorizeMatmul(RewriterBase &rewriter, linalg::GenericOp op, int6
       if (failed(tiled))
         return failure();
       rewriter.eraseOp(partOp);
-      // The outer loop (rows or columns of C) writes disjoint blocks.
-      tiled->loops.front()->setAttr(kiln::kParallelAttr, rewriter.getUnitAttr());
+      // The outer loop (panels, or rows or columns of C) writes disjoint
+      // blocks.
+      (parallelLoop ? parallelLoop : tiled->loops.front())
+          ->setAttr(kiln::kParallelAttr, rewriter.getUnitAttr());
       for (Operation *inner : tiled->tiledOps) {
         rewriter.setInsertionPoint(inner);
         if (failed(linalg::vectorize(rewriter, inner)))

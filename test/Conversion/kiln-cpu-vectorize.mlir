@@ -55,3 +55,25 @@ func.func @odd(%A: memref<9x32xf32>, %B: memref<32x37xf32>, %C: memref<9x37xf32>
   }
   return
 }
+
+// A B operand larger than L2 (1024 x 1024 floats: 4 MiB) is swept in column
+// panels of 64 (1024 x 64 floats: a quarter of a 1 MiB L2) that every row
+// block reuses: panels outermost, marked parallel (each thread its own part
+// of B), rows next, the panel's column blocks innermost.
+// AVX512-LABEL: func.func @large
+// AVX512: scf.for %{{.*}} = %c0 to %c1024 step %c64 {
+// AVX512: scf.for %{{.*}} = %c0 to %c1024 step %c4 {
+// AVX512: scf.for %{{.*}} = %c0 to %c64 step %c32 {
+// AVX512: iter_args({{.*}}) -> (vector<4x32xf32>)
+// AVX512: } {kiln.parallel}
+// AVX512-NEXT: return
+func.func @large(%A: memref<1024x1024xf32>, %B: memref<1024x1024xf32>, %C: memref<1024x1024xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%A, %B : memref<1024x1024xf32>, memref<1024x1024xf32>) outs(%C : memref<1024x1024xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
