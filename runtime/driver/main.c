@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 extern const kiln_model *const kiln_entry_model;
 
@@ -453,12 +452,6 @@ static int predict(kiln_state *s, const options *o, data *d) {
   return rc;
 }
 
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static int compare_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -487,9 +480,9 @@ static int bench(kiln_state *s, const options *o, const kiln_dataset *d) {
     kiln_inputs_from_rows(m, x, rows, in);
   }
   const void *const *inputs = (const void *const *)in;
-  for (double end = now() + o->seconds / 10; rc == 0 && now() < end;)
+  for (double end = kiln_now() + o->seconds / 10; rc == 0 && kiln_now() < end;)
     rc = kiln_state_predict(s, inputs, rows, out);
-  for (double end = now() + o->seconds; rc == 0 && (now() < end || calls < 5);) {
+  for (double end = kiln_now() + o->seconds; rc == 0 && (kiln_now() < end || calls < 5);) {
     if (calls == cap) {
       double *more = realloc(times, (size_t)(cap *= 2) * sizeof(double));
       if (!more) {
@@ -498,9 +491,9 @@ static int bench(kiln_state *s, const options *o, const kiln_dataset *d) {
       }
       times = more;
     }
-    double t0 = now();
+    double t0 = kiln_now();
     rc = kiln_state_predict(s, inputs, rows, out);
-    times[calls++] = now() - t0;
+    times[calls++] = kiln_now() - t0;
   }
   if (rc == 0) {
     qsort(times, (size_t)calls, sizeof(double), compare_double);
