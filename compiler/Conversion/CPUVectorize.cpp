@@ -139,7 +139,7 @@ LogicalResult vectorizeMatmul(RewriterBase &rewriter, linalg::GenericOp op, int6
   // The column loop outside when B is the larger operand: a K x NR panel of
   // B then stays in L1 while every row block of A passes over it (im2col
   // convolutions: few rows, very many columns).
-  SmallVector<int64_t> loopOrder = n > m ? SmallVector<int64_t>{1, 0, 2} : SmallVector<int64_t>{0, 1, 2};
+  const SmallVector<int64_t> rowsFirst{0, 1, 2}, columnsFirst{1, 0, 2};
   auto index = [&](ArrayRef<int64_t> v) { return getAsIndexOpFoldResult(rewriter.getContext(), v); };
   for (const Part &p : partition(m, n, width)) {
     rewriter.setInsertionPoint(*ijk);
@@ -149,18 +149,21 @@ LogicalResult vectorizeMatmul(RewriterBase &rewriter, linalg::GenericOp op, int6
       return failure();
     SmallVector<Operation *> partOps(part->tiledOps);
     Operation *parallelLoop = nullptr;
+    ArrayRef<int64_t> loopOrder = n > m ? columnsFirst : rowsFirst;
     if (int64_t nc = columnPanel(p, k)) {
       // Panels outermost (on separate threads, each its own part of B),
       // rows next, so that a panel stays in L2 across the row blocks.
+      if (partOps.size() != 1)
+        return failure();
       scf::SCFTilingOptions panels;
       panels.setTileSizes(index({0, nc, 0}));
       auto tiled = scf::tileUsingSCF(rewriter, cast<TilingInterface>(partOps[0]), panels);
-      if (partOps.size() != 1 || failed(tiled))
+      if (failed(tiled))
         return failure();
       rewriter.eraseOp(partOps[0]);
       partOps.assign(tiled->tiledOps.begin(), tiled->tiledOps.end());
       parallelLoop = tiled->loops.front();
-      loopOrder = {0, 1, 2};
+      loopOrder = rowsFirst;
     }
     for (Operation *partOp : partOps) {
       rewriter.setInsertionPoint(partOp);
