@@ -339,7 +339,7 @@ static int check_ids(const kiln_model *m, const char *path, kiln_dataset *d) {
 void **kiln_inputs_alloc(const kiln_model *m, int64_t rows) {
   void **inputs = calloc((size_t)m->num_inputs, sizeof(void *));
   for (int64_t i = 0; inputs && i < m->num_inputs; ++i) {
-    size_t bytes = (size_t)(rows * m->inputs[i].numel) * 4;
+    size_t bytes = (size_t)(rows * m->inputs[i].numel) * KILN_INPUT_VALUE_BYTES;
     inputs[i] = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
     if (!inputs[i]) {
       kiln_inputs_free(m, inputs);

@@ -122,21 +122,30 @@ void kiln_state_set_flush_denormals(kiln_state *s, int on) { s->flush_denormals 
 
 void kiln_state_set_threads(kiln_state *s, int threads) { s->threads = threads > 0 ? threads : 0; }
 
-/* The floating-point mode of a call into generated code: set on entry,
- * restored on exit, so an embedding application's own mode is untouched. */
-static kiln_fp_mode fp_enter(int flush) {
-  kiln_fp_mode old = kiln_fp_get();
-  kiln_fp_set(flush ? old | KILN_FP_FLUSH : old & ~KILN_FP_FLUSH);
-  return old;
+/* What a call into generated code sets on entry and restores on exit, so
+ * an embedding application's own floating-point mode and thread count are
+ * untouched. */
+typedef struct call_scope {
+  kiln_fp_mode mode;
+  int threads;
+} call_scope;
+
+static call_scope call_enter(const kiln_state *s) {
+  call_scope outer = {kiln_fp_get(), kiln_parallel_use(s->threads)};
+  kiln_fp_set(s->flush_denormals ? outer.mode | KILN_FP_FLUSH : outer.mode & ~KILN_FP_FLUSH);
+  return outer;
+}
+
+static void call_leave(call_scope outer) {
+  kiln_parallel_use(outer.threads);
+  kiln_fp_set(outer.mode);
 }
 
 float kiln_state_train_step(kiln_state *s, const void *const *x, const void *y) {
   float loss = 0;
-  kiln_fp_mode mode = fp_enter(s->flush_denormals);
-  int threads = kiln_parallel_use(s->threads);
+  call_scope outer = call_enter(s);
   s->model->train_step(s->params, s->state, x, y, s->hyper, &loss, s->workspace);
-  kiln_parallel_use(threads);
-  kiln_fp_set(mode);
+  call_leave(outer);
   return loss;
 }
 
@@ -151,20 +160,17 @@ int kiln_state_predict(kiln_state *s, const void *const *x, int64_t rows, float 
   for (int64_t i = 0; rows > 0 && i < m->num_inputs; ++i)
     if (!x[i])
       return kiln_fail("predict: input '%s' is NULL", m->inputs[i].name);
-  kiln_fp_mode mode = fp_enter(s->flush_denormals);
-  int threads = kiln_parallel_use(s->threads);
+  call_scope outer = call_enter(s);
   /* Whole batches through predict, the rest row by row through predict_one:
-   * the cost follows the row count, with no padding. Inputs are 4-byte
-   * floats or ids. */
+   * the cost follows the row count, with no padding. */
   for (int64_t done = 0; done < rows;) {
     int64_t step = rows - done >= m->batch ? m->batch : 1;
     for (int64_t i = 0; i < m->num_inputs; ++i)
-      s->row_inputs[i] = (const char *)x[i] + done * m->inputs[i].numel * 4;
+      s->row_inputs[i] = (const char *)x[i] + done * m->inputs[i].numel * KILN_INPUT_VALUE_BYTES;
     (step == 1 && m->batch != 1 ? m->predict_one : m->predict)(
         s->params, s->state, s->row_inputs, out + done * m->output_numel, s->workspace);
     done += step;
   }
-  kiln_parallel_use(threads);
-  kiln_fp_set(mode);
+  call_leave(outer);
   return 0;
 }

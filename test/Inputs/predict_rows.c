@@ -55,7 +55,7 @@ int main(int argc, char **argv) {
   }
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t i = 0; i < m->num_inputs; ++i)
-      one[i] = (const char *)in[i] + r * m->inputs[i].numel * 4;
+      one[i] = (const char *)in[i] + r * m->inputs[i].numel * KILN_INPUT_VALUE_BYTES;
     if (kiln_state_predict(s, one, 1, single + r * on) != 0) {
       fprintf(stderr, "error: %s\n", kiln_error());
       return 1;

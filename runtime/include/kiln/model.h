@@ -71,6 +71,8 @@ typedef struct kiln_input_info {
   int64_t is_int; /* int32 ids, each in [0, bound); scale and standardisation skip it */
   int64_t bound;
 } kiln_input_info;
+/* Bytes of one input value as entry points take it: a float or an int32_t id. */
+#define KILN_INPUT_VALUE_BYTES 4
 
 typedef struct kiln_data_source {
   const char *format; /* "idx", "csv", "text", or "" when the model names none */
