@@ -244,7 +244,43 @@ static int load_data(const kiln_model *m, const options *o, kiln_state *s, data 
   return 0;
 }
 
-/* Test metric: accuracy for classifiers, mean squared error for regression. */
+/* Buffers for `rows` rows of a data set on their way into the model: the
+ * gathered feature rows and labels, their split per input, and `indices`
+ * row indices. The one set-up behind training, evaluation and bench. */
+typedef struct rows_buffer {
+  float *x;
+  void *y;
+  int64_t *idx;
+  void **in;
+} rows_buffer;
+
+static void rows_free(const kiln_model *m, rows_buffer *r) {
+  free(r->x);
+  free(r->y);
+  free(r->idx);
+  kiln_inputs_free(m, r->in);
+}
+
+static int rows_alloc(const kiln_model *m, const kiln_dataset *d, int64_t rows, int64_t indices,
+                      rows_buffer *r) {
+  r->x = malloc((size_t)(rows * d->features) * sizeof(float));
+  r->y = malloc((size_t)(rows * d->label_numel) * sizeof(float));
+  r->idx = malloc((size_t)indices * sizeof(int64_t));
+  r->in = kiln_inputs_alloc(m, rows);
+  if (r->x && r->y && r->idx && r->in)
+    return 0;
+  rows_free(m, r);
+  return kiln_fail("out of memory");
+}
+
+/* Gathers rows idx[0..count) of `d` (padded to `rows`) and splits them into
+ * the per-input buffers. */
+static void rows_gather(const kiln_model *m, const kiln_dataset *d, const int64_t *idx,
+                        int64_t count, int64_t rows, rows_buffer *r) {
+  kiln_dataset_gather(d, idx, count, rows, r->x, r->y);
+  kiln_inputs_from_rows(m, r->x, count, r->in);
+}
+
 /* Runs the model over rows [0, n) of `d`, a batch of rows at a time (the
  * last one short: predict takes any row count), and hands each row's
  * outputs to `visit`. The one loop behind eval, the per-epoch test metric
@@ -253,28 +289,23 @@ static int for_each_output(kiln_state *s, const kiln_dataset *d, int64_t n,
                            void (*visit)(void *ctx, int64_t row, const float *out), void *ctx) {
   const kiln_model *m = s->model;
   int64_t b = m->batch, on = m->output_numel;
-  float *x = malloc((size_t)(b * d->features) * sizeof(float));
-  float *y = malloc((size_t)(b * d->label_numel) * sizeof(float));
+  rows_buffer r;
+  if (rows_alloc(m, d, b, b, &r))
+    return -1;
   float *out = malloc((size_t)(b * on) * sizeof(float));
-  int64_t *idx = malloc((size_t)b * sizeof(int64_t));
-  void **in = kiln_inputs_alloc(m, b);
-  int rc = x && y && out && idx && in ? 0 : kiln_fail("out of memory");
+  int rc = out ? 0 : kiln_fail("out of memory");
   for (int64_t start = 0; rc == 0 && start < n; start += b) {
     int64_t count = n - start < b ? n - start : b;
     for (int64_t i = 0; i < count; ++i)
-      idx[i] = start + i;
-    kiln_dataset_gather(d, idx, count, b, x, y);
-    kiln_inputs_from_rows(m, x, count, in);
-    if ((rc = kiln_state_predict(s, (const void *const *)in, count, out)) != 0)
+      r.idx[i] = start + i;
+    rows_gather(m, d, r.idx, count, b, &r);
+    if ((rc = kiln_state_predict(s, (const void *const *)r.in, count, out)) != 0)
       break;
     for (int64_t i = 0; i < count; ++i)
       visit(ctx, start + i, out + i * on);
   }
-  free(x);
-  free(y);
   free(out);
-  free(idx);
-  kiln_inputs_free(m, in);
+  rows_free(m, &r);
   return rc;
 }
 
@@ -324,13 +355,11 @@ static int train(kiln_state *s, const options *o, data *d) {
   int64_t b = m->batch, steps = d->train.n / b;
   if (o->max_steps && o->max_steps < steps)
     steps = o->max_steps;
-  float *x = malloc((size_t)(b * d->train.features) * sizeof(float));
-  void *y = malloc((size_t)(b * d->train.label_numel) * sizeof(float));
-  int64_t *idx = malloc((size_t)d->train.n * sizeof(int64_t));
-  void **in = kiln_inputs_alloc(m, b);
+  rows_buffer r;
+  if (rows_alloc(m, &d->train, b, d->train.n, &r))
+    return -1;
+  int64_t *idx = r.idx;
   FILE *metrics = o->metrics ? fopen(o->metrics, "a") : NULL;
-  if (!x || !y || !idx || !in)
-    return kiln_fail("out of memory");
   if (o->metrics && !metrics)
     return kiln_fail("%s: cannot open for appending: %s", o->metrics, strerror(errno));
   /* Epochs are numbered from the start of training, across resumes, so a
@@ -349,9 +378,8 @@ static int train(kiln_state *s, const options *o, data *d) {
     double lossSum = 0;
     float loss = 0;
     for (int64_t step = 0; step < steps; ++step) {
-      kiln_dataset_gather(&d->train, idx + step * b, b, b, x, y);
-      kiln_inputs_from_rows(m, x, b, in);
-      loss = kiln_state_train_step(s, (const void *const *)in, y);
+      rows_gather(m, &d->train, idx + step * b, b, b, &r);
+      loss = kiln_state_train_step(s, (const void *const *)r.in, r.y);
       if (!isfinite(loss)) {
         fprintf(stderr, "\n");
         return kiln_fail("the loss became %f at epoch %lld step %lld; try a smaller --lr", loss,
@@ -384,10 +412,7 @@ static int train(kiln_state *s, const options *o, data *d) {
   }
   if (metrics)
     fclose(metrics);
-  free(x);
-  free(y);
-  free(idx);
-  kiln_inputs_free(m, in);
+  rows_free(m, &r);
   return 0;
 }
 
@@ -465,21 +490,17 @@ static int bench(kiln_state *s, const options *o, const kiln_dataset *d) {
   int64_t rows = o->rows;
   if (d->n == 0)
     return kiln_fail("bench: the test set is empty");
-  float *x = malloc((size_t)(rows * d->features) * sizeof(float));
-  float *y = malloc((size_t)(rows * d->label_numel) * sizeof(float));
+  rows_buffer r;
+  if (rows_alloc(m, d, rows, rows, &r))
+    return -1;
   float *out = malloc((size_t)(rows * m->output_numel) * sizeof(float));
-  int64_t *idx = malloc((size_t)rows * sizeof(int64_t));
-  void **in = kiln_inputs_alloc(m, rows);
   int64_t cap = 1024, calls = 0;
   double *times = malloc((size_t)cap * sizeof(double));
-  int rc = x && y && out && idx && in && times ? 0 : kiln_fail("out of memory");
-  if (rc == 0) {
-    for (int64_t i = 0; i < rows; ++i)
-      idx[i] = i % d->n;
-    kiln_dataset_gather(d, idx, rows, rows, x, y);
-    kiln_inputs_from_rows(m, x, rows, in);
-  }
-  const void *const *inputs = (const void *const *)in;
+  int rc = out && times ? 0 : kiln_fail("out of memory");
+  for (int64_t i = 0; i < rows; ++i)
+    r.idx[i] = i % d->n;
+  rows_gather(m, d, r.idx, rows, rows, &r);
+  const void *const *inputs = (const void *const *)r.in;
   for (double end = kiln_now() + o->seconds / 10; rc == 0 && kiln_now() < end;)
     rc = kiln_state_predict(s, inputs, rows, out);
   for (double end = kiln_now() + o->seconds; rc == 0 && (kiln_now() < end || calls < 5);) {
@@ -501,12 +522,9 @@ static int bench(kiln_state *s, const options *o, const kiln_dataset *d) {
     printf("bench rows %lld calls %lld median_us %.3f rows_per_sec %.0f\n", (long long)rows,
            (long long)calls, median * 1e6, (double)rows / median);
   }
-  free(x);
-  free(y);
   free(out);
-  free(idx);
   free(times);
-  kiln_inputs_free(m, in);
+  rows_free(m, &r);
   return rc;
 }
 
