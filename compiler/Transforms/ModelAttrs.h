@@ -32,6 +32,8 @@ inline constexpr llvm::StringLiteral kHyper = "kiln.hyper";
 inline constexpr llvm::StringLiteral kRoles = "kiln.roles";
 /// Entry point: bytes of workspace it needs.
 inline constexpr llvm::StringLiteral kWorkspace = "kiln.workspace_bytes";
+/// Entry point: bytes its temporaries would take if none shared space.
+inline constexpr llvm::StringLiteral kTemporaries = "kiln.temporaries_bytes";
 } // namespace kiln::attrs
 
 #endif // KILN_COMPILER_TRANSFORMS_MODELATTRS_H

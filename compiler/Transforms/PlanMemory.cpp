@@ -107,8 +107,9 @@ struct KilnPlanMemoryPass : kiln::impl::KilnPlanMemoryBase<KilnPlanMemoryPass> {
     if (walk.wasInterrupted())
       return signalPassFailure();
 
-    int64_t total = 0;
+    int64_t total = 0, unshared = 0;
     for (size_t i = 0; i < buffers.size(); ++i) {
+      unshared += llvm::alignTo(buffers[i].bytes, kAlignBytes);
       place(buffers[i], ArrayRef<Buffer>(buffers).take_front(i));
       total = std::max<int64_t>(total, llvm::alignTo(buffers[i].offset + buffers[i].bytes, kAlignBytes));
     }
@@ -119,6 +120,7 @@ struct KilnPlanMemoryPass : kiln::impl::KilnPlanMemoryBase<KilnPlanMemoryPass> {
     fn.insertArgument(idx, wsType, b.getDictionaryAttr({}), fn.getLoc());
     Value ws = fn.getArgument(idx);
     fn->setAttr(attrs::kWorkspace, b.getI64IntegerAttr(total));
+    fn->setAttr(attrs::kTemporaries, b.getI64IntegerAttr(unshared));
 
     for (Buffer &buffer : buffers) {
       memref::AllocOp alloc = buffer.alloc;

@@ -2,9 +2,10 @@
 
 #id = affine_map<(d0) -> (d0)>
 // %a dies when %b is written, so %c can reuse %a's bytes; %b is live with both.
+// Three 64-byte temporaries would take 192 bytes unshared.
 // CHECK-LABEL: func.func @reuse
 // CHECK-SAME: %{{.*}}: memref<16xf32>, %[[WS:.*]]: memref<128xi8>)
-// CHECK-SAME: kiln.workspace_bytes = 128
+// CHECK-SAME: kiln.temporaries_bytes = 192 : i64, kiln.workspace_bytes = 128
 // CHECK: %[[A:.*]] = arith.constant 0 : index
 // CHECK: memref.view %[[WS]][%[[A]]][] : memref<128xi8> to memref<16xf32>
 // CHECK: %[[B:.*]] = arith.constant 64 : index

@@ -9,6 +9,7 @@
 #include "compiler/Frontend/Parser.h"
 #include "compiler/Conversion/Passes.h"
 #include "compiler/Pipelines/Pipelines.h"
+#include "compiler/Reports/Reports.h"
 #include "compiler/Transforms/Passes.h"
 #include "compiler/Target/Embedding.h"
 #include "compiler/Target/ObjectEmitter.h"
@@ -74,6 +75,24 @@ cl::opt<bool> verifyDiagnostics("verify-diagnostics",
 cl::opt<bool> splitInputFile("split-input-file",
                              cl::desc("Compile each '// -----' chunk separately"),
                              cl::cat(kilncCategory));
+
+enum class ReportKind { Fusion, Memory };
+cl::list<ReportKind> reports("report", cl::CommaSeparated,
+                             cl::desc("Print reports on stderr once compiled (comma-separated)"),
+                             cl::values(clEnumValN(ReportKind::Fusion, "fusion",
+                                                   "kernels per entry point before and after fusion"),
+                                        clEnumValN(ReportKind::Memory, "memory",
+                                                   "bytes of parameters, gradients, state, saved "
+                                                   "activations and planned workspace")),
+                             cl::cat(kilncCategory));
+
+/// The reports asked for, in the order asked.
+std::vector<std::unique_ptr<kiln::Report>> activeReports;
+
+void observe(kiln::ReportStage stage, ModuleOp module) {
+  for (auto &r : activeReports)
+    r->observe(stage, module);
+}
 
 /// Set when a stage after the frontend fails on a model the frontend accepted:
 /// that is a bug in kilnc, not in the model, and exits with kInternalError so
@@ -197,10 +216,12 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
   auto module = kiln::frontend::generateModule(*model, *info, diags);
   if (!module)
     return internal("building kiln IR");
+  observe(kiln::ReportStage::Built, *module);
 
   // Runs one stage; prints the module and finishes if --emit names it.
   auto stage = [&](StringRef name, llvm::function_ref<void(OpPassManager &)> build,
-                   std::optional<Emit> stop) -> std::optional<LogicalResult> {
+                   std::optional<Emit> stop,
+                   std::optional<kiln::ReportStage> reportAt) -> std::optional<LogicalResult> {
     PassManager pm(&ctx);
     if (failed(applyPassManagerCLOptions(pm)))
       return failure();
@@ -208,6 +229,8 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
     build(pm);
     if (failed(pm.run(*module)))
       return internal(name);
+    if (reportAt)
+      observe(*reportAt, *module);
     if (emit == stop)
       return writeText([&](llvm::raw_ostream &os) { module->print(os); });
     return std::nullopt;
@@ -216,18 +239,20 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
     return writeText([&](llvm::raw_ostream &os) { module->print(os); });
   if (emit == Emit::Header)
     return writeText([&](llvm::raw_ostream &os) { (void)kiln::writeHeader(*module, os); });
-  if (auto r = stage("differentiation", kiln::buildGradPipeline, Emit::Grad))
+  if (auto r = stage("differentiation", kiln::buildGradPipeline, Emit::Grad,
+                    kiln::ReportStage::Grad))
     return *r;
-  if (auto r = stage("fusion", kiln::buildFusionPipeline, Emit::Fused))
+  if (auto r = stage("fusion", kiln::buildFusionPipeline, Emit::Fused, kiln::ReportStage::Fused))
     return *r;
-  if (auto r = stage("lowering to linalg", kiln::buildLinalgPipeline, Emit::Linalg))
+  if (auto r = stage("lowering to linalg", kiln::buildLinalgPipeline, Emit::Linalg, std::nullopt))
     return *r;
   if (emit == Emit::PTX)
     return emitPTX(*module, ctx);
   kiln::CPUOptions cpu;
   cpu.vectorWidth = kiln::hostVectorWidth();
   auto codegen = [&](OpPassManager &pm) { kiln::buildCPUCodegenPipeline(pm, cpu); };
-  if (stage("CPU code generation", codegen, std::nullopt)) // no --emit stops here: only failure returns
+  // No --emit stops here: only failure returns.
+  if (stage("CPU code generation", codegen, std::nullopt, kiln::ReportStage::Codegen))
     return failure();
 
   llvm::LLVMContext llvmCtx;
@@ -284,6 +309,9 @@ int main(int argc, char **argv) {
 
   if (failed(validateOptions()))
     return kUserError;
+  for (ReportKind kind : reports)
+    activeReports.push_back(kind == ReportKind::Fusion ? kiln::createFusionReport()
+                                                       : kiln::createMemoryReport());
   DialectRegistry registry;
   kiln::registerKilnDialects(registry);
   MLIRContext ctx(registry);
@@ -317,5 +345,7 @@ int main(int argc, char **argv) {
                              : process(std::move(input), llvm::outs());
   if (failed(result))
     return internalError ? kInternalError : kUserError;
+  for (auto &r : activeReports)
+    r->print(llvm::errs());
   return 0;
 }
