@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -49,6 +50,10 @@ double work(Block &block) {
         inner += work(b);
     if (auto loop = dyn_cast<scf::ForOp>(op))
       inner *= trips(loop);
+    // A nest not lowered yet (a scalar reduction): its body once per point.
+    if (auto nest = dyn_cast<linalg::LinalgOp>(op))
+      for (int64_t n : nest.getStaticLoopRanges())
+        inner *= ShapedType::isDynamic(n) ? 1.0 : double(n);
     total += 1 + inner;
   }
   return total;

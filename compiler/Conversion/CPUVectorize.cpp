@@ -43,20 +43,25 @@ bool isKilnMatmul(linalg::GenericOp op) {
   return op.getIndexingMapsArray() == expected && linalg::isaContractionOpInterface(op);
 }
 
+/// Marks a k loop whose C block starts at zero: the matmul's zero fill was
+/// dropped, so the block is never read.
+constexpr llvm::StringLiteral kZeroAccumulator = "kiln.zero_accumulator";
+
 /// Keeps the C block in registers across the k loop: its read moves before
-/// the loop, its write after, and the value travels as an iter_arg.
-/// (Upstream's hoisting refuses transfers on subviews, which tiling makes.)
-/// Safe because kiln's matmul writes a fresh, zero-filled buffer that none of
-/// the loop's reads alias.
-void hoistAccumulator(RewriterBase &rewriter, scf::ForOp loop) {
+/// the loop (or becomes zeros, for a loop marked kZeroAccumulator), its write
+/// after, and the value travels as an iter_arg. (Upstream's hoisting refuses
+/// transfers on subviews, which tiling makes.) Safe because kiln's matmul
+/// writes a fresh buffer that none of the loop's reads alias. Returns
+/// whether the block was hoisted.
+bool hoistAccumulator(RewriterBase &rewriter, scf::ForOp loop) {
   auto writes = loop.getBody()->getOps<vector::TransferWriteOp>();
   if (std::distance(writes.begin(), writes.end()) != 1)
-    return;
+    return false;
   vector::TransferWriteOp write = *writes.begin();
   moveLoopInvariantCode(cast<LoopLikeOpInterface>(loop.getOperation()));
   auto invariant = [&](Value v) { return !loop.getRegion().isAncestor(v.getParentRegion()); };
   if (!invariant(write.getSource()) || !llvm::all_of(write.getIndices(), invariant))
-    return;
+    return false;
   vector::TransferReadOp read;
   for (auto r : loop.getBody()->getOps<vector::TransferReadOp>())
     if (r.getSource() == write.getSource() && r.getIndices() == write.getIndices() &&
@@ -64,19 +69,28 @@ void hoistAccumulator(RewriterBase &rewriter, scf::ForOp loop) {
         r.getPermutationMap() == write.getPermutationMap())
       read = r;
   if (!read)
-    return;
+    return false;
   read->moveBefore(loop);
+  Value init = read.getResult();
+  if (loop->hasAttr(kZeroAccumulator)) {
+    rewriter.setInsertionPoint(read);
+    VectorType vt = read.getVectorType();
+    init = rewriter.create<arith::ConstantOp>(
+        read.getLoc(), DenseElementsAttr::get(vt, rewriter.getZeroAttr(vt.getElementType())));
+    rewriter.replaceOp(read, init);
+  }
   Value updated = write.getVector();
   auto newLoop = cast<LoopLikeOpInterface>(loop.getOperation())
                      .replaceWithAdditionalYields(
-                         rewriter, read.getResult(), /*replaceInitOperandUsesInLoop=*/true,
+                         rewriter, init, /*replaceInitOperandUsesInLoop=*/true,
                          [&](OpBuilder &, Location, ArrayRef<BlockArgument>) {
                            return SmallVector<Value>{updated};
                          });
   if (failed(newLoop))
-    return;
+    return false;
   write->moveAfter(*newLoop);
   write.getVectorMutable().assign((*newLoop)->getResults().back());
+  return true;
 }
 
 /// One rectangle of C: rows [i0, i0 + m), columns [j0, j0 + n), tiled into
@@ -124,11 +138,33 @@ int64_t columnPanel(const Part &p, int64_t k) {
   return 0;
 }
 
+/// The zero fill of `op`'s C just before it in its block, when nothing
+/// between reads or writes C: the matmul overwrites every element, so its
+/// blocks can start at zero in registers instead.
+linalg::FillOp zeroFillBefore(linalg::GenericOp op) {
+  Value c = op.getDpsInits()[0];
+  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
+    auto fill = dyn_cast<linalg::FillOp>(prev);
+    if (fill && fill.getDpsInits()[0] == c) {
+      auto value = fill.getDpsInputs()[0].getDefiningOp<arith::ConstantOp>();
+      auto f = value ? dyn_cast<FloatAttr>(value.getValue()) : FloatAttr();
+      return f && f.getValue().isPosZero() ? fill : linalg::FillOp();
+    }
+    if (llvm::is_contained(prev->getOperands(), c) || prev->getNumRegions() > 0 ||
+        !isMemoryEffectFree(prev))
+      return {};
+  }
+  return {};
+}
+
 LogicalResult vectorizeMatmul(RewriterBase &rewriter, linalg::GenericOp op, int64_t width) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   int64_t m = ranges[0], k = ranges[1], n = ranges[2];
   if (ShapedType::isDynamic(m) || ShapedType::isDynamic(n) || ShapedType::isDynamic(k))
     return success(); // left to the scalar loop lowering
+  linalg::FillOp zeroFill = k > 0 ? zeroFillBefore(op) : linalg::FillOp();
+  if (zeroFill)
+    rewriter.eraseOp(zeroFill);
   // Dimensions i, j, k: the C block stays put across the innermost loop,
   // and the contraction has the (m, n, k) form the outer-product lowering
   // wants.
@@ -178,6 +214,8 @@ LogicalResult vectorizeMatmul(RewriterBase &rewriter, linalg::GenericOp op, int6
       // blocks.
       (parallelLoop ? parallelLoop : tiled->loops.front())
           ->setAttr(kiln::kParallelAttr, rewriter.getUnitAttr());
+      if (zeroFill)
+        tiled->loops.back()->setAttr(kZeroAccumulator, rewriter.getUnitAttr());
       for (Operation *inner : tiled->tiledOps) {
         rewriter.setInsertionPoint(inner);
         if (failed(linalg::vectorize(rewriter, inner)))
@@ -219,8 +257,15 @@ struct KilnCPUVectorizePass : kiln::impl::KilnCPUVectorizeBase<KilnCPUVectorizeP
       if (!loop.getBody()->getOps<vector::ContractionOp>().empty())
         reductionLoops.push_back(loop);
     });
-    for (scf::ForOp loop : reductionLoops)
-      hoistAccumulator(rewriter, loop);
+    for (scf::ForOp loop : reductionLoops) {
+      bool zeroStart = loop->hasAttr(kZeroAccumulator);
+      if (!hoistAccumulator(rewriter, loop) && zeroStart) {
+        // Its fill is gone: a block left in memory would start from garbage.
+        loop.emitError("kiln-cpu-vectorize: matmul block without its zero fill was not hoisted");
+        return signalPassFailure();
+      }
+    }
+    fn.walk([](scf::ForOp loop) { loop->removeAttr(kZeroAccumulator); });
 
     // Then every other nest that has a vector form (copies from
     // bufferization included).
@@ -233,9 +278,19 @@ struct KilnCPUVectorizePass : kiln::impl::KilnCPUVectorizeBase<KilnCPUVectorizeP
     }
     SmallVector<linalg::GenericOp> nests;
     fn.walk([&](linalg::GenericOp op) { nests.push_back(op); });
-    for (linalg::GenericOp op : nests)
-      if (!kiln::vectorizeRowCopy(rewriter, op, vectorWidth))
-        kiln::vectorizeElementwise(rewriter, op, vectorWidth);
+    for (linalg::GenericOp op : nests) {
+      if (kiln::vectorizeRowCopy(rewriter, op, vectorWidth) ||
+          kiln::vectorizeRowAccumulate(rewriter, op, vectorWidth))
+        continue;
+      if (!kiln::isElementwiseNest(op)) {
+        kiln::parallelizeOuterLoop(rewriter, op);
+        continue;
+      }
+      if (!kiln::vectorizeElementwise(rewriter, op, vectorWidth)) {
+        op.emitError("kiln-cpu-vectorize: could not vectorize this elementwise nest");
+        return signalPassFailure();
+      }
+    }
 
     RewritePatternSet patterns(&getContext());
     vector::populateVectorContractLoweringPatterns(

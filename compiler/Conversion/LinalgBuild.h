@@ -61,7 +61,7 @@ inline mlir::Value generic(mlir::OpBuilder &b, mlir::Location loc, mlir::ValueRa
 }
 
 /// out[d0, ..., dn] = x[read(d0, ..., dn)] for every index of t: the copy
-/// behind broadcasts, transposes, flips and im2col.
+/// behind broadcasts, transposes and im2col.
 inline mlir::Value readThrough(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                                mlir::AffineMap read, mlir::RankedTensorType t) {
   unsigned r = t.getRank();

@@ -7,9 +7,8 @@
 // the matmul micro-kernels; the copies cost K*K times the image, the
 // products C*K*K*F multiply-adds per output pixel:
 // - conv2d: a zero-padded image, patches (c, kh, kw) x positions (n, i, j);
-// - its image gradient: a transposed convolution, i.e. the result gradient
-//   dilated by the stride and padded by kernel - 1 - padding, convolved with
-//   the flipped filter, channels swapped;
+// - its image gradient: the filter transposed times dy (a gradient for every
+//   patch element), added back where each patch element was read (col2im);
 // - its filter gradient: the same patches times dy (positions x channels);
 // - max pooling: a window reduction; its gradient finds each window's first
 //   maximum (PyTorch's choice on ties) and routes the gradient there.
@@ -132,9 +131,11 @@ struct Conv2DFilterGradLowering : KilnPattern<Conv2DFilterGradOp> {
   }
 };
 
-// dx[n, c, i, j] = sum over (f, a, b) of dyp[n, f, i + a, j + b] * wflip[f, c, a, b], where dyp
-// is dy dilated by the stride and padded by (kernel - 1 - padding) and wflip the filter
-// turned by 180 degrees: a stride-1 convolution of dyp with wflip's channels swapped.
+// dx is col2im of the patch gradients: dcols[(c, a, b), (n, i, j)] = sum over f of
+// w[f, c, a, b] * dy[n, f, i, j] (W transposed x dy as [F, N*OH*OW]), each added back where
+// the forward's im2col read it, xpad[n, c, i*sh + a, j*sw + b]. That is the forward's
+// multiply-adds (a transposed convolution through im2col did (KH*KW*F) per input pixel,
+// 2x the forward's for a 5x5 unpadded convolution, and copied K*K times dy).
 struct Conv2DInputGradLowering : KilnPattern<Conv2DInputGradOp> {
   using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(Conv2DInputGradOp op, Adaptor a,
@@ -143,40 +144,39 @@ struct Conv2DInputGradLowering : KilnPattern<Conv2DInputGradOp> {
     Location loc = op.getLoc();
     auto s = op.getStrides(), p = op.getPadding();
     auto dyT = tensorType(a.getLhs()), wT = tensorType(a.getRhs());
-    auto xShape = op.getType().getShape();
+    auto x = op.getType();
     Type elem = dyT.getElementType();
-    Value dy = a.getLhs();
-    if (s[0] > 1 || s[1] > 1) {
-      SmallVector<int64_t> dilated(dyT.getShape());
-      for (int i = 0; i < 2; ++i)
-        dilated[2 + i] = (dilated[2 + i] - 1) * s[i] + 1;
-      SmallVector<OpFoldResult> offsets(4, rw.getIndexAttr(0)), sizes, strides;
-      for (int64_t n : dyT.getShape())
-        sizes.push_back(rw.getIndexAttr(n));
-      strides = {rw.getIndexAttr(1), rw.getIndexAttr(1), rw.getIndexAttr(s[0]),
-                 rw.getIndexAttr(s[1])};
-      Value zeros = filled(rw, loc, RankedTensorType::get(dilated, elem), 0.0);
-      dy = rw.create<tensor::InsertSliceOp>(loc, dy, zeros, offsets, sizes, strides);
-    }
-    SmallVector<int64_t> low, high;
-    for (int i = 0; i < 2; ++i) {
-      int64_t k = wT.getDimSize(2 + i);
-      int64_t rest = (xShape[2 + i] + 2 * p[i] - k) % s[i]; // rows the forward never reached
-      low.push_back(k - 1 - p[i]);
-      high.push_back(k - 1 - p[i] + rest);
-    }
-    Value dyp = padSpatial(rw, loc, dy, low, high);
+    int64_t c = wT.getDimSize(1), kh = wT.getDimSize(2), kw = wT.getDimSize(3);
+    int64_t n = dyT.getDimSize(0), oh = dyT.getDimSize(2), ow = dyT.getDimSize(3);
+    Value w2T = transposed(rw, loc, collapse(rw, loc, a.getRhs(), {kFirst, kRest3}), {1, 0});
+    Value dy2 = collapse(rw, loc, transposed(rw, loc, a.getLhs(), {1, 0, 2, 3}), {kFirst, kRest3});
+    Value dcols = expand(rw, loc, matmul(rw, loc, w2T, dy2), {c, kh, kw, n, oh, ow},
+                         {kFirst3, kLast3});
+    // Loops: n c a b i j, the window and positions reductions into xpad[n, c, i*sh + a,
+    // j*sw + b]; each (n, c) plane is written by its own iterations.
     auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-    int64_t f = wT.getDimSize(0), c = wT.getDimSize(1), kh = wT.getDimSize(2), kw = wT.getDimSize(3);
-    // wflip with channels swapped: wt[c, f, a, b] = w[f, c, kh-1-a, kw-1-b].
-    AffineMap flipMap = AffineMap::get(
-        4, 0, {d(1), d(0), getAffineConstantExpr(kh - 1, ctx) - d(2),
-               getAffineConstantExpr(kw - 1, ctx) - d(3)},
-        ctx);
-    Value wt = readThrough(rw, loc, a.getRhs(), flipMap, RankedTensorType::get({c, f, kh, kw}, elem));
-    Value cols = im2col(rw, loc, dyp, kh, kw, {1, 1}, xShape[2], xShape[3]);
-    Value dx2 = matmul(rw, loc, collapse(rw, loc, wt, {kFirst, kRest3}), cols);
-    rw.replaceOp(op, channelsToNCHW(rw, loc, dx2, op.getType()));
+    AffineMap in = dimsMap(ctx, 6, {1, 2, 3, 0, 4, 5});
+    AffineMap out = AffineMap::get(6, 0, {d(0), d(1), d(4) * s[0] + d(2), d(5) * s[1] + d(3)}, ctx);
+    SmallVector<int64_t> padded(x.getShape());
+    for (int i = 0; i < 2; ++i)
+      padded[2 + i] += 2 * p[i];
+    SmallVector<IteratorType> iters(2, IteratorType::parallel);
+    iters.append(4, IteratorType::reduction);
+    Value dxp = generic(rw, loc, dcols, filled(rw, loc, RankedTensorType::get(padded, elem), 0.0),
+                        {in, out}, iters, [](OpBuilder &nb, Location l, ValueRange v) {
+                          nb.create<linalg::YieldOp>(
+                              l, ValueRange{nb.create<arith::AddFOp>(l, v[1], v[0])});
+                        });
+    if (p[0] == 0 && p[1] == 0) {
+      rw.replaceOp(op, dxp);
+      return success();
+    }
+    SmallVector<OpFoldResult> offsets{rw.getIndexAttr(0), rw.getIndexAttr(0),
+                                      rw.getIndexAttr(p[0]), rw.getIndexAttr(p[1])},
+        sizes, strides(4, rw.getIndexAttr(1));
+    for (int64_t dim : x.getShape())
+      sizes.push_back(rw.getIndexAttr(dim));
+    rw.replaceOpWithNewOp<tensor::ExtractSliceOp>(op, x, dxp, offsets, sizes, strides);
     return success();
   }
 };

@@ -83,12 +83,15 @@ linalg::GenericOp mergeTrailingDims(RewriterBase &rewriter, linalg::GenericOp op
 
 } // namespace
 
+bool kiln::isElementwiseNest(linalg::GenericOp op) {
+  return staticBuffers(op) && allParallel(op) && op.getNumLoops() > 0 &&
+         llvm::all_of(op.getIndexingMapsArray(),
+                      [](AffineMap m) { return m.isProjectedPermutation(); }) &&
+         succeeded(linalg::vectorizeOpPrecondition(op));
+}
+
 bool kiln::vectorizeElementwise(RewriterBase &rewriter, linalg::GenericOp op, int64_t width) {
-  if (!staticBuffers(op) || !allParallel(op) || op.getNumLoops() == 0 ||
-      !llvm::all_of(op.getIndexingMapsArray(),
-                    [](AffineMap m) { return m.isProjectedPermutation(); }) ||
-      failed(linalg::vectorizeOpPrecondition(op)))
-    return false;
+  assert(isElementwiseNest(op) && "not an elementwise nest");
   op = mergeTrailingDims(rewriter, op);
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   unsigned last = ranges.size() - 1;
@@ -124,39 +127,48 @@ bool kiln::vectorizeElementwise(RewriterBase &rewriter, linalg::GenericOp op, in
   return true;
 }
 
-bool kiln::vectorizeRowCopy(RewriterBase &rewriter, linalg::GenericOp op, int64_t width) {
-  if (!staticBuffers(op) || !allParallel(op) || op.getNumDpsInputs() != 1 ||
-      op.getNumDpsInits() != 1 || !identityLayouts(op))
-    return false;
-  Block &body = op.getRegion().front();
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  if (body.getOperations().size() != 1 || yield.getValues()[0] != body.getArgument(0))
-    return false;
-  AffineMap in = op.getIndexingMapsArray()[0], out = op.getIndexingMapsArray()[1];
-  unsigned rank = op.getNumLoops(), last = rank - 1;
-  if (!out.isIdentity() || in.getNumResults() == 0)
-    return false;
-  // The input's innermost index must be d_last + (terms without d_last), and
-  // no other index may involve d_last: then a row of the output is a
-  // contiguous run of the input.
-  MLIRContext *ctx = op.getContext();
-  AffineExpr dLast = getAffineDimExpr(last, ctx);
-  for (unsigned r = 0; r + 1 < in.getNumResults(); ++r)
-    if (in.getResult(r).isFunctionOfDim(last))
-      return false;
-  AffineExpr inner = in.getResults().back();
-  if (inner != dLast) {
-    auto sum = dyn_cast<AffineBinaryOpExpr>(inner);
-    if (!sum || sum.getKind() != AffineExprKind::Add)
-      return false;
-    AffineExpr other = sum.getLHS() == dLast ? sum.getRHS() : sum.getRHS() == dLast ? sum.getLHS() : AffineExpr();
-    if (!other || other.isFunctionOfDim(last))
-      return false;
-  }
+namespace {
 
+/// Whether `map` walks its last result with unit stride along loop dimension
+/// `last` and no other result depends on it: its last index is d_last plus
+/// terms without d_last. A run of d_last is then a contiguous row.
+bool rowContiguous(AffineMap map, unsigned last) {
+  if (map.getNumResults() == 0)
+    return false;
+  for (unsigned r = 0; r + 1 < map.getNumResults(); ++r)
+    if (map.getResult(r).isFunctionOfDim(last))
+      return false;
+  AffineExpr inner = map.getResults().back();
+  AffineExpr dLast = getAffineDimExpr(last, map.getContext());
+  if (inner == dLast)
+    return true;
+  auto sum = dyn_cast<AffineBinaryOpExpr>(inner);
+  if (!sum || sum.getKind() != AffineExprKind::Add)
+    return false;
+  AffineExpr other = sum.getLHS() == dLast   ? sum.getRHS()
+                     : sum.getRHS() == dLast ? sum.getLHS()
+                                             : AffineExpr();
+  return other && !other.isFunctionOfDim(last);
+}
+
+/// The indices `map` gives for loop indices `dims`.
+SmallVector<Value> indicesOf(OpBuilder &b, Location loc, AffineMap map, ArrayRef<Value> dims) {
+  SmallVector<Value> out;
+  for (AffineExpr e : map.getResults())
+    out.push_back(affine::makeComposedAffineApply(
+        b, loc, AffineMap::get(map.getNumDims(), 0, e, map.getContext()), getAsOpFoldResult(dims)));
+  return out;
+}
+
+/// Replaces `op` by scalar loops over every dimension but the last, in order,
+/// and `row(b, loc, indices, lanes)` for each run of the last dimension in
+/// vectors of up to `width` lanes (the remainder one vector of its own
+/// size). The outermost loop is marked parallel when `parallelOuter`.
+void buildRowLoops(RewriterBase &rewriter, linalg::GenericOp op, int64_t width, bool parallelOuter,
+                   llvm::function_ref<void(OpBuilder &, Location, ArrayRef<Value>, int64_t)> row) {
   Location loc = op.getLoc();
-  Value src = op.getDpsInputs()[0], dst = op.getDpsInits()[0];
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  unsigned last = ranges.size() - 1;
   rewriter.setInsertionPoint(op);
   SmallVector<Value> lbs, ubs, steps;
   for (unsigned d = 0; d < last; ++d) {
@@ -164,35 +176,114 @@ bool kiln::vectorizeRowCopy(RewriterBase &rewriter, linalg::GenericOp op, int64_
     ubs.push_back(rewriter.create<arith::ConstantIndexOp>(loc, ranges[d]));
     steps.push_back(rewriter.create<arith::ConstantIndexOp>(loc, 1));
   }
-  Type elem = cast<MemRefType>(src.getType()).getElementType();
   scf::LoopNest nest = scf::buildLoopNest(rewriter, loc, lbs, ubs, steps, [&](OpBuilder &b, Location l, ValueRange ivs) {
-    for (const Piece &p : pieces(ranges[last], width)) {
-      auto row = [&](OpBuilder &rb, Location rl, Value j) {
-        SmallVector<Value> dims(ivs), srcIdx;
+    for (const kiln::Piece &p : kiln::pieces(ranges[last], width)) {
+      auto at = [&](OpBuilder &rb, Location rl, Value j) {
+        SmallVector<Value> dims(ivs);
         dims.push_back(j);
-        for (AffineExpr e : in.getResults())
-          srcIdx.push_back(affine::makeComposedAffineApply(
-              rb, rl, AffineMap::get(rank, 0, e, ctx), getAsOpFoldResult(dims)));
-        auto vt = VectorType::get({p.block}, elem);
-        Value v = rb.create<vector::LoadOp>(rl, vt, src, srcIdx);
-        rb.create<vector::StoreOp>(rl, v, dst, dims);
+        row(rb, rl, dims, p.block);
       };
       Value lo = b.create<arith::ConstantIndexOp>(l, p.offset);
       if (p.size == p.block) {
-        row(b, l, lo);
+        at(b, l, lo);
         continue;
       }
       Value hi = b.create<arith::ConstantIndexOp>(l, p.offset + p.size);
       Value step = b.create<arith::ConstantIndexOp>(l, p.block);
       b.create<scf::ForOp>(l, lo, hi, step, std::nullopt,
                            [&](OpBuilder &fb, Location fl, Value j, ValueRange) {
-                             row(fb, fl, j);
+                             at(fb, fl, j);
                              fb.create<scf::YieldOp>(fl);
                            });
     }
   });
-  if (!nest.loops.empty()) // each iteration writes its own output rows
+  if (parallelOuter && !nest.loops.empty())
     nest.loops.front()->setAttr(kiln::kParallelAttr, rewriter.getUnitAttr());
+  rewriter.eraseOp(op);
+}
+
+/// One input and one output, static and with identity layouts.
+bool unaryOverBuffers(linalg::GenericOp op) {
+  return staticBuffers(op) && op.getNumDpsInputs() == 1 && op.getNumDpsInits() == 1 &&
+         identityLayouts(op) && op.getNumLoops() > 0;
+}
+
+} // namespace
+
+bool kiln::vectorizeRowCopy(RewriterBase &rewriter, linalg::GenericOp op, int64_t width) {
+  if (!unaryOverBuffers(op) || !allParallel(op))
+    return false;
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (body.getOperations().size() != 1 || yield.getValues()[0] != body.getArgument(0))
+    return false;
+  AffineMap in = op.getIndexingMapsArray()[0], out = op.getIndexingMapsArray()[1];
+  if (!out.isIdentity() || !rowContiguous(in, op.getNumLoops() - 1))
+    return false;
+  Value src = op.getDpsInputs()[0], dst = op.getDpsInits()[0];
+  Type elem = cast<MemRefType>(src.getType()).getElementType();
+  // Each iteration of any loop writes its own output rows.
+  buildRowLoops(rewriter, op, width, /*parallelOuter=*/true,
+                [&](OpBuilder &b, Location l, ArrayRef<Value> dims, int64_t lanes) {
+                  auto vt = VectorType::get({lanes}, elem);
+                  Value v = b.create<vector::LoadOp>(l, vt, src, indicesOf(b, l, in, dims));
+                  b.create<vector::StoreOp>(l, v, dst, dims);
+                });
+  return true;
+}
+
+bool kiln::vectorizeRowAccumulate(RewriterBase &rewriter, linalg::GenericOp op, int64_t width) {
+  if (!unaryOverBuffers(op))
+    return false;
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+  if (body.getOperations().size() != 2 || !add ||
+      !((add.getLhs() == body.getArgument(1) && add.getRhs() == body.getArgument(0)) ||
+        (add.getLhs() == body.getArgument(0) && add.getRhs() == body.getArgument(1))))
+    return false;
+  unsigned last = op.getNumLoops() - 1;
+  AffineMap in = op.getIndexingMapsArray()[0], out = op.getIndexingMapsArray()[1];
+  if (!rowContiguous(in, last) || !rowContiguous(out, last) || out.isPermutation())
+    return false;
+  // The outer loop may run in parallel when it is a parallel dimension that
+  // picks the output's first index: its iterations then write apart.
+  bool parallelOuter = last > 0 && op.getIteratorTypesArray()[0] == utils::IteratorType::parallel &&
+                       out.getResult(0) == getAffineDimExpr(0, op.getContext());
+  Value src = op.getDpsInputs()[0], dst = op.getDpsInits()[0];
+  Type elem = cast<MemRefType>(src.getType()).getElementType();
+  arith::FastMathFlags fm = add.getFastmath();
+  buildRowLoops(rewriter, op, width, parallelOuter,
+                [&](OpBuilder &b, Location l, ArrayRef<Value> dims, int64_t lanes) {
+                  auto vt = VectorType::get({lanes}, elem);
+                  SmallVector<Value> at = indicesOf(b, l, out, dims);
+                  Value v = b.create<vector::LoadOp>(l, vt, src, indicesOf(b, l, in, dims));
+                  Value acc = b.create<vector::LoadOp>(l, vt, dst, at);
+                  b.create<vector::StoreOp>(l, b.create<arith::AddFOp>(l, acc, v, fm), dst, at);
+                });
+  return true;
+}
+
+bool kiln::parallelizeOuterLoop(RewriterBase &rewriter, linalg::GenericOp op) {
+  if (!staticBuffers(op) || op.getNumLoops() == 0 ||
+      op.getIteratorTypesArray()[0] != utils::IteratorType::parallel ||
+      op.getStaticLoopRanges()[0] < 2)
+    return false;
+  AffineExpr d0 = getAffineDimExpr(0, op.getContext());
+  for (OpOperand &init : op.getDpsInitsMutable()) {
+    AffineMap map = op.getMatchingIndexingMap(&init);
+    if (map.getNumResults() == 0 || map.getResult(0) != d0)
+      return false;
+  }
+  SmallVector<int64_t> tile(op.getNumLoops(), 0);
+  tile[0] = 1;
+  scf::SCFTilingOptions options;
+  options.setTileSizes(getAsIndexOpFoldResult(rewriter.getContext(), tile));
+  rewriter.setInsertionPoint(op);
+  auto tiled = scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), options);
+  if (failed(tiled) || tiled->loops.empty())
+    return false;
+  tiled->loops.front()->setAttr(kiln::kParallelAttr, rewriter.getUnitAttr());
   rewriter.eraseOp(op);
   return true;
 }

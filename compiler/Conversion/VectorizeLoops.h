@@ -2,7 +2,7 @@
 //
 // kiln-cpu-vectorize's second half: after the matmuls, the elementwise
 // nests (bias, activations, their gradients, optimizer updates, transposes)
-// and the row copies of im2col become explicit vector code. LLVM cannot do
+// the row copies of im2col and the row sums of col2im become explicit vector code. LLVM cannot do
 // it for them: the memory plan puts every buffer in one arena, so it cannot
 // prove a loop's loads and stores apart, and it fully unrolls the short
 // rows of image tensors (28 pixels) into scalar moves before it would try.
@@ -24,15 +24,30 @@ struct Piece {
 llvm::SmallVector<Piece, 2> pieces(int64_t n, int64_t block);
 
 /// An all-parallel nest over static buffers whose operands are indexed by
-/// projected permutations: trailing dimensions contiguous in every operand
-/// are merged, then each row is processed `width` lanes at a time. Returns
-/// false (and changes nothing) for nests of any other form.
+/// projected permutations, with a body the vectorizer takes.
+bool isElementwiseNest(mlir::linalg::GenericOp op);
+/// Such a nest's trailing dimensions contiguous in every operand are merged,
+/// then each row is processed `width` lanes at a time. False when tiling or
+/// vectorization failed on the way (the nest is then partly rewritten).
 bool vectorizeElementwise(mlir::RewriterBase &rewriter, mlir::linalg::GenericOp op, int64_t width);
 
 /// out[..., j] = in[f(...), g(...) + j]: a copy whose innermost loop walks
 /// both buffers with unit stride (im2col at stride 1, shifted windows)
 /// becomes vector loads and stores. Returns false for anything else.
 bool vectorizeRowCopy(mlir::RewriterBase &rewriter, mlir::linalg::GenericOp op, int64_t width);
+
+/// out[f(...), g(...) + j] += in[h(...), k(...) + j] with a reduction over
+/// the other loops (col2im: patch gradients added back into the image):
+/// the loops run in order, each row of j as vector loads, adds and stores,
+/// so the sums are the scalar loops' own. Returns false for anything else.
+bool vectorizeRowAccumulate(mlir::RewriterBase &rewriter, mlir::linalg::GenericOp op,
+                            int64_t width);
+
+/// A nest none of the above takes (pooling, its gradient, sums over image
+/// planes) still runs on every core: its first loop, when parallel and
+/// picking the first index of every output (so its iterations write apart),
+/// becomes an scf.for marked kiln.parallel around the rest of the nest.
+bool parallelizeOuterLoop(mlir::RewriterBase &rewriter, mlir::linalg::GenericOp op);
 
 } // namespace kiln
 

@@ -79,3 +79,67 @@ func.func @im2col_strided(%x: memref<2x3x12x12xf32>, %y: memref<3x3x3x2x5x5xf32>
   }
   return
 }
+
+// col2im at stride 1: xpad[n, c, i + a, j + b] += cols[c, a, b, n, i, j].
+// The loops keep their order (the same sums as the scalar loops), each row
+// of j loaded, added into the image row it came from and stored back; the
+// batch loop is parallel (each n writes its own planes), the window and
+// position loops are not.
+// CHECK-LABEL: func.func @col2im
+// CHECK-NOT: linalg.generic
+// CHECK: scf.for {{.*}} {
+// CHECK: vector.load %{{.*}} : memref<3x3x3x2x10x10xf32>, vector<8xf32>
+// CHECK: vector.load %{{.*}} : memref<2x3x12x12xf32>, vector<8xf32>
+// CHECK: arith.addf {{.*}} : vector<8xf32>
+// CHECK: vector.store %{{.*}} : memref<2x3x12x12xf32>, vector<8xf32>
+// CHECK: vector.load %{{.*}} : memref<3x3x3x2x10x10xf32>, vector<2xf32>
+// CHECK: vector.store %{{.*}} : memref<2x3x12x12xf32>, vector<2xf32>
+// CHECK: } {kiln.parallel}
+// CHECK-NEXT: return
+#c2i_cols = affine_map<(n, c, a, b, i, j) -> (c, a, b, n, i, j)>
+#c2i_img = affine_map<(n, c, a, b, i, j) -> (n, c, i + a, j + b)>
+func.func @col2im(%x: memref<3x3x3x2x10x10xf32>, %y: memref<2x3x12x12xf32>) {
+  linalg.generic {indexing_maps = [#c2i_cols, #c2i_img],
+                  iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction", "reduction"]}
+      ins(%x : memref<3x3x3x2x10x10xf32>) outs(%y : memref<2x3x12x12xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %s = arith.addf %o, %v : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// A column sum (a bias gradient): out[j] += in[k, j] over rows k in order,
+// one vector of j at a time; nothing runs in parallel (k is a reduction).
+// CHECK-LABEL: func.func @column_sum
+// CHECK-NOT: linalg.generic
+// CHECK: scf.for
+// CHECK: vector.load %{{.*}} : memref<64x10xf32>, vector<8xf32>
+// CHECK: vector.load %{{.*}} : memref<64x10xf32>, vector<2xf32>
+// CHECK-NOT: kiln.parallel
+#rows = affine_map<(k, j) -> (k, j)>
+#cols1 = affine_map<(k, j) -> (j)>
+func.func @column_sum(%x: memref<64x10xf32>, %y: memref<10xf32>) {
+  linalg.generic {indexing_maps = [#rows, #cols1], iterator_types = ["reduction", "parallel"]}
+      ins(%x : memref<64x10xf32>) outs(%y : memref<10xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %s = arith.addf %v, %o : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// At stride 2 the image rows are not contiguous: left to the loop lowering.
+// CHECK-LABEL: func.func @col2im_strided
+// CHECK: linalg.generic
+#c2i_img2 = affine_map<(n, c, a, b, i, j) -> (n, c, i * 2 + a, j * 2 + b)>
+func.func @col2im_strided(%x: memref<3x3x3x2x5x5xf32>, %y: memref<2x3x12x12xf32>) {
+  linalg.generic {indexing_maps = [#c2i_cols, #c2i_img2],
+                  iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction", "reduction"]}
+      ins(%x : memref<3x3x3x2x5x5xf32>) outs(%y : memref<2x3x12x12xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %s = arith.addf %o, %v : f32
+    linalg.yield %s : f32
+  }
+  return
+}

@@ -77,3 +77,60 @@ func.func @large(%A: memref<1024x1024xf32>, %B: memref<1024x1024xf32>, %C: memre
   }
   return
 }
+
+// A zero fill just before the matmul is dropped: every block of C starts at
+// zero in registers and is never read from memory.
+// CHECK-LABEL: func.func @zero_filled
+// CHECK-NOT: linalg.fill
+// CHECK: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<4x16xf32>
+// CHECK-NOT: linalg.fill
+// CHECK: scf.for %{{.*}} = %c0 to %c64 step %c16
+// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c4
+// CHECK-NOT: vector.transfer_read {{.*}} : memref<4x16xf32
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %[[ZERO]]) -> (vector<4x16xf32>)
+func.func @zero_filled(%A: memref<8x32xf32>, %B: memref<32x64xf32>, %C: memref<8x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%C : memref<8x64xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%A, %B : memref<8x32xf32>, memref<32x64xf32>) outs(%C : memref<8x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// Not when C is read between the fill and the matmul, nor when the fill is
+// not zero: C then starts from memory.
+// CHECK-LABEL: func.func @fill_read_between
+// CHECK: linalg.fill
+// CHECK: vector.transfer_read {{.*}} : memref<4x16xf32, {{.*}}>, vector<4x16xf32>
+// CHECK-LABEL: func.func @fill_one
+// CHECK: linalg.fill
+// CHECK: vector.transfer_read {{.*}} : memref<4x16xf32, {{.*}}>, vector<4x16xf32>
+func.func @fill_read_between(%A: memref<8x32xf32>, %B: memref<32x64xf32>, %C: memref<8x64xf32>, %D: memref<8x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%C : memref<8x64xf32>)
+  memref.copy %C, %D : memref<8x64xf32> to memref<8x64xf32>
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%A, %B : memref<8x32xf32>, memref<32x64xf32>) outs(%C : memref<8x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+func.func @fill_one(%A: memref<8x32xf32>, %B: memref<32x64xf32>, %C: memref<8x64xf32>) {
+  %one = arith.constant 1.0 : f32
+  linalg.fill ins(%one : f32) outs(%C : memref<8x64xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%A, %B : memref<8x32xf32>, memref<32x64xf32>) outs(%C : memref<8x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
