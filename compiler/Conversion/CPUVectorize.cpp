@@ -280,7 +280,8 @@ struct KilnCPUVectorizePass : kiln::impl::KilnCPUVectorizeBase<KilnCPUVectorizeP
     fn.walk([&](linalg::GenericOp op) { nests.push_back(op); });
     for (linalg::GenericOp op : nests) {
       if (kiln::vectorizeRowCopy(rewriter, op, vectorWidth) ||
-          kiln::vectorizeRowAccumulate(rewriter, op, vectorWidth))
+          kiln::vectorizeRowAccumulate(rewriter, op, vectorWidth) ||
+          kiln::vectorizeWindowNest(rewriter, op, vectorWidth))
         continue;
       if (!kiln::isElementwiseNest(op)) {
         kiln::parallelizeOuterLoop(rewriter, op);

@@ -26,10 +26,13 @@ def KilnCPUVectorize : Pass<"kiln-cpu-vectorize", "mlir::func::FuncOp"> {
     the result, vectorizes the block, keeps it in registers across the k loop
     (hoisted transfers) and lowers the contraction to broadcast FMAs. Row and
     column remainders become blocks of their own static sizes, so every
-    static shape is vectorized. Then every other all-parallel nest indexed by
-    projected permutations (trailing contiguous dimensions merged) and every
-    stride-1 row copy (im2col) becomes vector code one vector width at a
-    time; reductions and other nests are left to the loop lowering.
+    static shape is vectorized; a zero fill just before a matmul is dropped
+    and its blocks start at zero in registers. Then every other all-parallel
+    nest indexed by projected permutations (trailing contiguous dimensions
+    merged), every stride-1 row copy (im2col), every stride-1 row sum
+    (col2im, column sums) and every pooling window nest becomes vector code
+    one vector width at a time. Other nests are left to the loop lowering,
+    their first loop marked parallel where its iterations write apart.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", "8",

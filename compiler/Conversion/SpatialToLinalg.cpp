@@ -248,19 +248,21 @@ struct MaxPool2DGradLowering : KilnPattern<MaxPool2DGradOp> {
           Value cand = nb.create<arith::SelectOp>(l, hit, pos, v[3]);
           nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::MinSIOp>(l, cand, v[3])});
         });
-    // Then every input element takes its window's gradient if it is that maximum.
-    SmallVector<IteratorType> par(4, IteratorType::parallel);
-    AffineMap win = AffineMap::get(4, 0, {d(0), d(1), d(2).floorDiv(k[0]), d(3).floorDiv(k[1])}, ctx);
-    int64_t kh = k[0];
+    // Then each window routes its gradient to that position and zeros to the
+    // rest: one write per input element (windows do not overlap); rows and
+    // columns past the last window are zeros.
+    auto xType = op.getType();
+    Value dxInit = xType.getDimSize(2) == pooled.getDimSize(2) * k[0] &&
+                           xType.getDimSize(3) == pooled.getDimSize(3) * k[1]
+                       ? empty(rw, loc, xType)
+                       : filled(rw, loc, xType, 0.0);
     Value dx = generic(
-        rw, loc, {first, a.getGrad()}, empty(rw, loc, op.getType()),
-        {win, win, AffineMap::getMultiDimIdentityMap(4, ctx)}, par,
+        rw, loc, {first, a.getGrad(), window}, dxInit, {out, out, dimsMap(ctx, 6, {4, 5}), x},
+        SmallVector<IteratorType>(6, IteratorType::parallel),
         [&](OpBuilder &nb, Location l, ValueRange v) {
-          Value h = nb.create<linalg::IndexOp>(l, 2), w = nb.create<linalg::IndexOp>(l, 3);
-          Value rh = nb.create<arith::RemSIOp>(l, h, nb.create<arith::ConstantIndexOp>(l, kh));
-          Value rwIdx = nb.create<arith::RemSIOp>(l, w, nb.create<arith::ConstantIndexOp>(l, kw));
+          Value wa = nb.create<linalg::IndexOp>(l, 4), wb = nb.create<linalg::IndexOp>(l, 5);
           Value pos = nb.create<arith::AddIOp>(
-              l, nb.create<arith::MulIOp>(l, rh, nb.create<arith::ConstantIndexOp>(l, kw)), rwIdx);
+              l, nb.create<arith::MulIOp>(l, wa, nb.create<arith::ConstantIndexOp>(l, kw)), wb);
           pos = nb.create<arith::IndexCastOp>(l, i32, pos);
           Value isMax = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, pos, v[0]);
           Value zero = floatConst(nb, l, elem, 0.0);

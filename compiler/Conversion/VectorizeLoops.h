@@ -43,6 +43,14 @@ bool vectorizeRowCopy(mlir::RewriterBase &rewriter, mlir::linalg::GenericOp op, 
 bool vectorizeRowAccumulate(mlir::RewriterBase &rewriter, mlir::linalg::GenericOp op,
                             int64_t width);
 
+/// A pooling window nest (VectorizeWindows.cpp): loops (n, c, i, j, a, b),
+/// operands read or written at the image (n, c, i*KH + a, j*KW + b) or the
+/// pooled (n, c, i, j), and an elementwise body: each image row segment is
+/// one vector load split by window column (or interleaved back and stored),
+/// the body runs on `width` pooled pixels at once, the window in order.
+/// Returns false (and changes nothing) for nests of any other form.
+bool vectorizeWindowNest(mlir::RewriterBase &rewriter, mlir::linalg::GenericOp op, int64_t width);
+
 /// A nest none of the above takes (pooling, its gradient, sums over image
 /// planes) still runs on every core: its first loop, when parallel and
 /// picking the first index of every output (so its iterations write apart),

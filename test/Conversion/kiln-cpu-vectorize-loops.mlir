@@ -143,3 +143,65 @@ func.func @col2im_strided(%x: memref<3x3x3x2x5x5xf32>, %y: memref<2x3x12x12xf32>
   }
   return
 }
+
+// Max pooling, 2x2 windows: loops (n, c, i, j | a, b). Each image row under
+// 4 pooled pixels is one 8-lane load, split into the window's two columns
+// by shuffles; the maximum runs over the window in order, 4 pixels at once.
+// CHECK-LABEL: func.func @max_pool
+// CHECK-NOT: linalg.generic
+// CHECK: %[[ACC:.*]] = vector.load %{{.*}} : memref<2x3x4x4xf32>, vector<4xf32>
+// CHECK: %[[ROW0:.*]] = vector.load %{{.*}} : memref<2x3x8x9xf32>, vector<8xf32>
+// CHECK: %[[B0:.*]] = vector.shuffle %[[ROW0]], %[[ROW0]] [0, 2, 4, 6]
+// CHECK: %[[M0:.*]] = arith.maximumf %[[B0]], %[[ACC]] : vector<4xf32>
+// CHECK: %[[B1:.*]] = vector.shuffle %[[ROW0]], %[[ROW0]] [1, 3, 5, 7]
+// CHECK: %[[M1:.*]] = arith.maximumf %[[B1]], %[[M0]] : vector<4xf32>
+// CHECK: vector.load %{{.*}} : memref<2x3x8x9xf32>, vector<8xf32>
+// CHECK-COUNT-2: arith.maximumf
+// CHECK: vector.store %{{.*}} : memref<2x3x4x4xf32>, vector<4xf32>
+// CHECK: } {kiln.parallel}
+#pool_img = affine_map<(n, c, i, j, a, b) -> (n, c, i * 2 + a, j * 2 + b)>
+#pool_win = affine_map<(n, c, i, j, a, b) -> (a, b)>
+#pool_out = affine_map<(n, c, i, j, a, b) -> (n, c, i, j)>
+func.func @max_pool(%x: memref<2x3x8x9xf32>, %w: memref<2x2xf32>, %y: memref<2x3x4x4xf32>) {
+  linalg.generic {indexing_maps = [#pool_img, #pool_win, #pool_out],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<2x3x8x9xf32>, memref<2x2xf32>) outs(%y : memref<2x3x4x4xf32>) {
+  ^bb0(%v: f32, %s: f32, %o: f32):
+    %m = arith.maximumf %v, %o : f32
+    linalg.yield %m : f32
+  }
+  return
+}
+
+// Its gradient's routing: each window writes its gradient where the window
+// offset matches the recorded position and zeros elsewhere; the two window
+// columns are interleaved back into one 8-lane row store per window row.
+// CHECK-LABEL: func.func @max_pool_route
+// CHECK-NOT: linalg.generic
+// CHECK: vector.load %{{.*}} : memref<2x3x4x4xi32>, vector<4xi32>
+// CHECK: vector.load %{{.*}} : memref<2x3x4x4xf32>, vector<4xf32>
+// CHECK: arith.cmpi eq, {{.*}} : vector<4xi32>
+// CHECK: arith.select {{.*}} : vector<4xi1>, vector<4xf32>
+// CHECK: %[[CAT:.*]] = vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7] : vector<4xf32>, vector<4xf32>
+// CHECK: %[[ROW:.*]] = vector.shuffle %[[CAT]], %[[CAT]] [0, 4, 1, 5, 2, 6, 3, 7]
+// CHECK: vector.store %[[ROW]], %{{.*}} : memref<2x3x8x8xf32>, vector<8xf32>
+func.func @max_pool_route(%first: memref<2x3x4x4xi32>, %g: memref<2x3x4x4xf32>, %w: memref<2x2xf32>,
+                          %dx: memref<2x3x8x8xf32>) {
+  linalg.generic {indexing_maps = [#pool_out, #pool_out, #pool_win, #pool_img],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%first, %g, %w : memref<2x3x4x4xi32>, memref<2x3x4x4xf32>, memref<2x2xf32>)
+      outs(%dx : memref<2x3x8x8xf32>) {
+  ^bb0(%f: i32, %v: f32, %s: f32, %o: f32):
+    %a = linalg.index 4 : index
+    %b = linalg.index 5 : index
+    %c2 = arith.constant 2 : index
+    %p = arith.muli %a, %c2 : index
+    %q = arith.addi %p, %b : index
+    %pos = arith.index_cast %q : index to i32
+    %hit = arith.cmpi eq, %pos, %f : i32
+    %zero = arith.constant 0.0 : f32
+    %r = arith.select %hit, %v, %zero : f32
+    linalg.yield %r : f32
+  }
+  return
+}
