@@ -281,6 +281,7 @@ struct KilnCPUVectorizePass : kiln::impl::KilnCPUVectorizeBase<KilnCPUVectorizeP
     for (linalg::GenericOp op : nests) {
       if (kiln::vectorizeRowCopy(rewriter, op, vectorWidth) ||
           kiln::vectorizeRowAccumulate(rewriter, op, vectorWidth) ||
+          kiln::vectorizeRowReduce(rewriter, op, vectorWidth) ||
           kiln::vectorizeWindowNest(rewriter, op, vectorWidth))
         continue;
       if (!kiln::isElementwiseNest(op)) {

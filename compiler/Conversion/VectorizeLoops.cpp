@@ -287,3 +287,85 @@ bool kiln::parallelizeOuterLoop(RewriterBase &rewriter, linalg::GenericOp op) {
   rewriter.eraseOp(op);
   return true;
 }
+
+bool kiln::vectorizeRowReduce(RewriterBase &rewriter, linalg::GenericOp op, int64_t width) {
+  if (!unaryOverBuffers(op))
+    return false;
+  unsigned rank = op.getNumLoops();
+  auto iters = op.getIteratorTypesArray();
+  unsigned kept = 0;
+  while (kept < rank && iters[kept] == utils::IteratorType::parallel)
+    ++kept;
+  if (kept == rank || !llvm::all_of(ArrayRef(iters).drop_front(kept), [](utils::IteratorType t) {
+        return t == utils::IteratorType::reduction;
+      }))
+    return false;
+  MLIRContext *ctx = op.getContext();
+  AffineMap in = op.getIndexingMapsArray()[0], out = op.getIndexingMapsArray()[1];
+  auto firstDims = [&](AffineMap m) {
+    return llvm::all_of(llvm::enumerate(m.getResults()),
+                        [&](auto e) { return e.value() == getAffineDimExpr(e.index(), ctx); });
+  };
+  if (!in.isIdentity() || out.getNumResults() != kept || !firstDims(out))
+    return false;
+  // (out, in) -> combined: a sum or a maximum, either operand order.
+  Block &body = op.getRegion().front();
+  Operation *combine = body.getTerminator()->getOperand(0).getDefiningOp();
+  if (body.getOperations().size() != 2 || !combine || !isa<arith::AddFOp, arith::MaximumFOp>(combine) ||
+      !llvm::is_contained(combine->getOperands(), body.getArgument(0)) ||
+      !llvm::is_contained(combine->getOperands(), body.getArgument(1)))
+    return false;
+  bool sum = isa<arith::AddFOp>(combine);
+  op = mergeTrailingDims(rewriter, op);
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  unsigned last = ranges.size() - 1;
+  Location loc = op.getLoc();
+  Value src = op.getDpsInputs()[0], dst = op.getDpsInits()[0];
+  Type elem = cast<MemRefType>(src.getType()).getElementType();
+  auto kind = sum ? vector::CombiningKind::ADD : vector::CombiningKind::MAXIMUMF;
+  auto fold = [&](OpBuilder &b, Value x, Value y) -> Value {
+    return sum ? b.create<arith::AddFOp>(loc, x, y).getResult()
+               : b.create<arith::MaximumFOp>(loc, x, y).getResult();
+  };
+  rewriter.setInsertionPoint(op);
+  SmallVector<Value> lbs, ubs, steps;
+  for (unsigned d = 0; d < last; ++d) {
+    lbs.push_back(rewriter.create<arith::ConstantIndexOp>(loc, 0));
+    ubs.push_back(rewriter.create<arith::ConstantIndexOp>(loc, ranges[d]));
+    steps.push_back(rewriter.create<arith::ConstantIndexOp>(loc, 1));
+  }
+  // Each output element: lane-wise partial results over the row, then the
+  // lanes combined (a tree, the same for every run), then the output.
+  scf::LoopNest nest = scf::buildLoopNest(rewriter, loc, lbs, ubs, steps, [&](OpBuilder &b, Location l, ValueRange ivs) {
+    Value total;
+    for (const Piece &p : pieces(ranges[last], width)) {
+      auto vt = VectorType::get({p.block}, elem);
+      auto at = [&](Value j) {
+        SmallVector<Value> idx(ivs);
+        idx.push_back(j);
+        return idx;
+      };
+      Value lo = b.create<arith::ConstantIndexOp>(l, p.offset);
+      Value acc = b.create<vector::LoadOp>(l, vt, src, at(lo));
+      if (p.size > p.block) {
+        Value next = b.create<arith::ConstantIndexOp>(l, p.offset + p.block);
+        Value hi = b.create<arith::ConstantIndexOp>(l, p.offset + p.size);
+        Value step = b.create<arith::ConstantIndexOp>(l, p.block);
+        acc = b.create<scf::ForOp>(l, next, hi, step, ValueRange{acc},
+                                   [&](OpBuilder &fb, Location fl, Value j, ValueRange carried) {
+                                     Value v = fb.create<vector::LoadOp>(fl, vt, src, at(j));
+                                     fb.create<scf::YieldOp>(fl, fold(fb, carried[0], v));
+                                   })
+                  .getResult(0);
+      }
+      Value part = b.create<vector::ReductionOp>(l, kind, acc);
+      total = total ? fold(b, total, part) : part;
+    }
+    Value old = b.create<memref::LoadOp>(l, dst, ivs);
+    b.create<memref::StoreOp>(l, fold(b, old, total), dst, ivs);
+  });
+  if (!nest.loops.empty()) // each iteration of the kept dimensions has its own outputs
+    nest.loops.front()->setAttr(kiln::kParallelAttr, rewriter.getUnitAttr());
+  rewriter.eraseOp(op);
+  return true;
+}

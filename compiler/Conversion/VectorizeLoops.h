@@ -43,6 +43,13 @@ bool vectorizeRowCopy(mlir::RewriterBase &rewriter, mlir::linalg::GenericOp op, 
 bool vectorizeRowAccumulate(mlir::RewriterBase &rewriter, mlir::linalg::GenericOp op,
                             int64_t width);
 
+/// out[i...] = combine(out[i...], in[i..., r...]) over trailing reduction
+/// dimensions (a sum or maximum of image planes or rows): the reduced
+/// dimensions merged into rows, each row combined lane-wise one vector at a
+/// time and the lanes then combined by a tree (a fixed order, not the scalar
+/// loops' sequence). Returns false (and changes nothing) for anything else.
+bool vectorizeRowReduce(mlir::RewriterBase &rewriter, mlir::linalg::GenericOp op, int64_t width);
+
 /// A pooling window nest (VectorizeWindows.cpp): loops (n, c, i, j, a, b),
 /// operands read or written at the image (n, c, i*KH + a, j*KW + b) or the
 /// pooled (n, c, i, j), and an elementwise body: each image row segment is

@@ -53,7 +53,9 @@ std::optional<WindowNest> matchWindowNest(linalg::GenericOp op) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   MLIRContext *ctx = op.getContext();
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-  WindowNest w{ranges[4], ranges[5]};
+  WindowNest w;
+  w.kh = ranges[4];
+  w.kw = ranges[5];
   if (w.kh * w.kw > 64) // the window is unrolled
     return std::nullopt;
   AffineMap image = AffineMap::get(6, 0, {d(0), d(1), d(2) * w.kh + d(4), d(3) * w.kw + d(5)}, ctx);

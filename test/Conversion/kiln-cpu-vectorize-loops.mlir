@@ -205,3 +205,51 @@ func.func @max_pool_route(%first: memref<2x3x4x4xi32>, %g: memref<2x3x4x4xf32>, 
   }
   return
 }
+
+// Sums of image planes (a convolution's bias gradient, batch norm's
+// statistics): out[n, c] += x[n, c, h, w] over (h, w). The plane (5 x 4 = 20
+// values) is one row: 8-lane partial sums over the bulk, the 4-lane rest on
+// its own, each reduced across lanes, then added to the output; the batch
+// loop is parallel.
+// CHECK-LABEL: func.func @plane_sums
+// CHECK-NOT: linalg.generic
+// CHECK: memref.collapse_shape {{.*}} into memref<2x3x20xf32>
+// CHECK: %[[FIRST:.*]] = vector.load %{{.*}} : memref<2x3x20xf32>, vector<8xf32>
+// CHECK: %[[BULK:.*]] = scf.for {{.*}} iter_args(%[[ACC:.*]] = %[[FIRST]]) -> (vector<8xf32>)
+// CHECK: vector.load %{{.*}} : memref<2x3x20xf32>, vector<8xf32>
+// CHECK: arith.addf {{.*}} : vector<8xf32>
+// CHECK: vector.reduction <add>, %[[BULK]] : vector<8xf32> into f32
+// CHECK: %[[REST:.*]] = vector.load %{{.*}} : memref<2x3x20xf32>, vector<4xf32>
+// CHECK: vector.reduction <add>, %[[REST]] : vector<4xf32> into f32
+// CHECK: memref.load %{{.*}} : memref<2x3xf32>
+// CHECK: memref.store %{{.*}} : memref<2x3xf32>
+// CHECK: } {kiln.parallel}
+#plane_in = affine_map<(n, c, h, w) -> (n, c, h, w)>
+#plane_out = affine_map<(n, c, h, w) -> (n, c)>
+func.func @plane_sums(%x: memref<2x3x5x4xf32>, %y: memref<2x3xf32>) {
+  linalg.generic {indexing_maps = [#plane_in, #plane_out],
+                  iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%x : memref<2x3x5x4xf32>) outs(%y : memref<2x3xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %s = arith.addf %v, %o : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// A row maximum (softmax's) the same way, with a maximum across lanes.
+// CHECK-LABEL: func.func @row_max
+// CHECK: arith.maximumf {{.*}} : vector<8xf32>
+// CHECK: vector.reduction <maximumf>
+// CHECK-NOT: linalg.generic
+#rm_in = affine_map<(i, j) -> (i, j)>
+#rm_out = affine_map<(i, j) -> (i)>
+func.func @row_max(%x: memref<4x24xf32>, %y: memref<4xf32>) {
+  linalg.generic {indexing_maps = [#rm_in, #rm_out], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<4x24xf32>) outs(%y : memref<4xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %m = arith.maximumf %o, %v : f32
+    linalg.yield %m : f32
+  }
+  return
+}
