@@ -99,23 +99,12 @@ struct Part {
   int64_t i0, m, mr, j0, n, nr;
 };
 
-/// Rows per register block: the largest divisor of m up to `most` (one pass
-/// over B for the whole height), or `most` and a remainder block when m's
-/// divisors are all small.
-int64_t rowBlock(int64_t m, int64_t most) {
-  most = std::min(m, most);
-  for (int64_t r = most; r > 1; --r)
-    if (m % r == 0 && 2 * r >= most)
-      return r;
-  return most;
-}
-
 /// Register blocks for a matmul of static sizes: the bulk in blocks of up to
 /// 6 rows (4 with AVX2's 16 registers) x 2 vectors, and the row and column
 /// remainders as blocks of their own (static, narrower) sizes, so that no
 /// shape falls back to scalar loops.
 SmallVector<Part> partition(int64_t m, int64_t n, int64_t width) {
-  int64_t mr = rowBlock(m, width >= 16 ? 6 : 4); // at most 12 of 32 (8 of 16) registers
+  int64_t mr = kiln::rowBlock(m, width >= 16 ? 6 : 4); // at most 12 of 32 (8 of 16) registers
   SmallVector<Part> parts;
   for (const kiln::Piece &rows : kiln::pieces(m, mr))
     for (const kiln::Piece &cols : kiln::pieces(n, 2 * width))
@@ -138,31 +127,12 @@ int64_t columnPanel(const Part &p, int64_t k) {
   return 0;
 }
 
-/// The zero fill of `op`'s C just before it in its block, when nothing
-/// between reads or writes C: the matmul overwrites every element, so its
-/// blocks can start at zero in registers instead.
-linalg::FillOp zeroFillBefore(linalg::GenericOp op) {
-  Value c = op.getDpsInits()[0];
-  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
-    auto fill = dyn_cast<linalg::FillOp>(prev);
-    if (fill && fill.getDpsInits()[0] == c) {
-      auto value = fill.getDpsInputs()[0].getDefiningOp<arith::ConstantOp>();
-      auto f = value ? dyn_cast<FloatAttr>(value.getValue()) : FloatAttr();
-      return f && f.getValue().isPosZero() ? fill : linalg::FillOp();
-    }
-    if (llvm::is_contained(prev->getOperands(), c) || prev->getNumRegions() > 0 ||
-        !isMemoryEffectFree(prev))
-      return {};
-  }
-  return {};
-}
-
 LogicalResult vectorizeMatmul(RewriterBase &rewriter, linalg::GenericOp op, int64_t width) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   int64_t m = ranges[0], k = ranges[1], n = ranges[2];
   if (ShapedType::isDynamic(m) || ShapedType::isDynamic(n) || ShapedType::isDynamic(k))
     return success(); // left to the scalar loop lowering
-  linalg::FillOp zeroFill = k > 0 ? zeroFillBefore(op) : linalg::FillOp();
+  linalg::FillOp zeroFill = k > 0 ? kiln::zeroFillBefore(op) : linalg::FillOp();
   if (zeroFill)
     rewriter.eraseOp(zeroFill);
   // Dimensions i, j, k: the C block stays put across the innermost loop,
@@ -279,7 +249,9 @@ struct KilnCPUVectorizePass : kiln::impl::KilnCPUVectorizeBase<KilnCPUVectorizeP
     SmallVector<linalg::GenericOp> nests;
     fn.walk([&](linalg::GenericOp op) { nests.push_back(op); });
     for (linalg::GenericOp op : nests) {
-      if (kiln::vectorizeRowCopy(rewriter, op, vectorWidth) ||
+      if (kiln::vectorizeDirectConv(rewriter, op, vectorWidth) ||
+          kiln::vectorizeConvFilterGrad(rewriter, op, vectorWidth) ||
+          kiln::vectorizeRowCopy(rewriter, op, vectorWidth) ||
           kiln::vectorizeRowAccumulate(rewriter, op, vectorWidth) ||
           kiln::vectorizeRowReduce(rewriter, op, vectorWidth) ||
           kiln::vectorizeWindowNest(rewriter, op, vectorWidth))

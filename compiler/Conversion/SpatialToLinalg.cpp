@@ -2,14 +2,15 @@
 //
 // Every op becomes linalg.generic loop nests over tensors whose outputs are
 // written with projected-permutation maps (fully parallel over the output),
-// so the same IR feeds the CPU and GPU pipelines. The three convolutions are
-// im2col copies (patches as a matrix) feeding one matmul each, so they run on
-// the matmul micro-kernels; the copies cost K*K times the image, the
-// products C*K*K*F multiply-adds per output pixel:
-// - conv2d: a zero-padded image, patches (c, kh, kw) x positions (n, i, j);
+// or, for the scatter-adds of gradients, with the window's own map, so the
+// same IR feeds the CPU and GPU pipelines:
+// - conv2d: a direct convolution over a zero-padded image, reading it
+//   through the window (n, c, i*sh + a, j*sw + b);
+// - its filter gradient: the same window read times dy, summed over
+//   (n, i, j);
 // - its image gradient: the filter transposed times dy (a gradient for every
-//   patch element), added back where each patch element was read (col2im);
-// - its filter gradient: the same patches times dy (positions x channels);
+//   patch element, one matmul), added back where each patch element was
+//   read (col2im);
 // - max pooling: a window reduction; its gradient finds each window's first
 //   maximum (PyTorch's choice on ties) and routes the gradient there.
 // Loop dimensions that no operand indexes directly (the window of pooling)
@@ -69,64 +70,58 @@ Value expand(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> shape,
 
 const ReassociationIndices kFirst{0}, kRest3{1, 2, 3}, kFirst3{0, 1, 2}, kLast3{3, 4, 5};
 
-/// im2col: the kh x kw patches of a padded NCHW image x, moved by `stride`
-/// over oh x ow positions, as a matrix with one row per patch element
-/// (c, a, b) and one column per position (n, i, j). Every convolution then is
-/// one matmul through the register-blocked micro-kernel, instead of a
-/// seven-deep scalar loop nest.
-Value im2col(OpBuilder &b, Location loc, Value x, int64_t kh, int64_t kw,
-             ArrayRef<int64_t> stride, int64_t oh, int64_t ow) {
-  MLIRContext *ctx = b.getContext();
-  auto t = tensorType(x);
-  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-  // Loops: c a b | n i j
-  AffineMap in = AffineMap::get(
-      6, 0, {d(3), d(0), d(4) * stride[0] + d(1), d(5) * stride[1] + d(2)}, ctx);
-  auto colsType =
-      RankedTensorType::get({t.getDimSize(1), kh, kw, t.getDimSize(0), oh, ow}, t.getElementType());
-  return collapse(b, loc, readThrough(b, loc, x, in, colsType), {kFirst3, kLast3});
+/// out + l * r: the body of every convolution and matmul nest.
+void mulAdd(OpBuilder &nb, Location l, ValueRange v) {
+  Value p = nb.create<arith::MulFOp>(l, v[0], v[1]);
+  nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::AddFOp>(l, v[2], p)});
 }
 
-/// [F, N*H*W] (a matmul's rows per channel) as the NCHW tensor [N, F, H, W].
-Value channelsToNCHW(OpBuilder &b, Location loc, Value y2, RankedTensorType nchw) {
-  auto s = nchw.getShape();
-  Value y4 = expand(b, loc, y2, {s[1], s[0], s[2], s[3]}, {kFirst, kRest3});
-  return transposed(b, loc, y4, {1, 0, 2, 3});
+/// The padded image read through the window: (n, c, i*sh + a, j*sw + b) for
+/// loop dimensions given by position.
+AffineMap windowRead(MLIRContext *ctx, ArrayRef<int64_t> strides, unsigned n, unsigned c, unsigned i,
+                     unsigned j, unsigned a, unsigned b) {
+  auto d = [&](unsigned k) { return getAffineDimExpr(k, ctx); };
+  return AffineMap::get(7, 0, {d(n), d(c), d(i) * strides[0] + d(a), d(j) * strides[1] + d(b)}, ctx);
 }
 
-// y[n, f, i, j] = sum over (c, a, b) of xpad[n, c, i*sh + a, j*sw + b] * w[f, c, a, b]:
-// W[F, C*KH*KW] x im2col(xpad)[C*KH*KW, N*OH*OW].
+SmallVector<IteratorType> fourParallelThreeReductions() {
+  SmallVector<IteratorType> iters(4, IteratorType::parallel);
+  iters.append(3, IteratorType::reduction);
+  return iters;
+}
+
+// y[n, f, i, j] = sum over (c, a, b) of xpad[n, c, i*sh + a, j*sw + b] * w[f, c, a, b]: a direct
+// convolution, loops (n, f, i, j | c, a, b). The CPU runs it as register blocks straight
+// from the image (VectorizeConv.cpp), the GPU one output per thread.
 struct Conv2DLowering : KilnPattern<Conv2DOp> {
   using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(Conv2DOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
+    MLIRContext *ctx = rw.getContext();
     Location loc = op.getLoc();
-    auto w = tensorType(a.getRhs()), y = op.getType();
     Value xp = padSpatial(rw, loc, a.getLhs(), op.getPadding(), op.getPadding());
-    Value cols = im2col(rw, loc, xp, w.getDimSize(2), w.getDimSize(3), op.getStrides(),
-                        y.getDimSize(2), y.getDimSize(3));
-    Value y2 = matmul(rw, loc, collapse(rw, loc, a.getRhs(), {kFirst, kRest3}), cols);
-    rw.replaceOp(op, channelsToNCHW(rw, loc, y2, y));
+    Value y = generic(rw, loc, {xp, a.getRhs()}, filled(rw, loc, op.getType(), 0.0),
+                      {windowRead(ctx, op.getStrides(), 0, 4, 2, 3, 5, 6), dimsMap(ctx, 7, {1, 4, 5, 6}),
+                       dimsMap(ctx, 7, {0, 1, 2, 3})},
+                      fourParallelThreeReductions(), mulAdd);
+    rw.replaceOp(op, y);
     return success();
   }
 };
 
 // dw[f, c, a, b] = sum over (n, i, j) of dy[n, f, i, j] * xpad[n, c, i*sh + a, j*sw + b]:
-// dw transposed [C*KH*KW, F] = im2col(xpad) x dy as [N*OH*OW, F]. The patches
-// are the forward's very same im2col, which CSE then computes once.
+// loops (f, c, a, b | n, i, j), on the CPU as dot products of dy's rows with the image's.
 struct Conv2DFilterGradLowering : KilnPattern<Conv2DFilterGradOp> {
   using KilnPattern::KilnPattern;
   LogicalResult matchAndRewrite(Conv2DFilterGradOp op, Adaptor a,
                                 ConversionPatternRewriter &rw) const override {
+    MLIRContext *ctx = rw.getContext();
     Location loc = op.getLoc();
-    auto dw = op.getType(), dy = tensorType(a.getRhs());
     Value xp = padSpatial(rw, loc, a.getLhs(), op.getPadding(), op.getPadding());
-    Value cols = im2col(rw, loc, xp, dw.getDimSize(2), dw.getDimSize(3), op.getStrides(),
-                        dy.getDimSize(2), dy.getDimSize(3));
-    Value dyT = collapse(rw, loc, transposed(rw, loc, a.getRhs(), {0, 2, 3, 1}), {kFirst3, {3}});
-    Value dwT = matmul(rw, loc, cols, dyT);
-    auto s = dw.getShape();
-    Value dw4 = expand(rw, loc, dwT, {s[1], s[2], s[3], s[0]}, {kFirst3, {3}});
-    rw.replaceOp(op, transposed(rw, loc, dw4, {3, 0, 1, 2}));
+    Value dw = generic(rw, loc, {a.getRhs(), xp}, filled(rw, loc, op.getType(), 0.0),
+                       {dimsMap(ctx, 7, {4, 0, 5, 6}), windowRead(ctx, op.getStrides(), 4, 1, 5, 6, 2, 3),
+                        dimsMap(ctx, 7, {0, 1, 2, 3})},
+                       fourParallelThreeReductions(), mulAdd);
+    rw.replaceOp(op, dw);
     return success();
   }
 };

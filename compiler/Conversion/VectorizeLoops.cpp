@@ -22,6 +22,38 @@ llvm::SmallVector<kiln::Piece, 2> kiln::pieces(int64_t n, int64_t block) {
   return out;
 }
 
+bool kiln::unitInnerStride(MemRefType t) {
+  if (t.getLayout().isIdentity())
+    return true;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return t.getRank() > 0 && succeeded(getStridesAndOffset(t, strides, offset)) && strides.back() == 1;
+}
+
+int64_t kiln::rowBlock(int64_t m, int64_t most) {
+  most = std::min(m, most);
+  for (int64_t r = most; r > 1; --r)
+    if (m % r == 0 && 2 * r >= most)
+      return r;
+  return most;
+}
+
+linalg::FillOp kiln::zeroFillBefore(linalg::GenericOp op) {
+  Value c = op.getDpsInits()[0];
+  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
+    auto fill = dyn_cast<linalg::FillOp>(prev);
+    if (fill && fill.getDpsInits()[0] == c) {
+      auto value = fill.getDpsInputs()[0].getDefiningOp<arith::ConstantOp>();
+      auto f = value ? dyn_cast<FloatAttr>(value.getValue()) : FloatAttr();
+      return f && f.getValue().isPosZero() ? fill : linalg::FillOp();
+    }
+    if (llvm::is_contained(prev->getOperands(), c) || prev->getNumRegions() > 0 ||
+        !isMemoryEffectFree(prev))
+      return {};
+  }
+  return {};
+}
+
 namespace {
 
 bool staticBuffers(linalg::GenericOp op) {

@@ -23,6 +23,20 @@ struct Piece {
 };
 llvm::SmallVector<Piece, 2> pieces(int64_t n, int64_t block);
 
+/// Whether the innermost dimension of `t` has unit stride: an identity
+/// layout, or a strided view (of the arena) whose rows are contiguous.
+bool unitInnerStride(mlir::MemRefType t);
+
+/// Rows per register block: the largest divisor of m up to `most` (one pass
+/// over the other operand for the whole height), or `most` and a remainder
+/// block when m's divisors are all small.
+int64_t rowBlock(int64_t m, int64_t most);
+
+/// The zero fill of `op`'s output just before it in its block, when nothing
+/// between reads or writes it: a contraction that overwrites every element
+/// can start its register blocks at zero instead (the fill is then dead).
+mlir::linalg::FillOp zeroFillBefore(mlir::linalg::GenericOp op);
+
 /// An all-parallel nest over static buffers whose operands are indexed by
 /// projected permutations, with a body the vectorizer takes.
 bool isElementwiseNest(mlir::linalg::GenericOp op);
@@ -49,6 +63,19 @@ bool vectorizeRowAccumulate(mlir::RewriterBase &rewriter, mlir::linalg::GenericO
 /// time and the lanes then combined by a tree (a fixed order, not the scalar
 /// loops' sequence). Returns false (and changes nothing) for anything else.
 bool vectorizeRowReduce(mlir::RewriterBase &rewriter, mlir::linalg::GenericOp op, int64_t width);
+
+/// A convolution as kiln-to-linalg writes it, loops (n, f, i, j | c, a, b)
+/// reading x[n, c, i*sh + a, j*sw + b] and w[f, c, a, b]: register blocks of
+/// output channels x pixels summed over (c, a, b) in order, straight from
+/// the image (VectorizeConv.cpp). Returns false (and changes nothing) for
+/// any other nest.
+bool vectorizeDirectConv(mlir::RewriterBase &rewriter, mlir::linalg::GenericOp op, int64_t width);
+
+/// A convolution's filter gradient, loops (f, c, a, b | n, i, j) reading
+/// dy[n, f, i, j] and x[n, c, i*sh + a, j*sw + b]: lane-wise partial dot
+/// products of dy's and the image's rows, summed across lanes at the end.
+bool vectorizeConvFilterGrad(mlir::RewriterBase &rewriter, mlir::linalg::GenericOp op,
+                             int64_t width);
 
 /// A pooling window nest (VectorizeWindows.cpp): loops (n, c, i, j, a, b),
 /// operands read or written at the image (n, c, i*KH + a, j*KW + b) or the

@@ -47,7 +47,7 @@ std::optional<WindowNest> matchWindowNest(linalg::GenericOp op) {
     return std::nullopt;
   for (Value v : op->getOperands()) {
     auto t = dyn_cast<MemRefType>(v.getType());
-    if (!t || !t.hasStaticShape() || !t.getLayout().isIdentity())
+    if (!t || !t.hasStaticShape() || !kiln::unitInnerStride(t))
       return std::nullopt;
   }
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
