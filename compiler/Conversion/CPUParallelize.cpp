@@ -186,13 +186,23 @@ struct KilnCPUParallelizePass : kiln::impl::KilnCPUParallelizeBase<KilnCPUParall
         continue;
       // Outermost marked loops only: a marked loop inside another runs on
       // the thread that runs its parent's iteration.
+      // A loop inside a longer sequential one (a recurrent cell's step) is
+      // dispatched that many times per call, on data the previous iteration
+      // left split between the cores: it must do 4x the work to pay.
+      auto threshold = [&](scf::ForOp loop) {
+        double times = 1;
+        for (auto outer = loop->getParentOfType<scf::ForOp>(); outer;
+             outer = outer->getParentOfType<scf::ForOp>())
+          times *= trips(outer);
+        return double(minWork) * (times >= 8 ? 4 : 1);
+      };
       SmallVector<scf::ForOp> loops;
       fn.walk<WalkOrder::PreOrder>([&](scf::ForOp loop) {
         if (!loop->hasAttr(kiln::kParallelAttr))
           return WalkResult::advance();
         auto trip = constantTripCount(loop.getLowerBound(), loop.getUpperBound(), loop.getStep());
         if (loop.getNumResults() == 0 && (!trip || *trip > 1) &&
-            work(*loop.getBody()) * trips(loop) >= double(minWork))
+            work(*loop.getBody()) * trips(loop) >= threshold(loop))
           loops.push_back(loop);
         return WalkResult::skip();
       });

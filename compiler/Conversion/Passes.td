@@ -55,12 +55,12 @@ def KilnCPUParallelize : Pass<"kiln-cpu-parallelize", "mlir::ModuleOp"> {
     arithmetic as before, so results do not depend on the thread count.
   }];
   let options = [
-    // 32k parallelized the per-step matmuls of recurrent cells (about 80k
-    // operations each), whose halves then moved between cores every step:
+    // Four times as much inside a sequential loop of 8 or more iterations:
+    // at 32k the per-step matmuls of recurrent cells (about 80k operations
+    // each) ran shared, their halves moving between cores every step, and
     // gru_rows and word_language ran slower on 2 threads than on 1 (15k vs
-    // 20k, 31k vs 53k samples/s); at 128k they run at 22k and 47k, lenet and
-    // fashion_mlp lose about 8% at 2 threads.
-    Option<"minWork", "min-work", "int64_t", "131072",
+    // 20k, 31k vs 53k samples/s).
+    Option<"minWork", "min-work", "int64_t", "32768",
            "operations a loop must execute to be shared among threads">
   ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::arith::ArithDialect",
