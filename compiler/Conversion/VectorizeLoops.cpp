@@ -22,6 +22,17 @@ llvm::SmallVector<kiln::Piece, 2> kiln::pieces(int64_t n, int64_t block) {
   return out;
 }
 
+scf::LoopNest kiln::staticLoopNest(OpBuilder &b, Location loc, ArrayRef<int64_t> sizes,
+                                   function_ref<void(OpBuilder &, Location, ValueRange)> body) {
+  SmallVector<Value> lbs, ubs, steps;
+  for (int64_t n : sizes) {
+    lbs.push_back(b.create<arith::ConstantIndexOp>(loc, 0));
+    ubs.push_back(b.create<arith::ConstantIndexOp>(loc, n));
+    steps.push_back(b.create<arith::ConstantIndexOp>(loc, 1));
+  }
+  return scf::buildLoopNest(b, loc, lbs, ubs, steps, body);
+}
+
 bool kiln::unitInnerStride(MemRefType t) {
   if (t.getLayout().isIdentity())
     return true;
@@ -202,13 +213,7 @@ void buildRowLoops(RewriterBase &rewriter, linalg::GenericOp op, int64_t width, 
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   unsigned last = ranges.size() - 1;
   rewriter.setInsertionPoint(op);
-  SmallVector<Value> lbs, ubs, steps;
-  for (unsigned d = 0; d < last; ++d) {
-    lbs.push_back(rewriter.create<arith::ConstantIndexOp>(loc, 0));
-    ubs.push_back(rewriter.create<arith::ConstantIndexOp>(loc, ranges[d]));
-    steps.push_back(rewriter.create<arith::ConstantIndexOp>(loc, 1));
-  }
-  scf::LoopNest nest = scf::buildLoopNest(rewriter, loc, lbs, ubs, steps, [&](OpBuilder &b, Location l, ValueRange ivs) {
+  scf::LoopNest nest = kiln::staticLoopNest(rewriter, loc, ArrayRef(ranges).drop_back(), [&](OpBuilder &b, Location l, ValueRange ivs) {
     for (const kiln::Piece &p : kiln::pieces(ranges[last], width)) {
       auto at = [&](OpBuilder &rb, Location rl, Value j) {
         SmallVector<Value> dims(ivs);
@@ -360,15 +365,9 @@ bool kiln::vectorizeRowReduce(RewriterBase &rewriter, linalg::GenericOp op, int6
                : b.create<arith::MaximumFOp>(loc, x, y).getResult();
   };
   rewriter.setInsertionPoint(op);
-  SmallVector<Value> lbs, ubs, steps;
-  for (unsigned d = 0; d < last; ++d) {
-    lbs.push_back(rewriter.create<arith::ConstantIndexOp>(loc, 0));
-    ubs.push_back(rewriter.create<arith::ConstantIndexOp>(loc, ranges[d]));
-    steps.push_back(rewriter.create<arith::ConstantIndexOp>(loc, 1));
-  }
   // Each output element: lane-wise partial results over the row, then the
   // lanes combined (a tree, the same for every run), then the output.
-  scf::LoopNest nest = scf::buildLoopNest(rewriter, loc, lbs, ubs, steps, [&](OpBuilder &b, Location l, ValueRange ivs) {
+  scf::LoopNest nest = staticLoopNest(rewriter, loc, ArrayRef(ranges).drop_back(), [&](OpBuilder &b, Location l, ValueRange ivs) {
     Value total;
     for (const Piece &p : pieces(ranges[last], width)) {
       auto vt = VectorType::get({p.block}, elem);

@@ -12,6 +12,7 @@
 #define KILN_COMPILER_CONVERSION_VECTORIZELOOPS_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace kiln {
@@ -22,6 +23,10 @@ struct Piece {
   int64_t offset, size, block;
 };
 llvm::SmallVector<Piece, 2> pieces(int64_t n, int64_t block);
+
+/// Loops over [0, sizes[k]) in steps of 1, outermost first, around `body`.
+mlir::scf::LoopNest staticLoopNest(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> sizes,
+                                   llvm::function_ref<void(mlir::OpBuilder &, mlir::Location, mlir::ValueRange)> body);
 
 /// Whether the innermost dimension of `t` has unit stride: an identity
 /// layout, or a strided view (of the arena) whose rows are contiguous.

@@ -175,10 +175,7 @@ bool kiln::vectorizeWindowNest(RewriterBase &rewriter, linalg::GenericOp op, int
   unsigned out = operands.size() - 1;
   rewriter.setInsertionPoint(op);
   auto cst = [&](OpBuilder &b, int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v).getResult(); };
-  SmallVector<Value> lbs(3, cst(rewriter, 0)), steps(3, cst(rewriter, 1)), ubs;
-  for (unsigned d = 0; d < 3; ++d)
-    ubs.push_back(cst(rewriter, ranges[d]));
-  auto nest = scf::buildLoopNest(rewriter, loc, lbs, ubs, steps, [&](OpBuilder &b, Location, ValueRange nci) {
+  auto nest = staticLoopNest(rewriter, loc, ArrayRef(ranges).take_front(3), [&](OpBuilder &b, Location, ValueRange nci) {
     for (const Piece &p : pieces(ranges[3], width)) {
       int64_t lanes = p.block;
       auto block = [&](OpBuilder &bb, Location, Value j) {
