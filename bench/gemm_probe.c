@@ -2,8 +2,11 @@
  * x[M, K] -> [M, N] (bench/compare.py writes it and builds this against its
  * library with -DMODEL=kiln_model_gemm), predicted on random rows for a
  * second after a warm-up; prints the median call in GFLOP/s (2*M*K*N flops).
+ * Exits 1 when an output is off a double-precision dot product (all of them
+ * are checked up to 2^27 multiply-adds, 64 spread-out ones past that), so
+ * test/Examples/packed_matmul.test runs it as a correctness check too.
  *
- *   gemm_probe THREADS */
+ *   gemm_probe THREADS [SECONDS] */
 #include "kiln/runtime.h"
 
 #include <math.h>
@@ -20,6 +23,7 @@ static int compare_double(const void *a, const void *b) {
 int main(int argc, char **argv) {
   const kiln_model *m = &MODEL;
   int threads = argc > 1 ? atoi(argv[1]) : 1;
+  double seconds = argc > 2 ? atof(argv[2]) : 1.0;
   int64_t rows = m->batch, k = m->input_numel, n = m->output_numel;
   kiln_state *s = kiln_state_create(m);
   float *x = malloc((size_t)(rows * k) * sizeof(float));
@@ -38,16 +42,18 @@ int main(int argc, char **argv) {
   for (double end = kiln_now() + 0.2; kiln_now() < end;)
     kiln_state_predict(s, in, rows, out);
   int calls = 0;
-  for (double end = kiln_now() + 1.0; calls < MAX_CALLS && (kiln_now() < end || calls < 5);) {
+  for (double end = kiln_now() + seconds; calls < MAX_CALLS && (kiln_now() < end || calls < 5);) {
     double t0 = kiln_now();
     kiln_state_predict(s, in, rows, out);
     times[calls++] = kiln_now() - t0;
   }
-  /* The probe times a real matmul: spot-check outputs against a double
-   * dot product with the weight ([K, N], the model's only parameter). */
+  /* The probe times a real matmul: check outputs against a double dot
+   * product with the weight ([K, N], the model's only parameter). */
   const float *w = s->params + m->params[0].offset;
-  for (int64_t probe = 0; probe < 64; ++probe) {
-    int64_t i = (probe * 7919) % rows, j = (probe * 104729) % n;
+  int all = (double)rows * (double)n * (double)k <= (double)(1 << 27);
+  int64_t checks = all ? rows * n : 64;
+  for (int64_t probe = 0; probe < checks; ++probe) {
+    int64_t i = all ? probe / n : (probe * 7919) % rows, j = all ? probe % n : (probe * 104729) % n;
     double ref = 0, mag = 0;
     for (int64_t p = 0; p < k; ++p) {
       ref += (double)x[i * k + p] * w[p * n + j];

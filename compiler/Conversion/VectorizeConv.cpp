@@ -94,6 +94,24 @@ bool iteratorsAre(linalg::GenericOp op, unsigned parallel) {
   return true;
 }
 
+/// The window strides of a 7-loop mul-add generic (4 parallel loops, then 3
+/// reductions) over static row buffers whose image operand is read at
+/// (n, c, i*sh + a, j*sw + b) over the loop dimensions `image` lists in that
+/// order, whose other input is read at `other` and whose output at (0, 1, 2, 3).
+std::optional<std::pair<int64_t, int64_t>> convNestStrides(linalg::GenericOp op, unsigned imageOperand,
+                                                           std::array<unsigned, 6> image,
+                                                           ArrayRef<unsigned> other) {
+  if (op.getNumLoops() != 7 || op.getNumDpsInputs() != 2 || !staticRowBuffers(op) ||
+      !iteratorsAre(op, 4) || !mulAddBody(op))
+    return std::nullopt;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  auto [n, c, i, j, a, b] = image;
+  auto strides = imageStrides(maps[imageOperand], n, c, i, j, a, b);
+  if (!strides || !mapIs(maps[1 - imageOperand], other) || !mapIs(maps[2], {0, 1, 2, 3}))
+    return std::nullopt;
+  return strides;
+}
+
 struct Emit {
   OpBuilder &b;
   Location loc;
@@ -119,22 +137,6 @@ struct Emit {
   }
 };
 
-/// Loops [lo, lo + size) in steps of `step` carrying `init`, or the body
-/// once when one step covers it.
-SmallVector<Value> stepLoop(OpBuilder &b, Location loc, int64_t lo, int64_t size, int64_t step,
-                            ValueRange init,
-                            function_ref<SmallVector<Value>(OpBuilder &, Value, ValueRange)> body) {
-  if (size == step)
-    return body(b, b.create<arith::ConstantIndexOp>(loc, lo), init);
-  auto loop = b.create<scf::ForOp>(
-      loc, b.create<arith::ConstantIndexOp>(loc, lo), b.create<arith::ConstantIndexOp>(loc, lo + size),
-      b.create<arith::ConstantIndexOp>(loc, step), init,
-      [&](OpBuilder &lb, Location, Value iv, ValueRange carried) {
-        lb.create<scf::YieldOp>(loc, body(lb, iv, carried));
-      });
-  return SmallVector<Value>(loop.getResults());
-}
-
 /// Nested loops over [0, sizes[k]) carrying `init` through all of them.
 SmallVector<Value> carriedNest(OpBuilder &b, Location loc, ArrayRef<int64_t> sizes, ValueRange init,
                                function_ref<SmallVector<Value>(OpBuilder &, ValueRange, ValueRange)> body) {
@@ -143,7 +145,7 @@ SmallVector<Value> carriedNest(OpBuilder &b, Location loc, ArrayRef<int64_t> siz
       [&](OpBuilder &lb, unsigned k, ValueRange carried) -> SmallVector<Value> {
     if (k == sizes.size())
       return body(lb, ivs, carried);
-    return stepLoop(lb, loc, 0, sizes[k], 1, carried, [&](OpBuilder &ib, Value iv, ValueRange c) {
+    return kiln::stepLoop(lb, loc, 0, sizes[k], 1, carried, [&](OpBuilder &ib, Value iv, ValueRange c) {
       ivs.push_back(iv);
       SmallVector<Value> r = level(ib, k + 1, c);
       ivs.pop_back();
@@ -157,12 +159,8 @@ SmallVector<Value> carriedNest(OpBuilder &b, Location loc, ArrayRef<int64_t> siz
 
 // Loops (n, f, i, j | c, a, b): y[n, f, i, j] += x[n, c, i*sh + a, j*sw + b] * w[f, c, a, b].
 bool kiln::vectorizeDirectConv(RewriterBase &rewriter, linalg::GenericOp op, int64_t width) {
-  if (op.getNumLoops() != 7 || op.getNumDpsInputs() != 2 || !staticRowBuffers(op) ||
-      !iteratorsAre(op, 4) || !mulAddBody(op))
-    return false;
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  auto strides = imageStrides(maps[0], 0, 4, 2, 3, 5, 6);
-  if (!strides || !mapIs(maps[1], {1, 4, 5, 6}) || !mapIs(maps[2], {0, 1, 2, 3}))
+  auto strides = convNestStrides(op, 0, {0, 4, 2, 3, 5, 6}, {1, 4, 5, 6});
+  if (!strides)
     return false;
   int64_t sh = strides->first, sw = strides->second;
   SmallVector<int64_t> r = op.getStaticLoopRanges();
@@ -243,12 +241,8 @@ bool kiln::vectorizeDirectConv(RewriterBase &rewriter, linalg::GenericOp op, int
 // a dy row load serves BB taps and an image segment MR channels; each unit then adds
 // its lane sums to dw. The order of every sum is fixed by the shapes, not the threads.
 bool kiln::vectorizeConvFilterGrad(RewriterBase &rewriter, linalg::GenericOp op, int64_t width) {
-  if (op.getNumLoops() != 7 || op.getNumDpsInputs() != 2 || !staticRowBuffers(op) ||
-      !iteratorsAre(op, 4) || !mulAddBody(op))
-    return false;
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  auto strides = imageStrides(maps[1], 4, 1, 5, 6, 2, 3);
-  if (!strides || !mapIs(maps[0], {4, 0, 5, 6}) || !mapIs(maps[2], {0, 1, 2, 3}))
+  auto strides = convNestStrides(op, 1, {4, 1, 5, 6, 2, 3}, {4, 0, 5, 6});
+  if (!strides)
     return false;
   int64_t sh = strides->first, sw = strides->second;
   SmallVector<int64_t> r = op.getStaticLoopRanges();

@@ -33,6 +33,20 @@ scf::LoopNest kiln::staticLoopNest(OpBuilder &b, Location loc, ArrayRef<int64_t>
   return scf::buildLoopNest(b, loc, lbs, ubs, steps, body);
 }
 
+SmallVector<Value> kiln::stepLoop(OpBuilder &b, Location loc, int64_t lo, int64_t size, int64_t step,
+                                  ValueRange init,
+                                  function_ref<SmallVector<Value>(OpBuilder &, Value, ValueRange)> body) {
+  if (size == step)
+    return body(b, b.create<arith::ConstantIndexOp>(loc, lo), init);
+  auto loop = b.create<scf::ForOp>(
+      loc, b.create<arith::ConstantIndexOp>(loc, lo), b.create<arith::ConstantIndexOp>(loc, lo + size),
+      b.create<arith::ConstantIndexOp>(loc, step), init,
+      [&](OpBuilder &lb, Location, Value iv, ValueRange carried) {
+        lb.create<scf::YieldOp>(loc, body(lb, iv, carried));
+      });
+  return SmallVector<Value>(loop.getResults());
+}
+
 bool kiln::unitInnerStride(MemRefType t) {
   if (t.getLayout().isIdentity())
     return true;

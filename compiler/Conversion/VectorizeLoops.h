@@ -28,6 +28,12 @@ llvm::SmallVector<Piece, 2> pieces(int64_t n, int64_t block);
 mlir::scf::LoopNest staticLoopNest(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> sizes,
                                    llvm::function_ref<void(mlir::OpBuilder &, mlir::Location, mlir::ValueRange)> body);
 
+/// Loops [lo, lo + size) in steps of `step` carrying `init`, or the body
+/// once when one step covers it; returns the carried values after it.
+llvm::SmallVector<mlir::Value>
+stepLoop(mlir::OpBuilder &b, mlir::Location loc, int64_t lo, int64_t size, int64_t step, mlir::ValueRange init,
+         llvm::function_ref<llvm::SmallVector<mlir::Value>(mlir::OpBuilder &, mlir::Value, mlir::ValueRange)> body);
+
 /// Whether the innermost dimension of `t` has unit stride: an identity
 /// layout, or a strided view (of the arena) whose rows are contiguous.
 bool unitInnerStride(mlir::MemRefType t);
@@ -68,6 +74,20 @@ bool vectorizeRowAccumulate(mlir::RewriterBase &rewriter, mlir::linalg::GenericO
 /// time and the lanes then combined by a tree (a fixed order, not the scalar
 /// loops' sequence). Returns false (and changes nothing) for anything else.
 bool vectorizeRowReduce(mlir::RewriterBase &rewriter, mlir::linalg::GenericOp op, int64_t width);
+
+/// One rectangle of a matmul's C: rows [i0, i0 + m), columns [j0, j0 + n),
+/// tiled into mr x nr register blocks that divide it exactly.
+struct MatmulPart {
+  int64_t i0, m, mr, j0, n, nr;
+};
+
+/// Kiln's matmul `op` (C[i, j] += A[i, k] * B[k, j] over static buffers with
+/// contiguous rows) on `part`, B swept in panels of `nc` columns that are
+/// first packed into a workspace buffer in register-block order
+/// (PackedMatmul.cpp); blocks start at zero when `zeroStart`. Returns false
+/// (and changes nothing) when the operands or sizes do not allow it.
+bool packedMatmul(mlir::RewriterBase &rewriter, mlir::linalg::GenericOp op, const MatmulPart &part,
+                  int64_t nc, int64_t width, bool zeroStart);
 
 /// A convolution as kiln-to-linalg writes it, loops (n, f, i, j | c, a, b)
 /// reading x[n, c, i*sh + a, j*sw + b] and w[f, c, a, b]: register blocks of

@@ -71,7 +71,7 @@ void kiln::buildLinalgPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-/// One-shot bufferization and the static workspace plan, for both targets.
+/// One-shot bufferization and in-place updates, for both targets.
 static void addBufferizationPasses(OpPassManager &pm) {
   // No empty-tensor elimination: after CSE one tensor.empty can feed several
   // ops, and eliminating it into a materialize destination made that
@@ -89,6 +89,11 @@ static void addBufferizationPasses(OpPassManager &pm) {
   };
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
   pm.addNestedPass<func::FuncOp>(kiln::createKilnUpdateInPlace());
+}
+
+/// The static workspace plan: every temporary left, code generation's own
+/// buffers (packed matmul panels) included, at a fixed workspace offset.
+static void addMemoryPlan(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(kiln::createKilnPlanMemory());
   pm.addPass(createCanonicalizerPass());
 }
@@ -101,7 +106,7 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm, const CPUOptions &options)
   KilnCPUVectorizeOptions vectorize;
   vectorize.vectorWidth = options.vectorWidth;
   pm.addNestedPass<func::FuncOp>(createKilnCPUVectorize(vectorize));
-  pm.addPass(createCanonicalizerPass());
+  addMemoryPlan(pm);
   pm.addPass(createKilnCPUParallelize());
   VectorTransferToSCFOptions transfers;
   transfers.enableFullUnroll();
@@ -126,6 +131,7 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm, const CPUOptions &options)
 void kiln::buildGPUCodegenPipeline(OpPassManager &pm, const GPUOptions &options) {
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPULoopOrder());
   addBufferizationPasses(pm);
+  addMemoryPlan(pm);
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
   // Outer tiles become the grid, inner tiles the thread blocks.

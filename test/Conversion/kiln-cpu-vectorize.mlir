@@ -34,15 +34,17 @@ func.func @matmul(%A: memref<8x32xf32>, %B: memref<32x64xf32>, %C: memref<8x64xf
 // AVX512: scf.for %{{.*}} = %c0 to %c64 step %c32
 // AVX512: iter_args({{.*}}) -> (vector<4x32xf32>)
 
-// Sizes that divide no block: rows in blocks of 3 (the largest divisor of 9
-// up to 4, so one pass over B), the 37 columns as two 16-lane blocks and a
+// Sizes that divide no block: rows in a block of 5 and a block of 4 (two
+// blocks of about the best height; three of 3 would each leave the FMA
+// pipes idle half the time), the 37 columns as two 16-lane blocks and a
 // block of the last 5; nothing is left to the scalar loop lowering.
 // CHECK-LABEL: func.func @odd
 // CHECK-NOT: linalg.generic
 // CHECK: scf.for %{{.*}} = %c0 to %c32 step %c16
-// CHECK: scf.for %{{.*}} = %c0 to %c9 step %c3
-// CHECK: iter_args({{.*}}) -> (vector<3x16xf32>)
-// CHECK: iter_args({{.*}}) -> (vector<3x5xf32>)
+// CHECK: iter_args({{.*}}) -> (vector<5x16xf32>)
+// CHECK: iter_args({{.*}}) -> (vector<5x5xf32>)
+// CHECK: iter_args({{.*}}) -> (vector<4x16xf32>)
+// CHECK: iter_args({{.*}}) -> (vector<4x5xf32>)
 // CHECK-NOT: linalg.generic
 // CHECK: return
 func.func @odd(%A: memref<9x32xf32>, %B: memref<32x37xf32>, %C: memref<9x37xf32>) {
@@ -57,16 +59,27 @@ func.func @odd(%A: memref<9x32xf32>, %B: memref<32x37xf32>, %C: memref<9x37xf32>
 }
 
 // A B operand larger than L2 (1024 x 1024 floats: 4 MiB) is swept in column
-// panels of 64 (1024 x 64 floats: a quarter of a 1 MiB L2) that every row
-// block reuses: panels outermost, marked parallel (each thread its own part
-// of B), rows next, the panel's column blocks innermost.
+// panels of 64 (1024 x 64 floats: a quarter of a 1 MiB L2), panels
+// outermost and marked parallel. Each panel is first packed into a buffer
+// (the memory plan places it) as 16-column blocks with unit stride along
+// k; then the 6-row blocks of A pass over it, reading B only from the
+// pack. The 4 rows left over read B in place.
+// CHECK-LABEL: func.func @large
+// CHECK: %[[PACK:.*]] = memref.alloc() : memref<64x1024x16xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c64 step %c4 {
+// CHECK: %[[ROW:.*]] = vector.load %arg1[{{.*}}] : memref<1024x1024xf32>, vector<8xf32>
+// CHECK-NEXT: vector.store %[[ROW]], %[[PACK]]
+// CHECK: scf.for %{{.*}} = %c0 to %c1020 step %c6 {
+// CHECK: scf.for %{{.*}} = %c0 to %c1024 step %c1 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
+// CHECK-NEXT: vector.load %[[PACK]]
+// CHECK-NEXT: vector.load %[[PACK]]
+// CHECK-COUNT-12: vector.fma
+// CHECK-NEXT: scf.yield
+// CHECK: } {kiln.parallel}
+// CHECK: iter_args({{.*}}) -> (vector<4x16xf32>)
 // AVX512-LABEL: func.func @large
-// AVX512: scf.for %{{.*}} = %c0 to %c1024 step %c64 {
-// AVX512: scf.for %{{.*}} = %c0 to %c1024 step %c4 {
-// AVX512: scf.for %{{.*}} = %c0 to %c64 step %c32 {
-// AVX512: iter_args({{.*}}) -> (vector<4x32xf32>)
-// AVX512: } {kiln.parallel}
-// AVX512-NEXT: return
+// AVX512: memref.alloc() : memref<32x1024x32xf32>
+// AVX512: scf.for %{{.*}} = %c0 to %c32 step %c2 {
 func.func @large(%A: memref<1024x1024xf32>, %B: memref<1024x1024xf32>, %C: memref<1024x1024xf32>) {
   linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
       ins(%A, %B : memref<1024x1024xf32>, memref<1024x1024xf32>) outs(%C : memref<1024x1024xf32>) {
