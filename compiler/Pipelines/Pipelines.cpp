@@ -108,24 +108,30 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm, const CPUOptions &options)
   pm.addNestedPass<func::FuncOp>(createKilnCPUVectorize(vectorize));
   addMemoryPlan(pm);
   pm.addPass(createKilnCPUParallelize());
+  // Down to the LLVM dialect. Passes that work inside one function run
+  // nested on each (MLIR runs those on every core: a CNN's training step
+  // is a few hundred functions, its outlined loop bodies); the ones that
+  // change function signatures or add declarations run on the module, in
+  // the same order as before.
+  OpPassManager &lowerLoops = pm.nest<func::FuncOp>();
   VectorTransferToSCFOptions transfers;
   transfers.enableFullUnroll();
-  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(transfers));
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createConvertSCFToCFPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createConvertVectorToLLVMPass());
+  lowerLoops.addPass(createConvertVectorToSCFPass(transfers));
+  lowerLoops.addPass(createConvertLinalgToLoopsPass());
+  lowerLoops.addPass(createLowerAffinePass());
+  lowerLoops.addPass(createConvertSCFToCFPass());
+  lowerLoops.addPass(memref::createExpandStridedMetadataPass());
+  lowerLoops.addPass(createLowerAffinePass());
+  lowerLoops.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(createConvertMathToLLVMPass());
+  pm.addNestedPass<func::FuncOp>(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
-  pm.addPass(createArithToLLVMConversionPass());
+  pm.addNestedPass<func::FuncOp>(createArithToLLVMConversionPass());
   ConvertFuncToLLVMPassOptions funcOptions;
   funcOptions.useBarePtrCallConv = true;
   pm.addPass(createConvertFuncToLLVMPass(funcOptions));
   pm.addPass(createConvertControlFlowToLLVMPass());
-  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addNestedPass<LLVM::LLVMFuncOp>(createReconcileUnrealizedCastsPass());
 }
 
 void kiln::buildGPUCodegenPipeline(OpPassManager &pm, const GPUOptions &options) {

@@ -252,15 +252,14 @@ LogicalResult kiln::writeHeader(ModuleOp module, llvm::raw_ostream &os) {
   return success();
 }
 
-LogicalResult kiln::writeStaticLibrary(StringRef objectPath, StringRef runtimeArchive,
-                                       StringRef outPath) {
+LogicalResult kiln::writeStaticLibrary(ArrayRef<std::string> objects, StringRef name,
+                                       StringRef runtimeArchive, StringRef outPath) {
   std::vector<llvm::NewArchiveMember> members;
-  auto object = llvm::NewArchiveMember::getFile(objectPath, /*Deterministic=*/true);
-  if (!object) {
-    llvm::errs() << "kilnc: error: " << llvm::toString(object.takeError()) << "\n";
-    return failure();
-  }
-  members.push_back(std::move(*object));
+  std::vector<std::string> names;
+  for (size_t k = 0; k < objects.size(); ++k)
+    names.push_back((name + "." + llvm::Twine(k) + ".o").str());
+  for (size_t k = 0; k < objects.size(); ++k)
+    members.emplace_back(llvm::MemoryBufferRef(objects[k], names[k]));
   auto buffer = llvm::MemoryBuffer::getFile(runtimeArchive);
   if (!buffer) {
     llvm::errs() << "kilnc: error: cannot read the runtime library '" << runtimeArchive

@@ -15,9 +15,10 @@ mlir::LogicalResult emitEmbeddingAPI(mlir::ModuleOp module, llvm::Module &llvmMo
 /// Writes the C header that declares the API above, with the model's shapes.
 mlir::LogicalResult writeHeader(mlir::ModuleOp module, llvm::raw_ostream &os);
 
-/// Writes a static library holding the model's object and the runtime's.
-mlir::LogicalResult writeStaticLibrary(llvm::StringRef objectPath, llvm::StringRef runtimeArchive,
-                                       llvm::StringRef outPath);
+/// Writes a static library holding the model's objects (their contents,
+/// named `<name>.<k>.o`) and the runtime's.
+mlir::LogicalResult writeStaticLibrary(llvm::ArrayRef<std::string> objects, llvm::StringRef name,
+                                       llvm::StringRef runtimeArchive, llvm::StringRef outPath);
 
 } // namespace kiln
 

@@ -63,8 +63,12 @@ int64_t kiln::hostVectorWidth() {
   return it != features.end() && it->second ? 16 : 8;
 }
 
-std::unique_ptr<llvm::Module> kiln::translateAndOptimize(ModuleOp module, llvm::LLVMContext &ctx,
-                                                         bool exportEntry) {
+std::unique_ptr<llvm::TargetMachine> kiln::createHostMachine(std::string &error) {
+  return hostMachine(error);
+}
+
+std::unique_ptr<llvm::Module> kiln::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &ctx,
+                                                      bool exportEntry) {
   auto llvmModule = translateModuleToLLVMIR(module, ctx, "kiln");
   if (!llvmModule) {
     module.emitError("failed to translate to LLVM IR");
@@ -81,7 +85,10 @@ std::unique_ptr<llvm::Module> kiln::translateAndOptimize(ModuleOp module, llvm::
   }
   llvmModule->setDataLayout(tm->createDataLayout());
   llvmModule->setTargetTriple(tm->getTargetTriple().str());
+  return llvmModule;
+}
 
+void kiln::optimizeForHost(llvm::Module &module, llvm::TargetMachine &tm) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
@@ -91,16 +98,30 @@ std::unique_ptr<llvm::Module> kiln::translateAndOptimize(ModuleOp module, llvm::
   tuning.SLPVectorization = true;
   // LLVM's own flags (-time-passes, -print-after-all) work on this pipeline.
   llvm::PassInstrumentationCallbacks instrumentation;
-  llvm::StandardInstrumentations standard(ctx, /*DebugLogging=*/false);
+  llvm::StandardInstrumentations standard(module.getContext(), /*DebugLogging=*/false);
   standard.registerCallbacks(instrumentation, &mam);
-  llvm::PassBuilder pb(tm.get(), tuning, std::nullopt, &instrumentation);
+  llvm::PassBuilder pb(&tm, tuning, std::nullopt, &instrumentation);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
   llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
-  mpm.run(*llvmModule, mam);
+  mpm.run(module, mam);
+}
+
+std::unique_ptr<llvm::Module> kiln::translateAndOptimize(ModuleOp module, llvm::LLVMContext &ctx,
+                                                         bool exportEntry) {
+  auto llvmModule = translateToLLVMIR(module, ctx, exportEntry);
+  if (!llvmModule)
+    return nullptr;
+  std::string error;
+  auto tm = hostMachine(error);
+  if (!tm) {
+    module.emitError("no LLVM target for this host: ") << error;
+    return nullptr;
+  }
+  optimizeForHost(*llvmModule, *tm);
   return llvmModule;
 }
 

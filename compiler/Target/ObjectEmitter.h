@@ -4,19 +4,41 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Target/TargetMachine.h"
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace kiln {
 
 /// f32 lanes of the host's widest vector registers (16 with AVX-512, else 8).
 int64_t hostVectorWidth();
 
-/// Translates a module in the LLVM dialect to LLVM IR, adds the model
-/// descriptor table and optimizes at O3 for the host CPU.
+/// An LLVM target machine for the host CPU (its features, O3 code
+/// generation), or null with `error` set.
+std::unique_ptr<llvm::TargetMachine> createHostMachine(std::string &error);
+
+/// Translates a module in the LLVM dialect to LLVM IR for the host and adds
+/// the model descriptor table and the C API, unoptimized.
+std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &ctx,
+                                                bool exportEntry);
+
+/// LLVM's O3 pipeline for `tm`'s CPU.
+void optimizeForHost(llvm::Module &module, llvm::TargetMachine &tm);
+
+/// translateToLLVMIR, then optimizeForHost: one module, for --emit=llvm/asm.
 std::unique_ptr<llvm::Module> translateAndOptimize(mlir::ModuleOp module,
                                                    llvm::LLVMContext &ctx,
                                                    bool exportEntry);
+
+/// Optimizes and compiles the unoptimized `module` into `parts` native
+/// objects, on as many threads as the host has cores (at most `parts`):
+/// the functions are spread over the parts by size, each part is cloned
+/// out of `module`, re-read in an LLVM context of its own and compiled
+/// there (ParallelCodegen.cpp). The split depends only on the module, so
+/// the objects are the same on any machine. Empty on failure (reported).
+std::vector<std::string> compileInParts(llvm::Module &module, unsigned parts);
 
 /// Writes `module` as a native object file (or assembly) for the host CPU.
 mlir::LogicalResult writeObjectFile(llvm::Module &module, llvm::StringRef path,

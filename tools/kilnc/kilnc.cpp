@@ -99,6 +99,9 @@ void observe(kiln::ReportStage stage, ModuleOp module) {
 /// that tests (and users) can tell the two apart.
 bool internalError = false;
 constexpr int kUserError = 1, kInternalError = 3;
+/// Parts LLVM compiles the model in, in parallel (ParallelCodegen.cpp): a
+/// constant, so that the output does not depend on the machine.
+constexpr unsigned kCodegenParts = 4;
 
 LogicalResult internal(StringRef stage) {
   internalError = true;
@@ -114,7 +117,9 @@ std::string runtimeDir() {
   return KILN_RUNTIME_DIR;
 }
 
-LogicalResult link(StringRef object, StringRef output) {
+/// Links `objects` with the runtime into an executable, or with
+/// `relocatable` into one object file (cc -r).
+LogicalResult link(llvm::ArrayRef<std::string> objects, StringRef output, bool relocatable) {
   std::string cc = std::getenv("KILN_CC") ? std::getenv("KILN_CC") : KILN_C_COMPILER;
   auto program = llvm::sys::findProgramByName(cc);
   if (!program) {
@@ -122,9 +127,13 @@ LogicalResult link(StringRef object, StringRef output) {
     return failure();
   }
   std::string dir = runtimeDir();
-  std::vector<std::string> argv = {cc, "-o", output.str(), object.str(),
-                                   dir + "/libkiln_driver.a", dir + "/libkiln_runtime.a",
-                                   "-lz", "-lm", "-ldl", "-lpthread"};
+  std::vector<std::string> argv = {cc, "-o", output.str()};
+  if (relocatable)
+    argv.push_back("-r");
+  argv.insert(argv.end(), objects.begin(), objects.end());
+  if (!relocatable)
+    argv.insert(argv.end(), {dir + "/libkiln_driver.a", dir + "/libkiln_runtime.a", "-lz", "-lm",
+                             "-ldl", "-lpthread"});
   SmallVector<StringRef> args(argv.begin(), argv.end());
   std::string error;
   int rc = llvm::sys::ExecuteAndWait(*program, args, std::nullopt, {}, 0, 0, &error);
@@ -256,31 +265,51 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
     return failure();
 
   llvm::LLVMContext llvmCtx;
-  auto llvmModule = kiln::translateAndOptimize(*module, llvmCtx, emit == Emit::Exe);
-  if (!llvmModule)
-    return internal("translation to LLVM IR");
-  if (emit == Emit::LLVM)
-    return writeText([&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
-  if (emit == Emit::Asm)
+  if (emit == Emit::LLVM || emit == Emit::Asm) {
+    // One module to read: optimized whole, not in parts.
+    auto llvmModule = kiln::translateAndOptimize(*module, llvmCtx, false);
+    if (!llvmModule)
+      return internal("translation to LLVM IR");
+    if (emit == Emit::LLVM)
+      return writeText([&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
     return kiln::writeObjectFile(*llvmModule, outputFile.empty() ? "-" : outputFile.getValue(),
                                  /*assembly=*/true);
-  if (emit == Emit::Obj)
-    return kiln::writeObjectFile(*llvmModule,
-                                 outputFile.empty() ? model->name + ".o" : outputFile.getValue());
-  // Lib and exe: the object in a temporary file, then archived or linked.
-  SmallString<128> object;
-  if (auto ec = llvm::sys::fs::createTemporaryFile("kiln-" + model->name, "o", object)) {
-    llvm::errs() << "kilnc: error: cannot create a temporary file: " << ec.message() << "\n";
-    return failure();
   }
-  llvm::FileRemover removeObject(object);
-  if (failed(kiln::writeObjectFile(*llvmModule, object)))
-    return failure();
+  auto llvmModule = kiln::translateToLLVMIR(*module, llvmCtx, emit == Emit::Exe);
+  if (!llvmModule)
+    return internal("translation to LLVM IR");
+  std::vector<std::string> objects = kiln::compileInParts(*llvmModule, kCodegenParts);
+  if (objects.empty())
+    return internal("LLVM code generation");
   if (emit == Emit::Lib)
-    return kiln::writeStaticLibrary(object, runtimeDir() + "/libkiln_runtime.a",
+    return kiln::writeStaticLibrary(objects, model->name, runtimeDir() + "/libkiln_runtime.a",
                                     outputFile.empty() ? "lib" + model->name + ".a"
                                                        : outputFile.getValue());
-  return link(object, outputFile.empty() ? model->name : outputFile.getValue());
+  // Obj and exe: the objects in temporary files, then linked (relocatably
+  // into one object for obj).
+  std::vector<std::string> paths;
+  std::vector<std::unique_ptr<llvm::FileRemover>> removers;
+  for (const std::string &object : objects) {
+    SmallString<128> path;
+    int fd;
+    if (auto ec = llvm::sys::fs::createTemporaryFile("kiln-" + model->name, "o", fd, path)) {
+      llvm::errs() << "kilnc: error: cannot create a temporary file: " << ec.message() << "\n";
+      return failure();
+    }
+    removers.push_back(std::make_unique<llvm::FileRemover>(path));
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << object;
+    os.close();
+    if (os.has_error()) {
+      llvm::errs() << "kilnc: error: cannot write '" << path << "': " << os.error().message() << "\n";
+      return failure();
+    }
+    paths.push_back(path.str().str());
+  }
+  if (emit == Emit::Obj)
+    return link(paths, outputFile.empty() ? model->name + ".o" : outputFile.getValue(),
+                /*relocatable=*/true);
+  return link(paths, outputFile.empty() ? model->name : outputFile.getValue(), false);
 }
 } // namespace
 
