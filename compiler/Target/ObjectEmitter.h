@@ -37,7 +37,7 @@ std::unique_ptr<llvm::Module> translateAndOptimize(mlir::ModuleOp module,
 /// the functions are spread over the parts by size, each part is cloned
 /// out of `module`, re-read in an LLVM context of its own and compiled
 /// there (ParallelCodegen.cpp). The split depends only on the module, so
-/// the objects are the same on any machine. Empty on failure (reported).
+/// the objects do not depend on the core count. Empty on failure (reported).
 std::vector<std::string> compileInParts(llvm::Module &module, unsigned parts);
 
 /// Writes `module` as a native object file (or assembly) for the host CPU.

@@ -14,7 +14,7 @@
 // - Local constants (names, shapes) and local functions are copied into
 //   every part that uses them: they are read-only, so copies behave as one.
 // - The number of parts is fixed, not the number of cores: the objects are
-//   the same whatever machine compiles them.
+//   the same whatever the core count of the machine that compiles them.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Target/ObjectEmitter.h"
