@@ -123,7 +123,7 @@ SmallVector<Part> partition(int64_t m, int64_t n, int64_t width) {
   int64_t mr = matmulRowBlock(m);
   SmallVector<Part> parts;
   for (const kiln::Piece &rows : kiln::pieces(m, mr))
-    for (const kiln::Piece &cols : kiln::pieces(n, 2 * width))
+    for (const kiln::Piece &cols : kiln::registerPieces(n, 2 * width))
       parts.push_back({rows.offset, rows.size, rows.block, cols.offset, cols.size, cols.block});
   return parts;
 }

@@ -8,6 +8,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/ADT/bit.h"
 
 using namespace mlir;
 
@@ -19,6 +20,24 @@ llvm::SmallVector<kiln::Piece, 2> kiln::pieces(int64_t n, int64_t block) {
     out.push_back({0, bulk, block});
   if (n > bulk)
     out.push_back({bulk, n - bulk, n - bulk});
+  return out;
+}
+
+llvm::SmallVector<kiln::Piece, 4> kiln::registerPieces(int64_t n, int64_t block) {
+  SmallVector<Piece, 4> out;
+  for (const Piece &p : pieces(n, block)) {
+    if (p.block == block || llvm::isPowerOf2_64(p.block)) {
+      out.push_back(p);
+      continue;
+    }
+    // 10 -> 8 + 2, 13 -> 8 + 4 + 1.
+    for (int64_t at = p.offset, left = p.size; left > 0;) {
+      int64_t w = static_cast<int64_t>(llvm::bit_floor(static_cast<uint64_t>(left)));
+      out.push_back({at, w, w});
+      at += w;
+      left -= w;
+    }
+  }
   return out;
 }
 
