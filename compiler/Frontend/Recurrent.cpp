@@ -39,14 +39,15 @@ bool returnsSequences(const Expr &e) {
 }
 
 /// One step of the cell: the next carried values from the carried values,
-/// the step's input projection xp [B, G*H] and the captured W_hh, b_hh.
-SmallVector<Value> cellStep(KilnBuilder &k, Cell cell, ValueRange carried, Value xp, Value whh,
+/// the step's input projection xp [B, G*H] and the captured W_hh^T [H, G*H]
+/// (transposed once before the loop, not in every step) and b_hh.
+SmallVector<Value> cellStep(KilnBuilder &k, Cell cell, ValueRange carried, Value xp, Value whhT,
                             Value bhh) {
   Value h = carried[0];
   auto ht = cast<RankedTensorType>(h.getType());
   int64_t hidden = ht.getDimSize(1);
   auto gt = cast<RankedTensorType>(xp.getType());
-  Value hp = k.matmul(h, whh, false, true);
+  Value hp = k.matmul(h, whhT, false, false);
   hp = k.add(hp, k.b.create<BroadcastOp>(k.loc, gt, bhh, ArrayRef<int64_t>{1}));
   auto gate = [&](Value v, int64_t i) -> Value {
     return k.b.create<SliceOp>(k.loc, ht, v, ArrayRef<int64_t>{0, i * hidden});
@@ -133,15 +134,16 @@ Value kiln::frontend::recurrentBuild(LayerBuilder &lb, const Expr &e, Location l
   SmallVector<Type> stacked;
   if (sequences)
     stacked.push_back(type({steps, batch, hidden}));
+  Value whhT = b.create<TransposeOp>(l, type({hidden, g}), whh, ArrayRef<int64_t>{1, 0});
   auto scan = b.create<ScanOp>(l, ValueRange(inits).getTypes(), stacked, steps, inits,
-                               ValueRange{proj}, ValueRange{whh, bhh}, false);
+                               ValueRange{proj}, ValueRange{whhT, bhh}, false);
   {
     OpBuilder::InsertionGuard guard(b);
     Block *body = b.createBlock(&scan.getBody());
     for (Value v : inits)
       body->addArgument(v.getType(), l);
     body->addArgument(type({batch, g}), l);
-    body->addArgument(whh.getType(), l);
+    body->addArgument(whhT.getType(), l);
     body->addArgument(bhh.getType(), l);
     auto args = body->getArguments();
     SmallVector<Value> next = cellStep(k, cell, args.take_front(inits.size()), args[inits.size()],
