@@ -234,7 +234,9 @@ LogicalResult kiln::writeHeader(ModuleOp module, llvm::raw_ostream &os) {
        << " * characters through the vocabulary, right-aligned, 0 padding before. */\n"
        << "int " << name << "_encode(const char *text, int32_t *ids);\n";
   os << "/* One optimizer step on a batch of each input and y[BATCH][LABEL_SIZE];\n"
-     << " * returns the loss. */\n"
+     << " * returns the loss, or NaN with " << name << "_error() set (and no step taken)\n"
+     << " * when a pointer is NULL, an id is outside its input's bound or a class\n"
+     << " * label outside the model's classes. */\n"
      << "float " << name << "_train_step(" << name << " *m, " << inputParams(false, true) << "const "
      << labelType << " *y);\n"
      << "/* Model outputs (logits for classifiers) of `rows` rows of each input into\n"

@@ -141,7 +141,47 @@ static void call_leave(call_scope outer) {
   kiln_fp_set(outer.mode);
 }
 
+/* Arguments generated code would otherwise read out of bounds or silently
+ * misuse: NULL buffers, ids past their embedding's rows, class labels past
+ * the classes (a one-hot row of zeros: a wrong loss and no error). `what`
+ * names the call in the message. */
+static int check_inputs(const kiln_state *s, const void *const *x, int64_t rows, const char *what) {
+  if (!s)
+    return kiln_fail("%s: no model state", what);
+  const kiln_model *m = s->model;
+  if (rows > 0 && !x)
+    return kiln_fail("%s: the input array is NULL", what);
+  for (int64_t i = 0; rows > 0 && i < m->num_inputs; ++i) {
+    const kiln_input_info *in = &m->inputs[i];
+    if (!x[i])
+      return kiln_fail("%s: input '%s' is NULL", what, in->name);
+    if (!in->is_int)
+      continue;
+    const int32_t *ids = x[i];
+    for (int64_t k = 0; k < rows * in->numel; ++k)
+      if (ids[k] < 0 || ids[k] >= in->bound)
+        return kiln_fail("%s: input '%s', row %lld: id %d is not in [0, %lld)", what, in->name,
+                         (long long)(k / in->numel), (int)ids[k], (long long)in->bound);
+  }
+  return 0;
+}
+
+static int check_labels(const kiln_model *m, const void *y) {
+  if (!y)
+    return kiln_fail("train_step: the label array is NULL");
+  if (!m->label_is_int || strcmp(m->task, "classify"))
+    return 0;
+  const int32_t *c = y;
+  for (int64_t k = 0; k < m->batch * m->label_numel; ++k)
+    if (c[k] < 0 || c[k] >= m->num_classes)
+      return kiln_fail("train_step: row %lld: label %d is not a class of this model (0..%lld)",
+                       (long long)(k / m->label_numel), (int)c[k], (long long)m->num_classes - 1);
+  return 0;
+}
+
 float kiln_state_train_step(kiln_state *s, const void *const *x, const void *y) {
+  if (check_inputs(s, x, s ? s->model->batch : 0, "train_step") || check_labels(s->model, y))
+    return NAN;
   float loss = 0;
   call_scope outer = call_enter(s);
   s->model->train_step(s->params, s->state, x, y, s->hyper, &loss, s->workspace);
@@ -155,11 +195,10 @@ int kiln_state_predict(kiln_state *s, const void *const *x, int64_t rows, float 
   const kiln_model *m = s->model;
   if (rows < 0)
     return kiln_fail("predict: the row count is negative (%lld)", (long long)rows);
-  if (rows > 0 && (!x || !out))
-    return kiln_fail("predict: %s is NULL", x ? "the output buffer" : "the input array");
-  for (int64_t i = 0; rows > 0 && i < m->num_inputs; ++i)
-    if (!x[i])
-      return kiln_fail("predict: input '%s' is NULL", m->inputs[i].name);
+  if (rows > 0 && !out)
+    return kiln_fail("predict: the output buffer is NULL");
+  if (check_inputs(s, x, rows, "predict"))
+    return -1;
   call_scope outer = call_enter(s);
   /* Whole batches through predict, the rest row by row through predict_one:
    * the cost follows the row count, with no padding. */

@@ -228,14 +228,18 @@ static void test_inputs(void) {
 static void test_denormals(void) {
   kiln_state *s = kiln_state_create(&kModel);
   float out[6];
-  const float row[2] = {kTiny, 0};
+  const float row[2] = {kTiny, 0}, labels[6] = {0};
   const void *in[1] = {row};
-  CHECK(kiln_state_train_step(s, NULL, NULL) == 0);
+  const void *batch[1] = {out}; /* the dummy step reads no input */
+  /* NULL buffers are refused before generated code runs. */
+  CHECK(isnan(kiln_state_train_step(s, NULL, labels)) && strstr(kiln_error(), "input array") != NULL);
+  CHECK(isnan(kiln_state_train_step(s, batch, NULL)) && strstr(kiln_error(), "label array") != NULL);
+  CHECK(kiln_state_train_step(s, batch, labels) == 0);
   CHECK(kiln_state_predict(s, in, 1, out) == 0);
   CHECK(out[0] == 0);
   CHECK(kTiny * 0.5f != 0); /* restored: the caller still has subnormals */
   kiln_state_set_flush_denormals(s, 0);
-  CHECK(kiln_state_train_step(s, NULL, NULL) == 1e-38f);
+  CHECK(kiln_state_train_step(s, batch, labels) == 1e-38f);
   CHECK(kiln_state_predict(s, in, 1, out) == 0);
   CHECK(out[0] == 1e-38f);
 #if defined(__x86_64__)
@@ -243,7 +247,7 @@ static void test_denormals(void) {
    * start-up code does), and leaves the caller flushing. */
   unsigned caller = _mm_getcsr();
   _mm_setcsr(caller | 0x8040);
-  float kept = kiln_state_train_step(s, NULL, NULL);
+  float kept = kiln_state_train_step(s, batch, labels);
   unsigned after = _mm_getcsr();
   _mm_setcsr(caller);
   CHECK(kept == 1e-38f && (after & 0x8040) == 0x8040);

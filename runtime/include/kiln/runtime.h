@@ -64,11 +64,14 @@ double kiln_schedule_lr(const kiln_schedule *schedule, double base, int64_t epoc
 #define KILN_MAX_EPOCHS 1000000000
 
 /* One optimizer step on a full batch (inputs[i]: batch x numel of input i,
- * float or int32_t ids); returns the batch loss. */
+ * float or int32_t ids); returns the batch loss, or NaN with kiln_error()
+ * set when an argument is NULL, an id is outside its input's bound or a
+ * class label outside the model's classes (the step is then not taken). */
 float kiln_state_train_step(kiln_state *s, const void *const *inputs, const void *y);
 /* Model outputs (rows x output_numel floats) for any number of rows
  * (inputs[i]: rows x numel of input i): whole batches run at the compiled
- * batch, the rest one row at a time. 0, or -1 with kiln_error() set. */
+ * batch, the rest one row at a time. 0, or -1 with kiln_error() set (NULL
+ * buffers, a negative row count, an id outside its input's bound). */
 int kiln_state_predict(kiln_state *s, const void *const *inputs, int64_t rows, float *out);
 
 /* --- Threads: the pool generated code shares loops with ------------------- */
