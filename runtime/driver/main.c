@@ -20,6 +20,8 @@ typedef struct options {
   int64_t threads;       /* --threads: 0 = every core */
   int64_t log_every;     /* --log-every: steps between per-step metrics lines */
   int64_t max_steps;     /* --steps-per-epoch: at most this many batches an epoch (0: all) */
+  int64_t save_every;    /* --save-every: steps between checkpoints (0: at epoch ends only) */
+  int check_numerics;    /* --check-numerics: stop at the first non-finite parameter or state */
   double lr;
   const char *checkpoint, *resume, *metrics;
   kiln_data_source train, test;
@@ -42,8 +44,14 @@ static void usage(FILE *out, const kiln_model *m) {
           "  --seed N             seed of the initial weights, the test split and the shuffles\n"
           "                       (default %lld; eval, predict and --resume use the checkpoint's)\n"
           "  --batch N            must equal the compiled batch (%lld); recompile with kilnc --batch\n"
-          "  --checkpoint FILE    where to save (train) or what to load (eval, predict)\n"
-          "  --resume FILE        continue training from a checkpoint\n"
+          "  --checkpoint FILE    where to save (train: after every epoch, atomically) or\n"
+          "                       what to load (eval, predict)\n"
+          "  --save-every N       also save the checkpoint every N steps\n"
+          "  --resume FILE        continue training from a checkpoint, from the step after\n"
+          "                       it (--epochs more epochs, a part-done one included)\n"
+          "  --check-numerics     stop at the first step that leaves a NaN or infinity in a\n"
+          "                       parameter or optimizer state, naming it; the checkpoint\n"
+          "                       keeps the last state saved before it\n"
           "  --metrics FILE       append one JSON line per epoch\n"
           "  --log-every N        also append a line with the loss every N steps\n"
           "  --steps-per-epoch N  train on only the first N batches of each epoch's shuffle\n"
@@ -96,6 +104,10 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
     return kiln_fail("unknown command '%s' (expected train, eval, predict or bench)", o->command);
   for (int i = 2; i < argc; ++i) {
     const char *flag = argv[i];
+    if (!strcmp(flag, "--check-numerics")) { /* the one flag without a value */
+      o->check_numerics = 1;
+      continue;
+    }
     if (i + 1 >= argc)
       return kiln_fail("%s: missing value (or unknown flag)", flag);
     const char *v = argv[++i];
@@ -108,6 +120,8 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
       o->seed_given = 1;
     } else if (!strcmp(flag, "--steps-per-epoch")) {
       if (parse_int(flag, v, 1, &o->max_steps)) return -1;
+    } else if (!strcmp(flag, "--save-every")) {
+      if (parse_int(flag, v, 1, &o->save_every)) return -1;
     } else if (!strcmp(flag, "--log-every")) {
       if (parse_int(flag, v, 1, &o->log_every)) return -1;
     } else if (!strcmp(flag, "--threads")) {
@@ -352,7 +366,19 @@ static const char *metric_name(const kiln_model *m) {
   return strcmp(m->task, "regress") ? "test_accuracy" : "test_mse";
 }
 
-static int train(kiln_state *s, const options *o, data *d) {
+/* The step just taken left a non-finite value behind (--check-numerics):
+ * says which tensor, and where the last good state is. */
+static int nonfinite(const char *name, int64_t element, int64_t epoch, int64_t step,
+                     const char *checkpoint, int saved) {
+  fprintf(stderr, "\n");
+  return kiln_fail("epoch %lld step %lld left a non-finite value in '%s' (element %lld): a "
+                   "gradient or the update overflowed; try a smaller --lr. %s%s",
+                   (long long)epoch, (long long)step, name, (long long)element,
+                   saved ? checkpoint : "This run saved nothing",
+                   saved ? " keeps the last state saved before that step" : "");
+}
+
+static int train(kiln_state *s, const options *o, data *d, const char *checkpoint) {
   const kiln_model *m = s->model;
   if (s->epochs_done + o->epochs > KILN_MAX_EPOCHS)
     return kiln_fail("a run of more than %d epochs in all is not supported", KILN_MAX_EPOCHS);
@@ -367,9 +393,11 @@ static int train(kiln_state *s, const options *o, data *d) {
   if (o->metrics && !metrics)
     return kiln_fail("%s: cannot open for appending: %s", o->metrics, strerror(errno));
   /* Epochs are numbered from the start of training, across resumes, so a
-   * resumed run shuffles exactly as an uninterrupted one would. */
+   * resumed run shuffles exactly as an uninterrupted one would; a checkpoint
+   * saved within an epoch resumes at its next step. */
   int64_t first = s->epochs_done + 1, last = s->epochs_done + o->epochs;
-  for (int64_t epoch = first; epoch <= last; ++epoch) {
+  int saved = 0, rc = 0;
+  for (int64_t epoch = first; rc == 0 && epoch <= last; ++epoch) {
     for (int64_t i = 0; i < d->train.n; ++i)
       idx[i] = i;
     kiln_shuffle(idx, d->train.n, s->seed * 1000003u + (uint64_t)epoch);
@@ -377,31 +405,48 @@ static int train(kiln_state *s, const options *o, data *d) {
     snprintf(label, sizeof label, "epoch %lld/%lld", (long long)epoch, (long long)last);
     double lr = kiln_schedule_lr(&m->schedule, o->lr, epoch - 1);
     s->hyper[0] = (float)lr;
+    int64_t start = s->steps_done < steps ? s->steps_done : steps;
+    double lossSum = s->epoch_loss;
     kiln_progress p;
     kiln_progress_start(&p, label, steps * b);
-    double lossSum = 0;
     float loss = 0;
-    for (int64_t step = 0; step < steps; ++step) {
+    for (int64_t step = start; step < steps; ++step) {
       rows_gather(m, &d->train, idx + step * b, b, b, &r);
       loss = kiln_state_train_step(s, (const void *const *)r.in, r.y);
       if (!isfinite(loss)) {
         fprintf(stderr, "\n");
-        return kiln_fail("the loss became %f at epoch %lld step %lld; try a smaller --lr", loss,
-                         (long long)epoch, (long long)step + 1);
+        rc = kiln_fail("the loss became %f at epoch %lld step %lld; try a smaller --lr", loss,
+                       (long long)epoch, (long long)step + 1);
+        break;
+      }
+      int64_t element;
+      const char *bad = o->check_numerics ? kiln_state_nonfinite(s, &element) : NULL;
+      if (bad) {
+        rc = nonfinite(bad, element, epoch, step + 1, checkpoint, saved);
+        break;
       }
       lossSum += loss;
       kiln_progress_update(&p, (step + 1) * b, loss);
       if (metrics && o->log_every && (step + 1) % o->log_every == 0)
         fprintf(metrics, "{\"epoch\": %lld, \"step\": %lld, \"loss\": %.9g}\n", (long long)epoch,
                 (long long)step + 1, loss);
+      s->steps_done = step + 1;
+      s->epoch_loss = lossSum;
+      if (o->save_every && (step + 1) % o->save_every == 0 && step + 1 < steps) {
+        if ((rc = kiln_checkpoint_save(s, checkpoint)) != 0)
+          break;
+        saved = 1;
+      }
     }
+    if (rc)
+      break;
     double seconds = kiln_now() - p.start;
     double meanLoss = steps ? lossSum / (double)steps : 0;
     kiln_progress_finish(&p, (float)meanLoss);
     double metric;
-    if (evaluate(s, &d->test, &metric))
-      return -1;
-    double rate = seconds > 0 ? (double)(steps * b) / seconds : 0;
+    if ((rc = evaluate(s, &d->test, &metric)) != 0)
+      break;
+    double rate = seconds > 0 ? (double)((steps - start) * b) / seconds : 0;
     printf("epoch %lld: train_loss %.6f  %s %.6f  %.0f samples/s\n", (long long)epoch, meanLoss,
            metric_name(m), metric, rate);
     fflush(stdout);
@@ -413,11 +458,17 @@ static int train(kiln_state *s, const options *o, data *d) {
       fflush(metrics);
     }
     s->epochs_done = epoch;
+    s->steps_done = 0;
+    s->epoch_loss = 0;
+    /* Every finished epoch is on disk: a run killed later loses at most one. */
+    if ((rc = kiln_checkpoint_save(s, checkpoint)) != 0)
+      break;
+    saved = 1;
   }
   if (metrics)
     fclose(metrics);
   rows_free(m, &r);
-  return 0;
+  return rc;
 }
 
 /* One line per row: the class and its probability for classifiers, the
@@ -572,8 +623,11 @@ static int run(int argc, char **argv) {
   if (rc == 0 && !predictInput)
     rc = load_data(m, &o, s, &d, training);
   if (rc == 0 && training) {
-    rc = train(s, &o, &d);
-    if (rc == 0 && (rc = kiln_checkpoint_save(s, checkpoint)) == 0)
+    /* train saves after every epoch; a run of no epochs saves what it loaded. */
+    rc = train(s, &o, &d, checkpoint);
+    if (rc == 0 && o.epochs == 0)
+      rc = kiln_checkpoint_save(s, checkpoint);
+    if (rc == 0)
       printf("saved %s\n", checkpoint);
   } else if (rc == 0 && !strcmp(o.command, "eval")) {
     double metric;

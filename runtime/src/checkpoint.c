@@ -1,7 +1,8 @@
 /*===- checkpoint.c - safetensors checkpoints ------------------------------===*
  * Parameters and optimizer state as F32 tensors named as in the model, the
  * standardisation statistics as F64, and metadata (model name, architecture
- * and its hash, epochs done, seed, test split, input scale). Written to a temporary file,
+ * and its hash, epochs done and the steps and loss sum of a part-done epoch,
+ * seed, test split, input scale). Written to a temporary file,
  * fsync'ed and renamed, so a crash never leaves a half-written checkpoint.
  * Loading validates every header field before trusting it.
  *===----------------------------------------------------------------------===*/
@@ -101,10 +102,12 @@ int kiln_checkpoint_save(const kiln_state *s, const char *path) {
   strbuf h = {0};
   sb_add(&h,
          "{\"__metadata__\":{\"format\":\"pt\",\"kiln_model\":\"%s\",\"kiln_arch_hash\":\"%016llx\","
-         "\"kiln_arch\":\"%s\",\"kiln_epochs_done\":\"%lld\",\"kiln_seed\":\"%llu\","
+         "\"kiln_arch\":\"%s\",\"kiln_epochs_done\":\"%lld\",\"kiln_steps_done\":\"%lld\","
+         "\"kiln_epoch_loss\":\"%.17g\",\"kiln_seed\":\"%llu\","
          "\"kiln_split\":\"%.17g\",\"kiln_scale\":\"%.17g\"}",
          m->name, (unsigned long long)m->arch_hash, arch, (long long)s->epochs_done,
-         (unsigned long long)s->seed, s->split, kiln_model_scale(m));
+         (long long)s->steps_done, s->epoch_loss, (unsigned long long)s->seed, s->split,
+         kiln_model_scale(m));
   size_t offset = 0;
   for (int64_t i = 0; i < m->num_params; ++i)
     header_info(&h, &m->params[i], &offset);
@@ -262,7 +265,8 @@ static int read_entry(cursor *c, entry *e) {
 typedef struct meta {
   char model[256], hash[64];
   char *arch; /* NULL when absent */
-  int64_t epochs;
+  int64_t epochs, steps; /* steps: within the next epoch (absent: 0) */
+  double epoch_loss;
   int has_seed, has_split, has_scale, has_epochs;
   uint64_t seed;
   double split, scale;
@@ -314,6 +318,12 @@ static int read_metadata(cursor *c, meta *md) {
         rc = kiln_fail("%s: corrupt checkpoint header: bad %s '%s'", c->path, key, value);
       md->epochs = (int64_t)u;
       md->has_epochs = 1;
+    } else if (strcmp(key, "kiln_steps_done") == 0) {
+      if ((rc = meta_integer(c, key, value, &u)) == 0 && u > (1ull << 50))
+        rc = kiln_fail("%s: corrupt checkpoint header: bad %s '%s'", c->path, key, value);
+      md->steps = (int64_t)u;
+    } else if (strcmp(key, "kiln_epoch_loss") == 0) {
+      rc = meta_number(c, key, value, &md->epoch_loss);
     } else if (strcmp(key, "kiln_seed") == 0) {
       rc = meta_integer(c, key, value, &md->seed);
       md->has_seed = 1;
@@ -514,6 +524,8 @@ int kiln_checkpoint_load(kiln_state *s, const char *path) {
       memcpy(stat[k], data + entries[tensors + k].offsets[0], (size_t)m->input_numel * sizeof(double));
     s->standardization_ready = stats;
     s->epochs_done = md.epochs;
+    s->steps_done = md.steps;
+    s->epoch_loss = md.epoch_loss;
     s->seed = md.seed;
     s->split = md.split;
   }

@@ -97,6 +97,8 @@ void kiln_state_init(kiln_state *s, uint64_t seed) {
   memset(s->state, 0, (size_t)m->state_numel * sizeof(float));
   init_tensors(&r, seed, m->state, m->num_state, s->state);
   s->epochs_done = 0;
+  s->steps_done = 0;
+  s->epoch_loss = 0;
   s->seed = seed;
 }
 
@@ -187,6 +189,21 @@ float kiln_state_train_step(kiln_state *s, const void *const *x, const void *y) 
   s->model->train_step(s->params, s->state, x, y, s->hyper, &loss, s->workspace);
   call_leave(outer);
   return loss;
+}
+
+const char *kiln_state_nonfinite(const kiln_state *s, int64_t *element) {
+  const kiln_model *m = s->model;
+  for (int arena = 0; arena < 2; ++arena) {
+    const kiln_tensor_info *t = arena ? m->state : m->params;
+    const float *base = arena ? s->state : s->params;
+    for (int64_t i = 0; i < (arena ? m->num_state : m->num_params); ++i)
+      for (int64_t k = 0; k < t[i].numel; ++k)
+        if (!isfinite(base[t[i].offset + k])) {
+          *element = k;
+          return t[i].name;
+        }
+  }
+  return NULL;
 }
 
 int kiln_state_predict(kiln_state *s, const void *const *x, int64_t rows, float *out) {

@@ -29,6 +29,11 @@ typedef struct kiln_state {
   uint8_t *workspace;
   float hyper[1];      /* [0] = learning rate */
   int64_t epochs_done; /* saved in checkpoints, so a resumed run continues */
+  /* A checkpoint saved within an epoch: the steps of epoch epochs_done + 1
+   * already taken and the sum of their losses, so that a resumed run goes
+   * on from the next batch of the same shuffle and reports the same mean. */
+  int64_t steps_done;
+  double epoch_loss;
   uint64_t seed;       /* of kiln_state_init: initial weights, test split, shuffles */
   double split;        /* the test fraction this state was trained with */
   /* Standardisation statistics (input_numel each) when the model standardises
@@ -68,6 +73,9 @@ double kiln_schedule_lr(const kiln_schedule *schedule, double base, int64_t epoc
  * set when an argument is NULL, an id is outside its input's bound or a
  * class label outside the model's classes (the step is then not taken). */
 float kiln_state_train_step(kiln_state *s, const void *const *inputs, const void *y);
+/* The first parameter or state tensor holding a NaN or an infinity (its
+ * name, and the element in *element), or NULL when every value is finite. */
+const char *kiln_state_nonfinite(const kiln_state *s, int64_t *element);
 /* Model outputs (rows x output_numel floats) for any number of rows
  * (inputs[i]: rows x numel of input i): whole batches run at the compiled
  * batch, the rest one row at a time. 0, or -1 with kiln_error() set (NULL
