@@ -71,5 +71,8 @@ int main(int argc, char **argv) {
          (long long)k, (long long)n, threads, calls, median * 1e6,
          2.0 * (double)rows * (double)k * (double)n / median / 1e9);
   kiln_state_destroy(s);
+  free(x);
+  free(out);
+  free(times);
   return 0;
 }

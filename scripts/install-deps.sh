@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Kiln needs from Debian 12 packages (skips apt when all present).
 set -euo pipefail
-packages=(cmake ninja-build ccache clang-19 lld-19 llvm-19-dev llvm-19-tools libmlir-19-dev
+packages=(cmake ninja-build ccache clang-19 libclang-rt-19-dev lld-19 llvm-19-dev llvm-19-tools libmlir-19-dev
           mlir-19-tools libzstd-dev zlib1g-dev python3-numpy python3-psutil
           dataset-fashion-mnist python3-sklearn python3-torch libopenblas0-pthread
           wamerican wngerman wfrench wspanish witalian)

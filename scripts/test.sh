@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs, builds and runs every test, printing how long each stage took.
+# Installs, builds and runs every test, printing how long each stage took:
+# the suite (fuzz targets included, KILN_FUZZ_SECONDS each, default 60), then
+# the whole suite again in a second build with AddressSanitizer and
+# UndefinedBehaviorSanitizer (BUILD_DIR-asan; KILN_SANITIZERS=0 skips it).
 # Exits non-zero when any stage or any test fails. Arguments, if any, name the
-# lit test paths to run instead of the whole suite.
+# lit test paths to run instead of the whole suite (then without sanitizers).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
@@ -15,7 +18,12 @@ stage() {
 }
 stage install "$root/scripts/install-deps.sh" || exit 1
 stage build "$root/scripts/build.sh" || exit 1
-if [ $# -eq 0 ]; then
-  set -- "$build/test"
+if [ $# -gt 0 ]; then
+  stage tests "$root/scripts/lit.sh" "$@"
+  exit
 fi
-stage tests "$root/scripts/lit.sh" "$@"
+stage tests "$root/scripts/lit.sh" "$build/test" || exit 1
+[ "${KILN_SANITIZERS:-1}" != 0 ] || exit 0
+stage "sanitizer build" env BUILD_DIR="$build-asan" KILN_CMAKE_ARGS=-DKILN_SANITIZE=ON \
+  "$root/scripts/build.sh" || exit 1
+stage "tests under sanitizers" "$root/scripts/lit.sh" "$build-asan/test"

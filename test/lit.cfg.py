@@ -22,6 +22,15 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.kiln_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
+# A sanitizer build (KILN_SANITIZE): programs linked against its runtime need
+# the sanitizers' runtimes; MLIR's libraries are not instrumented, so their
+# containers' annotations would look like overflows. A finding is fatal.
+if config.kiln_link_flags:
+    config.available_features.add("sanitizers")
+    config.c_compiler += " " + config.kiln_link_flags
+    config.cxx_compiler += " " + config.kiln_link_flags
+    config.environment["ASAN_OPTIONS"] = "detect_container_overflow=0:abort_on_error=0"
+    config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
 config.substitutions.append(("%cc", config.c_compiler))
 config.substitutions.append(("%cxx", config.cxx_compiler))
 config.substitutions.append(("%kiln_src", config.kiln_src_root))

@@ -23,6 +23,14 @@ static const char *describe(Tok k) {
   return "token";
 }
 
+/// The largest dimension a type may give (a tensor's element count is
+/// checked against its own limit later).
+static constexpr double kMaxDim = 999999999;
+
+/// Far beyond any model written by hand; deep enough recursion in the later
+/// passes overflowed the stack at about 20000.
+static constexpr unsigned kMaxNesting = 256;
+
 void Parser::consume() {
   tok = lexer.next();
   if (tok.kind == Tok::Error) {
@@ -61,7 +69,9 @@ void Parser::recover() {
     if (tok.kind == Tok::RParen || tok.kind == Tok::RBrace || tok.kind == Tok::RBracket) {
       if (depth == 0 && tok.kind == Tok::RBrace)
         return;
-      --depth;
+      // At depth 0 this closes what the error happened inside of.
+      if (depth > 0)
+        --depth;
     }
     consume();
   }
@@ -72,7 +82,12 @@ std::unique_ptr<Model> Parser::parseModel() {
   auto m = std::make_unique<Model>();
   m->loc = tok.loc;
   if (!isIdent("model")) {
-    expect(Tok::Eof, "'model'");
+    // expect() with the end-of-file token would accept an empty file.
+    if (tok.kind == Tok::Eof)
+      diags.error(tok.loc) << "expected 'model', found end of file (nothing defines a model)";
+    else
+      expect(Tok::Eof, "'model'");
+    failed = true;
     return nullptr;
   }
   consume();
@@ -148,13 +163,13 @@ bool Parser::parseType(TypeAST &type) {
     if (isIdent("batch")) {
       type.dims.push_back(-1);
       consume();
-    } else if (tok.kind == Tok::Number && tok.isInteger && tok.number > 0 && tok.number < 1e9) {
+    } else if (tok.kind == Tok::Number && tok.isInteger && tok.number > 0 && tok.number <= kMaxDim) {
       type.dims.push_back(static_cast<int64_t>(tok.number));
       consume();
     } else {
       if (tok.kind == Tok::Number)
-        diags.error(tok.loc) << "a dimension must be 'batch' or a positive integer, found '"
-                             << tok.text << "'";
+        diags.error(tok.loc) << "a dimension must be 'batch' or an integer in [1, "
+                             << int64_t(kMaxDim) << "], found '" << tok.text << "'";
       else
         expect(Tok::Number, "a dimension ('batch' or a positive integer)");
       failed = true;
@@ -201,7 +216,7 @@ ExprPtr Parser::parseExpr() {
     e->text = tok.text.str();
     consume();
     return e;
-  case Tok::Ident:
+  case Tok::Ident: {
     e->text = tok.text.str();
     consume();
     if (e->text == "true" || e->text == "false") {
@@ -215,9 +230,18 @@ ExprPtr Parser::parseExpr() {
     }
     consume();
     e->kind = Expr::Kind::Call;
-    if (!parseArgs(e->args))
+    if (nesting == kMaxNesting) {
+      diags.error(e->loc) << "calls nest more than " << kMaxNesting << " deep here";
+      failed = true;
+      return nullptr;
+    }
+    ++nesting;
+    bool ok = parseArgs(e->args);
+    --nesting;
+    if (!ok)
       return nullptr;
     return e;
+  }
   default:
     expect(Tok::Number, "an expression");
     return nullptr;

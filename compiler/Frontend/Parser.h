@@ -32,6 +32,9 @@ private:
   Diagnostics &diags;
   Token tok;
   bool failed = false;
+  /// Calls nested around the expression being parsed: bounded, so that a
+  /// pathological file cannot overflow the stack of any recursive pass.
+  unsigned nesting = 0;
 };
 
 } // namespace kiln::frontend

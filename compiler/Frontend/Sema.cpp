@@ -186,13 +186,16 @@ private:
 
   void declarations() {
     auto declare = [&](DataDecl &d, bool isLabel) {
+      // A declaration in error is poisoned: its uses are not reported again.
       if (d.type.dims.empty() || d.type.dims[0] != -1) {
         diags.error(d.type.loc) << "the first dimension of '" << d.name << "' must be 'batch'";
+        poisoned.insert(d.name);
         return;
       }
       for (size_t i = 1; i < d.type.dims.size(); ++i)
         if (d.type.dims[i] < 0) {
           diags.error(d.type.loc) << "only the first dimension of '" << d.name << "' may be 'batch'";
+          poisoned.insert(d.name);
           return;
         }
       auto e = std::make_unique<Expr>();
@@ -201,6 +204,10 @@ private:
       e->loc = d.loc;
       e->shape = d.type.dims;
       e->shape[0] = info.batch;
+      if (!sizeFits(e->shape, d.type.loc, "'" + d.name + "'")) {
+        poisoned.insert(d.name);
+        return;
+      }
       e->isIntTensor = d.type.elem == ElemKind::I32;
       e->readsLabel = isLabel;
       if (env.count(d.name))
@@ -324,7 +331,31 @@ private:
     for (unsigned i = 0; i < def->tensorArgs; ++i)
       if (!check(*e.positional(i)->value, false))
         return false;
-    return def->check(*this, e);
+    currentCall = e.loc;
+    oversized = false;
+    return def->check(*this, e) && !oversized && sizeFits(e.shape, e.loc, "'" + e.text + "' here");
+  }
+
+  /// The call whose layer is being checked, and whether a parameter it
+  /// added was too large.
+  Loc currentCall;
+  bool oversized = false;
+
+  /// Element counts are bounded (2^40, 4 TiB of floats) so that no size
+  /// computed from them overflows; whether a model fits in memory is
+  /// kilnc's --memory-limit, after planning.
+  bool sizeFits(llvm::ArrayRef<int64_t> shape, Loc loc, const std::string &what) {
+    constexpr int64_t kMaxElements = int64_t(1) << 40;
+    int64_t n = 1;
+    for (int64_t d : shape) {
+      if (d > 0 && n > kMaxElements / d) {
+        diags.error(loc) << what << " would hold more than 2^40 values (a tensor of shape "
+                         << shapeStr(std::vector<int64_t>(shape.begin(), shape.end()), false) << ")";
+        return false;
+      }
+      n *= d > 0 ? d : 1;
+    }
+    return true;
   }
 
   // --- LayerChecker ------------------------------------------------------
@@ -332,7 +363,11 @@ private:
   std::string paramPrefix() override {
     return current->name + (denseCount++ ? "." + std::to_string(denseCount - 1) : "");
   }
-  void addParam(ParamInfo p) override { info.params.push_back(std::move(p)); }
+  void addParam(ParamInfo p) override {
+    if (!sizeFits(p.shape, currentCall, "the parameter '" + p.name + "'"))
+      oversized = true;
+    info.params.push_back(std::move(p));
+  }
   bool readsIds(const Expr &ids, int64_t rows, const Expr &call) override {
     InputInfo *in = ids.kind == Expr::Kind::Name ? input(ids.text) : nullptr;
     if (!in || !in->isInt) {

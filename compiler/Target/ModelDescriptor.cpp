@@ -122,6 +122,26 @@ void unpackInputs(llvm::Module &m, StringRef name, unsigned numInputs) {
 
 } // namespace
 
+kiln::ArenaSizes kiln::arenaSizes(ModuleOp module) {
+  ArenaSizes sizes;
+  if (auto layout = module->getAttrOfType<ArrayAttr>(attrs::kLayout))
+    for (auto entry : layout.getAsRange<DictionaryAttr>()) {
+      StringRef arena = text(entry, "arena");
+      if (arena == "hyper")
+        continue;
+      auto shape = entry.getAs<DenseI64ArrayAttr>("shape").asArrayRef();
+      int64_t &size = arena == "param" ? sizes.params : sizes.state;
+      size = std::max(size, (integer(entry, "offset") + numel(shape) + 15) / 16 * 16);
+    }
+  auto model = module->getAttrOfType<DictionaryAttr>(attrs::kModel);
+  std::string prefix = "kiln_" + (model ? text(model, "name") : StringRef()).str() + "_";
+  for (const EntryPointDef &def : kEntryPoints)
+    if (auto *f = module.lookupSymbol(prefix + def.name))
+      if (auto ws = f->getAttrOfType<IntegerAttr>(attrs::kWorkspace))
+        sizes.workspace = std::max(sizes.workspace, ws.getInt());
+  return sizes;
+}
+
 LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModule,
                                         bool exportEntry) {
   auto model = module->getAttrOfType<DictionaryAttr>(attrs::kModel);
@@ -133,7 +153,6 @@ LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModul
   std::string prefix = "kiln_" + name + "_";
 
   SmallVector<llvm::Constant *> params, state;
-  int64_t arenaSize[2] = {0, 0};
   for (auto entry : layout.getAsRange<DictionaryAttr>()) {
     StringRef arena = text(entry, "arena");
     if (arena == "hyper")
@@ -148,17 +167,9 @@ LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModul
       fields.push_back(t.i64(i < shape.size() ? shape[i] : 0));
     fields.append({t.i64(init ? initKind(text(init, "kind")) : 0), t.i64(integer(init, "fan_in")),
                    t.i64(integer(init, "fan_out"))});
-    bool isParam = arena == "param";
-    (isParam ? params : state).push_back(t.record(fields));
-    int64_t &size = arenaSize[isParam ? 0 : 1];
-    size = std::max(size, (integer(entry, "offset") + numel(shape) + 15) / 16 * 16);
+    (arena == "param" ? params : state).push_back(t.record(fields));
   }
-
-  int64_t workspace = 0;
-  for (const EntryPointDef &def : kEntryPoints)
-    if (auto *f = module.lookupSymbol(prefix + def.name))
-      if (auto ws = f->getAttrOfType<IntegerAttr>(attrs::kWorkspace))
-        workspace = std::max(workspace, ws.getInt());
+  ArenaSizes sizes = arenaSizes(module);
 
   // The inputs, each at its offset within the feature row; the CSV columns
   // the row is read from, if the model names them.
@@ -216,9 +227,9 @@ LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModul
       t.i64(rowSize), t.i64(dims("label_shape")), t.i64(dims("output_shape")),
       t.i64(loss == "softmax_cross_entropy"), t.i64(inputs.size()), t.array(inputs, ".kiln.inputs"),
       t.array(columns, ".kiln.columns"),
-      t.i64(params.size()), t.array(params, ".kiln.params"), t.i64(arenaSize[0]),
-      t.i64(state.size()), t.array(state, ".kiln.state"), t.i64(arenaSize[1]),
-      t.i64(workspace), source("train"), source("test"),
+      t.i64(params.size()), t.array(params, ".kiln.params"), t.i64(sizes.params),
+      t.i64(state.size()), t.array(state, ".kiln.state"), t.i64(sizes.state),
+      t.i64(sizes.workspace), source("train"), source("test"),
       t.f64(real(data, "split")), t.f64(real(data, "scale")),
       t.i64(flag(data, "standardize")), t.str(text(data, "vocabulary")),
       t.i64(flag(data, "lowercase")), t.i64(flag(data, "truncate"))};

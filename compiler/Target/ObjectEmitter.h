@@ -44,6 +44,15 @@ std::vector<std::string> compileInParts(llvm::Module &module, unsigned parts);
 mlir::LogicalResult writeObjectFile(llvm::Module &module, llvm::StringRef path,
                                     bool assembly = false);
 
+/// What a model instance allocates: floats of the parameter and state
+/// arenas (each rounded up to 16) and the largest entry point's workspace
+/// bytes, as the descriptor records them (workspace: after the memory plan).
+struct ArenaSizes {
+  int64_t params = 0, state = 0, workspace = 0;
+  int64_t bytes() const { return 4 * (params + state) + workspace; }
+};
+ArenaSizes arenaSizes(mlir::ModuleOp module);
+
 /// Adds the constant `kiln_model_<name>` table (see runtime/include/kiln/model.h)
 /// built from the kiln.model and kiln.layout attributes; with `exportEntry`,
 /// also the `kiln_entry_model` pointer that the runtime's driver starts from.

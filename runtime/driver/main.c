@@ -108,8 +108,18 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
       o->check_numerics = 1;
       continue;
     }
+    static const char *const kValueFlags[] = {
+        "--epochs", "--seed", "--steps-per-epoch", "--save-every", "--log-every", "--threads",
+        "--denormals", "--batch", "--limit", "--rows", "--seconds", "--lr", "--input",
+        "--checkpoint", "--resume", "--metrics", "--data-train", "--data-train-labels",
+        "--data-test", "--data-test-labels"};
+    int known = 0;
+    for (size_t k = 0; k < sizeof kValueFlags / sizeof *kValueFlags; ++k)
+      known |= !strcmp(flag, kValueFlags[k]);
+    if (!known)
+      return kiln_fail("unknown flag '%s' (see --help)", flag);
     if (i + 1 >= argc)
-      return kiln_fail("%s: missing value (or unknown flag)", flag);
+      return kiln_fail("%s needs a value (see --help)", flag);
     const char *v = argv[++i];
     if (!strcmp(flag, "--epochs")) {
       if (parse_int(flag, v, 0, &o->epochs)) return -1;
@@ -171,7 +181,7 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
     } else if (!strcmp(flag, "--data-test-labels")) {
       files[3] = v;
     } else {
-      return kiln_fail("unknown flag '%s' (see --help)", flag);
+      return kiln_fail("internal error: flag '%s' has no handler; this is a bug in Kiln", flag);
     }
   }
   if (o->log_every && !o->metrics)

@@ -8,8 +8,10 @@
  *===----------------------------------------------------------------------===*/
 #include "kiln/runtime.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +91,52 @@ static int json_plain(const char *v) {
   return 1;
 }
 
+/* The directory part of `path` ("." for none), in `buf`. */
+static const char *dir_of(const char *path, char *buf, size_t cap) {
+  const char *slash = strrchr(path, '/');
+  if (!slash)
+    return ".";
+  size_t n = slash == path ? 1 : (size_t)(slash - path);
+  if (n >= cap)
+    return NULL;
+  memcpy(buf, path, n);
+  buf[n] = '\0';
+  return buf;
+}
+
+/* Once a save has landed: the rename made durable (the directory synced),
+ * and temporary files that killed processes left beside `path`
+ * ("<path>.tmp.<pid>" of a pid that no longer runs) removed. */
+static void after_rename(const char *path) {
+  char buf[4096];
+  const char *dir = dir_of(path, buf, sizeof buf);
+  if (!dir)
+    return;
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+  if (dfd < 0)
+    return;
+  fsync(dfd);
+  const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+  size_t blen = strlen(base);
+  DIR *d = fdopendir(dfd);
+  if (!d) {
+    close(dfd);
+    return;
+  }
+  for (struct dirent *e; (e = readdir(d));) {
+    const char *name = e->d_name;
+    if (strncmp(name, base, blen) || strncmp(name + blen, ".tmp.", 5))
+      continue;
+    char *end;
+    long pid = strtol(name + blen + 5, &end, 10);
+    if (*end || pid <= 0 || pid == (long)getpid())
+      continue;
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+      unlinkat(dirfd(d), name, 0);
+  }
+  closedir(d);
+}
+
 int kiln_checkpoint_save(const kiln_state *s, const char *path) {
   const kiln_model *m = s->model;
   const char *arch = m->architecture ? m->architecture : "";
@@ -151,6 +199,8 @@ int kiln_checkpoint_save(const kiln_state *s, const char *path) {
       rc = kiln_fail("%s: cannot rename to %s: %s", tmp, path, strerror(errno));
     if (rc != 0)
       unlink(tmp);
+    else
+      after_rename(path);
   }
   free(tmp);
   free(h.s);

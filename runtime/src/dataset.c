@@ -5,6 +5,7 @@
  * gzip and plain files alike.
  *===----------------------------------------------------------------------===*/
 #include "kiln/runtime.h"
+#include "gzcheck.h"
 
 #include <errno.h>
 #include <float.h>
@@ -28,14 +29,55 @@ static int read_exact(gzFile f, void *buf, size_t n, const char *path, const cha
     int r = gzread(f, (char *)buf + got, chunk);
     if (r <= 0) {
       int err;
-      const char *msg = gzerror(f, &err);
+      gzerror(f, &err);
       if (err != Z_OK && err != Z_BUF_ERROR)
-        return kiln_fail("%s: %s while reading %s", path, msg, what);
+        return kiln_gz_check(f, path);
       return kiln_fail("%s: file is truncated: expected %zu bytes of %s, got %zu", path, n, what, got);
     }
     got += (size_t)r;
   }
   return 0;
+}
+
+/* read_exact into a buffer of its own that grows as the data arrives, so
+ * that a header claiming gigabytes costs memory only for bytes the file
+ * really has (a 60-byte file claiming 4 GB used to allocate them first). */
+static int read_growing(gzFile f, size_t n, const char *path, const char *what,
+                        unsigned char **out) {
+  unsigned char *buf = NULL;
+  size_t cap = 0, got = 0;
+  int rc = 0;
+  while (rc == 0 && got < n) {
+    if (got == cap) {
+      size_t next = cap ? cap * 2 : (size_t)1 << 20;
+      if (next > n)
+        next = n;
+      unsigned char *grown = realloc(buf, next);
+      if (!grown) {
+        rc = kiln_fail("%s: out of memory reading %s", path, what);
+        break;
+      }
+      buf = grown;
+      cap = next;
+    }
+    size_t chunk = cap - got > (1u << 30) ? (1u << 30) : cap - got;
+    int r = gzread(f, buf + got, (unsigned)chunk);
+    if (r <= 0) {
+      int err;
+      gzerror(f, &err);
+      rc = err != Z_OK && err != Z_BUF_ERROR
+               ? kiln_gz_check(f, path)
+               : kiln_fail("%s: file is truncated: expected %zu bytes of %s, got %zu", path, n,
+                           what, got);
+    }
+    got += r > 0 ? (size_t)r : 0;
+  }
+  if (rc) {
+    free(buf);
+    buf = NULL;
+  }
+  *out = buf;
+  return rc;
 }
 
 static uint32_t be32(const unsigned char *b) {
@@ -53,18 +95,31 @@ static int read_idx(const char *path, int rank, unsigned char **data, int64_t *c
     rc = kiln_fail("%s: not an IDX file of unsigned bytes with %d dimensions (magic %02x%02x%02x%02x)",
                    path, rank, hdr[0], hdr[1], hdr[2], hdr[3]);
   if (rc == 0) {
-    *count = be32(hdr + 4);
-    *item = 1;
-    for (int i = 1; i < rank; ++i)
-      *item *= be32(hdr + 4 + 4 * i);
-    if (*count <= 0 || *item <= 0 || *count * *item > ((int64_t)1 << 34))
+    /* Every product checked before it is formed: four 32-bit sizes multiply
+     * past 64 bits. */
+    const uint64_t limit = (uint64_t)1 << 34;
+    uint64_t n = be32(hdr + 4), size = 1;
+    for (int i = 1; rc == 0 && i < rank; ++i) {
+      uint64_t d = be32(hdr + 4 + 4 * i);
+      if (d == 0 || size > limit / d)
+        rc = -1;
+      else
+        size *= d;
+    }
+    if (rc || n == 0 || n > limit / size)
       rc = kiln_fail("%s: implausible IDX dimensions", path);
+    *count = (int64_t)n;
+    *item = (int64_t)size;
   }
+  if (rc == 0)
+    rc = read_growing(f, (size_t)(*count * *item), path, "the IDX data", data);
   if (rc == 0) {
-    *data = malloc((size_t)(*count * *item));
-    if (!*data)
-      rc = kiln_fail("%s: out of memory", path);
-    else if ((rc = read_exact(f, *data, (size_t)(*count * *item), path, "the IDX data")) != 0) {
+    unsigned char extra;
+    if (gzread(f, &extra, 1) > 0)
+      rc = kiln_fail("%s: data after the %lld items its IDX header gives", path, (long long)*count);
+    else
+      rc = kiln_gz_check(f, path);
+    if (rc) {
       free(*data);
       *data = NULL;
     }
@@ -130,9 +185,18 @@ static int read_table(const char *path, int64_t skip, table *t) {
   char line[1 << 16];
   int64_t lineno = 0;
   int rc = 0;
+  z_off_t at = gztell(f);
   while (rc == 0 && gzgets(f, line, sizeof line)) {
     ++lineno;
     size_t len = strlen(line);
+    /* gzgets reads past a NUL byte that strlen stops at: compare with what
+     * it consumed, or a binary file's lines read as blank. */
+    z_off_t next = gztell(f);
+    if ((z_off_t)len != next - at) {
+      rc = kiln_fail("%s:%lld: a NUL byte: not a text file", path, (long long)lineno);
+      break;
+    }
+    at = next;
     if (len == sizeof line - 1 && line[len - 1] != '\n') {
       rc = kiln_fail("%s:%lld: line is longer than %zu bytes", path, (long long)lineno, sizeof line - 2);
       break;
@@ -190,11 +254,8 @@ static int read_table(const char *path, int64_t skip, table *t) {
     }
     ++t->rows;
   }
-  if (rc == 0 && !gzeof(f)) {
-    int err;
-    const char *msg = gzerror(f, &err);
-    rc = kiln_fail("%s: read error: %s", path, msg);
-  }
+  if (rc == 0)
+    rc = kiln_gz_check(f, path);
   gzclose(f);
   if (rc == 0 && t->rows == 0)
     rc = kiln_fail("%s: no data rows", path);

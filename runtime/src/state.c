@@ -42,7 +42,10 @@ kiln_state *kiln_state_create(const kiln_model *m) {
   if (!s->params || !s->state || !s->workspace || !s->row_inputs ||
       (m->standardize && (!s->input_mean || !s->input_std))) {
     kiln_state_destroy(s);
-    kiln_fail("out of memory allocating the model state");
+    kiln_fail("out of memory: model '%s' needs %.2f GiB for its parameters, state and workspace",
+              m->name,
+              ((double)(m->param_numel + m->state_numel) * sizeof(float) + (double)m->workspace_bytes) /
+                  (1024.0 * 1024.0 * 1024.0));
     return NULL;
   }
   return s;

@@ -7,7 +7,9 @@
  * file and the line, never a silently skipped or garbled sample.
  *===----------------------------------------------------------------------===*/
 #include "kiln/runtime.h"
+#include "gzcheck.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +146,7 @@ static int read_lines(const char *path, lines *out) {
   memset(out, 0, sizeof *out);
   gzFile f = gzopen(path, "rb");
   if (!f)
-    return kiln_fail("%s: cannot open", path);
+    return kiln_fail("%s: cannot open: %s", path, strerror(errno ? errno : ENOENT));
   size_t size = 0, cap = 1 << 16;
   char *text = malloc(cap);
   int got = 0;
@@ -161,14 +163,11 @@ static int read_lines(const char *path, lines *out) {
       cap *= 2;
     }
   }
-  int err = 0;
-  const char *msg = got < 0 ? gzerror(f, &err) : NULL;
+  int rc = text ? kiln_gz_check(f, path) : kiln_fail("%s: out of memory", path);
   gzclose(f);
-  if (!text)
-    return kiln_fail("%s: out of memory", path);
-  if (msg) {
+  if (rc) {
     free(text);
-    return kiln_fail("%s: read error: %s", path, msg);
+    return rc;
   }
   text[size] = '\0';
   int64_t most = 1;
@@ -282,10 +281,6 @@ typedef struct loading {
 
 static int load_one(void *ctx, const char *path, int64_t k) {
   loading *c = ctx;
-  if (c->labelled && k >= c->m->num_classes)
-    return kiln_fail("%s: the text source's file %lld would be class %lld, but the model has %lld "
-                     "classes",
-                     path, (long long)k + 1, (long long)k, (long long)c->m->num_classes);
   return add_file(c->m, c->v, c->nv, path, c->labelled ? k : -1, c->sample, c->d);
 }
 
@@ -301,7 +296,18 @@ static int load(const kiln_model *m, const char *files, int64_t sample, int labe
   out->features = m->input_numel;
   out->label_numel = 1;
   loading c = {m, v, nv, sample, labelled, out};
-  int rc = each_file(files, load_one, &c);
+  int64_t nfiles = 0;
+  for (const char *p = files; *p; p += strcspn(p, "\n"), p += *p == '\n')
+    ++nfiles;
+  /* A class without a file would never be trained: a list one short is a
+   * mistake, not a model with an unused class. */
+  int rc = labelled && nfiles != m->num_classes
+               ? kiln_fail("%.*s%s: a text source has one file per class: %lld file%s for the %lld "
+                           "classes of model '%s'",
+                           (int)strcspn(files, "\n"), files, nfiles > 1 ? ",..." : "",
+                           (long long)nfiles, nfiles == 1 ? "" : "s",
+                           (long long)m->num_classes, m->name)
+               : each_file(files, load_one, &c);
   if (rc == 0 && !labelled) {
     out->yf = calloc((size_t)(out->n ? out->n : 1), sizeof(float)); /* no labels: zeros */
     if (!out->yf)

@@ -81,5 +81,8 @@ int main(int argc, char **argv) {
          m->name, (long long)rows, (long long)b, worst, tol, ok ? "ok" : "FAILED");
   kiln_inputs_free(m, in);
   kiln_state_destroy(s);
+  free(one);
+  free(all);
+  free(single);
   return ok ? 0 : 1;
 }

@@ -25,6 +25,7 @@
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -75,6 +76,12 @@ cl::opt<bool> verifyDiagnostics("verify-diagnostics",
 cl::opt<bool> splitInputFile("split-input-file",
                              cl::desc("Compile each '// -----' chunk separately"),
                              cl::cat(kilncCategory));
+
+cl::opt<double> memoryLimit(
+    "memory-limit",
+    cl::desc("GiB a model instance may need at run time: parameters, optimizer and model state, "
+             "workspace (default 16; 0: no limit)"),
+    cl::init(16), cl::cat(kilncCategory));
 
 enum class ReportKind { Fusion, Memory };
 cl::list<ReportKind> reports("report", cl::CommaSeparated,
@@ -131,9 +138,13 @@ LogicalResult link(llvm::ArrayRef<std::string> objects, StringRef output, bool r
   if (relocatable)
     argv.push_back("-r");
   argv.insert(argv.end(), objects.begin(), objects.end());
-  if (!relocatable)
+  if (!relocatable) {
     argv.insert(argv.end(), {dir + "/libkiln_driver.a", dir + "/libkiln_runtime.a", "-lz", "-lm",
                              "-ldl", "-lpthread"});
+    // A runtime built with sanitizers (KILN_SANITIZE) needs their runtimes.
+    if (StringRef(KILN_LINK_FLAGS).size())
+      argv.push_back(KILN_LINK_FLAGS);
+  }
   SmallVector<StringRef> args(argv.begin(), argv.end());
   std::string error;
   int rc = llvm::sys::ExecuteAndWait(*program, args, std::nullopt, {}, 0, 0, &error);
@@ -190,6 +201,23 @@ LogicalResult emitPTX(ModuleOp module, MLIRContext &ctx) {
   if (ptx.empty())
     return internal("GPU code generation (no kernels)");
   return writeText([&](llvm::raw_ostream &os) { os << ptx; });
+}
+
+/// A model whose instance would not fit --memory-limit is refused here,
+/// with what it needs, rather than failing to allocate at run time.
+LogicalResult checkMemoryLimit(ModuleOp module, StringRef file) {
+  kiln::ArenaSizes sizes = kiln::arenaSizes(module);
+  double gib = 1024.0 * 1024.0 * 1024.0, need = double(sizes.bytes()) / gib;
+  if (memoryLimit <= 0 || need <= memoryLimit)
+    return success();
+  llvm::errs() << file << ": error: the model needs "
+               << llvm::format("%.1f GiB at run time (parameters %.1f GiB, state %.1f GiB, "
+                               "workspace %.1f GiB), more than --memory-limit=%g",
+                               need, 4.0 * double(sizes.params) / gib,
+                               4.0 * double(sizes.state) / gib, double(sizes.workspace) / gib,
+                               double(memoryLimit))
+               << "\n";
+  return failure();
 }
 
 /// Checks option combinations before any work is done.
@@ -262,6 +290,8 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
   auto codegen = [&](OpPassManager &pm) { kiln::buildCPUCodegenPipeline(pm, cpu); };
   // No --emit stops here: only failure returns.
   if (stage("CPU code generation", codegen, std::nullopt, kiln::ReportStage::Codegen))
+    return failure();
+  if (failed(checkMemoryLimit(*module, name)))
     return failure();
 
   llvm::LLVMContext llvmCtx;
