@@ -1,15 +1,23 @@
 //===- KilnToGPU.cpp - GPU-specific preparation of lowered kiln code ------===//
 #include "compiler/Conversion/Passes.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <numeric>
+
 namespace kiln {
 #define GEN_PASS_DEF_KILNEXPANDMATH
 #define GEN_PASS_DEF_KILNGPULOOPORDER
+#define GEN_PASS_DEF_KILNGPUMAPLOOPS
 #define GEN_PASS_DEF_KILNGPUMERGEMODULES
 #include "compiler/Conversion/Passes.h.inc"
 } // namespace kiln
@@ -47,6 +55,55 @@ struct KilnGPULoopOrderPass : kiln::impl::KilnGPULoopOrderBase<KilnGPULoopOrderP
       rewriter.setInsertionPoint(op);
       if (failed(linalg::interchangeGenericOp(rewriter, op, order)))
         return signalPassFailure();
+    }
+  }
+};
+
+/// Threads per block: a multiple of the 32-thread warp, and enough warps to
+/// hide memory latency.
+static constexpr int64_t kBlockThreads = 256;
+
+struct KilnGPUMapLoopsPass : kiln::impl::KilnGPUMapLoopsBase<KilnGPUMapLoopsPass> {
+  void runOnOperation() override {
+    SmallVector<scf::ParallelOp> outermost;
+    getOperation().walk([&](scf::ParallelOp op) {
+      if (!op->getParentOfType<scf::ParallelOp>())
+        outermost.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    MLIRContext *ctx = &getContext();
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(1, ctx);
+    auto mapTo = [&](scf::ParallelOp loop, gpu::Processor p) {
+      SmallVector<gpu::ParallelLoopDimMappingAttr> mapping(
+          loop.getNumLoops(), gpu::ParallelLoopDimMappingAttr::get(ctx, p, identity, identity));
+      return gpu::setMappingAttr(loop, mapping);
+    };
+    for (scf::ParallelOp op : outermost) {
+      if (op.getNumLoops() > 1) {
+        // One flat dimension: its index is the row-major linear index, so a
+        // warp's threads touch consecutive elements, and small trailing
+        // dimensions (a 4x4 feature map) do not leave most threads idle.
+        Block *block = op->getBlock();
+        Operation *before = op->getPrevNode();
+        rewriter.setInsertionPoint(op);
+        std::vector<unsigned> all(op.getNumLoops());
+        std::iota(all.begin(), all.end(), 0u);
+        collapseParallelLoops(rewriter, op, {all});
+        op = nullptr;
+        for (Operation *it = before ? before->getNextNode() : &block->front(); it && !op;
+             it = it->getNextNode())
+          op = dyn_cast<scf::ParallelOp>(it);
+        if (!op)
+          return signalPassFailure();
+      }
+      auto [grid, threads] = scf::tileParallelLoop(op, {kBlockThreads}, /*noMinMaxBounds=*/true);
+      if (failed(mapTo(grid, gpu::Processor::BlockX)) ||
+          failed(mapTo(threads, gpu::Processor::ThreadX)))
+        return signalPassFailure();
+      threads.getBody()->walk([&](scf::ParallelOp inner) {
+        if (failed(mapTo(inner, gpu::Processor::Sequential)))
+          signalPassFailure();
+      });
     }
   }
 };

@@ -78,6 +78,21 @@ def KilnExpandMath : Pass<"kiln-expand-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def KilnGPUMapLoops : Pass<"kiln-gpu-map-loops", "mlir::func::FuncOp"> {
+  let summary = "Map outermost parallel loops to grids of 256-thread blocks";
+  let description = [{
+    Each outermost `scf.parallel` is collapsed into one dimension (its index
+    the row-major linear index of the iteration space, so a warp's 32
+    threads touch consecutive elements and small trailing dimensions leave
+    no thread idle), then tiled into blocks of 256 threads with a bounds
+    check inside (thread counts must be constants): blocks along x, threads
+    along x. Parallel loops nested deeper run sequentially in each thread.
+    The result carries the gpu mapping attributes that
+    `convert-parallel-loops-to-gpu` reads.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::affine::AffineDialect"];
+}
+
 def KilnGPULoopOrder : Pass<"kiln-gpu-loop-order", "mlir::func::FuncOp"> {
   let summary = "Move reduction dimensions of linalg.generic innermost";
   let description = [{

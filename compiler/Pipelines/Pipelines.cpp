@@ -134,21 +134,27 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm, const CPUOptions &options)
   pm.addNestedPass<LLVM::LLVMFuncOp>(createReconcileUnrealizedCastsPass());
 }
 
-void kiln::buildGPUCodegenPipeline(OpPassManager &pm, const GPUOptions &options) {
+void kiln::buildGPUKernelPipeline(OpPassManager &pm, const GPUOptions &options) {
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPULoopOrder());
   addBufferizationPasses(pm);
   addMemoryPlan(pm);
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
-  // Outer tiles become the grid, inner tiles the thread blocks.
-  pm.addNestedPass<func::FuncOp>(createParallelLoopTilingPass(options.blockTile));
-  pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
+  // Outer tiles become the grid, inner tiles the thread blocks (nothing may
+  // canonicalize in between: it would merge the two loops into one).
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUMapLoops());
   pm.addNestedPass<func::FuncOp>(createParallelLoopToGpuPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createCanonicalizerPass());
+  // Constants (tile sizes, bounds) move into the kernels rather than
+  // becoming kernel arguments: divisions by them then fold into shifts.
+  pm.addPass(createGpuLauchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(kiln::createKilnGPUMergeModules());
+}
+
+void kiln::buildGPUCodegenPipeline(OpPassManager &pm, const GPUOptions &options) {
+  buildGPUKernelPipeline(pm, options);
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
   target.features = "+ptx80";

@@ -32,10 +32,11 @@ struct GPUOptions {
   std::string chip = "sm_90";
   /// CUDA toolkit root; libdevice (math functions) is linked from it.
   std::string cudaPath = "/usr/local/cuda";
-  llvm::SmallVector<int64_t> blockTile = {16, 16};
 };
-/// linalg on tensors -> GPU kernels (one gpu.module, PTX in a gpu.binary) and
-/// host code that launches them.
+/// linalg on tensors -> kernels in the gpu dialect (one gpu.module) and host
+/// functions that launch them (kilnc --emit=gpu).
+void buildGPUKernelPipeline(mlir::OpPassManager &pm, const GPUOptions &options);
+/// The kernel pipeline, then the kernels to NVVM and PTX (in a gpu.binary).
 void buildGPUCodegenPipeline(mlir::OpPassManager &pm, const GPUOptions &options);
 
 /// Registers the pipelines above as kiln-grad, kiln-fusion, kiln-linalg and

@@ -40,7 +40,7 @@ namespace cl = llvm::cl;
 namespace {
 cl::OptionCategory kilncCategory("kilnc options");
 
-enum class Emit { AST, Kiln, Grad, Fused, Linalg, LLVM, Asm, Obj, Lib, Header, PTX, Exe };
+enum class Emit { AST, Kiln, Grad, Fused, Linalg, GPU, LLVM, Asm, Obj, Lib, Header, PTX, Exe };
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.kiln>"), cl::Required,
                                 cl::cat(kilncCategory));
@@ -52,6 +52,8 @@ cl::opt<Emit> emit("emit", cl::desc("What to produce"), cl::init(Emit::Exe),
                               clEnumValN(Emit::Grad, "grad", "kiln IR with the training step"),
                               clEnumValN(Emit::Fused, "fused", "kiln IR after fusion"),
                               clEnumValN(Emit::Linalg, "linalg", "linalg on tensors"),
+                              clEnumValN(Emit::GPU, "gpu",
+                                         "host functions and gpu dialect kernels (--target=cuda)"),
                               clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
                               clEnumValN(Emit::Asm, "asm", "host assembly"),
                               clEnumValN(Emit::Obj, "obj", "host object file"),
@@ -183,10 +185,16 @@ LogicalResult emitPTX(ModuleOp module, MLIRContext &ctx) {
                      : std::getenv("CUDA_HOME") ? std::getenv("CUDA_HOME")
                                                 : KILN_CUDA_PATH;
   std::string libdevice = options.cudaPath + "/nvvm/libdevice/libdevice.10.bc";
-  if (!llvm::sys::fs::exists(libdevice)) {
+  if (emit == Emit::PTX && !llvm::sys::fs::exists(libdevice)) {
     llvm::errs() << "kilnc: error: libdevice not found at '" << libdevice
                  << "'; pass --cuda-path=<CUDA toolkit root>\n";
     return failure();
+  }
+  if (emit == Emit::GPU) {
+    kiln::buildGPUKernelPipeline(pm, options);
+    if (failed(pm.run(module)))
+      return internal("GPU kernel generation");
+    return writeText([&](llvm::raw_ostream &os) { module.print(os); });
   }
   kiln::buildGPUCodegenPipeline(pm, options);
   if (failed(pm.run(module)))
@@ -226,11 +234,12 @@ LogicalResult validateOptions() {
     llvm::errs() << "kilnc: error: unknown --target=" << target << " (expected cpu or cuda)\n";
     return failure();
   }
-  if ((target == "cuda") != (emit == Emit::PTX) && emit > Emit::Linalg) {
+  bool gpuOnly = emit == Emit::PTX || emit == Emit::GPU;
+  if ((target == "cuda") != gpuOnly && emit > Emit::Linalg) {
     llvm::errs() << "kilnc: error: "
                  << (target == "cuda" ? "--target=cuda produces --emit=ptx (host execution on "
                                         "CUDA is not implemented yet)"
-                                      : "--emit=ptx needs --target=cuda")
+                                      : "--emit=ptx and --emit=gpu need --target=cuda")
                  << "\n";
     return failure();
   }
@@ -283,7 +292,7 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
     return *r;
   if (auto r = stage("lowering to linalg", kiln::buildLinalgPipeline, Emit::Linalg, std::nullopt))
     return *r;
-  if (emit == Emit::PTX)
+  if (emit == Emit::PTX || emit == Emit::GPU)
     return emitPTX(*module, ctx);
   kiln::CPUOptions cpu;
   cpu.vectorWidth = kiln::hostVectorWidth();
