@@ -2,6 +2,10 @@
 #include "compiler/Conversion/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -18,6 +22,8 @@ namespace kiln {
 #define GEN_PASS_DEF_KILNEXPANDMATH
 #define GEN_PASS_DEF_KILNGPULOOPORDER
 #define GEN_PASS_DEF_KILNGPUMAPLOOPS
+#define GEN_PASS_DEF_KILNGPUDEVICEONLY
+#define GEN_PASS_DEF_KILNGPUCHECKHOST
 #define GEN_PASS_DEF_KILNGPUMERGEMODULES
 #include "compiler/Conversion/Passes.h.inc"
 } // namespace kiln
@@ -105,6 +111,113 @@ struct KilnGPUMapLoopsPass : kiln::impl::KilnGPUMapLoopsBase<KilnGPUMapLoopsPass
           signalPassFailure();
       });
     }
+  }
+};
+
+/// Operations a host function may hold: they compute addresses, not data.
+static bool isHostOp(Operation *op) {
+  if (isa<arith::ConstantOp, memref::ViewOp, memref::ReinterpretCastOp, memref::SubViewOp,
+          memref::CollapseShapeOp, memref::ExpandShapeOp, memref::CastOp, func::ReturnOp,
+          gpu::LaunchFuncOp, scf::YieldOp>(op))
+    return true;
+  // Index arithmetic (loop bounds, offsets of views).
+  if (op->getDialect() && isa<arith::ArithDialect>(op->getDialect()))
+    return llvm::all_of(op->getResultTypes(), [](Type t) { return t.isIndex() || t.isInteger(1); });
+  return false;
+}
+
+static bool containsParallelLoop(Operation *op) {
+  return op->walk([](scf::ParallelOp) { return WalkResult::interrupt(); }).wasInterrupted();
+}
+
+struct KilnGPUDeviceOnlyPass : kiln::impl::KilnGPUDeviceOnlyBase<KilnGPUDeviceOnlyPass> {
+  void runOnOperation() override {
+    if (failed(processBlock(getOperation().getBody().front())))
+      signalPassFailure();
+  }
+
+  /// A run of operations to become one kernel, and the address
+  /// computations among them that stay on the host (moved before it).
+  struct Run {
+    SmallVector<Operation *> ops, hoisted;
+    llvm::SmallPtrSet<Operation *, 16> members;
+  };
+
+  LogicalResult processBlock(Block &block) {
+    SmallVector<Run, 4> runs(1);
+    auto endRun = [&] {
+      if (!runs.back().ops.empty())
+        runs.emplace_back();
+      else
+        runs.back().hoisted.clear();
+    };
+    for (Operation &op : block) {
+      Run &run = runs.back();
+      if (isa<scf::ParallelOp, gpu::LaunchFuncOp>(op) || op.hasTrait<OpTrait::IsTerminator>()) {
+        endRun();
+        continue;
+      }
+      if (auto loop = dyn_cast<scf::ForOp>(&op); loop && containsParallelLoop(loop)) {
+        endRun();
+        if (failed(processBlock(*loop.getBody())))
+          return failure();
+        continue;
+      }
+      if (isHostOp(&op)) {
+        // An address computed from the run's data belongs to the kernel;
+        // any other stays on the host, ahead of the kernel.
+        bool fromRun = llvm::any_of(op.getOperands(), [&](Value v) {
+          return v.getDefiningOp() && run.members.contains(v.getDefiningOp());
+        });
+        if (!fromRun) {
+          if (!run.ops.empty())
+            run.hoisted.push_back(&op);
+          continue;
+        }
+      }
+      run.ops.push_back(&op);
+      run.members.insert(&op);
+    }
+    for (Run &run : runs)
+      if (!run.ops.empty() && failed(wrap(run)))
+        return failure();
+    return success();
+  }
+
+  /// Moves the run's operations into a one-iteration scf.parallel in place
+  /// of the first.
+  LogicalResult wrap(Run &run) {
+    for (Operation *op : run.ops)
+      for (Value v : op->getResults())
+        for (Operation *user : v.getUsers())
+          if (!run.members.contains(op->getBlock()->findAncestorOpInBlock(*user)))
+            return op->emitOpError("computes a value the host needs after it; a GPU kernel "
+                                   "cannot return it");
+    for (Operation *op : run.hoisted)
+      op->moveBefore(run.ops.front());
+    OpBuilder b(run.ops.front());
+    Location loc = run.ops.front()->getLoc();
+    Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+    Value one = b.create<arith::ConstantIndexOp>(loc, 1);
+    auto loop = b.create<scf::ParallelOp>(loc, ValueRange{zero}, ValueRange{one}, ValueRange{one});
+    Operation *terminator = loop.getBody()->getTerminator();
+    for (Operation *op : run.ops)
+      op->moveBefore(terminator);
+    return success();
+  }
+};
+
+struct KilnGPUCheckHostPass : kiln::impl::KilnGPUCheckHostBase<KilnGPUCheckHostPass> {
+  void runOnOperation() override {
+    getOperation().walk([&](func::FuncOp f) {
+      f.walk([&](Operation *op) {
+        if (op == f.getOperation() || isHostOp(op) || isa<scf::ForOp, scf::IfOp>(op))
+          return;
+        op->emitOpError("would run on the host against device memory (kiln-gpu-device-only "
+                        "left it outside a kernel)");
+        signalPassFailure();
+      });
+    });
   }
 };
 

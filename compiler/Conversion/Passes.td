@@ -112,4 +112,31 @@ def KilnGPUMergeModules : Pass<"kiln-gpu-merge-modules", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def KilnGPUDeviceOnly : Pass<"kiln-gpu-device-only", "mlir::func::FuncOp"> {
+  let summary = "Move the computation left outside parallel loops into kernels";
+  let description = [{
+    After linalg becomes parallel loops, some computation is left outside
+    them: full reductions (a loss summed over the batch, a gradient norm),
+    scalar work (Adam's bias corrections, the step counter), the final
+    copy of the loss. On the GPU the host must not touch that memory, so
+    each run of such operations is wrapped in a one-iteration
+    `scf.parallel`, which becomes a kernel like any other. Loops that
+    contain parallel loops (recurrent scans) stay on the host as loops of
+    launches; their bodies are processed the same way. A value computed in
+    such a run and needed outside it is an internal error.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
+}
+
+def KilnGPUCheckHost : Pass<"kiln-gpu-check-host", "mlir::ModuleOp"> {
+  let summary = "Check that host functions only launch kernels";
+  let description = [{
+    After outlining, a host function may hold constants, index arithmetic,
+    views of memrefs (pointer arithmetic on device addresses), loops and
+    conditions over those, and kernel launches: anything that reads or
+    writes memory or computes on data would run on the host against device
+    memory. Any other operation fails the pass, naming it.
+  }];
+}
+
 #endif // KILN_CONVERSION_PASSES_TD

@@ -142,6 +142,7 @@ void kiln::buildGPUKernelPipeline(OpPassManager &pm, const GPUOptions &options) 
   pm.addPass(createCanonicalizerPass());
   // Outer tiles become the grid, inner tiles the thread blocks (nothing may
   // canonicalize in between: it would merge the two loops into one).
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUDeviceOnly());
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUMapLoops());
   pm.addNestedPass<func::FuncOp>(createParallelLoopToGpuPass());
   pm.addPass(createLowerAffinePass());
@@ -151,6 +152,7 @@ void kiln::buildGPUKernelPipeline(OpPassManager &pm, const GPUOptions &options) 
   pm.addPass(createGpuLauchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(kiln::createKilnGPUMergeModules());
+  pm.addPass(kiln::createKilnGPUCheckHost());
 }
 
 void kiln::buildGPUCodegenPipeline(OpPassManager &pm, const GPUOptions &options) {
