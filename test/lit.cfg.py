@@ -38,6 +38,9 @@ config.substitutions.append(("%kiln_lib", config.kiln_lib_dir))
 config.substitutions.append(("%kiln_obj", config.kiln_obj_root))
 config.substitutions.append(("%debpython", "/usr/bin/python3"))
 config.substitutions.append(("%kiln_tools", config.kiln_tools_dir))
+# The stand-in CUDA driver (runtime/tests/fake_cuda.c) for KILN_CUDA_DRIVER.
+config.substitutions.append(
+    ("%fake_cuda", os.path.join(config.kiln_obj_root, "lib", "libkiln-fake-cuda.so")))
 
 # Real data sets come from Debian packages; tests that train on them need them.
 if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"):

@@ -139,4 +139,25 @@ def KilnGPUCheckHost : Pass<"kiln-gpu-check-host", "mlir::ModuleOp"> {
   }];
 }
 
+def KilnGPUHostToLLVM : Pass<"kiln-gpu-host-to-llvm", "mlir::ModuleOp"> {
+  let summary = "Lower GPU host functions to the LLVM dialect, launches as runtime calls";
+  let description = [{
+    Takes the module after `gpu-module-to-binary`: the PTX text of the
+    `gpu.binary` moves into the module attribute `kiln.gpu.ptx` (the model
+    descriptor embeds it), the kernels launched get indices in the order
+    they are first launched (`kiln.gpu.kernels`, their names), and every
+    `gpu.launch_func` becomes a call
+
+      kiln_gpu_launch(kernel, grid x/y/z, block x/y/z, params, nparams)
+
+    where `params` points at an array of pointers to each kernel
+    parameter's value (cuLaunchKernel's convention), memref descriptors
+    expanded field by field as the NVVM kernels expect them. The parameter
+    slots are stack slots in the function's entry block. The host functions
+    themselves (entry points taking bare pointers, as on the CPU) and their
+    address arithmetic lower as usual.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // KILN_CONVERSION_PASSES_TD

@@ -210,8 +210,12 @@ private:
       }
       e->isIntTensor = d.type.elem == ElemKind::I32;
       e->readsLabel = isLabel;
-      if (env.count(d.name))
+      if (env.count(d.name)) {
+        // Declared once only: a second input of the same name would make
+        // every per-input table (columns, statistics) disagree with env.
         diags.error(d.loc) << "'" << d.name << "' is already defined";
+        return;
+      }
       env[d.name] = e.get();
       declared.push_back(std::move(e));
       if (!isLabel)
@@ -642,11 +646,10 @@ private:
     }
     // Columns for some inputs but not others would leave the rest ambiguous.
     auto given = columnsGiven.size();
-    if (given && given != info.inputs.size()) {
-      auto missing = llvm::find_if(info.inputs, [&](const InputInfo &in) { return !columnsGiven.count(in.name); });
+    auto missing = llvm::find_if(info.inputs, [&](const InputInfo &in) { return !columnsGiven.count(in.name); });
+    if (given && missing != info.inputs.end())
       diags.error(m.loc) << "data: input '" << missing->name
                          << "' has no columns; give columns(...) for every input or for none";
-    }
     for (const DataSource *src : {&info.train, &info.test})
       if (src->format == "idx" && info.inputs.size() > 1)
         diags.error(m.loc) << "an idx source feeds one input; this model has "

@@ -172,6 +172,16 @@ void kiln::buildGPUCodegenPipeline(OpPassManager &pm, const GPUOptions &options)
   pm.addPass(createGpuModuleToBinaryPass(binary));
 }
 
+void kiln::buildGPUHostPipeline(OpPassManager &pm) {
+  OpPassManager &funcs = pm.nest<func::FuncOp>();
+  funcs.addPass(createLowerAffinePass());
+  funcs.addPass(createConvertSCFToCFPass());
+  funcs.addPass(memref::createExpandStridedMetadataPass());
+  funcs.addPass(createLowerAffinePass());
+  pm.addPass(kiln::createKilnGPUHostToLLVM());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
 void kiln::registerKilnPipelines() {
   PassPipelineRegistration<>("kiln-grad", "autodiff and optimizer update", buildGradPipeline);
   PassPipelineRegistration<>("kiln-fusion", "elementwise fusion", buildFusionPipeline);

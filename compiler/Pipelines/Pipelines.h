@@ -38,6 +38,10 @@ struct GPUOptions {
 void buildGPUKernelPipeline(mlir::OpPassManager &pm, const GPUOptions &options);
 /// The kernel pipeline, then the kernels to NVVM and PTX (in a gpu.binary).
 void buildGPUCodegenPipeline(mlir::OpPassManager &pm, const GPUOptions &options);
+/// After the codegen pipeline: host functions to the LLVM dialect, launches
+/// as calls to the runtime's kiln_gpu_launch, the PTX and kernel names as
+/// module attributes for the model descriptor.
+void buildGPUHostPipeline(mlir::OpPassManager &pm);
 
 /// Registers the pipelines above as kiln-grad, kiln-fusion, kiln-linalg and
 /// kiln-cpu-codegen, kiln-gpu-codegen.

@@ -234,6 +234,14 @@ LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModul
       t.i64(flag(data, "standardize")), t.str(text(data, "vocabulary")),
       t.i64(flag(data, "lowercase")), t.i64(flag(data, "truncate"))};
   fields.append(entries);
+  // A GPU build's kernels (GPUHostToLLVM put them in module attributes).
+  SmallVector<llvm::Constant *> kernels;
+  if (auto names = module->getAttrOfType<ArrayAttr>("kiln.gpu.kernels"))
+    for (auto name : names.getAsValueRange<StringAttr>())
+      kernels.push_back(t.str(name));
+  auto ptx = module->getAttrOfType<StringAttr>("kiln.gpu.ptx");
+  fields.append({ptx ? t.str(ptx.getValue()) : t.ptrNull(), t.i64(kernels.size()),
+                 t.array(kernels, ".kiln.kernels")});
   llvm::Constant *table = t.record(fields);
   llvm::Constant *desc = t.global("kiln_model_" + name, table, false);
   if (exportEntry)

@@ -18,6 +18,8 @@ typedef struct options {
   int seed_given;        /* --seed was passed: it must agree with a checkpoint's */
   int flush_denormals;   /* --denormals flush (default) or keep */
   int64_t threads;       /* --threads: 0 = every core */
+  int64_t device;        /* --device: the CUDA device of a GPU build */
+  int device_given;
   int64_t log_every;     /* --log-every: steps between per-step metrics lines */
   int64_t max_steps;     /* --steps-per-epoch: at most this many batches an epoch (0: all) */
   int64_t save_every;    /* --save-every: steps between checkpoints (0: at epoch ends only) */
@@ -56,6 +58,8 @@ static void usage(FILE *out, const kiln_model *m) {
           "  --log-every N        also append a line with the loss every N steps\n"
           "  --steps-per-epoch N  train on only the first N batches of each epoch's shuffle\n"
           "  --denormals MODE     flush (default: subnormal floats become zero, fast) or keep\n"
+          "  --device N           GPU builds: the CUDA device to run on (default 0, or\n"
+          "                       $KILN_CUDA_DEVICE)\n"
           "  --threads N          threads for the model's loops (default: every core;\n"
           "                       results are bitwise the same for every N)\n"
           "  --data-train FILE    training features (IDX images or CSV; for a text model,\n"
@@ -109,7 +113,7 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
       continue;
     }
     static const char *const kValueFlags[] = {
-        "--epochs", "--seed", "--steps-per-epoch", "--save-every", "--log-every", "--threads",
+        "--epochs", "--seed", "--steps-per-epoch", "--device", "--save-every", "--log-every", "--threads",
         "--denormals", "--batch", "--limit", "--rows", "--seconds", "--lr", "--input",
         "--checkpoint", "--resume", "--metrics", "--data-train", "--data-train-labels",
         "--data-test", "--data-test-labels"};
@@ -138,6 +142,12 @@ static int parse_options(int argc, char **argv, const kiln_model *m, options *o)
       if (parse_int(flag, v, 1, &o->threads)) return -1;
       if (o->threads > 1024)
         return kiln_fail("--threads expects at most 1024, got '%s'", v);
+    } else if (!strcmp(flag, "--device")) {
+      if (parse_int(flag, v, 0, &o->device)) return -1;
+      o->device_given = 1;
+      if (!m->ptx)
+        return kiln_fail("--device selects a CUDA device; this executable was built for the CPU "
+                         "(kilnc --target=cuda builds for the GPU)");
     } else if (!strcmp(flag, "--denormals")) {
       if (strcmp(v, "flush") && strcmp(v, "keep"))
         return kiln_fail("--denormals expects flush or keep, got '%s'", v);
@@ -422,11 +432,14 @@ static int train(kiln_state *s, const options *o, data *d, const char *checkpoin
     float loss = 0;
     for (int64_t step = start; step < steps; ++step) {
       rows_gather(m, &d->train, idx + step * b, b, b, &r);
+      kiln_clear_error();
       loss = kiln_state_train_step(s, (const void *const *)r.in, r.y);
       if (!isfinite(loss)) {
         fprintf(stderr, "\n");
-        rc = kiln_fail("the loss became %f at epoch %lld step %lld; try a smaller --lr", loss,
-                       (long long)epoch, (long long)step + 1);
+        /* NaN is also how a refused or failed step reports (its message set). */
+        rc = *kiln_error() ? -1
+                           : kiln_fail("the loss became %f at epoch %lld step %lld; try a smaller --lr",
+                                       loss, (long long)epoch, (long long)step + 1);
         break;
       }
       int64_t element;
@@ -607,7 +620,8 @@ static int run(int argc, char **argv) {
   snprintf(defaultCheckpoint, sizeof defaultCheckpoint, "%s.safetensors", m->name);
   const char *checkpoint = o.checkpoint ? o.checkpoint : defaultCheckpoint;
 
-  kiln_state *s = kiln_state_create(m);
+  /* Without --device, KILN_CUDA_DEVICE or device 0. */
+  kiln_state *s = o.device_given ? kiln_state_create_on(m, (int)o.device) : kiln_state_create(m);
   if (!s)
     return -1;
   kiln_state_set_flush_denormals(s, o.flush_denormals);

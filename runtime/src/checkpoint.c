@@ -7,6 +7,7 @@
  * Loading validates every header field before trusting it.
  *===----------------------------------------------------------------------===*/
 #include "kiln/runtime.h"
+#include "gpu.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -146,6 +147,9 @@ int kiln_checkpoint_save(const kiln_state *s, const char *path) {
   if (m->standardize && !s->standardization_ready)
     return kiln_fail("%s: model '%s' standardises its inputs, but no statistics were fitted "
                      "(call fit_preprocess first); not saved", path, m->name);
+  /* A GPU build's trained arenas are on the device. */
+  if (kiln_gpu_pull(s))
+    return kiln_fail("%s: not saved: %s", path, kiln_error());
   int stats = m->standardize;
   strbuf h = {0};
   sb_add(&h,
@@ -578,6 +582,8 @@ int kiln_checkpoint_load(kiln_state *s, const char *path) {
     s->epoch_loss = md.epoch_loss;
     s->seed = md.seed;
     s->split = md.split;
+    if (s->gpu)
+      kiln_gpu_host_changed(s->gpu);
   }
   free(md.arch);
   free(header);

@@ -50,9 +50,13 @@ static int check(kiln_cuda *c, CUresult r, const char *what) {
 
 int kiln_cuda_open(int ordinal, kiln_cuda **out) {
   *out = NULL;
-  void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  /* KILN_CUDA_DRIVER names another driver library (the tests' fake one). */
+  const char *path = getenv("KILN_CUDA_DRIVER");
+  if (!path || !*path)
+    path = "libcuda.so.1";
+  void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!lib)
-    return kiln_fail("no CUDA driver: libcuda.so.1 cannot be loaded on this machine");
+    return kiln_fail("no CUDA driver: %s cannot be loaded on this machine", path);
   kiln_cuda *c = calloc(1, sizeof *c);
   if (!c) {
     dlclose(lib);
@@ -143,10 +147,16 @@ int kiln_cuda_to_host(kiln_cuda *c, void *dst, kiln_device_ptr src, size_t bytes
 }
 
 int kiln_cuda_launch(kiln_cuda *c, void *function, const unsigned grid[3], const unsigned block[3],
-                     void **params) {
-  return check(c, c->cuLaunchKernel(function, grid[0], grid[1], grid[2], block[0], block[1],
-                                    block[2], 0, NULL, params, NULL),
-               "cuLaunchKernel");
+                     void **params, const char *name) {
+  CUresult r = c->cuLaunchKernel(function, grid[0], grid[1], grid[2], block[0], block[1], block[2],
+                                 0, NULL, params, NULL);
+  if (r == 0)
+    return 0;
+  const char *msg = NULL;
+  if (c->cuGetErrorString)
+    c->cuGetErrorString(r, &msg);
+  return kiln_fail("CUDA kernel '%s' failed to launch: %s (error %d)", name,
+                   msg ? msg : "unknown error", r);
 }
 
 int kiln_cuda_synchronize(kiln_cuda *c) { return check(c, c->cuCtxSynchronize(), "cuCtxSynchronize"); }

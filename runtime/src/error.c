@@ -8,6 +8,8 @@ static _Thread_local char message[1024];
 
 const char *kiln_error(void) { return message; }
 
+void kiln_clear_error(void) { message[0] = '\0'; }
+
 int kiln_fail(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

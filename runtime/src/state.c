@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fpmode.h"
+#include "gpu.h"
 
 static void *aligned_zeroed(size_t bytes) {
   size_t size = (bytes + 63) / 64 * 64;
@@ -16,6 +17,11 @@ static void *aligned_zeroed(size_t bytes) {
 }
 
 kiln_state *kiln_state_create(const kiln_model *m) {
+  const char *device = getenv("KILN_CUDA_DEVICE");
+  return kiln_state_create_on(m, device && *device ? atoi(device) : 0);
+}
+
+kiln_state *kiln_state_create_on(const kiln_model *m, int device) {
   if (!m || m->abi_version != KILN_ABI_VERSION) {
     kiln_fail("model table has ABI version %lld, this runtime expects %d",
               m ? (long long)m->abi_version : -1LL, KILN_ABI_VERSION);
@@ -29,7 +35,8 @@ kiln_state *kiln_state_create(const kiln_model *m) {
   s->model = m;
   s->params = aligned_zeroed((size_t)m->param_numel * sizeof(float));
   s->state = aligned_zeroed((size_t)m->state_numel * sizeof(float));
-  s->workspace = aligned_zeroed((size_t)m->workspace_bytes);
+  /* A GPU build's workspace is on the device only. */
+  s->workspace = aligned_zeroed(m->ptx ? 0 : (size_t)m->workspace_bytes);
   s->row_inputs = calloc((size_t)m->num_inputs + 1, sizeof *s->row_inputs);
   s->hyper[0] = (float)m->lr;
   s->seed = (uint64_t)m->seed;
@@ -48,12 +55,17 @@ kiln_state *kiln_state_create(const kiln_model *m) {
                   (1024.0 * 1024.0 * 1024.0));
     return NULL;
   }
+  if (m->ptx && !(s->gpu = kiln_gpu_create(m, device))) {
+    kiln_state_destroy(s);
+    return NULL;
+  }
   return s;
 }
 
 void kiln_state_destroy(kiln_state *s) {
   if (!s)
     return;
+  kiln_gpu_destroy(s->gpu);
   free(s->params);
   free(s->state);
   free(s->workspace);
@@ -103,6 +115,8 @@ void kiln_state_init(kiln_state *s, uint64_t seed) {
   s->steps_done = 0;
   s->epoch_loss = 0;
   s->seed = seed;
+  if (s->gpu)
+    kiln_gpu_host_changed(s->gpu);
 }
 
 void kiln_state_set_lr(kiln_state *s, float lr) { s->hyper[0] = lr; }
@@ -188,6 +202,8 @@ float kiln_state_train_step(kiln_state *s, const void *const *x, const void *y) 
   if (check_inputs(s, x, s ? s->model->batch : 0, "train_step") || check_labels(s->model, y))
     return NAN;
   float loss = 0;
+  if (s->gpu)
+    return kiln_gpu_train_step(s, x, y, &loss) ? NAN : loss;
   call_scope outer = call_enter(s);
   s->model->train_step(s->params, s->state, x, y, s->hyper, &loss, s->workspace);
   call_leave(outer);
@@ -196,6 +212,10 @@ float kiln_state_train_step(kiln_state *s, const void *const *x, const void *y) 
 
 const char *kiln_state_nonfinite(const kiln_state *s, int64_t *element) {
   const kiln_model *m = s->model;
+  if (kiln_gpu_pull(s)) {
+    *element = -1;
+    return "(the device's copy could not be read)";
+  }
   for (int arena = 0; arena < 2; ++arena) {
     const kiln_tensor_info *t = arena ? m->state : m->params;
     const float *base = arena ? s->state : s->params;
@@ -219,6 +239,8 @@ int kiln_state_predict(kiln_state *s, const void *const *x, int64_t rows, float 
     return kiln_fail("predict: the output buffer is NULL");
   if (check_inputs(s, x, rows, "predict"))
     return -1;
+  if (s->gpu)
+    return kiln_gpu_predict(s, x, rows, out);
   call_scope outer = call_enter(s);
   /* Whole batches through predict, the rest row by row through predict_one:
    * the cost follows the row count, with no padding. */

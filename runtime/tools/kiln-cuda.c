@@ -56,7 +56,7 @@ static int axpy(kiln_cuda *c) {
     return -1;
   unsigned grid[3] = {1, 1, 1}, block[3] = {256, 1, 1};
   void *params[] = {&a, &dx, &dy};
-  if (kiln_cuda_launch(c, fn, grid, block, params) || kiln_cuda_synchronize(c) ||
+  if (kiln_cuda_launch(c, fn, grid, block, params, "axpy") || kiln_cuda_synchronize(c) ||
       kiln_cuda_to_host(c, y, dy, sizeof y))
     return -1;
   for (int i = 0; i < 256; ++i)

@@ -170,33 +170,43 @@ LogicalResult writeText(llvm::function_ref<void(llvm::raw_ostream &)> print) {
   return success();
 }
 
-/// Runs the GPU pipeline and writes the PTX of the model's kernel module.
-LogicalResult emitPTX(ModuleOp module, MLIRContext &ctx) {
+/// The GPU pipeline's options from the command line; fails with a message
+/// when the chip is unknown or, if the kernels are to be compiled, libdevice
+/// is missing.
+FailureOr<kiln::GPUOptions> gpuOptions(bool compileKernels) {
   if (gpuChip != "sm_80" && gpuChip != "sm_90") {
     llvm::errs() << "kilnc: error: unsupported --gpu-chip=" << gpuChip << " (sm_80 or sm_90)\n";
     return failure();
   }
-  PassManager pm(&ctx);
-  if (failed(applyPassManagerCLOptions(pm)))
-    return failure();
   kiln::GPUOptions options;
   options.chip = gpuChip;
   options.cudaPath = !cudaPath.empty()           ? cudaPath.getValue()
                      : std::getenv("CUDA_HOME") ? std::getenv("CUDA_HOME")
                                                 : KILN_CUDA_PATH;
   std::string libdevice = options.cudaPath + "/nvvm/libdevice/libdevice.10.bc";
-  if (emit == Emit::PTX && !llvm::sys::fs::exists(libdevice)) {
+  if (compileKernels && !llvm::sys::fs::exists(libdevice)) {
     llvm::errs() << "kilnc: error: libdevice not found at '" << libdevice
                  << "'; pass --cuda-path=<CUDA toolkit root>\n";
     return failure();
   }
+  return options;
+}
+
+/// Runs the GPU pipeline and writes the PTX of the model's kernel module.
+LogicalResult emitPTX(ModuleOp module, MLIRContext &ctx) {
+  FailureOr<kiln::GPUOptions> options = gpuOptions(emit == Emit::PTX);
+  if (failed(options))
+    return failure();
+  PassManager pm(&ctx);
+  if (failed(applyPassManagerCLOptions(pm)))
+    return failure();
   if (emit == Emit::GPU) {
-    kiln::buildGPUKernelPipeline(pm, options);
+    kiln::buildGPUKernelPipeline(pm, *options);
     if (failed(pm.run(module)))
       return internal("GPU kernel generation");
     return writeText([&](llvm::raw_ostream &os) { module.print(os); });
   }
-  kiln::buildGPUCodegenPipeline(pm, options);
+  kiln::buildGPUCodegenPipeline(pm, *options);
   if (failed(pm.run(module)))
     return internal("GPU code generation");
   std::string ptx;
@@ -234,13 +244,8 @@ LogicalResult validateOptions() {
     llvm::errs() << "kilnc: error: unknown --target=" << target << " (expected cpu or cuda)\n";
     return failure();
   }
-  bool gpuOnly = emit == Emit::PTX || emit == Emit::GPU;
-  if ((target == "cuda") != gpuOnly && emit > Emit::Linalg) {
-    llvm::errs() << "kilnc: error: "
-                 << (target == "cuda" ? "--target=cuda produces --emit=ptx (host execution on "
-                                        "CUDA is not implemented yet)"
-                                      : "--emit=ptx and --emit=gpu need --target=cuda")
-                 << "\n";
+  if (target == "cpu" && (emit == Emit::PTX || emit == Emit::GPU)) {
+    llvm::errs() << "kilnc: error: --emit=ptx and --emit=gpu need --target=cuda\n";
     return failure();
   }
   return success();
@@ -294,12 +299,25 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
     return *r;
   if (emit == Emit::PTX || emit == Emit::GPU)
     return emitPTX(*module, ctx);
-  kiln::CPUOptions cpu;
-  cpu.vectorWidth = kiln::hostVectorWidth();
-  auto codegen = [&](OpPassManager &pm) { kiln::buildCPUCodegenPipeline(pm, cpu); };
-  // No --emit stops here: only failure returns.
-  if (stage("CPU code generation", codegen, std::nullopt, kiln::ReportStage::Codegen))
-    return failure();
+  if (target == "cuda") {
+    // Kernels to PTX, host functions to launches: the rest is as on the CPU.
+    FailureOr<kiln::GPUOptions> gpu = gpuOptions(true);
+    if (failed(gpu))
+      return failure();
+    auto codegen = [&](OpPassManager &pm) {
+      kiln::buildGPUCodegenPipeline(pm, *gpu);
+      kiln::buildGPUHostPipeline(pm);
+    };
+    if (stage("GPU code generation", codegen, std::nullopt, kiln::ReportStage::Codegen))
+      return failure();
+  } else {
+    kiln::CPUOptions cpu;
+    cpu.vectorWidth = kiln::hostVectorWidth();
+    auto codegen = [&](OpPassManager &pm) { kiln::buildCPUCodegenPipeline(pm, cpu); };
+    // No --emit stops here: only failure returns.
+    if (stage("CPU code generation", codegen, std::nullopt, kiln::ReportStage::Codegen))
+      return failure();
+  }
   if (failed(checkMemoryLimit(*module, name)))
     return failure();
 

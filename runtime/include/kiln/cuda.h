@@ -16,8 +16,9 @@ extern "C" {
 typedef struct kiln_cuda kiln_cuda;
 typedef uint64_t kiln_device_ptr;
 
-/* Opens the driver and device `ordinal`; fails with "no CUDA driver" or
- * "no CUDA device" where there is none. */
+/* Opens the driver (libcuda.so.1, or the library KILN_CUDA_DRIVER names)
+ * and device `ordinal`; fails with "no CUDA driver" or "no CUDA device"
+ * where there is none. */
 int kiln_cuda_open(int ordinal, kiln_cuda **out);
 void kiln_cuda_close(kiln_cuda *c);
 const char *kiln_cuda_device_name(const kiln_cuda *c);
@@ -29,8 +30,9 @@ int kiln_cuda_alloc(kiln_cuda *c, size_t bytes, kiln_device_ptr *out);
 int kiln_cuda_free(kiln_cuda *c, kiln_device_ptr p);
 int kiln_cuda_to_device(kiln_cuda *c, kiln_device_ptr dst, const void *src, size_t bytes);
 int kiln_cuda_to_host(kiln_cuda *c, void *dst, kiln_device_ptr src, size_t bytes);
+/* `name` is the kernel's, for the error message. */
 int kiln_cuda_launch(kiln_cuda *c, void *function, const unsigned grid[3], const unsigned block[3],
-                     void **params);
+                     void **params, const char *name);
 int kiln_cuda_synchronize(kiln_cuda *c);
 
 #ifdef __cplusplus

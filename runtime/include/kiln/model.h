@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-#define KILN_ABI_VERSION 7
+#define KILN_ABI_VERSION 8
 
 /* Parameter initialisers; fans come from the tensor's table entry. */
 enum kiln_init {
@@ -140,6 +140,12 @@ typedef struct kiln_model {
    * predict runs `batch` rows, predict_one one row. */
   kiln_train_step_fn train_step;
   kiln_predict_fn predict, predict_one;
+  /* GPU builds (kilnc --target=cuda): the entry points take device
+   * addresses and launch the kernels of `ptx` through kiln_gpu_launch, by
+   * their index in kernel_names. NULL and 0 in CPU builds. */
+  const char *ptx;
+  int64_t num_kernels;
+  const char *const *kernel_names;
 } kiln_model;
 
 #ifdef __cplusplus

@@ -19,6 +19,8 @@ extern "C" {
 
 /* The message of the last failure on this thread. */
 const char *kiln_error(void);
+/* Forgets the last message (so a caller can tell whether a call set one). */
+void kiln_clear_error(void);
 /* Records a failure message (printf-style) and returns -1. */
 int kiln_fail(const char *fmt, ...);
 
@@ -43,9 +45,16 @@ typedef struct kiln_state {
   int flush_denormals; /* run steps with subnormals flushed to zero (default 1) */
   int threads;         /* threads a step may use; 0: every core this process may run on */
   const void **row_inputs; /* predict's per-input pointers into the caller's rows */
+  /* GPU builds: the device arenas (gpu.c); params and state above are then
+   * the host copies that initialisation and checkpoints use. */
+  struct kiln_gpu *gpu;
 } kiln_state;
 
+/* A GPU build (model->ptx) opens CUDA device 0, or the one KILN_CUDA_DEVICE
+ * names; NULL with kiln_error() set where there is no driver or device. */
 kiln_state *kiln_state_create(const kiln_model *model);
+/* The same on CUDA device `device` (ignored by CPU builds). */
+kiln_state *kiln_state_create_on(const kiln_model *model, int device);
 void kiln_state_destroy(kiln_state *s);
 /* Initialises parameters from the model's initialisers; zeroes the state. */
 void kiln_state_init(kiln_state *s, uint64_t seed);

@@ -1,0 +1,85 @@
+"""Checks every example's CUDA build against its CPU build, on a GPU.
+
+Run in a bundle made by scripts/gpu-bundle.sh (bin/NAME.cpu, bin/NAME.gpu,
+data/). For each example both builds train the same steps from the same
+seed, logging every step's loss; the GPU's losses must match the CPU's
+within --rtol (default 1e-4, relative), and with --epochs E the final test
+metric within 0.5 points (accuracy) or 1% (MSE). Prints a line per example
+and a JSON summary (--json FILE), exits 1 if any example differs or fails.
+
+  python3 gpu_check.py [--steps 20] [--epochs 0] [--only NAME,...] [--json FILE]
+"""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+def train(exe, workdir, args):
+    metrics = os.path.join(workdir, os.path.basename(exe) + ".jsonl")
+    if os.path.exists(metrics):
+        os.remove(metrics)
+    cmd = [exe, "train", "--metrics", metrics, "--log-every", "1",
+           "--checkpoint", metrics + ".safetensors"] + args
+    start = time.monotonic()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    elapsed = time.monotonic() - start
+    if r.returncode:
+        return None, r.stderr.strip().splitlines()[-1:] or ["exit %d" % r.returncode], elapsed
+    lines = [json.loads(x) for x in open(metrics)]
+    return lines, None, elapsed
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=0, help="also train E full epochs and compare the test metric")
+    p.add_argument("--rtol", type=float, default=1e-4)
+    p.add_argument("--only", default="")
+    p.add_argument("--json", default="")
+    a = p.parse_args()
+    os.makedirs("runs", exist_ok=True)
+    names = sorted(os.path.basename(f)[:-4] for f in glob.glob("bin/*.cpu"))
+    if a.only:
+        names = [n for n in names if n in a.only.split(",")]
+    results, bad = [], 0
+    for name in names:
+        res = {"example": name}
+        quick = ["--epochs", "1", "--steps-per-epoch", str(a.steps)]
+        cpu, err_c, _ = train("bin/%s.cpu" % name, "runs", quick)
+        gpu, err_g, _ = train("bin/%s.gpu" % name, "runs", quick)
+        if err_c or err_g:
+            res["error"] = (err_c or err_g)[0]
+        else:
+            lc = [x["loss"] for x in cpu if "step" in x and "loss" in x]
+            lg = [x["loss"] for x in gpu if "step" in x and "loss" in x]
+            worst = max((abs(c - g) / max(abs(c), 1e-12) for c, g in zip(lc, lg)), default=float("inf"))
+            res.update(steps=len(lc), max_rel_loss_diff=worst, ok=len(lc) == len(lg) > 0 and worst <= a.rtol)
+        if a.epochs and "error" not in res:
+            full = ["--epochs", str(a.epochs)]
+            cpu, err_c, tc = train("bin/%s.cpu" % name, "runs", full)
+            gpu, err_g, tg = train("bin/%s.gpu" % name, "runs", full)
+            if err_c or err_g:
+                res["error"] = (err_c or err_g)[0]
+            else:
+                ec, eg = cpu[-1], gpu[-1]
+                key = "test_accuracy" if "test_accuracy" in ec else "test_mse"
+                diff = abs(ec[key] - eg[key])
+                close = diff <= 0.005 if key == "test_accuracy" else diff <= 0.01 * abs(ec[key])
+                res.update(metric=key, cpu=ec[key], gpu=eg[key], cpu_samples_per_sec=ec.get("samples_per_sec"),
+                           gpu_samples_per_sec=eg.get("samples_per_sec"), ok=res["ok"] and close)
+        if not res.get("ok"):
+            bad += 1
+        results.append(res)
+        print(("ok   " if res.get("ok") else "FAIL ") + json.dumps(res), flush=True)
+    if a.json:
+        json.dump(results, open(a.json, "w"), indent=1)
+    print("%d examples, %d differ or fail" % (len(results), bad))
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+/*===- gpu.c - A GPU build's model state on the device --------------------===*
+ * Parameters, state, workspace and the staging buffers of one batch live on
+ * the device for the state's lifetime. A step copies the batch and the
+ * learning rate in, calls the generated entry point (host code that only
+ * computes device addresses and calls kiln_gpu_launch), and copies the
+ * loss out. The host arenas stay the checkpoint format: they are pulled
+ * from the device when read and pushed after the host changed them.
+ *===----------------------------------------------------------------------===*/
+#include "gpu.h"
+#include "kiln/cuda.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct kiln_gpu {
+  const kiln_model *m;
+  kiln_cuda *cuda;
+  void *module;
+  void **functions; /* by kernel index */
+  int64_t *params_of; /* each kernel's parameter count, from the PTX */
+  kiln_device_ptr params, state, workspace, hyper, loss, label, out;
+  kiln_device_ptr *inputs;  /* one per input, a batch of rows each */
+  const void **input_ptrs;  /* the same as addresses, the entry points' x */
+  int device_stale, host_stale;
+  int sync_launches;        /* KILN_CUDA_SYNC=1: wait after each launch */
+  int failed;               /* a launch failed: the rest of the call is skipped */
+  char error[512];
+};
+
+/* The state whose entry point is running on this thread. */
+static _Thread_local kiln_gpu *current;
+
+/* The parameters `.entry name(...)` declares in the PTX, or -1. */
+static int64_t ptx_params(const char *ptx, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = ptx; (p = strstr(p, ".entry ")); ) {
+    p += 7;
+    if (strncmp(p, name, n) || (p[n] != '(' && p[n] != ' ' && p[n] != '\n'))
+      continue;
+    const char *end = strchr(p, ')');
+    int64_t count = 0;
+    for (const char *q = p; end && (q = strstr(q, ".param")) && q < end; q += 6)
+      ++count;
+    return end ? count : -1;
+  }
+  return -1;
+}
+
+static size_t input_bytes(const kiln_model *m, int64_t i, int64_t rows) {
+  return (size_t)(rows * m->inputs[i].numel) * KILN_INPUT_VALUE_BYTES;
+}
+
+kiln_gpu *kiln_gpu_create(const kiln_model *m, int device) {
+  kiln_gpu *g = calloc(1, sizeof *g);
+  if (!g) {
+    kiln_fail("out of memory");
+    return NULL;
+  }
+  g->m = m;
+  const char *sync = getenv("KILN_CUDA_SYNC");
+  g->sync_launches = sync && !strcmp(sync, "1");
+  g->functions = calloc((size_t)(m->num_kernels ? m->num_kernels : 1), sizeof(void *));
+  g->params_of = calloc((size_t)(m->num_kernels ? m->num_kernels : 1), sizeof(int64_t));
+  g->inputs = calloc((size_t)m->num_inputs + 1, sizeof *g->inputs);
+  g->input_ptrs = calloc((size_t)m->num_inputs + 1, sizeof *g->input_ptrs);
+  int rc = g->functions && g->params_of && g->inputs && g->input_ptrs ? 0 : kiln_fail("out of memory");
+  for (int64_t k = 0; rc == 0 && k < m->num_kernels; ++k)
+    if ((g->params_of[k] = ptx_params(m->ptx, m->kernel_names[k])) < 0)
+      rc = kiln_fail("kernel '%s' is not in the model's PTX; this is a bug in Kiln", m->kernel_names[k]);
+  if (rc == 0)
+    rc = kiln_cuda_open(device, &g->cuda);
+  if (rc == 0)
+    rc = kiln_cuda_load_ptx(g->cuda, m->ptx, &g->module);
+  for (int64_t k = 0; rc == 0 && k < m->num_kernels; ++k)
+    rc = kiln_cuda_function(g->cuda, g->module, m->kernel_names[k], &g->functions[k]);
+  struct {
+    kiln_device_ptr *p;
+    size_t bytes;
+  } buffers[] = {
+      {&g->params, (size_t)m->param_numel * sizeof(float)},
+      {&g->state, (size_t)m->state_numel * sizeof(float)},
+      {&g->workspace, (size_t)m->workspace_bytes},
+      {&g->hyper, sizeof(float)},
+      {&g->loss, sizeof(float)},
+      {&g->label, (size_t)(m->batch * m->label_numel) * sizeof(float)},
+      {&g->out, (size_t)(m->batch * m->output_numel) * sizeof(float)},
+  };
+  for (size_t i = 0; rc == 0 && i < sizeof buffers / sizeof *buffers; ++i)
+    rc = kiln_cuda_alloc(g->cuda, buffers[i].bytes, buffers[i].p);
+  for (int64_t i = 0; rc == 0 && i < m->num_inputs; ++i) {
+    rc = kiln_cuda_alloc(g->cuda, input_bytes(m, i, m->batch), &g->inputs[i]);
+    g->input_ptrs[i] = (const void *)(uintptr_t)g->inputs[i];
+  }
+  if (rc) {
+    kiln_gpu_destroy(g);
+    return NULL;
+  }
+  g->device_stale = 1;
+  return g;
+}
+
+void kiln_gpu_destroy(kiln_gpu *g) {
+  if (!g)
+    return;
+  if (g->cuda) {
+    kiln_device_ptr all[] = {g->params, g->state, g->workspace, g->hyper, g->loss, g->label, g->out};
+    for (size_t i = 0; i < sizeof all / sizeof *all; ++i)
+      if (all[i])
+        kiln_cuda_free(g->cuda, all[i]);
+    for (int64_t i = 0; g->inputs && i < g->m->num_inputs; ++i)
+      if (g->inputs[i])
+        kiln_cuda_free(g->cuda, g->inputs[i]);
+    kiln_cuda_close(g->cuda);
+  }
+  free(g->functions);
+  free(g->params_of);
+  free(g->inputs);
+  free(g->input_ptrs);
+  free(g);
+}
+
+void kiln_gpu_host_changed(kiln_gpu *g) {
+  g->device_stale = 1;
+  g->host_stale = 0;
+}
+
+int kiln_gpu_pull(const kiln_state *s) {
+  kiln_gpu *g = s->gpu;
+  if (!g || !g->host_stale)
+    return 0;
+  const kiln_model *m = s->model;
+  if (kiln_cuda_to_host(g->cuda, s->params, g->params, (size_t)m->param_numel * sizeof(float)) ||
+      kiln_cuda_to_host(g->cuda, s->state, g->state, (size_t)m->state_numel * sizeof(float)))
+    return -1;
+  g->host_stale = 0;
+  return 0;
+}
+
+static int push(kiln_state *s) {
+  kiln_gpu *g = s->gpu;
+  if (!g->device_stale)
+    return 0;
+  const kiln_model *m = s->model;
+  if (kiln_cuda_to_device(g->cuda, g->params, s->params, (size_t)m->param_numel * sizeof(float)) ||
+      kiln_cuda_to_device(g->cuda, g->state, s->state, (size_t)m->state_numel * sizeof(float)))
+    return -1;
+  g->device_stale = 0;
+  return 0;
+}
+
+/* Called by generated host code for every kernel launch. */
+void kiln_gpu_launch(int64_t kernel, int64_t gx, int64_t gy, int64_t gz, int64_t bx, int64_t by,
+                     int64_t bz, void **params, int64_t nparams) {
+  kiln_gpu *g = current;
+  if (!g || g->failed)
+    return;
+  const char *name = kernel >= 0 && kernel < g->m->num_kernels ? g->m->kernel_names[kernel] : NULL;
+  int rc;
+  if (!name) {
+    rc = kiln_fail("generated code launched kernel %lld of %lld; this is a bug in Kiln",
+                   (long long)kernel, (long long)g->m->num_kernels);
+  } else if (nparams != g->params_of[kernel]) {
+    /* cuLaunchKernel reads as many parameters as the kernel declares. */
+    rc = kiln_fail("kernel '%s' takes %lld parameters, the generated code passed %lld; this is a "
+                   "bug in Kiln", name, (long long)g->params_of[kernel], (long long)nparams);
+  } else {
+    const unsigned grid[3] = {(unsigned)gx, (unsigned)gy, (unsigned)gz};
+    const unsigned block[3] = {(unsigned)bx, (unsigned)by, (unsigned)bz};
+    rc = kiln_cuda_launch(g->cuda, g->functions[kernel], grid, block, params, name);
+    if (rc == 0 && g->sync_launches && kiln_cuda_synchronize(g->cuda))
+      rc = kiln_fail("kernel '%s' failed: %s", name, kiln_error());
+  }
+  if (rc) {
+    g->failed = 1;
+    snprintf(g->error, sizeof g->error, "%s", kiln_error());
+  }
+}
+
+/* Runs one entry point call with this state's launches. */
+static int run_entry(kiln_gpu *g, void (*call)(kiln_gpu *, void *), void *ctx) {
+  g->failed = 0;
+  current = g;
+  call(g, ctx);
+  current = NULL;
+  return g->failed ? kiln_fail("%s", g->error) : 0;
+}
+
+static void call_train_step(kiln_gpu *g, void *ctx) {
+  (void)ctx;
+  g->m->train_step((float *)(uintptr_t)g->params, (float *)(uintptr_t)g->state, g->input_ptrs,
+                   (const void *)(uintptr_t)g->label, (const float *)(uintptr_t)g->hyper,
+                   (float *)(uintptr_t)g->loss, (uint8_t *)(uintptr_t)g->workspace);
+}
+
+int kiln_gpu_train_step(kiln_state *s, const void *const *x, const void *y, float *loss) {
+  kiln_gpu *g = s->gpu;
+  const kiln_model *m = s->model;
+  if (push(s))
+    return -1;
+  for (int64_t i = 0; i < m->num_inputs; ++i)
+    if (kiln_cuda_to_device(g->cuda, g->inputs[i], x[i], input_bytes(m, i, m->batch)))
+      return -1;
+  if (kiln_cuda_to_device(g->cuda, g->label, y, (size_t)(m->batch * m->label_numel) * sizeof(float)) ||
+      kiln_cuda_to_device(g->cuda, g->hyper, s->hyper, sizeof(float)))
+    return -1;
+  if (run_entry(g, call_train_step, NULL))
+    return -1;
+  g->host_stale = 1;
+  /* The copy waits for the step's kernels: a fault in one surfaces here. */
+  if (kiln_cuda_to_host(g->cuda, loss, g->loss, sizeof(float)))
+    return kiln_fail("%s (KILN_CUDA_SYNC=1 names the kernel that failed)", kiln_error());
+  return 0;
+}
+
+typedef struct predict_args {
+  int one;
+} predict_args;
+
+static void call_predict(kiln_gpu *g, void *ctx) {
+  predict_args *a = ctx;
+  (a->one ? g->m->predict_one : g->m->predict)(
+      (const float *)(uintptr_t)g->params, (const float *)(uintptr_t)g->state, g->input_ptrs,
+      (float *)(uintptr_t)g->out, (uint8_t *)(uintptr_t)g->workspace);
+}
+
+int kiln_gpu_predict(kiln_state *s, const void *const *x, int64_t rows, float *out) {
+  kiln_gpu *g = s->gpu;
+  const kiln_model *m = s->model;
+  if (push(s))
+    return -1;
+  /* Whole batches through predict, the rest row by row through predict_one,
+   * as on the CPU. */
+  for (int64_t done = 0; done < rows;) {
+    int64_t step = rows - done >= m->batch ? m->batch : 1;
+    for (int64_t i = 0; i < m->num_inputs; ++i)
+      if (kiln_cuda_to_device(g->cuda, g->inputs[i],
+                              (const char *)x[i] + input_bytes(m, i, done), input_bytes(m, i, step)))
+        return -1;
+    predict_args a = {step == 1 && m->batch != 1};
+    if (run_entry(g, call_predict, &a) ||
+        kiln_cuda_to_host(g->cuda, out + done * m->output_numel, g->out,
+                          (size_t)(step * m->output_numel) * sizeof(float)))
+      return -1;
+    done += step;
+  }
+  return 0;
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds what a GPU machine needs to check Kiln's CUDA builds against its CPU
+# builds there (that machine has the NVIDIA driver but no MLIR): every
+# example compiled for the CPU and for CUDA from a copy whose data paths
+# point into the bundle, the data files it reads, and bench/gpu_check.py.
+#
+#   scripts/gpu-bundle.sh [OUT]     (default: gpu-bundle/, ignored by git)
+#   then, on the GPU machine:  cd OUT && python3 gpu_check.py
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$root/gpu-bundle}
+kilnc=${KILNC:-${BUILD_DIR:-$root/build}/bin/kilnc}
+rm -rf "$out"
+mkdir -p "$out/src" "$out/bin" "$out/data"
+for f in "$root"/examples/*.kiln; do
+  b=$(basename "$f" .kiln)
+  # Debian's data directories -> data/ (relative: the checks run in OUT).
+  sed -e 's|"/usr/share/datasets/fashion-mnist/|"data/|g' \
+      -e 's|"/usr/lib/python3/dist-packages/sklearn/datasets/data/|"data/|g' \
+      -e 's|"/usr/share/dict/|"data/|g' "$f" > "$out/src/$b.kiln"
+  for path in $(grep -o '"/[^"]*"' "$f" | tr -d '"'); do
+    cp -n "$path" "$out/data/"
+  done
+  "$kilnc" "$out/src/$b.kiln" -o "$out/bin/$b.cpu"
+  "$kilnc" "$out/src/$b.kiln" --target=cuda -o "$out/bin/$b.gpu"
+done
+cp "$root/bench/gpu_check.py" "$out/"
+du -sh "$out"
