@@ -30,6 +30,7 @@ struct kiln_cuda {
   CUresult (*cuCtxSynchronize)(void);
   CUresult (*cuModuleLoadData)(CUmodule *, const void *);
   CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*cuModuleUnload)(CUmodule);
   CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
   CUresult (*cuMemFree)(CUdeviceptr);
   CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
@@ -74,6 +75,7 @@ int kiln_cuda_open(int ordinal, kiln_cuda **out) {
       {(void **)&c->cuCtxSynchronize, "cuCtxSynchronize"},
       {(void **)&c->cuModuleLoadData, "cuModuleLoadData"},
       {(void **)&c->cuModuleGetFunction, "cuModuleGetFunction"},
+      {(void **)&c->cuModuleUnload, "cuModuleUnload"},
       {(void **)&c->cuMemAlloc, "cuMemAlloc_v2"},
       {(void **)&c->cuMemFree, "cuMemFree_v2"},
       {(void **)&c->cuMemcpyHtoD, "cuMemcpyHtoD_v2"},
@@ -121,6 +123,10 @@ const char *kiln_cuda_device_name(const kiln_cuda *c) { return c->name; }
 
 int kiln_cuda_load_ptx(kiln_cuda *c, const char *ptx, void **module) {
   return check(c, c->cuModuleLoadData((CUmodule *)module, ptx), "cuModuleLoadData");
+}
+
+int kiln_cuda_unload(kiln_cuda *c, void *module) {
+  return check(c, c->cuModuleUnload(module), "cuModuleUnload");
 }
 
 int kiln_cuda_function(kiln_cuda *c, void *module, const char *name, void **function) {

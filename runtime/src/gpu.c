@@ -111,6 +111,8 @@ void kiln_gpu_destroy(kiln_gpu *g) {
     for (int64_t i = 0; g->inputs && i < g->m->num_inputs; ++i)
       if (g->inputs[i])
         kiln_cuda_free(g->cuda, g->inputs[i]);
+    if (g->module)
+      kiln_cuda_unload(g->cuda, g->module);
     kiln_cuda_close(g->cuda);
   }
   free(g->functions);

@@ -85,13 +85,27 @@ CUresult cuModuleLoadData(void **out, const void *image) {
     p += 7;
     size_t n = strcspn(p, "( \n");
     entry *grown = realloc(m->entries, (size_t)(m->count + 1) * sizeof(entry));
-    if (!grown || n >= sizeof grown->name)
+    if (!grown || n >= sizeof grown->name) {
+      free(grown ? grown : m->entries);
+      free(m);
       return kInvalidValue;
+    }
     m->entries = grown;
     snprintf(m->entries[m->count++].name, sizeof(entry), "%.*s", (int)n, p);
   }
+  if (!m->count) {
+    free(m);
+    return kInvalidValue;
+  }
   *out = m;
-  return m->count ? 0 : kInvalidValue;
+  return 0;
+}
+
+CUresult cuModuleUnload(void *mod) {
+  module *m = mod;
+  free(m->entries);
+  free(m);
+  return 0;
 }
 
 CUresult cuModuleGetFunction(void **out, void *mod, const char *name) {

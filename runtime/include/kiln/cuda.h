@@ -25,6 +25,7 @@ const char *kiln_cuda_device_name(const kiln_cuda *c);
 
 /* Loads PTX text (JIT-compiled by the driver for this device). */
 int kiln_cuda_load_ptx(kiln_cuda *c, const char *ptx, void **module);
+int kiln_cuda_unload(kiln_cuda *c, void *module);
 int kiln_cuda_function(kiln_cuda *c, void *module, const char *name, void **function);
 int kiln_cuda_alloc(kiln_cuda *c, size_t bytes, kiln_device_ptr *out);
 int kiln_cuda_free(kiln_cuda *c, kiln_device_ptr p);
