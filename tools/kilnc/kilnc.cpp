@@ -22,6 +22,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/ToolUtilities.h"
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -238,6 +239,36 @@ LogicalResult checkMemoryLimit(ModuleOp module, StringRef file) {
   return failure();
 }
 
+/// Prints `d` with a window of its source line around the column when the
+/// line is longer than kMaxShownLine; fails (leaving `d` to the SourceMgr
+/// handler, which prints the whole line) otherwise.
+constexpr size_t kMaxShownLine = 200;
+LogicalResult emitClipped(llvm::SourceMgr &sourceMgr, Diagnostic &d) {
+  auto loc = dyn_cast<FileLineColLoc>(d.getLocation());
+  if (!loc || loc.getLine() == 0)
+    return failure();
+  llvm::StringRef buffer = sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID())->getBuffer();
+  llvm::SMLoc start = sourceMgr.FindLocForLineAndColumn(sourceMgr.getMainFileID(), loc.getLine(), 1);
+  if (!start.isValid())
+    return failure();
+  llvm::StringRef line = buffer.substr(start.getPointer() - buffer.data());
+  line = line.take_until([](char c) { return c == '\n' || c == '\r'; });
+  if (line.size() <= kMaxShownLine)
+    return failure();
+  size_t col = loc.getColumn() ? loc.getColumn() - 1 : 0;
+  size_t from = col > kMaxShownLine / 2 ? col - kMaxShownLine / 2 : 0;
+  llvm::StringRef window = line.substr(from, kMaxShownLine);
+  const char *kind = d.getSeverity() == DiagnosticSeverity::Error     ? "error"
+                     : d.getSeverity() == DiagnosticSeverity::Warning ? "warning"
+                                                                      : "note";
+  llvm::errs() << loc.getFilename().getValue() << ":" << loc.getLine() << ":" << loc.getColumn() << ": "
+               << kind << ": " << d.str() << "\n"
+               << (from ? "..." : "") << window << (from + window.size() < line.size() ? "..." : "")
+               << "\n"
+               << std::string(col - from + (from ? 3 : 0), ' ') << "^\n";
+  return success();
+}
+
 /// Checks option combinations before any work is done.
 LogicalResult validateOptions() {
   if (target != "cpu" && target != "cuda") {
@@ -421,6 +452,11 @@ int main(int argc, char **argv) {
       return handler.verify();
     }
     SourceMgrDiagnosticHandler handler(sourceMgr, &ctx);
+    // Registered last, so asked first: a diagnostic on a very long line
+    // (generated files, pathological nesting) shows a window of it.
+    DiagnosticEngine::HandlerID clipped = ctx.getDiagEngine().registerHandler(
+        [&](Diagnostic &d) { return emitClipped(sourceMgr, d); });
+    auto unregister = llvm::make_scope_exit([&] { ctx.getDiagEngine().eraseHandler(clipped); });
     return compile(llvm::MemoryBuffer::getMemBufferCopy(
                        sourceMgr.getMemoryBuffer(1)->getBuffer(),
                        sourceMgr.getMemoryBuffer(1)->getBufferIdentifier()),
