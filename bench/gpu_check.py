@@ -4,10 +4,14 @@ Run in a bundle made by scripts/gpu-bundle.sh (bin/NAME.cpu, bin/NAME.gpu,
 data/). For each example both builds train the same steps from the same
 seed, logging every step's loss; the GPU's losses must match the CPU's
 within --rtol (default 1e-4, relative), and with --epochs E the final test
-metric within 0.5 points (accuracy) or 1% (MSE). Prints a line per example
-and a JSON summary (--json FILE), exits 1 if any example differs or fails.
+metric within 0.5 points (accuracy) or 1% (MSE). With --torch DEVICE
+("cuda"), PyTorch trains the same example on that device from the same
+initial weights, data and batch order (bench/torch_models.py, copied into
+the bundle) for the samples/s column: Kiln-GPU against PyTorch-CUDA.
+Prints a line per example and a JSON summary (--json FILE), exits 1 if any
+example differs or fails.
 
-  python3 gpu_check.py [--steps 20] [--epochs 0] [--only NAME,...] [--json FILE]
+  python3 gpu_check.py [--steps 20] [--epochs 0] [--torch cuda] [--only NAME,...] [--json FILE]
 """
 import argparse
 import glob
@@ -40,7 +44,12 @@ def main():
     p.add_argument("--rtol", type=float, default=1e-4)
     p.add_argument("--only", default="")
     p.add_argument("--json", default="")
+    p.add_argument("--torch", default="", help="also time PyTorch on this device (cpu, cuda)")
     a = p.parse_args()
+    if a.torch:
+        os.environ.setdefault("KILN_DATA_DIR", os.path.abspath("data"))
+        sys.path.insert(0, os.path.abspath("bench"))
+        import torch_models
     os.makedirs("runs", exist_ok=True)
     names = sorted(os.path.basename(f)[:-4] for f in glob.glob("bin/*.cpu"))
     if a.only:
@@ -71,6 +80,19 @@ def main():
                 close = diff <= 0.005 if key == "test_accuracy" else diff <= 0.01 * abs(ec[key])
                 res.update(metric=key, cpu=ec[key], gpu=eg[key], cpu_samples_per_sec=ec.get("samples_per_sec"),
                            gpu_samples_per_sec=eg.get("samples_per_sec"), ok=res["ok"] and close)
+        if a.torch and "error" not in res:
+            # Both from the CPU build's initial weights (the same as the GPU build's).
+            init = os.path.join("runs", name + ".init.safetensors")
+            subprocess.run(["bin/%s.cpu" % name, "train", "--epochs", "0", "--checkpoint", init],
+                           check=True, stdout=subprocess.DEVNULL)
+            t = torch_models.train(name, init, epochs=a.epochs or 1,
+                                   steps_per_epoch=None if a.epochs else a.steps, device=a.torch)
+            res["torch_samples_per_sec"] = t["rate"]
+            if not a.epochs:
+                steps = res.get("steps", 0)
+                res["torch_max_rel_loss_diff"] = max(
+                    (abs(c - g) / max(abs(c), 1e-12) for c, g in zip(lc, t["step_loss"][:steps])),
+                    default=float("inf"))
         if not res.get("ok"):
             bad += 1
         results.append(res)

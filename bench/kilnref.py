@@ -161,6 +161,9 @@ def load_safetensors(path, dtypes=("F32",)):
     return out, header.get("__metadata__", {})
 
 
-SK = "/usr/lib/python3/dist-packages/sklearn/datasets/data"
-FM = "/usr/share/datasets/fashion-mnist"
+# Debian's data directories; KILN_DATA_DIR puts every file in one directory
+# instead (the GPU bundle of scripts/gpu-bundle.sh, on a machine without them).
+SK = os.environ.get("KILN_DATA_DIR") or "/usr/lib/python3/dist-packages/sklearn/datasets/data"
+FM = os.environ.get("KILN_DATA_DIR") or "/usr/share/datasets/fashion-mnist"
+DICT = os.environ.get("KILN_DATA_DIR") or "/usr/share/dict"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -164,7 +164,7 @@ class _WideDeep(torch.nn.Module):
 
 def _words():
     """examples/word_language.kiln's data: 6000 lowercased words of each list."""
-    files = [f"/usr/share/dict/{f}" for f in ("american-english", "ngerman", "french", "spanish",
+    files = [f"{kilnref.DICT}/{f}" for f in ("american-english", "ngerman", "french", "spanish",
                                               "italian")]
     x, y = kilnref.load_text(files, "'-.abcdefghijklmnopqrstuvwxyzßàáâäåçèéêëìíîïñòóôöùúûü", 16,
                              seed=2, sample=6000, lowercase=True, truncate=True)
@@ -307,7 +307,7 @@ def weights(model, spec):
     out = {}
     for layer, name in zip(layers(model), spec["layers"]):
         for key, param, transposed in tensors(layer, name):
-            w = param.detach().numpy()
+            w = param.detach().cpu().numpy()
             out[key] = w.T if transposed else w
     return out
 
@@ -331,20 +331,27 @@ def make_schedule(optimizer, schedule):
                                                       schedule.get("min_lr", 0.0))
 
 
+def _sync(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
 def train(name, init_checkpoint, epochs=None, data=None, on_epoch=None, opt=None,
-          steps_per_epoch=None, schedule=None):
+          steps_per_epoch=None, schedule=None, device="cpu"):
     """Trains one example like Kiln; returns samples/s over the whole run
     (training loop only: total samples over total seconds, as for Kiln), the
     loss of every step, the mean loss of every epoch, the final test metric
     and the weights. on_epoch(epoch, weights) sees the weights after each;
     `opt` replaces the example's optimizer settings; `steps_per_epoch` keeps
     only the first batches of each epoch (Kiln's --steps-per-epoch);
-    `schedule` is a learning-rate schedule as in the .kiln file."""
+    `schedule` is a learning-rate schedule as in the .kiln file; `device`
+    ("cuda" on a GPU) holds the model and the whole data set."""
     spec = EXAMPLES[name]
     epochs = spec["epochs"] if epochs is None else epochs
-    xtr, ytr, xte, yte = map(torch.from_numpy, data or spec["data"]())
+    xtr, ytr, xte, yte = (torch.from_numpy(a).to(device) for a in (data or spec["data"]()))
     model = spec["model"]()
     load_weights(model, spec, kilnref.load_safetensors(init_checkpoint)[0])
+    model.to(device)
     opt = opt or spec["opt"]
     clip = opt.get("clip_norm", 0)
     optimizer = make_optimizer(model.parameters(), opt)
@@ -354,7 +361,8 @@ def train(name, init_checkpoint, epochs=None, data=None, on_epoch=None, opt=None
     seconds, step_loss, epoch_loss = 0.0, [], []
     model.train()  # batch statistics in training, running ones for the test
     for epoch in range(1, epochs + 1):
-        order = torch.tensor(kilnref.epoch_order(len(ytr), spec["seed"], epoch))
+        order = torch.tensor(kilnref.epoch_order(len(ytr), spec["seed"], epoch), device=device)
+        _sync(device)
         start = time.perf_counter()
         for s in range(steps):
             b = order[s * batch:(s + 1) * batch]
@@ -365,6 +373,7 @@ def train(name, init_checkpoint, epochs=None, data=None, on_epoch=None, opt=None
                 torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
             optimizer.step()
             step_loss.append(loss.item())
+        _sync(device)
         seconds += time.perf_counter() - start
         epoch_loss.append(sum(step_loss[-steps:]) / steps)
         if on_epoch:

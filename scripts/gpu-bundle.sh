@@ -25,4 +25,6 @@ for f in "$root"/examples/*.kiln; do
   "$kilnc" "$out/src/$b.kiln" --target=cuda -o "$out/bin/$b.gpu"
 done
 cp "$root/bench/gpu_check.py" "$out/"
+mkdir -p "$out/bench"
+cp "$root/bench/torch_models.py" "$root/bench/kilnref.py" "$out/bench/"
 du -sh "$out"
