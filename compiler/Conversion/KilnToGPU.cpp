@@ -85,10 +85,13 @@ struct KilnGPUMapLoopsPass : kiln::impl::KilnGPUMapLoopsBase<KilnGPUMapLoopsPass
       return gpu::setMappingAttr(loop, mapping);
     };
     for (scf::ParallelOp op : outermost) {
-      if (op.getNumLoops() > 1) {
+      {
         // One flat dimension: its index is the row-major linear index, so a
         // warp's threads touch consecutive elements, and small trailing
         // dimensions (a 4x4 feature map) do not leave most threads idle.
+        // One-dimensional loops too: collapsing normalizes them to lower
+        // bound 0 and step 1, which tiling without min bounds assumes (it
+        // counts a step other than 1 twice in its bounds check).
         Block *block = op->getBlock();
         Operation *before = op->getPrevNode();
         rewriter.setInsertionPoint(op);

@@ -26,7 +26,8 @@ struct kiln_cuda {
   CUresult (*cuDeviceGetName)(char *, int, CUdevice);
   CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
   CUresult (*cuDevicePrimaryCtxRelease)(CUdevice);
-  CUresult (*cuCtxSetCurrent)(CUcontext);
+  CUresult (*cuCtxPushCurrent)(CUcontext);
+  CUresult (*cuCtxPopCurrent)(CUcontext *);
   CUresult (*cuCtxSynchronize)(void);
   CUresult (*cuModuleLoadData)(CUmodule *, const void *);
   CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
@@ -71,7 +72,8 @@ int kiln_cuda_open(int ordinal, kiln_cuda **out) {
       {(void **)&c->cuDeviceGetName, "cuDeviceGetName"},
       {(void **)&c->cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain"},
       {(void **)&c->cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2"},
-      {(void **)&c->cuCtxSetCurrent, "cuCtxSetCurrent"},
+      {(void **)&c->cuCtxPushCurrent, "cuCtxPushCurrent_v2"},
+      {(void **)&c->cuCtxPopCurrent, "cuCtxPopCurrent_v2"},
       {(void **)&c->cuCtxSynchronize, "cuCtxSynchronize"},
       {(void **)&c->cuModuleLoadData, "cuModuleLoadData"},
       {(void **)&c->cuModuleGetFunction, "cuModuleGetFunction"},
@@ -91,17 +93,23 @@ int kiln_cuda_open(int ordinal, kiln_cuda **out) {
     }
   }
   int count = 0;
-  if (c->cuInit(0) != 0 || c->cuDeviceGetCount(&count) != 0 || count == 0) {
+  CUresult init = c->cuInit(0);
+  if (init == 100 /* CUDA_ERROR_NO_DEVICE */ ||
+      (init == 0 && (c->cuDeviceGetCount(&count) != 0 || count == 0))) {
     kiln_cuda_close(c);
     return kiln_fail("no CUDA device: the driver is installed but reports no usable GPU");
+  }
+  if (init != 0) { /* e.g. a driver too old for this PTX's CUDA version */
+    check(c, init, "cuInit");
+    kiln_cuda_close(c);
+    return -1;
   }
   if (ordinal < 0 || ordinal >= count) {
     kiln_cuda_close(c);
     return kiln_fail("CUDA device %d does not exist (%d present)", ordinal, count);
   }
   if (check(c, c->cuDeviceGet(&c->device, ordinal), "cuDeviceGet") ||
-      check(c, c->cuDevicePrimaryCtxRetain(&c->context, c->device), "cuDevicePrimaryCtxRetain") ||
-      check(c, c->cuCtxSetCurrent(c->context), "cuCtxSetCurrent")) {
+      check(c, c->cuDevicePrimaryCtxRetain(&c->context, c->device), "cuDevicePrimaryCtxRetain")) {
     kiln_cuda_close(c);
     return -1;
   }
@@ -115,8 +123,22 @@ void kiln_cuda_close(kiln_cuda *c) {
     return;
   if (c->context && c->cuDevicePrimaryCtxRelease)
     c->cuDevicePrimaryCtxRelease(c->device);
-  dlclose(c->lib);
+  /* libcuda stays loaded: the driver does not promise to survive being
+   * unloaded and initialised again within one process. */
   free(c);
+}
+
+/* Every call into the driver runs with the instance's context pushed on the
+ * calling thread and popped after, so any thread may use a model, models on
+ * different devices mix, and the application's own current context (another
+ * framework's) is untouched. */
+int kiln_cuda_enter(kiln_cuda *c) {
+  return check(c, c->cuCtxPushCurrent(c->context), "cuCtxPushCurrent");
+}
+
+void kiln_cuda_leave(kiln_cuda *c) {
+  CUcontext popped;
+  c->cuCtxPopCurrent(&popped);
 }
 
 const char *kiln_cuda_device_name(const kiln_cuda *c) { return c->name; }

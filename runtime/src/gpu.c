@@ -70,6 +70,9 @@ kiln_gpu *kiln_gpu_create(const kiln_model *m, int device) {
       rc = kiln_fail("kernel '%s' is not in the model's PTX; this is a bug in Kiln", m->kernel_names[k]);
   if (rc == 0)
     rc = kiln_cuda_open(device, &g->cuda);
+  int entered = rc == 0 && kiln_cuda_enter(g->cuda) == 0;
+  if (rc == 0 && !entered)
+    rc = -1;
   if (rc == 0)
     rc = kiln_cuda_load_ptx(g->cuda, m->ptx, &g->module);
   for (int64_t k = 0; rc == 0 && k < m->num_kernels; ++k)
@@ -92,6 +95,8 @@ kiln_gpu *kiln_gpu_create(const kiln_model *m, int device) {
     rc = kiln_cuda_alloc(g->cuda, input_bytes(m, i, m->batch), &g->inputs[i]);
     g->input_ptrs[i] = (const void *)(uintptr_t)g->inputs[i];
   }
+  if (entered)
+    kiln_cuda_leave(g->cuda);
   if (rc) {
     kiln_gpu_destroy(g);
     return NULL;
@@ -103,7 +108,7 @@ kiln_gpu *kiln_gpu_create(const kiln_model *m, int device) {
 void kiln_gpu_destroy(kiln_gpu *g) {
   if (!g)
     return;
-  if (g->cuda) {
+  if (g->cuda && kiln_cuda_enter(g->cuda) == 0) {
     kiln_device_ptr all[] = {g->params, g->state, g->workspace, g->hyper, g->loss, g->label, g->out};
     for (size_t i = 0; i < sizeof all / sizeof *all; ++i)
       if (all[i])
@@ -113,8 +118,9 @@ void kiln_gpu_destroy(kiln_gpu *g) {
         kiln_cuda_free(g->cuda, g->inputs[i]);
     if (g->module)
       kiln_cuda_unload(g->cuda, g->module);
-    kiln_cuda_close(g->cuda);
+    kiln_cuda_leave(g->cuda);
   }
+  kiln_cuda_close(g->cuda);
   free(g->functions);
   free(g->params_of);
   free(g->inputs);
@@ -132,8 +138,12 @@ int kiln_gpu_pull(const kiln_state *s) {
   if (!g || !g->host_stale)
     return 0;
   const kiln_model *m = s->model;
-  if (kiln_cuda_to_host(g->cuda, s->params, g->params, (size_t)m->param_numel * sizeof(float)) ||
-      kiln_cuda_to_host(g->cuda, s->state, g->state, (size_t)m->state_numel * sizeof(float)))
+  if (kiln_cuda_enter(g->cuda))
+    return -1;
+  int rc = kiln_cuda_to_host(g->cuda, s->params, g->params, (size_t)m->param_numel * sizeof(float)) ||
+           kiln_cuda_to_host(g->cuda, s->state, g->state, (size_t)m->state_numel * sizeof(float));
+  kiln_cuda_leave(g->cuda);
+  if (rc)
     return -1;
   g->host_stale = 0;
   return 0;
@@ -166,6 +176,8 @@ void kiln_gpu_launch(int64_t kernel, int64_t gx, int64_t gy, int64_t gz, int64_t
     /* cuLaunchKernel reads as many parameters as the kernel declares. */
     rc = kiln_fail("kernel '%s' takes %lld parameters, the generated code passed %lld; this is a "
                    "bug in Kiln", name, (long long)g->params_of[kernel], (long long)nparams);
+  } else if (gx * gy * gz * bx * by * bz == 0) {
+    rc = 0; /* an empty loop: nothing to run (the driver refuses a zero-sized grid) */
   } else {
     const unsigned grid[3] = {(unsigned)gx, (unsigned)gy, (unsigned)gz};
     const unsigned block[3] = {(unsigned)bx, (unsigned)by, (unsigned)bz};
@@ -195,7 +207,7 @@ static void call_train_step(kiln_gpu *g, void *ctx) {
                    (float *)(uintptr_t)g->loss, (uint8_t *)(uintptr_t)g->workspace);
 }
 
-int kiln_gpu_train_step(kiln_state *s, const void *const *x, const void *y, float *loss) {
+static int train_step(kiln_state *s, const void *const *x, const void *y, float *loss) {
   kiln_gpu *g = s->gpu;
   const kiln_model *m = s->model;
   if (push(s))
@@ -226,7 +238,7 @@ static void call_predict(kiln_gpu *g, void *ctx) {
       (float *)(uintptr_t)g->out, (uint8_t *)(uintptr_t)g->workspace);
 }
 
-int kiln_gpu_predict(kiln_state *s, const void *const *x, int64_t rows, float *out) {
+static int predict(kiln_state *s, const void *const *x, int64_t rows, float *out) {
   kiln_gpu *g = s->gpu;
   const kiln_model *m = s->model;
   if (push(s))
@@ -247,4 +259,20 @@ int kiln_gpu_predict(kiln_state *s, const void *const *x, int64_t rows, float *o
     done += step;
   }
   return 0;
+}
+
+int kiln_gpu_train_step(kiln_state *s, const void *const *x, const void *y, float *loss) {
+  if (kiln_cuda_enter(s->gpu->cuda))
+    return -1;
+  int rc = train_step(s, x, y, loss);
+  kiln_cuda_leave(s->gpu->cuda);
+  return rc;
+}
+
+int kiln_gpu_predict(kiln_state *s, const void *const *x, int64_t rows, float *out) {
+  if (kiln_cuda_enter(s->gpu->cuda))
+    return -1;
+  int rc = predict(s, x, rows, out);
+  kiln_cuda_leave(s->gpu->cuda);
+  return rc;
 }

@@ -9,6 +9,9 @@
  *   KILN_FAKE_CUDA_LOG=FILE    append "launch NAME grid X,Y,Z block X,Y,Z"
  *                              per launch, "copy in|out BYTES" per copy
  *   KILN_FAKE_CUDA_FAIL=NAME   launches of kernel NAME fail (error 719)
+ *   KILN_FAKE_CUDA_INIT=CODE   cuInit fails with CODE
+ * Every call but initialisation needs the context pushed on the calling
+ * thread (error 201 otherwise), as a real driver does.
  *===----------------------------------------------------------------------===*/
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +51,10 @@ static void log_copy(const char *dir, size_t bytes) {
   fclose(f);
 }
 
-CUresult cuInit(unsigned flags) { return flags ? kInvalidValue : 0; }
+CUresult cuInit(unsigned flags) {
+  const char *fail = getenv("KILN_FAKE_CUDA_INIT");
+  return flags ? kInvalidValue : fail ? atoi(fail) : 0;
+}
 
 CUresult cuDeviceGetCount(int *count) {
   const char *n = getenv("KILN_FAKE_CUDA_DEVICES");
@@ -73,11 +79,35 @@ CUresult cuDevicePrimaryCtxRetain(void **ctx, int device) {
   return 0;
 }
 CUresult cuDevicePrimaryCtxRelease_v2(int device) { return device < 0 ? kInvalidValue : 0; }
-CUresult cuCtxSetCurrent(void *ctx) { return ctx == &context ? 0 : kInvalidValue; }
-CUresult cuCtxSynchronize(void) { return 0; }
+/* The calling thread's context stack: launches and copies need the
+ * context current (so the tests catch a call made outside enter/leave). */
+static _Thread_local int pushed;
+CUresult cuCtxPushCurrent_v2(void *ctx) {
+  if (ctx != &context)
+    return kInvalidValue;
+  ++pushed;
+  return 0;
+}
+CUresult cuCtxPopCurrent_v2(void **ctx) {
+  if (!pushed)
+    return kInvalidValue;
+  --pushed;
+  *ctx = &context;
+  return 0;
+}
+#define NEED_CONTEXT()                                                                             \
+  do {                                                                                             \
+    if (!pushed)                                                                                   \
+      return 201; /* CUDA_ERROR_INVALID_CONTEXT */                                                 \
+  } while (0)
+CUresult cuCtxSynchronize(void) {
+  NEED_CONTEXT();
+  return 0;
+}
 
 /* The .entry names of PTX text. */
 CUresult cuModuleLoadData(void **out, const void *image) {
+  NEED_CONTEXT();
   module *m = calloc(1, sizeof *m);
   if (!m)
     return kInvalidValue;
@@ -102,6 +132,7 @@ CUresult cuModuleLoadData(void **out, const void *image) {
 }
 
 CUresult cuModuleUnload(void *mod) {
+  NEED_CONTEXT();
   module *m = mod;
   free(m->entries);
   free(m);
@@ -109,6 +140,7 @@ CUresult cuModuleUnload(void *mod) {
 }
 
 CUresult cuModuleGetFunction(void **out, void *mod, const char *name) {
+  NEED_CONTEXT();
   module *m = mod;
   for (int i = 0; i < m->count; ++i)
     if (!strcmp(m->entries[i].name, name)) {
@@ -119,23 +151,27 @@ CUresult cuModuleGetFunction(void **out, void *mod, const char *name) {
 }
 
 CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
+  NEED_CONTEXT();
   void *q = calloc(1, bytes ? bytes : 1);
   *p = (CUdeviceptr)(size_t)q;
   return q ? 0 : 2; /* CUDA_ERROR_OUT_OF_MEMORY */
 }
 
 CUresult cuMemFree_v2(CUdeviceptr p) {
+  NEED_CONTEXT();
   free((void *)(size_t)p);
   return 0;
 }
 
 CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t bytes) {
+  NEED_CONTEXT();
   memcpy((void *)(size_t)dst, src, bytes);
   log_copy("in", bytes);
   return 0;
 }
 
 CUresult cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t bytes) {
+  NEED_CONTEXT();
   memcpy(dst, (const void *)(size_t)src, bytes);
   log_copy("out", bytes);
   return 0;
@@ -143,6 +179,7 @@ CUresult cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t bytes) {
 
 CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                         unsigned bz, unsigned smem, void *stream, void **params, void **extra) {
+  NEED_CONTEXT();
   (void)smem, (void)stream, (void)extra;
   const entry *e = f;
   const unsigned v[6] = {gx, gy, gz, bx, by, bz};
@@ -155,6 +192,8 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
 
 CUresult cuGetErrorString(CUresult r, const char **msg) {
   switch (r) {
+  case 201: *msg = "invalid device context"; break;
+  case 35: *msg = "CUDA driver version is insufficient for CUDA runtime version"; break;
   case kLaunchFailed: *msg = "unspecified launch failure"; break;
   case kNotFound: *msg = "named symbol not found"; break;
   case kInvalidValue: *msg = "invalid argument"; break;

@@ -101,11 +101,12 @@ int main(int argc, char **argv) {
     return 2;
   }
   printf("device: %s\n", kiln_cuda_device_name(c));
-  int rc = 0;
-  if (!strcmp(argv[1], "load"))
+  int rc = kiln_cuda_enter(c);
+  if (rc == 0 && !strcmp(argv[1], "load"))
     rc = load(c, argv[2]);
-  else if (!strcmp(argv[1], "axpy"))
+  else if (rc == 0 && !strcmp(argv[1], "axpy"))
     rc = axpy(c);
+  kiln_cuda_leave(c);
   if (rc)
     fprintf(stderr, "kiln-cuda: error: %s\n", kiln_error());
   kiln_cuda_close(c);

@@ -21,6 +21,10 @@ typedef uint64_t kiln_device_ptr;
  * where there is none. */
 int kiln_cuda_open(int ordinal, kiln_cuda **out);
 void kiln_cuda_close(kiln_cuda *c);
+/* Makes the device's context current on this thread until kiln_cuda_leave
+ * (which restores the previous one); the calls below need it. */
+int kiln_cuda_enter(kiln_cuda *c);
+void kiln_cuda_leave(kiln_cuda *c);
 const char *kiln_cuda_device_name(const kiln_cuda *c);
 
 /* Loads PTX text (JIT-compiled by the driver for this device). */
