@@ -22,18 +22,23 @@ void kiln_dataset_free(kiln_dataset *d) {
   memset(d, 0, sizeof *d);
 }
 
+/* The error for a read that returned nothing before `n` bytes: the gzip
+ * stream's own error if it has one, else a truncated file. */
+static int short_read(gzFile f, const char *path, size_t n, const char *what, size_t got) {
+  int err;
+  gzerror(f, &err);
+  if (err != Z_OK && err != Z_BUF_ERROR)
+    return kiln_gz_check(f, path);
+  return kiln_fail("%s: file is truncated: expected %zu bytes of %s, got %zu", path, n, what, got);
+}
+
 static int read_exact(gzFile f, void *buf, size_t n, const char *path, const char *what) {
   size_t got = 0;
   while (got < n) {
     unsigned chunk = n - got > (1u << 30) ? (1u << 30) : (unsigned)(n - got);
     int r = gzread(f, (char *)buf + got, chunk);
-    if (r <= 0) {
-      int err;
-      gzerror(f, &err);
-      if (err != Z_OK && err != Z_BUF_ERROR)
-        return kiln_gz_check(f, path);
-      return kiln_fail("%s: file is truncated: expected %zu bytes of %s, got %zu", path, n, what, got);
-    }
+    if (r <= 0)
+      return short_read(f, path, n, what, got);
     got += (size_t)r;
   }
   return 0;
@@ -62,14 +67,8 @@ static int read_growing(gzFile f, size_t n, const char *path, const char *what,
     }
     size_t chunk = cap - got > (1u << 30) ? (1u << 30) : cap - got;
     int r = gzread(f, buf + got, (unsigned)chunk);
-    if (r <= 0) {
-      int err;
-      gzerror(f, &err);
-      rc = err != Z_OK && err != Z_BUF_ERROR
-               ? kiln_gz_check(f, path)
-               : kiln_fail("%s: file is truncated: expected %zu bytes of %s, got %zu", path, n,
-                           what, got);
-    }
+    if (r <= 0)
+      rc = short_read(f, path, n, what, got);
     got += r > 0 ? (size_t)r : 0;
   }
   if (rc) {

@@ -238,26 +238,18 @@ static void call_predict(kiln_gpu *g, void *ctx) {
       (float *)(uintptr_t)g->out, (uint8_t *)(uintptr_t)g->workspace);
 }
 
-static int predict(kiln_state *s, const void *const *x, int64_t rows, float *out) {
+static int predict(kiln_state *s, const void *const *x, int64_t rows, int one, float *out) {
   kiln_gpu *g = s->gpu;
   const kiln_model *m = s->model;
   if (push(s))
     return -1;
-  /* Whole batches through predict, the rest row by row through predict_one,
-   * as on the CPU. */
-  for (int64_t done = 0; done < rows;) {
-    int64_t step = rows - done >= m->batch ? m->batch : 1;
-    for (int64_t i = 0; i < m->num_inputs; ++i)
-      if (kiln_cuda_to_device(g->cuda, g->inputs[i],
-                              (const char *)x[i] + input_bytes(m, i, done), input_bytes(m, i, step)))
-        return -1;
-    predict_args a = {step == 1 && m->batch != 1};
-    if (run_entry(g, call_predict, &a) ||
-        kiln_cuda_to_host(g->cuda, out + done * m->output_numel, g->out,
-                          (size_t)(step * m->output_numel) * sizeof(float)))
+  for (int64_t i = 0; i < m->num_inputs; ++i)
+    if (kiln_cuda_to_device(g->cuda, g->inputs[i], x[i], input_bytes(m, i, rows)))
       return -1;
-    done += step;
-  }
+  predict_args a = {one};
+  if (run_entry(g, call_predict, &a) ||
+      kiln_cuda_to_host(g->cuda, out, g->out, (size_t)(rows * m->output_numel) * sizeof(float)))
+    return -1;
   return 0;
 }
 
@@ -269,10 +261,10 @@ int kiln_gpu_train_step(kiln_state *s, const void *const *x, const void *y, floa
   return rc;
 }
 
-int kiln_gpu_predict(kiln_state *s, const void *const *x, int64_t rows, float *out) {
+int kiln_gpu_predict(kiln_state *s, const void *const *x, int64_t rows, int one, float *out) {
   if (kiln_cuda_enter(s->gpu->cuda))
     return -1;
-  int rc = predict(s, x, rows, out);
+  int rc = predict(s, x, rows, one, out);
   kiln_cuda_leave(s->gpu->cuda);
   return rc;
 }

@@ -22,6 +22,8 @@ void kiln_gpu_host_changed(kiln_gpu *g);
  * is saved or the arenas are inspected). */
 int kiln_gpu_pull(const kiln_state *s);
 int kiln_gpu_train_step(kiln_state *s, const void *const *x, const void *y, float *loss);
-int kiln_gpu_predict(kiln_state *s, const void *const *x, int64_t rows, float *out);
+/* One call of predict (rows == batch) or, if `one`, predict_one (one row);
+ * kiln_state_predict splits any row count into such calls. */
+int kiln_gpu_predict(kiln_state *s, const void *const *x, int64_t rows, int one, float *out);
 
 #endif /* KILN_RUNTIME_GPU_H */

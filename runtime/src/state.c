@@ -239,19 +239,22 @@ int kiln_state_predict(kiln_state *s, const void *const *x, int64_t rows, float 
     return kiln_fail("predict: the output buffer is NULL");
   if (check_inputs(s, x, rows, "predict"))
     return -1;
-  if (s->gpu)
-    return kiln_gpu_predict(s, x, rows, out);
   call_scope outer = call_enter(s);
   /* Whole batches through predict, the rest row by row through predict_one:
    * the cost follows the row count, with no padding. */
-  for (int64_t done = 0; done < rows;) {
+  int rc = 0;
+  for (int64_t done = 0; rc == 0 && done < rows;) {
     int64_t step = rows - done >= m->batch ? m->batch : 1;
+    int one = step == 1 && m->batch != 1;
     for (int64_t i = 0; i < m->num_inputs; ++i)
       s->row_inputs[i] = (const char *)x[i] + done * m->inputs[i].numel * KILN_INPUT_VALUE_BYTES;
-    (step == 1 && m->batch != 1 ? m->predict_one : m->predict)(
-        s->params, s->state, s->row_inputs, out + done * m->output_numel, s->workspace);
+    float *rowsOut = out + done * m->output_numel;
+    if (s->gpu)
+      rc = kiln_gpu_predict(s, s->row_inputs, step, one, rowsOut);
+    else
+      (one ? m->predict_one : m->predict)(s->params, s->state, s->row_inputs, rowsOut, s->workspace);
     done += step;
   }
   call_leave(outer);
-  return 0;
+  return rc;
 }
