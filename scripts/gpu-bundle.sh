@@ -6,6 +6,10 @@
 #
 #   scripts/gpu-bundle.sh [OUT]     (default: gpu-bundle/, ignored by git)
 #   then, on the GPU machine:  cd OUT && python3 gpu_check.py
+#
+# KILN_GPU_EMULATE=1 also compiles the CUDA builds' kernels for this CPU
+# (kilnc --gpu-emulate), so that gpu_check.py runs them on any machine with
+# KILN_CUDA_DRIVER pointing at the stand-in driver (build/lib/libkiln-fake-cuda.so).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/gpu-bundle}
@@ -22,7 +26,7 @@ for f in "$root"/examples/*.kiln; do
     cp -n "$path" "$out/data/"
   done
   "$kilnc" "$out/src/$b.kiln" -o "$out/bin/$b.cpu"
-  "$kilnc" "$out/src/$b.kiln" --target=cuda -o "$out/bin/$b.gpu"
+  "$kilnc" "$out/src/$b.kiln" --target=cuda ${KILN_GPU_EMULATE:+--gpu-emulate} -o "$out/bin/$b.gpu"
 done
 cp "$root/bench/gpu_check.py" "$out/"
 mkdir -p "$out/bench"

@@ -160,4 +160,22 @@ def KilnGPUHostToLLVM : Pass<"kiln-gpu-host-to-llvm", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def KilnGPUEmulate : Pass<"kiln-gpu-emulate", "mlir::ModuleOp"> {
+  let summary = "Compile the NVVM kernels for the host CPU too, for tests without a GPU";
+  let description = [{
+    Runs after `convert-gpu-to-nvvm`. Every kernel of the gpu.module is
+    copied into the host module as `kiln_emu_body_NAME`, with NVVM's special
+    registers read from the global `kiln_emu_ids` (tid, ntid, ctaid, nctaid,
+    x/y/z: twelve i32), `nvvm.barrier0` a call through the global
+    `kiln_emu_barrier_hook`, and libdevice's `__nv_F` calls libm's `F`.
+    `kiln_emu_NAME(void **params)` unpacks cuLaunchKernel's parameter array
+    and calls the body; a kernel with barriers also defines
+    `kiln_emu_barriers_NAME`. A stand-in CUDA driver (runtime/tests/
+    fake_cuda.c) finds these by name and runs every thread of every block,
+    so the GPU build's kernels, launches and runtime compute on any machine.
+    The PTX is still generated and embedded as usual.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // KILN_CONVERSION_PASSES_TD

@@ -166,6 +166,8 @@ void kiln::buildGPUCodegenPipeline(OpPassManager &pm, const GPUOptions &options)
   kernels.addPass(createConvertSCFToCFPass());
   kernels.addPass(createConvertGpuOpsToNVVMOps());
   kernels.addPass(createReconcileUnrealizedCastsPass());
+  if (options.emulate)
+    pm.addPass(kiln::createKilnGPUEmulate());
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = "isa"; // PTX text: ptxas is not needed to compile
   binary.toolkitPath = options.cudaPath;

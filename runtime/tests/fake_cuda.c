@@ -2,8 +2,11 @@
  * Loaded in place of libcuda.so.1 through KILN_CUDA_DRIVER, it lets the
  * GPU path's host side run on any machine: device memory is host memory,
  * modules are PTX text whose .entry names and parameter counts it reads,
- * and launches are logged instead of run (kernels compute nothing, so
- * numbers are not checked here; the cuda-device tests do that on a GPU).
+ * and launches are logged. A kernel compiled for the host as well
+ * (kilnc --gpu-emulate: kiln_emu_NAME, found with dlsym) is run, every
+ * thread of every block, with a barrier's threads switched as coroutines;
+ * other launches compute nothing. What the emulation cannot check (PTX
+ * itself, libdevice's math, real concurrency) the cuda-device tests do.
  *
  *   KILN_FAKE_CUDA_DEVICES=N   devices reported (default 1)
  *   KILN_FAKE_CUDA_LOG=FILE    append "launch NAME grid X,Y,Z block X,Y,Z"
@@ -13,17 +16,23 @@
  * Every call but initialisation needs the context pushed on the calling
  * thread (error 201 otherwise), as a real driver does.
  *===----------------------------------------------------------------------===*/
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 
 typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
 
 enum { kNotFound = 500, kInvalidValue = 1, kNoDevice = 100, kLaunchFailed = 719 };
 
+typedef void (*kernel_fn)(void **params);
 typedef struct entry {
   char name[256];
+  kernel_fn run;  /* the host-compiled kernel, if the build has one */
+  int barriers;   /* it synchronizes its block's threads */
 } entry;
 
 typedef struct module {
@@ -144,7 +153,13 @@ CUresult cuModuleGetFunction(void **out, void *mod, const char *name) {
   module *m = mod;
   for (int i = 0; i < m->count; ++i)
     if (!strcmp(m->entries[i].name, name)) {
-      *out = &m->entries[i];
+      entry *e = &m->entries[i];
+      char symbol[300];
+      snprintf(symbol, sizeof symbol, "kiln_emu_%s", name);
+      e->run = (kernel_fn)dlsym(RTLD_DEFAULT, symbol);
+      snprintf(symbol, sizeof symbol, "kiln_emu_barriers_%s", name);
+      e->barriers = dlsym(RTLD_DEFAULT, symbol) != NULL;
+      *out = e;
       return 0;
     }
   return kNotFound;
@@ -177,6 +192,113 @@ CUresult cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t bytes) {
   return 0;
 }
 
+/* The emulated kernels' view of the launch: tid, ntid, ctaid, nctaid (x,
+ * y, z each) and the barrier they call, both defined (weak) by the model. */
+typedef struct ids {
+  unsigned tid[3], ntid[3], ctaid[3], nctaid[3];
+} ids;
+
+/* One block's threads as coroutines: each runs until it reaches a barrier
+ * or ends; a round resumes every live thread once, so all threads pass a
+ * barrier together. A barrier some threads skip is an error, as on a GPU
+ * (where it hangs or is undefined). */
+enum { kStack = 256 * 1024 };
+static ucontext_t scheduler;
+static ucontext_t *threads;
+static char *stacks;
+static int *state; /* 0 running, 1 at a barrier, 2 done */
+static int current;
+static ids *emu_ids;
+static unsigned live_threads;
+static kernel_fn running;
+static void **running_params;
+
+static void barrier(void) {
+  state[current] = 1;
+  swapcontext(&threads[current], &scheduler);
+}
+
+static void thread_main(void) {
+  running(running_params);
+  state[current] = 2;
+}
+
+static void set_thread(unsigned t) {
+  emu_ids->tid[0] = t % emu_ids->ntid[0];
+  emu_ids->tid[1] = t / emu_ids->ntid[0] % emu_ids->ntid[1];
+  emu_ids->tid[2] = t / (emu_ids->ntid[0] * emu_ids->ntid[1]);
+}
+
+static CUresult run_block(const entry *e, void **params, unsigned n) {
+  if (!e->barriers) {
+    for (unsigned t = 0; t < n; ++t) {
+      set_thread(t);
+      e->run(params);
+    }
+    return 0;
+  }
+  if (n > live_threads) {
+    free(threads), free(stacks), free(state);
+    threads = calloc(n, sizeof *threads);
+    stacks = malloc((size_t)n * kStack);
+    state = calloc(n, sizeof *state);
+    if (!threads || !stacks || !state)
+      return 2;
+    live_threads = n;
+  }
+  running = e->run;
+  running_params = params;
+  for (unsigned t = 0; t < n; ++t) {
+    getcontext(&threads[t]);
+    threads[t].uc_stack.ss_sp = stacks + (size_t)t * kStack;
+    threads[t].uc_stack.ss_size = kStack;
+    threads[t].uc_link = &scheduler;
+    makecontext(&threads[t], thread_main, 0);
+    state[t] = 0;
+  }
+  for (;;) {
+    unsigned done = 0;
+    for (unsigned t = 0; t < n; ++t) {
+      if (state[t] == 2)
+        continue;
+      current = (int)t;
+      state[t] = 0;
+      set_thread(t);
+      swapcontext(&scheduler, &threads[t]);
+    }
+    for (unsigned t = 0; t < n; ++t)
+      done += state[t] == 2;
+    if (done == n)
+      return 0;
+    if (done) {
+      fprintf(stderr, "fake_cuda: %s: %u of %u threads ended while others wait at a barrier\n",
+              e->name, done, n);
+      return kLaunchFailed;
+    }
+  }
+}
+
+static CUresult emulate(const entry *e, const unsigned v[6], void **params) {
+  if (!emu_ids) {
+    emu_ids = dlsym(RTLD_DEFAULT, "kiln_emu_ids");
+    void (**hook)(void) = dlsym(RTLD_DEFAULT, "kiln_emu_barrier_hook");
+    if (!emu_ids || !hook)
+      return kNotFound;
+    *hook = barrier;
+  }
+  for (int i = 0; i < 3; ++i)
+    emu_ids->nctaid[i] = v[i], emu_ids->ntid[i] = v[3 + i];
+  for (unsigned z = 0; z < v[2]; ++z)
+    for (unsigned y = 0; y < v[1]; ++y)
+      for (unsigned x = 0; x < v[0]; ++x) {
+        emu_ids->ctaid[0] = x, emu_ids->ctaid[1] = y, emu_ids->ctaid[2] = z;
+        CUresult r = run_block(e, params, v[3] * v[4] * v[5]);
+        if (r)
+          return r;
+      }
+  return 0;
+}
+
 CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                         unsigned bz, unsigned smem, void *stream, void **params, void **extra) {
   NEED_CONTEXT();
@@ -187,7 +309,9 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
     return kInvalidValue;
   logf_("launch %s grid %u,%u,%u block %u,%u,%u\n", e->name, v);
   const char *fail = getenv("KILN_FAKE_CUDA_FAIL");
-  return fail && !strcmp(fail, e->name) ? kLaunchFailed : 0;
+  if (fail && !strcmp(fail, e->name))
+    return kLaunchFailed;
+  return e->run ? emulate(e, v, params) : 0;
 }
 
 CUresult cuGetErrorString(CUresult r, const char **msg) {

@@ -71,6 +71,11 @@ cl::opt<std::string> cudaPath("cuda-path",
                               cl::desc("CUDA toolkit root, for libdevice (default: $CUDA_HOME, else "
                                        "the toolkit found at build time)"),
                               cl::cat(kilncCategory));
+cl::opt<bool> gpuEmulate(
+    "gpu-emulate",
+    cl::desc("With --target=cuda: also compile the kernels for this CPU, for the stand-in CUDA "
+             "driver of the tests (runtime/tests/fake_cuda.c) to run"),
+    cl::Hidden, cl::cat(kilncCategory));
 cl::opt<int> batch("batch", cl::desc("Override the model's batch size"), cl::init(0),
                    cl::cat(kilncCategory));
 cl::opt<bool> verifyDiagnostics("verify-diagnostics",
@@ -147,6 +152,9 @@ LogicalResult link(llvm::ArrayRef<std::string> objects, StringRef output, bool r
     // A runtime built with sanitizers (KILN_SANITIZE) needs their runtimes.
     if (StringRef(KILN_LINK_FLAGS).size())
       argv.push_back(KILN_LINK_FLAGS);
+    // The stand-in driver finds emulated kernels with dlsym.
+    if (gpuEmulate)
+      argv.push_back("-Wl,--export-dynamic");
   }
   SmallVector<StringRef> args(argv.begin(), argv.end());
   std::string error;
@@ -181,6 +189,7 @@ FailureOr<kiln::GPUOptions> gpuOptions(bool compileKernels) {
   }
   kiln::GPUOptions options;
   options.chip = gpuChip;
+  options.emulate = gpuEmulate;
   options.cudaPath = !cudaPath.empty()           ? cudaPath.getValue()
                      : std::getenv("CUDA_HOME") ? std::getenv("CUDA_HOME")
                                                 : KILN_CUDA_PATH;
