@@ -129,8 +129,14 @@ static bool isHostOp(Operation *op) {
   return false;
 }
 
+/// Whether a loop holds kernels (parallel loops or launches): a loop of
+/// launches stays on the host.
 static bool containsParallelLoop(Operation *op) {
-  return op->walk([](scf::ParallelOp) { return WalkResult::interrupt(); }).wasInterrupted();
+  return op->walk([](Operation *inner) {
+             return isa<scf::ParallelOp, gpu::LaunchOp>(inner) ? WalkResult::interrupt()
+                                                                : WalkResult::advance();
+           })
+      .wasInterrupted();
 }
 
 struct KilnGPUDeviceOnlyPass : kiln::impl::KilnGPUDeviceOnlyBase<KilnGPUDeviceOnlyPass> {
@@ -156,7 +162,8 @@ struct KilnGPUDeviceOnlyPass : kiln::impl::KilnGPUDeviceOnlyBase<KilnGPUDeviceOn
     };
     for (Operation &op : block) {
       Run &run = runs.back();
-      if (isa<scf::ParallelOp, gpu::LaunchFuncOp>(op) || op.hasTrait<OpTrait::IsTerminator>()) {
+      if (isa<scf::ParallelOp, gpu::LaunchOp, gpu::LaunchFuncOp>(op) ||
+          op.hasTrait<OpTrait::IsTerminator>()) {
         endRun();
         continue;
       }

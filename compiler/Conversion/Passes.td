@@ -112,6 +112,24 @@ def KilnGPUMergeModules : Pass<"kiln-gpu-merge-modules", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def KilnGPUBlockReduce : Pass<"kiln-gpu-block-reduce", "mlir::func::FuncOp"> {
+  let summary = "Reductions as one 256-thread block per output element";
+  let description = [{
+    A `linalg.generic` on buffers that folds its inputs into its one output
+    with `arith.addf`, `maximumf`, `maxnumf`, `minimumf` or `minnumf`
+    (`out = combine(out, f(inputs))`) becomes a `gpu.launch` with one block
+    per output element: each of its 256 threads folds a strided slice of
+    the reduction, then the partials combine in shared memory as a fixed
+    binary tree (deterministic), and thread 0 folds the total into the
+    output. Applies to full reductions (one output: a loss over the batch)
+    and to reductions of at least 256 elements into at most 16,384 outputs
+    (batch-norm statistics, convolution weight gradients); the rest map one
+    output per thread as before.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::affine::AffineDialect",
+                           "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect"];
+}
+
 def KilnGPUDeviceOnly : Pass<"kiln-gpu-device-only", "mlir::func::FuncOp"> {
   let summary = "Move the computation left outside parallel loops into kernels";
   let description = [{
