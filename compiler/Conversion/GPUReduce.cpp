@@ -79,7 +79,9 @@ struct KilnGPUBlockReducePass : kiln::impl::KilnGPUBlockReduceBase<KilnGPUBlockR
   }
 
   void rewrite(linalg::GenericOp op, const Combiner &combiner) {
-    if (!op.hasPureBufferSemantics())
+    // Matrix products have their own tiling: as reductions they would make
+    // a block of 256 threads per output element.
+    if (!op.hasPureBufferSemantics() || linalg::isaContractionOpInterface(op))
       return;
     SmallVector<int64_t> sizes = op.getStaticLoopRanges();
     auto iters = op.getIteratorTypesArray();
@@ -95,6 +97,12 @@ struct KilnGPUBlockReducePass : kiln::impl::KilnGPUBlockReduceBase<KilnGPUBlockR
     // A full reduction always; otherwise only where each output's sum is
     // long and there are too few outputs to fill the GPU one per thread.
     if (reduced < 2 || !(parallel == 1 || (reduced >= kThreads && parallel <= 16384)))
+      return;
+    // Each output element must be one block's: an output indexed by a
+    // reduction dimension (a transposed convolution's scatter, out[h + kh])
+    // is accumulated from several places.
+    AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+    if (llvm::any_of(reducedDims, [&](unsigned d) { return outMap.isFunctionOfDim(d); }))
       return;
 
     Location loc = op.getLoc();
@@ -119,11 +127,15 @@ struct KilnGPUBlockReducePass : kiln::impl::KilnGPUBlockReduceBase<KilnGPUBlockR
     // slice (reduction dimensions), both row-major.
     SmallVector<Value> dims(sizes.size());
     auto delinearize = [&](OpBuilder &at, Value linear, ArrayRef<unsigned> which) {
-      for (unsigned d : llvm::reverse(which)) {
+      if (which.empty())
+        return;
+      // The outermost dimension's index is what the others leave.
+      for (unsigned d : llvm::reverse(which.drop_front())) {
         Value size = cst(at, sizes[d]);
         dims[d] = at.create<arith::RemUIOp>(loc, linear, size);
         linear = at.create<arith::DivUIOp>(loc, linear, size);
       }
+      dims[which.front()] = linear;
     };
     delinearize(b, block, parallelDims);
     auto load = [&](OpBuilder &at, Value memref, AffineMap map) {

@@ -123,8 +123,8 @@ def KilnGPUBlockReduce : Pass<"kiln-gpu-block-reduce", "mlir::func::FuncOp"> {
     binary tree (deterministic), and thread 0 folds the total into the
     output. Applies to full reductions (one output: a loss over the batch)
     and to reductions of at least 256 elements into at most 16,384 outputs
-    (batch-norm statistics, convolution weight gradients); the rest map one
-    output per thread as before.
+    (batch-norm statistics, convolution weight gradients); matrix products
+    (contractions) and the rest map one output per thread as before.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::affine::AffineDialect",
                            "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect"];
