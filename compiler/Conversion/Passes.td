@@ -130,6 +130,20 @@ def KilnGPUBlockReduce : Pass<"kiln-gpu-block-reduce", "mlir::func::FuncOp"> {
                            "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect"];
 }
 
+def KilnGPUTileMatmul : Pass<"kiln-gpu-tile-matmul", "mlir::func::FuncOp"> {
+  let summary = "Matrix products as 64x64 output tiles staged through shared memory";
+  let description = [{
+    A `linalg.generic` on f32 buffers that is a contraction with one M, one
+    N and one K dimension (any batch dimensions: the grid's z) becomes a
+    `gpu.launch`: each 256-thread block computes a 64x64 tile of the
+    output, staging 16-deep slices of A and B in shared memory (zero
+    outside the operands, so any shape works) and accumulating a 4x4 set of
+    outputs per thread in registers, then adds them to the output.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::affine::AffineDialect",
+                           "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect"];
+}
+
 def KilnGPUDeviceOnly : Pass<"kiln-gpu-device-only", "mlir::func::FuncOp"> {
   let summary = "Move the computation left outside parallel loops into kernels";
   let description = [{

@@ -138,6 +138,7 @@ void kiln::buildGPUKernelPipeline(OpPassManager &pm, const GPUOptions &options) 
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPULoopOrder());
   addBufferizationPasses(pm);
   addMemoryPlan(pm);
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUTileMatmul());
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUBlockReduce());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());

@@ -1,0 +1,217 @@
+//===- GPUMatmul.cpp - Matrix products tiled through shared memory --------===//
+//
+// Mapped one output element per thread, a matrix product reads each input
+// element from global memory once per output it feeds (64 times for a
+// 64-wide tile of outputs). Here each block computes a 64x64 tile of the
+// output: for each 16-deep slice of the reduction its 256 threads copy the
+// A and B slices into shared memory once, then every thread accumulates a
+// 4x4 set of outputs from shared memory, in registers. A thread's outputs
+// are 16 rows and 16 columns apart, so a warp's loads from shared memory and
+// its stores to the output touch consecutive addresses.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Conversion/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNGPUTILEMATMUL
+#include "compiler/Conversion/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+constexpr int64_t kTile = 64;          // output rows and columns per block
+constexpr int64_t kDepth = 16;         // reduction slice staged per step
+constexpr int64_t kSide = 16;          // threads per block side (16x16 = 256)
+constexpr int64_t kPer = kTile / kSide; // outputs per thread per side (4)
+
+struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatmulPass> {
+  void runOnOperation() override {
+    SmallVector<linalg::GenericOp> candidates;
+    getOperation().walk([&](linalg::GenericOp op) { candidates.push_back(op); });
+    for (linalg::GenericOp op : candidates)
+      rewrite(op);
+  }
+
+  void rewrite(linalg::GenericOp op) {
+    if (!op.hasPureBufferSemantics() || !linalg::isaContractionOpInterface(op) ||
+        op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
+      return;
+    FailureOr<linalg::ContractionDimensions> found = linalg::inferContractionDims(op);
+    if (failed(found) || found->m.size() != 1 || found->n.size() != 1 || found->k.size() != 1)
+      return;
+    auto outType = dyn_cast<MemRefType>(op.getDpsInitOperand(0)->get().getType());
+    if (!outType || !outType.getElementType().isF32())
+      return;
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      auto type = dyn_cast<MemRefType>(input->get().getType());
+      if (!type || !type.getElementType().isF32())
+        return;
+    }
+    SmallVector<int64_t> sizes = op.getStaticLoopRanges();
+    if (llvm::any_of(sizes, ShapedType::isDynamic))
+      return;
+    unsigned m = found->m[0], n = found->n[0], k = found->k[0];
+    SmallVector<unsigned> batch(found->batch.begin(), found->batch.end());
+    // A is the input indexed by m, B the one indexed by n.
+    OpOperand *lhs = op.getDpsInputOperand(0), *rhs = op.getDpsInputOperand(1);
+    if (!op.getMatchingIndexingMap(lhs).isFunctionOfDim(m))
+      std::swap(lhs, rhs);
+    if (!op.getMatchingIndexingMap(lhs).isFunctionOfDim(m) ||
+        !op.getMatchingIndexingMap(rhs).isFunctionOfDim(n))
+      return;
+
+    Location loc = op.getLoc();
+    MLIRContext *ctx = &getContext();
+    OpBuilder bld(op);
+    auto cst = [&](OpBuilder &at, int64_t v) {
+      return at.create<arith::ConstantIndexOp>(loc, v).getResult();
+    };
+    auto ceilDiv = [](int64_t x, int64_t y) { return (x + y - 1) / y; };
+    int64_t batches = 1;
+    for (unsigned d : batch)
+      batches *= sizes[d];
+    Type f32 = bld.getF32Type();
+    auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    // A's slice is written with consecutive threads along k: a padding
+    // column keeps their stores in different shared-memory banks.
+    auto tileA = MemRefType::get({kDepth, kTile + 1}, f32, MemRefLayoutAttrInterface(), workgroup);
+    auto tileB = MemRefType::get({kDepth, kTile}, f32, MemRefLayoutAttrInterface(), workgroup);
+    Value one = cst(bld, 1);
+    auto launch = bld.create<gpu::LaunchOp>(loc, cst(bld, ceilDiv(sizes[n], kTile)),
+                                            cst(bld, ceilDiv(sizes[m], kTile)), cst(bld, batches),
+                                            cst(bld, kSide * kSide), one, one);
+    Value sharedA = launch.addWorkgroupAttribution(tileA, loc);
+    Value sharedB = launch.addWorkgroupAttribution(tileB, loc);
+    OpBuilder b = OpBuilder::atBlockBegin(&launch.getBody().front());
+    Value thread = launch.getThreadIds().x;
+    Value tx = b.create<arith::RemUIOp>(loc, thread, cst(b, kSide));
+    Value ty = b.create<arith::DivUIOp>(loc, thread, cst(b, kSide));
+    Value row0 = b.create<arith::MulIOp>(loc, launch.getBlockIds().y, cst(b, kTile));
+    Value col0 = b.create<arith::MulIOp>(loc, launch.getBlockIds().x, cst(b, kTile));
+
+    // Iteration-space indices: batch dimensions from the block's z, the
+    // others set where they are known (unused ones stay 0).
+    SmallVector<Value> dims(sizes.size(), cst(b, 0));
+    {
+      Value linear = launch.getBlockIds().z;
+      for (unsigned d : llvm::reverse(batch)) {
+        Value size = cst(b, sizes[d]);
+        dims[d] = b.create<arith::RemUIOp>(loc, linear, size);
+        linear = b.create<arith::DivUIOp>(loc, linear, size);
+      }
+    }
+    auto indices = [&](OpBuilder &at, AffineMap map, ArrayRef<Value> values) {
+      SmallVector<Value> result;
+      for (unsigned r = 0; r < map.getNumResults(); ++r)
+        result.push_back(at.create<affine::AffineApplyOp>(loc, map.getSubMap({r}), values));
+      return result;
+    };
+    auto lessThan = [&](OpBuilder &at, Value x, int64_t bound) {
+      return at.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, x, cst(at, bound));
+    };
+    Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
+
+    // Copies element e of a kDepth x kTile slice (e = thread + 256 q) into
+    // shared memory, zero outside the operand.
+    auto stage = [&](OpBuilder &at, OpOperand *operand, Value shared, unsigned along, Value base,
+                     Value k0, bool kFastest) {
+      for (int64_t q = 0; q < kDepth * kTile / (kSide * kSide); ++q) {
+        Value e = at.create<arith::AddIOp>(loc, thread, cst(at, q * kSide * kSide));
+        // A: consecutive threads along k (rows of A are k-contiguous in the
+        // usual layout); B: along n.
+        Value kk = kFastest ? at.create<arith::RemUIOp>(loc, e, cst(at, kDepth)).getResult()
+                            : at.create<arith::DivUIOp>(loc, e, cst(at, kTile)).getResult();
+        Value ii = kFastest ? at.create<arith::DivUIOp>(loc, e, cst(at, kDepth)).getResult()
+                            : at.create<arith::RemUIOp>(loc, e, cst(at, kTile)).getResult();
+        Value kIdx = at.create<arith::AddIOp>(loc, k0, kk);
+        Value iIdx = at.create<arith::AddIOp>(loc, base, ii);
+        Value inside = at.create<arith::AndIOp>(loc, lessThan(at, kIdx, sizes[k]),
+                                                lessThan(at, iIdx, sizes[along]));
+        auto ifOp = at.create<scf::IfOp>(loc, TypeRange{f32}, inside, /*withElseRegion=*/true);
+        {
+          OpBuilder tb = ifOp.getThenBodyBuilder();
+          SmallVector<Value> values(dims);
+          values[k] = kIdx;
+          values[along] = iIdx;
+          Value v = tb.create<memref::LoadOp>(
+              loc, operand->get(), indices(tb, op.getMatchingIndexingMap(operand), values));
+          tb.create<scf::YieldOp>(loc, v);
+          OpBuilder eb = ifOp.getElseBodyBuilder();
+          eb.create<scf::YieldOp>(loc, zero);
+        }
+        at.create<memref::StoreOp>(loc, ifOp.getResult(0), shared, ValueRange{kk, ii});
+      }
+    };
+
+    // The reduction in slices of kDepth; the thread's 4x4 sums as loop values.
+    SmallVector<Value> init(kPer * kPer, zero);
+    auto slices = b.create<scf::ForOp>(loc, cst(b, 0), cst(b, sizes[k]), cst(b, kDepth), init);
+    {
+      OpBuilder lb = OpBuilder::atBlockBegin(slices.getBody());
+      Value k0 = slices.getInductionVar();
+      stage(lb, lhs, sharedA, m, row0, k0, /*kFastest=*/true);
+      stage(lb, rhs, sharedB, n, col0, k0, /*kFastest=*/false);
+      lb.create<gpu::BarrierOp>(loc);
+      auto inner = lb.create<scf::ForOp>(loc, cst(lb, 0), cst(lb, kDepth), cst(lb, 1),
+                                         slices.getRegionIterArgs());
+      {
+        OpBuilder ib = OpBuilder::atBlockBegin(inner.getBody());
+        Value kk = inner.getInductionVar();
+        SmallVector<Value> as, bs;
+        for (int64_t i = 0; i < kPer; ++i) {
+          Value r = ib.create<arith::AddIOp>(loc, ty, cst(ib, i * kSide));
+          as.push_back(ib.create<memref::LoadOp>(loc, sharedA, ValueRange{kk, r}));
+          Value c = ib.create<arith::AddIOp>(loc, tx, cst(ib, i * kSide));
+          bs.push_back(ib.create<memref::LoadOp>(loc, sharedB, ValueRange{kk, c}));
+        }
+        SmallVector<Value> next;
+        for (int64_t i = 0; i < kPer; ++i)
+          for (int64_t j = 0; j < kPer; ++j) {
+            Value prod = ib.create<arith::MulFOp>(loc, as[i], bs[j]);
+            next.push_back(
+                ib.create<arith::AddFOp>(loc, inner.getRegionIterArgs()[i * kPer + j], prod));
+          }
+        ib.create<scf::YieldOp>(loc, next);
+      }
+      // Everyone is done reading the slices before the next overwrites them.
+      lb.create<gpu::BarrierOp>(loc);
+      lb.create<scf::YieldOp>(loc, inner.getResults());
+    }
+
+    // out += the thread's sums, inside the output.
+    OpOperand *out = op.getDpsInitOperand(0);
+    for (int64_t i = 0; i < kPer; ++i)
+      for (int64_t j = 0; j < kPer; ++j) {
+        Value r = b.create<arith::AddIOp>(
+            loc, row0, b.create<arith::AddIOp>(loc, ty, cst(b, i * kSide)).getResult());
+        Value c = b.create<arith::AddIOp>(
+            loc, col0, b.create<arith::AddIOp>(loc, tx, cst(b, j * kSide)).getResult());
+        Value inside =
+            b.create<arith::AndIOp>(loc, lessThan(b, r, sizes[m]), lessThan(b, c, sizes[n]));
+        auto ifOp = b.create<scf::IfOp>(loc, inside, /*withElseRegion=*/false);
+        OpBuilder tb = ifOp.getThenBodyBuilder();
+        SmallVector<Value> values(dims);
+        values[m] = r;
+        values[n] = c;
+        SmallVector<Value> at = indices(tb, op.getMatchingIndexingMap(out), values);
+        Value old = tb.create<memref::LoadOp>(loc, out->get(), at);
+        Value sum = tb.create<arith::AddFOp>(loc, old, slices.getResult(i * kPer + j));
+        tb.create<memref::StoreOp>(loc, sum, out->get(), at);
+      }
+    b.create<gpu::TerminatorOp>(loc);
+    op.erase();
+  }
+};
+
+} // namespace
