@@ -1,0 +1,79 @@
+// RUN: kiln-opt %s --kiln-gpu-tile-matmul --split-input-file | FileCheck %s
+
+// A 100x70 by 70x30 product (no size a multiple of a tile): a grid of
+// ceil(30/64) x ceil(100/64) blocks of 256 threads, A and B staged in
+// 16-deep slices (A padded to 65 columns), zero outside the operands, a
+// barrier after staging and after use, 16 sums per thread carried through
+// the slices, and each sum added to the output inside its bounds.
+#a = affine_map<(i, j, k) -> (i, k)>
+#b = affine_map<(i, j, k) -> (k, j)>
+#c = affine_map<(i, j, k) -> (i, j)>
+// CHECK-LABEL: func.func @matmul
+func.func @matmul(%x: memref<100x70xf32>, %w: memref<70x30xf32>, %y: memref<100x30xf32>) {
+  // CHECK: gpu.launch blocks({{.*}}) in (%{{[^ ]*}} = %c1{{(_[0-9]+)?}}, %{{[^ ]*}} = %c2, %{{[^ ]*}} = %c1{{(_[0-9]+)?}})
+  // CHECK-SAME: threads({{.*}}) in (%{{[^ ]*}} = %c256
+  // CHECK-SAME: workgroup(%[[A:[^ ]*]] : memref<16x65xf32, #gpu.address_space<workgroup>>, %[[B:[^ ]*]] : memref<16x64xf32, #gpu.address_space<workgroup>>)
+  // CHECK: %[[SUMS:.*]]:16 = scf.for %[[K0:.*]] = %{{.*}} to %c70{{.*}} step %c16
+  // CHECK-COUNT-4: scf.if %{{.*}} -> (f32)
+  // CHECK: memref.load %{{.*}} : memref<100x70xf32>
+  // CHECK: memref.store %{{.*}}, %[[A]]
+  // CHECK: memref.load %{{.*}} : memref<70x30xf32>
+  // CHECK: memref.store %{{.*}}, %[[B]]
+  // CHECK: gpu.barrier
+  // CHECK: scf.for %{{.*}} = %{{.*}} to %c16
+  // CHECK-COUNT-4: memref.load %[[A]]
+  // CHECK-COUNT-16: arith.mulf
+  // CHECK: gpu.barrier
+  // CHECK: scf.yield
+  // CHECK-COUNT-16: memref.store %{{.*}} : memref<100x30xf32>
+  // CHECK: gpu.terminator
+  // CHECK-NOT: linalg.generic
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<100x70xf32>, memref<70x30xf32>) outs(%y : memref<100x30xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  return
+}
+
+// -----
+
+// A transposed operand (the weight gradient x^T dy) and a batch
+// dimension: the batch is the grid's z, the indexing maps decide where
+// each element is read.
+#at = affine_map<(b, i, j, k) -> (b, k, i)>
+#bb = affine_map<(b, i, j, k) -> (b, k, j)>
+#cb = affine_map<(b, i, j, k) -> (b, i, j)>
+// CHECK-LABEL: func.func @batched_transposed
+func.func @batched_transposed(%x: memref<3x64x784xf32>, %dy: memref<3x64x128xf32>, %dw: memref<3x784x128xf32>) {
+  // CHECK: gpu.launch blocks({{.*}}) in (%{{[^ ]*}} = %c2, %{{[^ ]*}} = %c13, %{{[^ ]*}} = %c3)
+  // CHECK: memref.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : memref<3x64x784xf32>
+  linalg.generic {indexing_maps = [#at, #bb, #cb], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %dy : memref<3x64x784xf32>, memref<3x64x128xf32>) outs(%dw : memref<3x784x128xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  return
+}
+
+// -----
+
+// Not a product: left for the loop mapping.
+#row = affine_map<(i, k) -> (i, k)>
+#col = affine_map<(i, k) -> (i)>
+// CHECK-LABEL: func.func @not_a_product
+// CHECK-NOT: gpu.launch
+// CHECK: linalg.generic
+func.func @not_a_product(%r: memref<64x10xf32>, %s: memref<64xf32>) {
+  linalg.generic {indexing_maps = [#row, #col], iterator_types = ["parallel", "reduction"]}
+      ins(%r : memref<64x10xf32>) outs(%s : memref<64xf32>) {
+  ^bb0(%p: f32, %acc: f32):
+    %t = arith.addf %acc, %p : f32
+    linalg.yield %t : f32
+  }
+  return
+}
