@@ -206,6 +206,7 @@ typedef struct ids {
  * 9 barriers switches 4,600 times). */
 enum { kStack = 64 * 1024 };
 void kiln_fake_switch(void **from_sp, void *to_sp);
+#if defined(__x86_64__)
 __asm__(".text\n"
         ".globl kiln_fake_switch\n"
         ".type kiln_fake_switch,@function\n"
@@ -216,6 +217,8 @@ __asm__(".text\n"
         "  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbx\n  popq %rbp\n"
         "  ret\n"
         ".size kiln_fake_switch, .-kiln_fake_switch\n");
+#define HAVE_SWITCH 1
+#endif
 
 static void *scheduler_sp;
 static void **thread_sp;
@@ -265,6 +268,10 @@ static CUresult run_block(const entry *e, void **params, unsigned n) {
     }
     return 0;
   }
+#ifndef HAVE_SWITCH
+  fprintf(stderr, "fake_cuda: %s: kernels with barriers are emulated on x86-64 only\n", e->name);
+  return kLaunchFailed;
+#endif
   if (n > live_threads) {
     free(thread_sp), free(stacks), free(state);
     thread_sp = calloc(n, sizeof *thread_sp);
