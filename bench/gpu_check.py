@@ -56,6 +56,9 @@ def main():
     p.add_argument("--only", default="")
     p.add_argument("--json", default="")
     p.add_argument("--torch", default="", help="also time PyTorch on this device (cpu, cuda)")
+    p.add_argument("--latency", action="store_true",
+                   help="also time batch-1 prediction (median microseconds per call) of both "
+                        "builds and, with --torch, of PyTorch")
     a = p.parse_args()
     if a.torch:
         os.environ.setdefault("KILN_DATA_DIR", os.path.abspath("data"))
@@ -106,7 +109,21 @@ def main():
                 res["torch_max_rel_loss_diff"] = max(
                     (abs(c - g) / max(abs(c), 1e-12) for c, g in zip(lc, t["step_loss"][:steps])),
                     default=float("inf"))
-        if not res.get("ok"):
+        if a.latency and "error" not in res:
+            init = os.path.join("runs", name + ".init.safetensors")
+            subprocess.run(["bin/%s.cpu" % name, "train", "--epochs", "0", "--checkpoint", init],
+                           check=True, stdout=subprocess.DEVNULL)
+            for build in ("cpu", "gpu"):
+                r = subprocess.run(["bin/%s.%s" % (name, build), "bench", "--rows", "1",
+                                    "--checkpoint", init], capture_output=True, text=True)
+                fields = r.stdout.split()
+                if r.returncode or "median_us" not in fields:
+                    res["error"] = (r.stderr.strip().splitlines() or ["bench failed"])[-1]
+                    break
+                res[build + "_latency_us"] = float(fields[fields.index("median_us") + 1])
+            if a.torch and "error" not in res:
+                res["torch_latency_us"] = torch_models.infer(name, init, 1, device=a.torch)["median_us"]
+        if not res.get("ok") or "error" in res:
             bad += 1
         results.append(res)
         print(("ok   " if res.get("ok") else "FAIL ") + json.dumps(res), flush=True)

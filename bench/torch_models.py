@@ -402,18 +402,27 @@ def _median_call(fn, seconds):
     return times[len(times) // 2], len(times)
 
 
-def infer(name, checkpoint, rows, seconds=1.0, data=None):
+def infer(name, checkpoint, rows, seconds=1.0, data=None, device="cpu"):
     """Inference speed of one example: the model in eval mode without
     autograd on `rows` test rows (repeated when there are fewer), weights
-    from a Kiln checkpoint."""
+    from a Kiln checkpoint. On a GPU the rows are on the device already
+    and each call waits for its result (as a Kiln GPU build's predict,
+    which returns host outputs)."""
     spec = EXAMPLES[name]
     xte = torch.from_numpy((data or spec["data"]())[2])
-    x = xte[torch.arange(rows) % len(xte)].contiguous()
+    x = xte[torch.arange(rows) % len(xte)].contiguous().to(device)
     model = spec["model"]()
     load_weights(model, spec, kilnref.load_safetensors(checkpoint)[0])
+    model.to(device)
     model.eval()
+
+    def call():
+        out = model(x)
+        _sync(device)
+        return out
+
     with torch.inference_mode():
-        median, calls = _median_call(lambda: model(x), seconds)
+        median, calls = _median_call(call, seconds)
     return dict(rows=rows, calls=calls, median_us=median * 1e6, rows_per_sec=rows / median)
 
 
