@@ -10,6 +10,7 @@
 // its stores to the output touch consecutive addresses.
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/Conversion/GPUKernels.h"
 #include "compiler/Conversion/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -73,6 +74,7 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
 
     Location loc = op.getLoc();
     MLIRContext *ctx = &getContext();
+    Value filled = kiln::takeOutputFill(op);
     OpBuilder bld(op);
     auto cst = [&](OpBuilder &at, int64_t v) {
       return at.create<arith::ConstantIndexOp>(loc, v).getResult();
@@ -189,7 +191,8 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
       lb.create<scf::YieldOp>(loc, inner.getResults());
     }
 
-    // out += the thread's sums, inside the output.
+    // out += the thread's sums, inside the output (out = fill + sums where
+    // the output was just filled).
     OpOperand *out = op.getDpsInitOperand(0);
     for (int64_t i = 0; i < kPer; ++i)
       for (int64_t j = 0; j < kPer; ++j) {
@@ -205,7 +208,7 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
         values[m] = r;
         values[n] = c;
         SmallVector<Value> at = indices(tb, op.getMatchingIndexingMap(out), values);
-        Value old = tb.create<memref::LoadOp>(loc, out->get(), at);
+        Value old = filled ? filled : tb.create<memref::LoadOp>(loc, out->get(), at).getResult();
         Value sum = tb.create<arith::AddFOp>(loc, old, slices.getResult(i * kPer + j));
         tb.create<memref::StoreOp>(loc, sum, out->get(), at);
       }

@@ -10,6 +10,7 @@
 // repeatable).
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/Conversion/GPUKernels.h"
 #include "compiler/Conversion/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -107,6 +108,7 @@ struct KilnGPUBlockReducePass : kiln::impl::KilnGPUBlockReduceBase<KilnGPUBlockR
 
     Location loc = op.getLoc();
     MLIRContext *ctx = &getContext();
+    Value filled = kiln::takeOutputFill(op);
     OpBuilder b(op);
     auto cst = [&](OpBuilder &at, int64_t v) {
       return at.create<arith::ConstantIndexOp>(loc, v).getResult();
@@ -198,7 +200,8 @@ struct KilnGPUBlockReducePass : kiln::impl::KilnGPUBlockReduceBase<KilnGPUBlockR
     }
 
     // Thread 0 folds the block's total into the output element (whose
-    // indices do not involve the reduction dimensions).
+    // indices do not involve the reduction dimensions), or into the value
+    // the output was just filled with.
     for (unsigned d : reducedDims)
       dims[d] = cst(b, 0);
     Value first = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, thread, cst(b, 0));
@@ -207,6 +210,10 @@ struct KilnGPUBlockReducePass : kiln::impl::KilnGPUBlockReduceBase<KilnGPUBlockR
       OpBuilder ib = ifOp.getThenBodyBuilder();
       OpOperand *init = op.getDpsInitOperand(0);
       auto [old, indices] = load(ib, init->get(), op.getMatchingIndexingMap(init));
+      if (filled) {
+        old.getDefiningOp()->erase();
+        old = filled;
+      }
       Value total = ib.create<memref::LoadOp>(loc, partials, cst(ib, 0));
       Value result = combiner.op->getOperand(0) == combiner.value ? combine(ib, total, old)
                                                                   : combine(ib, old, total);

@@ -77,3 +77,46 @@ func.func @not_a_product(%r: memref<64x10xf32>, %s: memref<64xf32>) {
   }
   return
 }
+
+// -----
+
+// An output filled right before the product: the kernel starts from the
+// fill's value instead of reading the output, and the fill (a launch of its
+// own) goes. A fill with anything in between stays.
+#a = affine_map<(i, j, k) -> (i, k)>
+#b = affine_map<(i, j, k) -> (k, j)>
+#c = affine_map<(i, j, k) -> (i, j)>
+// CHECK-LABEL: func.func @filled
+func.func @filled(%x: memref<64x32xf32>, %w: memref<32x16xf32>, %y: memref<64x16xf32>, %z: memref<64x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  // CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+  // CHECK-NOT: linalg.fill
+  // CHECK: gpu.launch
+  // CHECK-NOT: memref.load %{{.*}} : memref<64x16xf32>
+  // CHECK: arith.addf %[[ZERO]], %{{.*}}#0 : f32
+  // CHECK: gpu.terminator
+  linalg.fill ins(%zero : f32) outs(%y : memref<64x16xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<64x32xf32>, memref<32x16xf32>) outs(%y : memref<64x16xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  // CHECK: linalg.fill ins(%[[ZERO]] : f32) outs(%{{.*}} : memref<64x16xf32>)
+  // CHECK-NEXT: memref.store
+  // CHECK: gpu.launch
+  // CHECK: memref.load %{{.*}} : memref<64x16xf32>
+  %c0 = arith.constant 0 : index
+  %one = arith.constant 1.0 : f32
+  linalg.fill ins(%zero : f32) outs(%z : memref<64x16xf32>)
+  memref.store %one, %z[%c0, %c0] : memref<64x16xf32>
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<64x32xf32>, memref<32x16xf32>) outs(%z : memref<64x16xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  return
+}
