@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNGPUTILEMATMUL
@@ -35,6 +36,54 @@ constexpr int64_t kTile = 64;          // output rows and columns per block
 constexpr int64_t kDepth = 16;         // reduction slice staged per step
 constexpr int64_t kSide = 16;          // threads per block side (16x16 = 256)
 constexpr int64_t kPer = kTile / kSide; // outputs per thread per side (4)
+
+/// Whether `op` only copies its input into its output with the dimensions
+/// permuted (a transpose the CPU lowering makes for its packed kernels).
+static bool isTransposeCopy(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 ||
+      op.getNumParallelLoops() != op.getNumLoops())
+    return false;
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  return body.getOperations().size() == 1 && yield.getOperand(0) == body.getArgument(0) &&
+         op.getIndexingMapsArray()[0].isPermutation() &&
+         op.getIndexingMapsArray()[1].isPermutation();
+}
+
+/// Reads through transposes made just for `op`: while the last operation
+/// before it that touches memory is a transpose copy into one of its
+/// inputs, and nothing else uses that copy, `op` reads the copy's source
+/// with the composed indexing map and the copy (a launch and a pass over
+/// memory) goes. Nothing in between writes memory, so the source still
+/// holds what the copy would have read.
+static void foldTransposedInputs(linalg::GenericOp op) {
+  for (;;) {
+    Operation *prev = op->getPrevNode();
+    while (prev && isMemoryEffectFree(prev))
+      prev = prev->getPrevNode();
+    auto copy = dyn_cast_or_null<linalg::GenericOp>(prev);
+    if (!copy || !isTransposeCopy(copy))
+      return;
+    Value copied = copy.getDpsInitOperand(0)->get();
+    OpOperand *use = nullptr;
+    for (OpOperand *input : op.getDpsInputOperands())
+      if (input->get() == copied)
+        use = use ? nullptr : input; // read twice: leave it
+    bool onlyThese = llvm::all_of(copied.getUsers(), [&](Operation *user) {
+      return user == copy.getOperation() || user == op.getOperation();
+    });
+    if (!use || !onlyThese)
+      return;
+    // op reads copied[useMap(d)] = source[inMap(outMap^-1(useMap(d)))].
+    AffineMap inMap = copy.getIndexingMapsArray()[0], outMap = copy.getIndexingMapsArray()[1];
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    unsigned index = use->getOperandNumber();
+    maps[index] = inMap.compose(inversePermutation(outMap)).compose(maps[index]);
+    use->set(copy.getDpsInputOperand(0)->get());
+    op.setIndexingMapsAttr(OpBuilder(op).getAffineMapArrayAttr(maps));
+    copy.erase();
+  }
+}
 
 struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatmulPass> {
   void runOnOperation() override {
@@ -62,6 +111,9 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
     SmallVector<int64_t> sizes = op.getStaticLoopRanges();
     if (llvm::any_of(sizes, ShapedType::isDynamic))
       return;
+    // The output's fill first: it sits between a transpose and its product.
+    Value filled = kiln::takeOutputFill(op);
+    foldTransposedInputs(op);
     unsigned m = found->m[0], n = found->n[0], k = found->k[0];
     SmallVector<unsigned> batch(found->batch.begin(), found->batch.end());
     // A is the input indexed by m, B the one indexed by n.
@@ -74,7 +126,6 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
 
     Location loc = op.getLoc();
     MLIRContext *ctx = &getContext();
-    Value filled = kiln::takeOutputFill(op);
     OpBuilder bld(op);
     auto cst = [&](OpBuilder &at, int64_t v) {
       return at.create<arith::ConstantIndexOp>(loc, v).getResult();

@@ -120,3 +120,58 @@ func.func @filled(%x: memref<64x32xf32>, %w: memref<32x16xf32>, %y: memref<64x16
   }
   return
 }
+
+// -----
+
+// A transpose made only for the product (x^T for a weight gradient) is
+// read through: the product loads the source, and the copy goes. A copy
+// that something else also uses stays.
+#id = affine_map<(i, j) -> (i, j)>
+#tr = affine_map<(i, j) -> (j, i)>
+#a = affine_map<(i, j, k) -> (i, k)>
+#b = affine_map<(i, j, k) -> (k, j)>
+#c = affine_map<(i, j, k) -> (i, j)>
+// CHECK-LABEL: func.func @transposed
+func.func @transposed(%x: memref<64x784xf32>, %dy: memref<64x128xf32>, %xt: memref<784x64xf32>,
+                      %dw: memref<784x128xf32>, %xt2: memref<784x64xf32>, %dw2: memref<784x128xf32>,
+                      %keep: memref<784x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  // CHECK-NOT: linalg
+  // CHECK: gpu.launch
+  // CHECK: memref.load %{{.*}} : memref<64x784xf32>
+  // CHECK-NOT: memref<784x64xf32>
+  // CHECK: gpu.terminator
+  linalg.generic {indexing_maps = [#id, #tr], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<64x784xf32>) outs(%xt : memref<784x64xf32>) {
+  ^bb0(%p: f32, %q: f32):
+    linalg.yield %p : f32
+  }
+  linalg.fill ins(%zero : f32) outs(%dw : memref<784x128xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%xt, %dy : memref<784x64xf32>, memref<64x128xf32>) outs(%dw : memref<784x128xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  // CHECK: linalg.generic
+  // CHECK-SAME: outs(%{{.*}} : memref<784x64xf32>)
+  // CHECK: gpu.launch
+  // CHECK: memref.load %{{.*}} : memref<784x64xf32>
+  // CHECK: gpu.terminator
+  // CHECK: linalg.copy
+  linalg.generic {indexing_maps = [#id, #tr], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<64x784xf32>) outs(%xt2 : memref<784x64xf32>) {
+  ^bb0(%p: f32, %q: f32):
+    linalg.yield %p : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%xt2, %dy : memref<784x64xf32>, memref<64x128xf32>) outs(%dw2 : memref<784x128xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  linalg.copy ins(%xt2 : memref<784x64xf32>) outs(%keep : memref<784x64xf32>)
+  return
+}
