@@ -93,6 +93,10 @@ struct KilnGPUEmulatePass : kiln::impl::KilnGPUEmulateBase<KilnGPUEmulatePass> {
       for (auto kernel : llvm::to_vector(gpuModule.getOps<LLVM::LLVMFuncOp>())) {
         if (kernel.isExternal())
           continue;
+        if (!kernel->hasAttr(NVVM::NVVMDialect::getKernelFuncAttrName())) {
+          kernel.emitOpError("is a device function, which kiln-gpu-emulate does not copy");
+          return signalPassFailure();
+        }
         if (failed(emulate(kernel, renamed, b)))
           return signalPassFailure();
       }

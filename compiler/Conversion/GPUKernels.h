@@ -3,6 +3,7 @@
 #define KILN_COMPILER_CONVERSION_GPUKERNELS_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/TypeUtilities.h"
 
 namespace kiln {
 
@@ -16,10 +17,16 @@ inline mlir::Value takeOutputFill(mlir::linalg::GenericOp op) {
   mlir::AffineMap map = op.getMatchingIndexingMap(init);
   if (!map.isProjectedPermutation() || map.getNumResults() != op.getNumParallelLoops())
     return {};
+  for (mlir::OpOperand *input : op.getDpsInputOperands())
+    if (input->get() == init->get())
+      return {}; // read too: it needs the fill in memory
   auto fill = llvm::dyn_cast_or_null<mlir::linalg::FillOp>(op->getPrevNode());
   if (!fill || !fill.hasPureBufferSemantics() || fill.getDpsInitOperand(0)->get() != init->get())
     return {};
   mlir::Value value = fill.getDpsInputOperand(0)->get();
+  // linalg.fill converts its value; the kernel uses it as it is.
+  if (value.getType() != mlir::getElementTypeOrSelf(init->get().getType()))
+    return {};
   fill.erase();
   return value;
 }

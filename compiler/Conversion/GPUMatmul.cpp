@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace kiln {
@@ -36,6 +37,59 @@ constexpr int64_t kTile = 64;          // output rows and columns per block
 constexpr int64_t kDepth = 16;         // reduction slice staged per step
 constexpr int64_t kSide = 16;          // threads per block side (16x16 = 256)
 constexpr int64_t kPer = kTile / kSide; // outputs per thread per side (4)
+
+/// Whether `op`'s body is exactly out + a * b (isaContractionOpInterface
+/// also lets unary operations through, which this kernel would drop).
+static bool isMultiplyAdd(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  if (body.getOperations().size() != 3)
+    return false;
+  auto mul = dyn_cast<arith::MulFOp>(body.front());
+  auto add = dyn_cast<arith::AddFOp>(*std::next(body.begin()));
+  Value a = body.getArgument(0), b = body.getArgument(1), out = body.getArgument(2);
+  auto isPair = [](Value x, Value y, Value p, Value q) {
+    return (x == p && y == q) || (x == q && y == p);
+  };
+  return mul && add && isPair(mul.getLhs(), mul.getRhs(), a, b) &&
+         isPair(add.getLhs(), add.getRhs(), out, mul.getResult()) &&
+         cast<linalg::YieldOp>(body.getTerminator()).getOperand(0) == add.getResult();
+}
+
+/// The buffer a view is carved from, and the view's byte range in it when
+/// that is known (a memref.view at a constant offset of a static shape).
+struct Place {
+  Value root;
+  std::optional<std::pair<int64_t, int64_t>> bytes;
+};
+static Place placeOf(Value v) {
+  Place place{v, std::nullopt};
+  if (auto view = v.getDefiningOp<memref::ViewOp>()) {
+    auto type = cast<MemRefType>(view.getType());
+    std::optional<int64_t> shift = getConstantIntValue(view.getByteShift());
+    if (shift && type.hasStaticShape())
+      place.bytes = {{*shift, *shift + type.getNumElements() *
+                                           (type.getElementTypeBitWidth() / 8)}};
+  }
+  while (Operation *def = place.root.getDefiningOp()) {
+    if (!isa<memref::ViewOp, memref::ReinterpretCastOp, memref::SubViewOp, memref::CastOp,
+             memref::CollapseShapeOp, memref::ExpandShapeOp>(def))
+      break;
+    if (!isa<memref::ViewOp>(def))
+      place.bytes.reset(); // only a view's own range is known
+    place.root = def->getOperand(0);
+  }
+  return place;
+}
+
+/// Whether two buffers certainly do not overlap: different roots, or byte
+/// ranges of one root that do not meet.
+static bool disjoint(Value x, Value y) {
+  Place a = placeOf(x), b = placeOf(y);
+  if (a.root != b.root)
+    return isa<BlockArgument>(a.root) && isa<BlockArgument>(b.root);
+  return a.bytes && b.bytes && (a.bytes->second <= b.bytes->first ||
+                                b.bytes->second <= a.bytes->first);
+}
 
 /// Whether `op` only copies its input into its output with the dimensions
 /// permuted (a transpose the CPU lowering makes for its packed kernels).
@@ -72,14 +126,20 @@ static void foldTransposedInputs(linalg::GenericOp op) {
     bool onlyThese = llvm::all_of(copied.getUsers(), [&](Operation *user) {
       return user == copy.getOperation() || user == op.getOperation();
     });
-    if (!use || !onlyThese)
+    // The copy must be a temporary (its writes are nobody else's result),
+    // and its source must not share memory with the product's output: the
+    // memory plan may have given the output the source's bytes once the
+    // copy had read them.
+    Value source = copy.getDpsInputOperand(0)->get();
+    if (!use || !onlyThese || !copied.getDefiningOp<memref::ViewOp>() ||
+        !disjoint(source, op.getDpsInitOperand(0)->get()))
       return;
     // op reads copied[useMap(d)] = source[inMap(outMap^-1(useMap(d)))].
     AffineMap inMap = copy.getIndexingMapsArray()[0], outMap = copy.getIndexingMapsArray()[1];
     SmallVector<AffineMap> maps = op.getIndexingMapsArray();
     unsigned index = use->getOperandNumber();
     maps[index] = inMap.compose(inversePermutation(outMap)).compose(maps[index]);
-    use->set(copy.getDpsInputOperand(0)->get());
+    use->set(source);
     op.setIndexingMapsAttr(OpBuilder(op).getAffineMapArrayAttr(maps));
     copy.erase();
   }
@@ -98,7 +158,11 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
         op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
       return;
     FailureOr<linalg::ContractionDimensions> found = linalg::inferContractionDims(op);
-    if (failed(found) || found->m.size() != 1 || found->n.size() != 1 || found->k.size() != 1)
+    // Every loop has a role (a dimension left out of all of them would be
+    // pinned to 0), and the output is not indexed by the reduction.
+    if (failed(found) || found->m.size() != 1 || found->n.size() != 1 || found->k.size() != 1 ||
+        found->batch.size() + 3 != op.getNumLoops() || !isMultiplyAdd(op) ||
+        op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isFunctionOfDim(found->k[0]))
       return;
     auto outType = dyn_cast<MemRefType>(op.getDpsInitOperand(0)->get().getType());
     if (!outType || !outType.getElementType().isF32())
@@ -111,9 +175,6 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
     SmallVector<int64_t> sizes = op.getStaticLoopRanges();
     if (llvm::any_of(sizes, ShapedType::isDynamic))
       return;
-    // The output's fill first: it sits between a transpose and its product.
-    Value filled = kiln::takeOutputFill(op);
-    foldTransposedInputs(op);
     unsigned m = found->m[0], n = found->n[0], k = found->k[0];
     SmallVector<unsigned> batch(found->batch.begin(), found->batch.end());
     // A is the input indexed by m, B the one indexed by n.
@@ -123,6 +184,9 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
     if (!op.getMatchingIndexingMap(lhs).isFunctionOfDim(m) ||
         !op.getMatchingIndexingMap(rhs).isFunctionOfDim(n))
       return;
+    // The output's fill first: it sits between a transpose and its product.
+    Value filled = kiln::takeOutputFill(op);
+    foldTransposedInputs(op);
 
     Location loc = op.getLoc();
     MLIRContext *ctx = &getContext();

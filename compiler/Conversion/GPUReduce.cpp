@@ -54,7 +54,7 @@ static std::optional<Combiner> matchCombiner(linalg::GenericOp op) {
   const llvm::fltSemantics &sem = type.getFloatSemantics();
   TypedAttr identity;
   if (isa<arith::AddFOp>(combine))
-    identity = FloatAttr::get(type, llvm::APFloat::getZero(sem));
+    identity = FloatAttr::get(type, llvm::APFloat::getZero(sem, /*Negative=*/true)); // -0 + x == x
   else if (isa<arith::MaximumFOp, arith::MaxNumFOp>(combine))
     identity = FloatAttr::get(type, llvm::APFloat::getInf(sem, /*Negative=*/true));
   else if (isa<arith::MinimumFOp, arith::MinNumFOp>(combine))
@@ -102,8 +102,11 @@ struct KilnGPUBlockReducePass : kiln::impl::KilnGPUBlockReduceBase<KilnGPUBlockR
     // Each output element must be one block's: an output indexed by a
     // reduction dimension (a transposed convolution's scatter, out[h + kh])
     // is accumulated from several places.
+    // And every parallel dimension must pick a different output element
+    // (else several blocks would update one element).
     AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
-    if (llvm::any_of(reducedDims, [&](unsigned d) { return outMap.isFunctionOfDim(d); }))
+    if (llvm::any_of(reducedDims, [&](unsigned d) { return outMap.isFunctionOfDim(d); }) ||
+        !outMap.isProjectedPermutation() || outMap.getNumResults() != parallelDims.size())
       return;
 
     Location loc = op.getLoc();
@@ -179,9 +182,10 @@ struct KilnGPUBlockReducePass : kiln::impl::KilnGPUBlockReduceBase<KilnGPUBlockR
         lb.clone(inner, map);
       }
       Value acc = slice.getRegionIterArgs()[0];
-      Value next = combiner.op->getOperand(0) == combiner.value
-                       ? combine(lb, map.lookup(combiner.value), acc)
-                       : combine(lb, acc, map.lookup(combiner.value));
+      // (The contribution may also be a value from outside the body.)
+      Value value = map.lookupOrDefault(combiner.value);
+      Value next = combiner.op->getOperand(0) == combiner.value ? combine(lb, value, acc)
+                                                                : combine(lb, acc, value);
       lb.create<scf::YieldOp>(loc, next);
     }
     b.create<memref::StoreOp>(loc, slice.getResult(0), partials, thread);

@@ -5,8 +5,11 @@
  * and launches are logged. A kernel compiled for the host as well
  * (kilnc --gpu-emulate: kiln_emu_NAME, found with dlsym) is run, every
  * thread of every block, with a barrier's threads switched as coroutines;
- * other launches compute nothing. What the emulation cannot check (PTX
- * itself, libdevice's math, real concurrency) the cuda-device tests do.
+ * other launches compute nothing. Blocks run one after another, threads
+ * in order, on the launching thread (one launch at a time per process).
+ * What the emulation cannot check (PTX itself, libdevice's math, real
+ * concurrency: a race shows as wrong values, never as nondeterminism) the
+ * cuda-device tests do.
  *
  *   KILN_FAKE_CUDA_DEVICES=N   devices reported (default 1)
  *   KILN_FAKE_CUDA_LOG=FILE    append "launch NAME grid X,Y,Z block X,Y,Z"

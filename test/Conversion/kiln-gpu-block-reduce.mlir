@@ -2,8 +2,9 @@
 
 // A full reduction (a loss summed over the batch, its elements squared on
 // the way): one block of 256 threads, each folding a strided slice from
-// the identity 0, the partials combined in shared memory as a tree of 8
-// levels with a barrier after each, and thread 0 adding the total to the
+// the identity -0 (-0 + x is x for every x), the partials combined in
+// shared memory as a tree of 8 levels with a barrier after each, and
+// thread 0 adding the total to the
 // output's initial value.
 #id = affine_map<(d0) -> (d0)>
 #scalar = affine_map<(d0) -> ()>
@@ -12,7 +13,7 @@ func.func @loss(%x: memref<1000xf32>, %out: memref<f32>) {
   // CHECK:      gpu.launch blocks(%{{[^,]*}}, %{{[^,]*}}, %{{[^)]*}}) in (%{{[^ ]*}} = %c1{{(_[0-9]+)?}}, %{{[^ ]*}} = %c1{{(_[0-9]+)?}}, %{{[^ ]*}} = %c1{{(_[0-9]+)?}})
   // CHECK-SAME: threads(%[[T:[^,]*]], %{{[^,]*}}, %{{[^)]*}}) in (%{{[^ ]*}} = %c256{{(_[0-9]+)?}}, %{{[^ ]*}} = %c1{{(_[0-9]+)?}}, %{{[^ ]*}} = %c1{{(_[0-9]+)?}})
   // CHECK-SAME: workgroup(%[[SH:[^ ]*]] : memref<256xf32, #gpu.address_space<workgroup>>)
-  // CHECK:        %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+  // CHECK:        %[[ZERO:.*]] = arith.constant -0.000000e+00 : f32
   // CHECK:        %[[PART:.*]] = scf.for %[[J:.*]] = %[[T]] to %c1000{{.*}} step %c256{{.*}} iter_args(%[[ACC:.*]] = %[[ZERO]])
   // CHECK:          %[[V:.*]] = memref.load %{{.*}}[%{{.*}}] : memref<1000xf32>
   // CHECK:          %[[SQ:.*]] = arith.mulf %[[V]], %[[V]]
@@ -117,6 +118,40 @@ func.func @untouched(%x: memref<64x784xf32>, %w: memref<784x256xf32>, %y: memref
   ^bb0(%p: f32, %acc: f32):
     %t = arith.mulf %acc, %p : f32
     linalg.yield %t : f32
+  }
+  return
+}
+
+// -----
+
+// A contribution defined outside the body (folded from a constant) is used
+// as it is; an output that two parallel dimensions map onto one element
+// (out[i] over i, j both parallel) is left alone: blocks would race on it.
+#in = affine_map<(i) -> (i)>
+#scalar = affine_map<(i) -> ()>
+#two = affine_map<(i, j, k) -> (i, j, k)>
+#first = affine_map<(i, j, k) -> (i)>
+// CHECK-LABEL: func.func @edges
+func.func @edges(%x: memref<1000xf32>, %out: memref<f32>, %y: memref<8x8x512xf32>, %o: memref<8xf32>) {
+  %c = arith.constant 2.0 : f32
+  // CHECK: %[[C:.*]] = arith.constant 2.000000e+00 : f32
+  // CHECK: gpu.launch
+  // CHECK: scf.for
+  // CHECK: arith.maximumf %{{.*}}, %[[C]] : f32
+  // CHECK: gpu.terminator
+  linalg.generic {indexing_maps = [#in, #scalar], iterator_types = ["reduction"]}
+      ins(%x : memref<1000xf32>) outs(%out : memref<f32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %m = arith.maximumf %acc, %c : f32
+    linalg.yield %m : f32
+  }
+  // CHECK-NOT: gpu.launch
+  // CHECK: linalg.generic
+  linalg.generic {indexing_maps = [#two, #first], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%y : memref<8x8x512xf32>) outs(%o : memref<8xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %acc, %a : f32
+    linalg.yield %s : f32
   }
   return
 }

@@ -123,19 +123,27 @@ func.func @filled(%x: memref<64x32xf32>, %w: memref<32x16xf32>, %y: memref<64x16
 
 // -----
 
-// A transpose made only for the product (x^T for a weight gradient) is
-// read through: the product loads the source, and the copy goes. A copy
-// that something else also uses stays.
+// A transpose made only for the product (x^T for a weight gradient) into
+// a workspace temporary is read through: the product loads the source, and
+// the copy goes. Kept: a copy something else also uses, a copy into a
+// caller's buffer (its result is not a temporary), and a copy whose source
+// shares bytes with the product's output (the memory plan may reuse a
+// source's bytes once the copy has read them).
 #id = affine_map<(i, j) -> (i, j)>
 #tr = affine_map<(i, j) -> (j, i)>
 #a = affine_map<(i, j, k) -> (i, k)>
 #b = affine_map<(i, j, k) -> (k, j)>
 #c = affine_map<(i, j, k) -> (i, j)>
 // CHECK-LABEL: func.func @transposed
-func.func @transposed(%x: memref<64x784xf32>, %dy: memref<64x128xf32>, %xt: memref<784x64xf32>,
-                      %dw: memref<784x128xf32>, %xt2: memref<784x64xf32>, %dw2: memref<784x128xf32>,
-                      %keep: memref<784x64xf32>) {
+func.func @transposed(%x: memref<64x784xf32>, %dy: memref<64x128xf32>, %ws: memref<4000000xi8>,
+                      %keep: memref<784x64xf32>, %xt3: memref<784x64xf32>) {
   %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %c400000 = arith.constant 400000 : index
+  %c800000 = arith.constant 800000 : index
+  %c1200000 = arith.constant 1200000 : index
+  %xt = memref.view %ws[%c0][] : memref<4000000xi8> to memref<784x64xf32>
+  %dw = memref.view %ws[%c400000][] : memref<4000000xi8> to memref<784x128xf32>
   // CHECK-NOT: linalg
   // CHECK: gpu.launch
   // CHECK: memref.load %{{.*}} : memref<64x784xf32>
@@ -160,18 +168,90 @@ func.func @transposed(%x: memref<64x784xf32>, %dy: memref<64x128xf32>, %xt: memr
   // CHECK: memref.load %{{.*}} : memref<784x64xf32>
   // CHECK: gpu.terminator
   // CHECK: linalg.copy
+  %xt2 = memref.view %ws[%c800000][] : memref<4000000xi8> to memref<784x64xf32>
   linalg.generic {indexing_maps = [#id, #tr], iterator_types = ["parallel", "parallel"]}
       ins(%x : memref<64x784xf32>) outs(%xt2 : memref<784x64xf32>) {
   ^bb0(%p: f32, %q: f32):
     linalg.yield %p : f32
   }
   linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%xt2, %dy : memref<784x64xf32>, memref<64x128xf32>) outs(%dw2 : memref<784x128xf32>) {
+      ins(%xt2, %dy : memref<784x64xf32>, memref<64x128xf32>) outs(%dw : memref<784x128xf32>) {
   ^bb0(%p: f32, %q: f32, %acc: f32):
     %m = arith.mulf %p, %q : f32
     %t = arith.addf %acc, %m : f32
     linalg.yield %t : f32
   }
   linalg.copy ins(%xt2 : memref<784x64xf32>) outs(%keep : memref<784x64xf32>)
+  // CHECK: linalg.generic
+  // CHECK-SAME: outs(%{{.*}} : memref<784x64xf32>)
+  // CHECK: gpu.launch
+  linalg.generic {indexing_maps = [#id, #tr], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<64x784xf32>) outs(%xt3 : memref<784x64xf32>) {
+  ^bb0(%p: f32, %q: f32):
+    linalg.yield %p : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%xt3, %dy : memref<784x64xf32>, memref<64x128xf32>) outs(%dw : memref<784x128xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  // The source (a temporary, bytes 1,200,000 to 1,400,704) and the output
+  // (from byte 1,300,000 of the same workspace) overlap: kept.
+  // CHECK: linalg.generic
+  // CHECK-SAME: outs(%{{.*}} : memref<64x784xf32>)
+  // CHECK: gpu.launch
+  %src = memref.view %ws[%c1200000][] : memref<4000000xi8> to memref<784x64xf32>
+  %xt4 = memref.view %ws[%c0][] : memref<4000000xi8> to memref<64x784xf32>
+  %c1300000 = arith.constant 1300000 : index
+  %out4 = memref.view %ws[%c1300000][] : memref<4000000xi8> to memref<784x784xf32>
+  linalg.generic {indexing_maps = [#id, #tr], iterator_types = ["parallel", "parallel"]}
+      ins(%src : memref<784x64xf32>) outs(%xt4 : memref<64x784xf32>) {
+  ^bb0(%p: f32, %q: f32):
+    linalg.yield %p : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%src, %xt4 : memref<784x64xf32>, memref<64x784xf32>) outs(%out4 : memref<784x784xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  return
+}
+
+// -----
+
+// Not this kernel: a body with more than a multiply-add (isaContraction-
+// OpInterface lets unary operations through), and a loop with no role (an
+// output-only dimension b: out[b, i, j] += A[i, k] B[k, j]).
+#a = affine_map<(i, j, k) -> (i, k)>
+#b = affine_map<(i, j, k) -> (k, j)>
+#c = affine_map<(i, j, k) -> (i, j)>
+#a4 = affine_map<(b, i, j, k) -> (i, k)>
+#b4 = affine_map<(b, i, j, k) -> (k, j)>
+#c4 = affine_map<(b, i, j, k) -> (b, i, j)>
+// CHECK-LABEL: func.func @not_plain_products
+// CHECK-NOT: gpu.launch
+// CHECK-COUNT-2: linalg.generic
+// CHECK-NOT: gpu.launch
+func.func @not_plain_products(%x: memref<64x32xf32>, %w: memref<32x16xf32>, %y: memref<64x16xf32>,
+                              %y3: memref<4x64x16xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<64x32xf32>, memref<32x16xf32>) outs(%y : memref<64x16xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %e = math.exp %p : f32
+    %m = arith.mulf %e, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#a4, #b4, #c4], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<64x32xf32>, memref<32x16xf32>) outs(%y3 : memref<4x64x16xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
   return
 }
