@@ -288,6 +288,10 @@ LogicalResult validateOptions() {
     llvm::errs() << "kilnc: error: --emit=ptx and --emit=gpu need --target=cuda\n";
     return failure();
   }
+  if (gpuEmulate && target != "cuda") {
+    llvm::errs() << "kilnc: error: --gpu-emulate needs --target=cuda\n";
+    return failure();
+  }
   return success();
 }
 
