@@ -96,11 +96,13 @@ def main():
                 close, key = metric_close(ec, eg)
                 res.update(metric=key, cpu=ec[key], gpu=eg[key], cpu_samples_per_sec=ec.get("samples_per_sec"),
                            gpu_samples_per_sec=eg.get("samples_per_sec"), ok=res["ok"] and close)
-        if a.torch and "error" not in res:
-            # Both from the CPU build's initial weights (the same as the GPU build's).
-            init = os.path.join("runs", name + ".init.safetensors")
+        # PyTorch and the latency runs start from the CPU build's initial
+        # weights (the same as the GPU build's).
+        init = os.path.join("runs", name + ".init.safetensors")
+        if (a.torch or a.latency) and "error" not in res:
             subprocess.run(["bin/%s.cpu" % name, "train", "--epochs", "0", "--checkpoint", init],
                            check=True, stdout=subprocess.DEVNULL)
+        if a.torch and "error" not in res:
             t = torch_models.train(name, init, epochs=a.epochs or 1,
                                    steps_per_epoch=None if a.epochs else steps, device=a.torch)
             res["torch_samples_per_sec"] = t["rate"]
@@ -110,9 +112,6 @@ def main():
                     (abs(c - g) / max(abs(c), 1e-12) for c, g in zip(lc, t["step_loss"][:steps])),
                     default=float("inf"))
         if a.latency and "error" not in res:
-            init = os.path.join("runs", name + ".init.safetensors")
-            subprocess.run(["bin/%s.cpu" % name, "train", "--epochs", "0", "--checkpoint", init],
-                           check=True, stdout=subprocess.DEVNULL)
             for build in ("cpu", "gpu"):
                 r = subprocess.run(["bin/%s.%s" % (name, build), "bench", "--rows", "1",
                                     "--checkpoint", init], capture_output=True, text=True)

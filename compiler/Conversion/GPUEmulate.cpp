@@ -27,6 +27,11 @@ namespace {
 
 constexpr StringLiteral kIds = "kiln_emu_ids", kBarrierHook = "kiln_emu_barrier_hook";
 
+/// kiln_emu_ids: tid, ntid, ctaid, nctaid, x/y/z each.
+static LLVM::LLVMArrayType idsType(MLIRContext *ctx) {
+  return LLVM::LLVMArrayType::get(IntegerType::get(ctx, 32), 12);
+}
+
 /// NVVM's special registers: their slot in kiln_emu_ids.
 static std::optional<int32_t> registerSlot(StringRef opName) {
   static const std::pair<StringLiteral, int32_t> kBases[] = {
@@ -51,8 +56,7 @@ struct KilnGPUEmulatePass : kiln::impl::KilnGPUEmulateBase<KilnGPUEmulatePass> {
     OpBuilder b(ctx);
     b.setInsertionPointToEnd(module.getBody());
     Location loc = module.getLoc();
-    Type i32 = b.getI32Type(), i64 = b.getI64Type(), ptr = LLVM::LLVMPointerType::get(ctx);
-    auto idsType = LLVM::LLVMArrayType::get(i32, 12);
+    Type ptr = LLVM::LLVMPointerType::get(ctx);
 
     // Weak definitions: every model in a process shares one set, which the
     // stand-in driver finds by name.
@@ -67,7 +71,7 @@ struct KilnGPUEmulatePass : kiln::impl::KilnGPUEmulateBase<KilnGPUEmulatePass> {
       b.setInsertionPointToEnd(module.getBody());
       return g;
     };
-    weakGlobal(kIds, idsType);
+    weakGlobal(kIds, idsType(ctx));
     weakGlobal(kBarrierHook, ptr);
 
     for (auto gpuModule : llvm::to_vector(module.getOps<gpu::GPUModuleOp>())) {
@@ -101,7 +105,6 @@ struct KilnGPUEmulatePass : kiln::impl::KilnGPUEmulateBase<KilnGPUEmulatePass> {
           return signalPassFailure();
       }
     }
-    (void)i64;
   }
 
   LogicalResult emulate(LLVM::LLVMFuncOp kernel, const llvm::StringMap<std::string> &renamed,
@@ -109,7 +112,6 @@ struct KilnGPUEmulatePass : kiln::impl::KilnGPUEmulateBase<KilnGPUEmulatePass> {
     MLIRContext *ctx = &getContext();
     Location loc = kernel.getLoc();
     Type i32 = b.getI32Type(), ptr = LLVM::LLVMPointerType::get(ctx);
-    auto idsType = LLVM::LLVMArrayType::get(i32, 12);
     std::string name = kernel.getName().str();
 
     auto body = cast<LLVM::LLVMFuncOp>(b.clone(*kernel));
@@ -136,7 +138,7 @@ struct KilnGPUEmulatePass : kiln::impl::KilnGPUEmulateBase<KilnGPUEmulatePass> {
       OpBuilder at(op);
       Value ids = at.create<LLVM::AddressOfOp>(op->getLoc(), ptr, kIds);
       if (auto slot = registerSlot(op->getName().getStringRef())) {
-        Value at_ = at.create<LLVM::GEPOp>(op->getLoc(), ptr, idsType, ids,
+        Value at_ = at.create<LLVM::GEPOp>(op->getLoc(), ptr, idsType(ctx), ids,
                                            ArrayRef<LLVM::GEPArg>{0, *slot});
         Value v = at.create<LLVM::LoadOp>(op->getLoc(), i32, at_);
         if (op->getResult(0).getType() != i32)
@@ -173,11 +175,9 @@ struct KilnGPUEmulatePass : kiln::impl::KilnGPUEmulateBase<KilnGPUEmulatePass> {
     eb.create<LLVM::CallOp>(loc, body, args);
     eb.create<LLVM::ReturnOp>(loc, ValueRange{});
     b.setInsertionPointToEnd(getOperation().getBody());
-    if (barriers) {
-      auto flag = b.create<LLVM::GlobalOp>(loc, i32, /*isConstant=*/true, LLVM::Linkage::External,
-                                           "kiln_emu_barriers_" + name, b.getI32IntegerAttr(1));
-      (void)flag;
-    }
+    if (barriers)
+      b.create<LLVM::GlobalOp>(loc, i32, /*isConstant=*/true, LLVM::Linkage::External,
+                               "kiln_emu_barriers_" + name, b.getI32IntegerAttr(1));
     return success();
   }
 };

@@ -2,6 +2,8 @@
 #ifndef KILN_COMPILER_CONVERSION_GPUKERNELS_H
 #define KILN_COMPILER_CONVERSION_GPUKERNELS_H
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/TypeUtilities.h"
 
@@ -29,6 +31,31 @@ inline mlir::Value takeOutputFill(mlir::linalg::GenericOp op) {
     return {};
   fill.erase();
   return value;
+}
+
+/// Sets `dims[d]` for each dimension d of `which` (outermost first, sizes
+/// from `sizes`) to its row-major index in `linear`; the outermost takes
+/// what the others leave (`linear` is below the product of the sizes).
+inline void delinearize(mlir::OpBuilder &b, mlir::Location loc, mlir::Value linear,
+                        llvm::ArrayRef<unsigned> which, llvm::ArrayRef<int64_t> sizes,
+                        llvm::MutableArrayRef<mlir::Value> dims) {
+  if (which.empty())
+    return;
+  for (unsigned d : llvm::reverse(which.drop_front())) {
+    mlir::Value size = b.create<mlir::arith::ConstantIndexOp>(loc, sizes[d]);
+    dims[d] = b.create<mlir::arith::RemUIOp>(loc, linear, size);
+    linear = b.create<mlir::arith::DivUIOp>(loc, linear, size);
+  }
+  dims[which.front()] = linear;
+}
+
+/// The indices an indexing map gives for the loop indices `dims`.
+inline llvm::SmallVector<mlir::Value> applyIndexingMap(mlir::OpBuilder &b, mlir::Location loc,
+                                                       mlir::AffineMap map, mlir::ValueRange dims) {
+  llvm::SmallVector<mlir::Value> indices;
+  for (unsigned r = 0; r < map.getNumResults(); ++r)
+    indices.push_back(b.create<mlir::affine::AffineApplyOp>(loc, map.getSubMap({r}), dims));
+  return indices;
 }
 
 } // namespace kiln

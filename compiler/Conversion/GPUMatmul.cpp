@@ -220,20 +220,7 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
     // Iteration-space indices: batch dimensions from the block's z, the
     // others set where they are known (unused ones stay 0).
     SmallVector<Value> dims(sizes.size(), cst(b, 0));
-    {
-      Value linear = launch.getBlockIds().z;
-      for (unsigned d : llvm::reverse(batch)) {
-        Value size = cst(b, sizes[d]);
-        dims[d] = b.create<arith::RemUIOp>(loc, linear, size);
-        linear = b.create<arith::DivUIOp>(loc, linear, size);
-      }
-    }
-    auto indices = [&](OpBuilder &at, AffineMap map, ArrayRef<Value> values) {
-      SmallVector<Value> result;
-      for (unsigned r = 0; r < map.getNumResults(); ++r)
-        result.push_back(at.create<affine::AffineApplyOp>(loc, map.getSubMap({r}), values));
-      return result;
-    };
+    kiln::delinearize(b, loc, launch.getBlockIds().z, batch, sizes, dims);
     auto lessThan = [&](OpBuilder &at, Value x, int64_t bound) {
       return at.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, x, cst(at, bound));
     };
@@ -262,7 +249,8 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
           values[k] = kIdx;
           values[along] = iIdx;
           Value v = tb.create<memref::LoadOp>(
-              loc, operand->get(), indices(tb, op.getMatchingIndexingMap(operand), values));
+              loc, operand->get(),
+              kiln::applyIndexingMap(tb, loc, op.getMatchingIndexingMap(operand), values));
           tb.create<scf::YieldOp>(loc, v);
           OpBuilder eb = ifOp.getElseBodyBuilder();
           eb.create<scf::YieldOp>(loc, zero);
@@ -322,7 +310,8 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
         SmallVector<Value> values(dims);
         values[m] = r;
         values[n] = c;
-        SmallVector<Value> at = indices(tb, op.getMatchingIndexingMap(out), values);
+        SmallVector<Value> at =
+            kiln::applyIndexingMap(tb, loc, op.getMatchingIndexingMap(out), values);
         Value old = filled ? filled : tb.create<memref::LoadOp>(loc, out->get(), at).getResult();
         Value sum = tb.create<arith::AddFOp>(loc, old, slices.getResult(i * kPer + j));
         tb.create<memref::StoreOp>(loc, sum, out->get(), at);

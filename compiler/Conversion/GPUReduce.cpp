@@ -131,23 +131,10 @@ struct KilnGPUBlockReducePass : kiln::impl::KilnGPUBlockReduceBase<KilnGPUBlockR
     // element (parallel dimensions), then each element of the thread's
     // slice (reduction dimensions), both row-major.
     SmallVector<Value> dims(sizes.size());
-    auto delinearize = [&](OpBuilder &at, Value linear, ArrayRef<unsigned> which) {
-      if (which.empty())
-        return;
-      // The outermost dimension's index is what the others leave.
-      for (unsigned d : llvm::reverse(which.drop_front())) {
-        Value size = cst(at, sizes[d]);
-        dims[d] = at.create<arith::RemUIOp>(loc, linear, size);
-        linear = at.create<arith::DivUIOp>(loc, linear, size);
-      }
-      dims[which.front()] = linear;
-    };
-    delinearize(b, block, parallelDims);
+    kiln::delinearize(b, loc, block, parallelDims, sizes, dims);
     auto load = [&](OpBuilder &at, Value memref, AffineMap map) {
-      SmallVector<Value> indices;
-      for (unsigned r = 0; r < map.getNumResults(); ++r)
-        indices.push_back(at.create<affine::AffineApplyOp>(loc, map.getSubMap({r}), dims));
-      return std::make_pair(at.create<memref::LoadOp>(loc, memref, indices).getResult(), indices);
+      return at.create<memref::LoadOp>(loc, memref, kiln::applyIndexingMap(at, loc, map, dims))
+          .getResult();
     };
     auto combine = [&](OpBuilder &at, Value x, Value y) {
       IRMapping map;
@@ -162,14 +149,14 @@ struct KilnGPUBlockReducePass : kiln::impl::KilnGPUBlockReduceBase<KilnGPUBlockR
                                       ValueRange{identity});
     {
       OpBuilder lb = OpBuilder::atBlockBegin(slice.getBody());
-      delinearize(lb, slice.getInductionVar(), reducedDims);
+      kiln::delinearize(lb, loc, slice.getInductionVar(), reducedDims, sizes, dims);
       Block &region = op.getRegion().front();
       IRMapping map;
       for (OpOperand *input : op.getDpsInputOperands()) {
         Value v = input->get();
         BlockArgument arg = region.getArgument(input->getOperandNumber());
         if (isa<MemRefType>(v.getType()))
-          v = load(lb, v, op.getMatchingIndexingMap(input)).first;
+          v = load(lb, v, op.getMatchingIndexingMap(input));
         map.map(arg, v);
       }
       for (Operation &inner : region.without_terminator()) {
@@ -213,11 +200,10 @@ struct KilnGPUBlockReducePass : kiln::impl::KilnGPUBlockReduceBase<KilnGPUBlockR
     {
       OpBuilder ib = ifOp.getThenBodyBuilder();
       OpOperand *init = op.getDpsInitOperand(0);
-      auto [old, indices] = load(ib, init->get(), op.getMatchingIndexingMap(init));
-      if (filled) {
-        old.getDefiningOp()->erase();
-        old = filled;
-      }
+      SmallVector<Value> indices =
+          kiln::applyIndexingMap(ib, loc, op.getMatchingIndexingMap(init), dims);
+      Value old =
+          filled ? filled : ib.create<memref::LoadOp>(loc, init->get(), indices).getResult();
       Value total = ib.create<memref::LoadOp>(loc, partials, cst(ib, 0));
       Value result = combiner.op->getOperand(0) == combiner.value ? combine(ib, total, old)
                                                                   : combine(ib, old, total);
