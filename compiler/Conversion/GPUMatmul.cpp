@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
@@ -37,6 +38,11 @@ constexpr int64_t kTile = 64;          // output rows and columns per block
 constexpr int64_t kDepth = 16;         // reduction slice staged per step
 constexpr int64_t kSide = 16;          // threads per block side (16x16 = 256)
 constexpr int64_t kPer = kTile / kSide; // outputs per thread per side (4)
+constexpr int64_t kThinRows = 8;       // a product this thin on one side is thin
+constexpr int64_t kThinCols = 8;       // a thin product's columns per block
+constexpr int64_t kThinGroups = 32;    // threads splitting K per column (8x32 = 256)
+constexpr int64_t kThinUnroll = 4;     // loads a thread has in flight
+constexpr int64_t kMaxGridYZ = 65535;  // blocks along the grid's y and z
 
 /// Whether `op`'s body is exactly out + a * b (isaContractionOpInterface
 /// also lets unary operations through, which this kernel would drop).
@@ -145,6 +151,295 @@ static void foldTransposedInputs(linalg::GenericOp op) {
   }
 }
 
+/// A product the pass rewrites: A (indexed by m and k) times B (by n and
+/// k) into the output, over any batch dimensions.
+struct Product {
+  linalg::GenericOp op;
+  OpOperand *lhs, *rhs;
+  unsigned m, n, k;
+  SmallVector<unsigned> batch;
+  SmallVector<int64_t> sizes;
+  int64_t batches;
+  Value filled; // the output's fill value, or null: add to the output
+};
+
+static int64_t ceilDiv(int64_t x, int64_t y) { return (x + y - 1) / y; }
+
+/// Index constants and bound checks for building a kernel.
+struct Builder {
+  Location loc;
+  Value cst(OpBuilder &at, int64_t v) const {
+    return at.create<arith::ConstantIndexOp>(loc, v).getResult();
+  }
+  Value lessThan(OpBuilder &at, Value x, int64_t bound) const {
+    return at.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, x, cst(at, bound));
+  }
+};
+
+/// out(at) = the output's fill value or its old value, plus `sum`.
+static void accumulate(OpBuilder &b, Location loc, const Product &p, ArrayRef<Value> at,
+                       Value sum) {
+  linalg::GenericOp op = p.op;
+  OpOperand *out = op.getDpsInitOperand(0);
+  Value old = p.filled ? p.filled : b.create<memref::LoadOp>(loc, out->get(), at).getResult();
+  b.create<memref::StoreOp>(loc, b.create<arith::AddFOp>(loc, old, sum), out->get(), at);
+}
+
+/// The 64x64-tile kernel (the file comment).
+static void buildTiled(const Product &p) {
+  linalg::GenericOp op = p.op;
+  OpOperand *lhs = p.lhs, *rhs = p.rhs;
+  unsigned m = p.m, n = p.n, k = p.k;
+  ArrayRef<int64_t> sizes = p.sizes;
+  Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
+  Builder kb{loc};
+  auto cst = [&](OpBuilder &at, int64_t v) { return kb.cst(at, v); };
+  auto lessThan = [&](OpBuilder &at, Value x, int64_t bound) { return kb.lessThan(at, x, bound); };
+  OpBuilder bld(op);
+  Type f32 = bld.getF32Type();
+  auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  // A's slice is written with consecutive threads along k: a padding
+  // column keeps their stores in different shared-memory banks.
+  auto tileA = MemRefType::get({kDepth, kTile + 1}, f32, MemRefLayoutAttrInterface(), workgroup);
+  auto tileB = MemRefType::get({kDepth, kTile}, f32, MemRefLayoutAttrInterface(), workgroup);
+  Value one = cst(bld, 1);
+  auto launch = bld.create<gpu::LaunchOp>(loc, cst(bld, ceilDiv(sizes[n], kTile)),
+                                          cst(bld, ceilDiv(sizes[m], kTile)), cst(bld, p.batches),
+                                          cst(bld, kSide * kSide), one, one);
+  Value sharedA = launch.addWorkgroupAttribution(tileA, loc);
+  Value sharedB = launch.addWorkgroupAttribution(tileB, loc);
+  OpBuilder b = OpBuilder::atBlockBegin(&launch.getBody().front());
+  Value thread = launch.getThreadIds().x;
+  Value tx = b.create<arith::RemUIOp>(loc, thread, cst(b, kSide));
+  Value ty = b.create<arith::DivUIOp>(loc, thread, cst(b, kSide));
+  Value row0 = b.create<arith::MulIOp>(loc, launch.getBlockIds().y, cst(b, kTile));
+  Value col0 = b.create<arith::MulIOp>(loc, launch.getBlockIds().x, cst(b, kTile));
+
+  // Iteration-space indices: batch dimensions from the block's z, the
+  // others set where they are known (unused ones stay 0).
+  SmallVector<Value> dims(sizes.size(), cst(b, 0));
+  kiln::delinearize(b, loc, launch.getBlockIds().z, p.batch, sizes, dims);
+  Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
+
+  // Copies element e of a kDepth x kTile slice (e = thread + 256 q) into
+  // shared memory, zero outside the operand.
+  auto stage = [&](OpBuilder &at, OpOperand *operand, Value shared, unsigned along, Value base,
+                   Value k0, bool kFastest) {
+    for (int64_t q = 0; q < kDepth * kTile / (kSide * kSide); ++q) {
+      Value e = at.create<arith::AddIOp>(loc, thread, cst(at, q * kSide * kSide));
+      // A: consecutive threads along k (rows of A are k-contiguous in the
+      // usual layout); B: along n.
+      Value kk = kFastest ? at.create<arith::RemUIOp>(loc, e, cst(at, kDepth)).getResult()
+                          : at.create<arith::DivUIOp>(loc, e, cst(at, kTile)).getResult();
+      Value ii = kFastest ? at.create<arith::DivUIOp>(loc, e, cst(at, kDepth)).getResult()
+                          : at.create<arith::RemUIOp>(loc, e, cst(at, kTile)).getResult();
+      Value kIdx = at.create<arith::AddIOp>(loc, k0, kk);
+      Value iIdx = at.create<arith::AddIOp>(loc, base, ii);
+      Value inside = at.create<arith::AndIOp>(loc, lessThan(at, kIdx, sizes[k]),
+                                              lessThan(at, iIdx, sizes[along]));
+      auto ifOp = at.create<scf::IfOp>(loc, TypeRange{f32}, inside, /*withElseRegion=*/true);
+      {
+        OpBuilder tb = ifOp.getThenBodyBuilder();
+        SmallVector<Value> values(dims);
+        values[k] = kIdx;
+        values[along] = iIdx;
+        Value v = tb.create<memref::LoadOp>(
+            loc, operand->get(),
+            kiln::applyIndexingMap(tb, loc, op.getMatchingIndexingMap(operand), values));
+        tb.create<scf::YieldOp>(loc, v);
+        OpBuilder eb = ifOp.getElseBodyBuilder();
+        eb.create<scf::YieldOp>(loc, zero);
+      }
+      at.create<memref::StoreOp>(loc, ifOp.getResult(0), shared, ValueRange{kk, ii});
+    }
+  };
+
+  // The reduction in slices of kDepth; the thread's 4x4 sums as loop values.
+  SmallVector<Value> init(kPer * kPer, zero);
+  auto slices = b.create<scf::ForOp>(loc, cst(b, 0), cst(b, sizes[k]), cst(b, kDepth), init);
+  {
+    OpBuilder lb = OpBuilder::atBlockBegin(slices.getBody());
+    Value k0 = slices.getInductionVar();
+    stage(lb, lhs, sharedA, m, row0, k0, /*kFastest=*/true);
+    stage(lb, rhs, sharedB, n, col0, k0, /*kFastest=*/false);
+    lb.create<gpu::BarrierOp>(loc);
+    auto inner = lb.create<scf::ForOp>(loc, cst(lb, 0), cst(lb, kDepth), cst(lb, 1),
+                                       slices.getRegionIterArgs());
+    {
+      OpBuilder ib = OpBuilder::atBlockBegin(inner.getBody());
+      Value kk = inner.getInductionVar();
+      SmallVector<Value> as, bs;
+      for (int64_t i = 0; i < kPer; ++i) {
+        Value r = ib.create<arith::AddIOp>(loc, ty, cst(ib, i * kSide));
+        as.push_back(ib.create<memref::LoadOp>(loc, sharedA, ValueRange{kk, r}));
+        Value c = ib.create<arith::AddIOp>(loc, tx, cst(ib, i * kSide));
+        bs.push_back(ib.create<memref::LoadOp>(loc, sharedB, ValueRange{kk, c}));
+      }
+      SmallVector<Value> next;
+      for (int64_t i = 0; i < kPer; ++i)
+        for (int64_t j = 0; j < kPer; ++j) {
+          Value prod = ib.create<arith::MulFOp>(loc, as[i], bs[j]);
+          next.push_back(
+              ib.create<arith::AddFOp>(loc, inner.getRegionIterArgs()[i * kPer + j], prod));
+        }
+      ib.create<scf::YieldOp>(loc, next);
+    }
+    // Everyone is done reading the slices before the next overwrites them.
+    lb.create<gpu::BarrierOp>(loc);
+    lb.create<scf::YieldOp>(loc, inner.getResults());
+  }
+
+  // out += the thread's sums, inside the output (out = fill + sums where
+  // the output was just filled).
+  OpOperand *out = op.getDpsInitOperand(0);
+  for (int64_t i = 0; i < kPer; ++i)
+    for (int64_t j = 0; j < kPer; ++j) {
+      Value r = b.create<arith::AddIOp>(
+          loc, row0, b.create<arith::AddIOp>(loc, ty, cst(b, i * kSide)).getResult());
+      Value c = b.create<arith::AddIOp>(
+          loc, col0, b.create<arith::AddIOp>(loc, tx, cst(b, j * kSide)).getResult());
+      Value inside =
+          b.create<arith::AndIOp>(loc, lessThan(b, r, sizes[m]), lessThan(b, c, sizes[n]));
+      auto ifOp = b.create<scf::IfOp>(loc, inside, /*withElseRegion=*/false);
+      OpBuilder tb = ifOp.getThenBodyBuilder();
+      SmallVector<Value> values(dims);
+      values[m] = r;
+      values[n] = c;
+      accumulate(tb, loc, p,
+                 kiln::applyIndexingMap(tb, loc, op.getMatchingIndexingMap(out), values),
+                 slices.getResult(i * kPer + j));
+    }
+  b.create<gpu::TerminatorOp>(loc);
+}
+
+/// The thin kernel: m has at most kThinRows rows. Each block computes
+/// kThinCols columns of every row; its 256 threads are kThinCols columns
+/// by kThinGroups groups, a group summing every kThinGroups-th k (the
+/// thread keeps a sum per row, kThinUnroll loads in flight), then the
+/// groups' sums are added in shared memory in a fixed order (the result
+/// does not depend on timing). Consecutive threads go along whichever of n
+/// and k is B's fastest index, so a warp's loads of B are coalesced.
+static void buildThin(const Product &p) {
+  linalg::GenericOp op = p.op;
+  unsigned m = p.m, n = p.n, k = p.k;
+  int64_t rows = p.sizes[m], cols = p.sizes[n], depth = p.sizes[k];
+  Location loc = op.getLoc();
+  Builder kb{loc};
+  OpBuilder bld(op);
+  Type f32 = bld.getF32Type();
+  auto workgroup = gpu::AddressSpaceAttr::get(op.getContext(), gpu::AddressSpace::Workgroup);
+  auto partialsType = MemRefType::get({kThinGroups, rows * kThinCols}, f32,
+                                      MemRefLayoutAttrInterface(), workgroup);
+  Value one = kb.cst(bld, 1);
+  auto launch = bld.create<gpu::LaunchOp>(loc, kb.cst(bld, ceilDiv(cols, kThinCols)),
+                                          kb.cst(bld, p.batches), one,
+                                          kb.cst(bld, kThinCols * kThinGroups), one, one);
+  Value partials = launch.addWorkgroupAttribution(partialsType, loc);
+  OpBuilder b = OpBuilder::atBlockBegin(&launch.getBody().front());
+  Value thread = launch.getThreadIds().x;
+  AffineMap bMap = op.getMatchingIndexingMap(p.rhs);
+  bool nFastest = bMap.getNumResults() && bMap.getResults().back().isFunctionOfDim(n);
+  Value col = nFastest ? b.create<arith::RemUIOp>(loc, thread, kb.cst(b, kThinCols)).getResult()
+                       : b.create<arith::DivUIOp>(loc, thread, kb.cst(b, kThinGroups)).getResult();
+  Value group = nFastest ? b.create<arith::DivUIOp>(loc, thread, kb.cst(b, kThinCols)).getResult()
+                         : b.create<arith::RemUIOp>(loc, thread, kb.cst(b, kThinGroups)).getResult();
+  Value col0 = b.create<arith::MulIOp>(loc, launch.getBlockIds().x, kb.cst(b, kThinCols));
+  Value c = b.create<arith::AddIOp>(loc, col0, col);
+  SmallVector<Value> dims(p.sizes.size(), kb.cst(b, 0));
+  kiln::delinearize(b, loc, launch.getBlockIds().y, p.batch, p.sizes, dims);
+  dims[n] = c;
+  Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
+
+  // Each group's sums over its k, zero outside the operands (the guard is
+  // left out where the sizes make it always true).
+  SmallVector<Value> init(rows, zero);
+  auto steps = b.create<scf::ForOp>(loc, kb.cst(b, 0), kb.cst(b, ceilDiv(depth, kThinGroups)),
+                                    one, init);
+  {
+    OpBuilder lb = OpBuilder::atBlockBegin(steps.getBody());
+    Value kk = lb.create<arith::AddIOp>(
+        loc, lb.create<arith::MulIOp>(loc, steps.getInductionVar(), kb.cst(lb, kThinGroups)),
+        group);
+    SmallVector<Value> at(dims);
+    at[k] = kk;
+    Value inside;
+    auto both = [&](Value x) { return inside ? lb.create<arith::AndIOp>(loc, inside, x) : x; };
+    if (cols % kThinCols)
+      inside = both(kb.lessThan(lb, c, cols));
+    if (depth % kThinGroups)
+      inside = both(kb.lessThan(lb, kk, depth));
+    // The column's B and the rows' A at kk.
+    auto load = [&](OpBuilder &lb) {
+      SmallVector<Value> values{lb.create<memref::LoadOp>(
+          loc, p.rhs->get(), kiln::applyIndexingMap(lb, loc, bMap, at))};
+      for (int64_t i = 0; i < rows; ++i) {
+        at[m] = kb.cst(lb, i);
+        values.push_back(lb.create<memref::LoadOp>(
+            loc, p.lhs->get(),
+            kiln::applyIndexingMap(lb, loc, op.getMatchingIndexingMap(p.lhs), at)));
+      }
+      return values;
+    };
+    SmallVector<Value> values;
+    if (inside) {
+      auto ifOp = lb.create<scf::IfOp>(loc, SmallVector<Type>(rows + 1, f32), inside,
+                                       /*withElseRegion=*/true);
+      OpBuilder tb = ifOp.getThenBodyBuilder();
+      tb.create<scf::YieldOp>(loc, load(tb));
+      OpBuilder eb = ifOp.getElseBodyBuilder();
+      eb.create<scf::YieldOp>(loc, SmallVector<Value>(rows + 1, zero));
+      values = ifOp.getResults();
+    } else {
+      values = load(lb);
+    }
+    SmallVector<Value> next;
+    for (int64_t i = 0; i < rows; ++i)
+      next.push_back(lb.create<arith::AddFOp>(
+          loc, steps.getRegionIterArgs()[i],
+          lb.create<arith::MulFOp>(loc, values[i + 1], values[0])));
+    lb.create<scf::YieldOp>(loc, next);
+  }
+
+  // partials[group][row * kThinCols + col]; then thread t < rows *
+  // kThinCols adds up column t of the partials into its output element.
+  for (int64_t i = 0; i < rows; ++i) {
+    Value slot = b.create<arith::AddIOp>(loc, kb.cst(b, i * kThinCols), col);
+    b.create<memref::StoreOp>(loc, steps.getResult(i), partials, ValueRange{group, slot});
+  }
+  b.create<gpu::BarrierOp>(loc);
+  Value row = b.create<arith::DivUIOp>(loc, thread, kb.cst(b, kThinCols));
+  Value outCol = b.create<arith::AddIOp>(
+      loc, col0, b.create<arith::RemUIOp>(loc, thread, kb.cst(b, kThinCols)));
+  Value owner = kb.lessThan(b, thread, rows * kThinCols);
+  if (cols % kThinCols)
+    owner = b.create<arith::AndIOp>(loc, owner, kb.lessThan(b, outCol, cols));
+  auto ifOp = b.create<scf::IfOp>(loc, owner, /*withElseRegion=*/false);
+  {
+    OpBuilder tb = ifOp.getThenBodyBuilder();
+    auto sum = tb.create<scf::ForOp>(loc, kb.cst(tb, 0), kb.cst(tb, kThinGroups), one,
+                                     ValueRange{zero});
+    {
+      OpBuilder sb = OpBuilder::atBlockBegin(sum.getBody());
+      Value part = sb.create<memref::LoadOp>(loc, partials,
+                                             ValueRange{sum.getInductionVar(), thread});
+      sb.create<scf::YieldOp>(
+          loc, sb.create<arith::AddFOp>(loc, sum.getRegionIterArgs()[0], part).getResult());
+    }
+    SmallVector<Value> at(dims);
+    at[m] = row;
+    at[n] = outCol;
+    accumulate(tb, loc, p,
+               kiln::applyIndexingMap(tb, loc, op.getMatchingIndexingMap(op.getDpsInitOperand(0)),
+                                      at),
+               sum.getResult(0));
+  }
+  b.create<gpu::TerminatorOp>(loc);
+  // Last: unrolling replaces the loop's results (an epilogue computes them
+  // when the unroll factor does not divide the trip count).
+  (void)loopUnrollByFactor(steps, std::min(kThinUnroll, ceilDiv(depth, kThinGroups)));
+}
+
 struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatmulPass> {
   void runOnOperation() override {
     SmallVector<linalg::GenericOp> candidates;
@@ -172,151 +467,38 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
       if (!type || !type.getElementType().isF32())
         return;
     }
-    SmallVector<int64_t> sizes = op.getStaticLoopRanges();
-    if (llvm::any_of(sizes, ShapedType::isDynamic))
+    Product p{op, nullptr, nullptr, found->m[0], found->n[0], found->k[0], {}, {}, 1, {}};
+    p.batch.assign(found->batch.begin(), found->batch.end());
+    p.sizes = op.getStaticLoopRanges();
+    if (llvm::any_of(p.sizes, ShapedType::isDynamic))
       return;
-    unsigned m = found->m[0], n = found->n[0], k = found->k[0];
-    SmallVector<unsigned> batch(found->batch.begin(), found->batch.end());
     // A is the input indexed by m, B the one indexed by n.
-    OpOperand *lhs = op.getDpsInputOperand(0), *rhs = op.getDpsInputOperand(1);
-    if (!op.getMatchingIndexingMap(lhs).isFunctionOfDim(m))
-      std::swap(lhs, rhs);
-    if (!op.getMatchingIndexingMap(lhs).isFunctionOfDim(m) ||
-        !op.getMatchingIndexingMap(rhs).isFunctionOfDim(n))
+    p.lhs = op.getDpsInputOperand(0), p.rhs = op.getDpsInputOperand(1);
+    if (!op.getMatchingIndexingMap(p.lhs).isFunctionOfDim(p.m))
+      std::swap(p.lhs, p.rhs);
+    if (!op.getMatchingIndexingMap(p.lhs).isFunctionOfDim(p.m) ||
+        !op.getMatchingIndexingMap(p.rhs).isFunctionOfDim(p.n))
+      return;
+    for (unsigned d : p.batch)
+      p.batches *= p.sizes[d];
+    // A product thin on one side (batch-1 prediction, a one-output layer)
+    // would use a few rows of each 64x64 tile and walk all of K in a few
+    // blocks: its own kernel takes that side as m.
+    bool thin = std::min(p.sizes[p.m], p.sizes[p.n]) <= kThinRows;
+    if (thin && p.sizes[p.m] > p.sizes[p.n]) {
+      std::swap(p.m, p.n);
+      std::swap(p.lhs, p.rhs);
+    }
+    // The grid's y and z hold at most 65535 blocks each.
+    if (p.batches > kMaxGridYZ || (!thin && ceilDiv(p.sizes[p.m], kTile) > kMaxGridYZ))
       return;
     // The output's fill first: it sits between a transpose and its product.
-    Value filled = kiln::takeOutputFill(op);
+    p.filled = kiln::takeOutputFill(op);
     foldTransposedInputs(op);
-
-    Location loc = op.getLoc();
-    MLIRContext *ctx = &getContext();
-    OpBuilder bld(op);
-    auto cst = [&](OpBuilder &at, int64_t v) {
-      return at.create<arith::ConstantIndexOp>(loc, v).getResult();
-    };
-    auto ceilDiv = [](int64_t x, int64_t y) { return (x + y - 1) / y; };
-    int64_t batches = 1;
-    for (unsigned d : batch)
-      batches *= sizes[d];
-    Type f32 = bld.getF32Type();
-    auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-    // A's slice is written with consecutive threads along k: a padding
-    // column keeps their stores in different shared-memory banks.
-    auto tileA = MemRefType::get({kDepth, kTile + 1}, f32, MemRefLayoutAttrInterface(), workgroup);
-    auto tileB = MemRefType::get({kDepth, kTile}, f32, MemRefLayoutAttrInterface(), workgroup);
-    Value one = cst(bld, 1);
-    auto launch = bld.create<gpu::LaunchOp>(loc, cst(bld, ceilDiv(sizes[n], kTile)),
-                                            cst(bld, ceilDiv(sizes[m], kTile)), cst(bld, batches),
-                                            cst(bld, kSide * kSide), one, one);
-    Value sharedA = launch.addWorkgroupAttribution(tileA, loc);
-    Value sharedB = launch.addWorkgroupAttribution(tileB, loc);
-    OpBuilder b = OpBuilder::atBlockBegin(&launch.getBody().front());
-    Value thread = launch.getThreadIds().x;
-    Value tx = b.create<arith::RemUIOp>(loc, thread, cst(b, kSide));
-    Value ty = b.create<arith::DivUIOp>(loc, thread, cst(b, kSide));
-    Value row0 = b.create<arith::MulIOp>(loc, launch.getBlockIds().y, cst(b, kTile));
-    Value col0 = b.create<arith::MulIOp>(loc, launch.getBlockIds().x, cst(b, kTile));
-
-    // Iteration-space indices: batch dimensions from the block's z, the
-    // others set where they are known (unused ones stay 0).
-    SmallVector<Value> dims(sizes.size(), cst(b, 0));
-    kiln::delinearize(b, loc, launch.getBlockIds().z, batch, sizes, dims);
-    auto lessThan = [&](OpBuilder &at, Value x, int64_t bound) {
-      return at.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, x, cst(at, bound));
-    };
-    Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
-
-    // Copies element e of a kDepth x kTile slice (e = thread + 256 q) into
-    // shared memory, zero outside the operand.
-    auto stage = [&](OpBuilder &at, OpOperand *operand, Value shared, unsigned along, Value base,
-                     Value k0, bool kFastest) {
-      for (int64_t q = 0; q < kDepth * kTile / (kSide * kSide); ++q) {
-        Value e = at.create<arith::AddIOp>(loc, thread, cst(at, q * kSide * kSide));
-        // A: consecutive threads along k (rows of A are k-contiguous in the
-        // usual layout); B: along n.
-        Value kk = kFastest ? at.create<arith::RemUIOp>(loc, e, cst(at, kDepth)).getResult()
-                            : at.create<arith::DivUIOp>(loc, e, cst(at, kTile)).getResult();
-        Value ii = kFastest ? at.create<arith::DivUIOp>(loc, e, cst(at, kDepth)).getResult()
-                            : at.create<arith::RemUIOp>(loc, e, cst(at, kTile)).getResult();
-        Value kIdx = at.create<arith::AddIOp>(loc, k0, kk);
-        Value iIdx = at.create<arith::AddIOp>(loc, base, ii);
-        Value inside = at.create<arith::AndIOp>(loc, lessThan(at, kIdx, sizes[k]),
-                                                lessThan(at, iIdx, sizes[along]));
-        auto ifOp = at.create<scf::IfOp>(loc, TypeRange{f32}, inside, /*withElseRegion=*/true);
-        {
-          OpBuilder tb = ifOp.getThenBodyBuilder();
-          SmallVector<Value> values(dims);
-          values[k] = kIdx;
-          values[along] = iIdx;
-          Value v = tb.create<memref::LoadOp>(
-              loc, operand->get(),
-              kiln::applyIndexingMap(tb, loc, op.getMatchingIndexingMap(operand), values));
-          tb.create<scf::YieldOp>(loc, v);
-          OpBuilder eb = ifOp.getElseBodyBuilder();
-          eb.create<scf::YieldOp>(loc, zero);
-        }
-        at.create<memref::StoreOp>(loc, ifOp.getResult(0), shared, ValueRange{kk, ii});
-      }
-    };
-
-    // The reduction in slices of kDepth; the thread's 4x4 sums as loop values.
-    SmallVector<Value> init(kPer * kPer, zero);
-    auto slices = b.create<scf::ForOp>(loc, cst(b, 0), cst(b, sizes[k]), cst(b, kDepth), init);
-    {
-      OpBuilder lb = OpBuilder::atBlockBegin(slices.getBody());
-      Value k0 = slices.getInductionVar();
-      stage(lb, lhs, sharedA, m, row0, k0, /*kFastest=*/true);
-      stage(lb, rhs, sharedB, n, col0, k0, /*kFastest=*/false);
-      lb.create<gpu::BarrierOp>(loc);
-      auto inner = lb.create<scf::ForOp>(loc, cst(lb, 0), cst(lb, kDepth), cst(lb, 1),
-                                         slices.getRegionIterArgs());
-      {
-        OpBuilder ib = OpBuilder::atBlockBegin(inner.getBody());
-        Value kk = inner.getInductionVar();
-        SmallVector<Value> as, bs;
-        for (int64_t i = 0; i < kPer; ++i) {
-          Value r = ib.create<arith::AddIOp>(loc, ty, cst(ib, i * kSide));
-          as.push_back(ib.create<memref::LoadOp>(loc, sharedA, ValueRange{kk, r}));
-          Value c = ib.create<arith::AddIOp>(loc, tx, cst(ib, i * kSide));
-          bs.push_back(ib.create<memref::LoadOp>(loc, sharedB, ValueRange{kk, c}));
-        }
-        SmallVector<Value> next;
-        for (int64_t i = 0; i < kPer; ++i)
-          for (int64_t j = 0; j < kPer; ++j) {
-            Value prod = ib.create<arith::MulFOp>(loc, as[i], bs[j]);
-            next.push_back(
-                ib.create<arith::AddFOp>(loc, inner.getRegionIterArgs()[i * kPer + j], prod));
-          }
-        ib.create<scf::YieldOp>(loc, next);
-      }
-      // Everyone is done reading the slices before the next overwrites them.
-      lb.create<gpu::BarrierOp>(loc);
-      lb.create<scf::YieldOp>(loc, inner.getResults());
-    }
-
-    // out += the thread's sums, inside the output (out = fill + sums where
-    // the output was just filled).
-    OpOperand *out = op.getDpsInitOperand(0);
-    for (int64_t i = 0; i < kPer; ++i)
-      for (int64_t j = 0; j < kPer; ++j) {
-        Value r = b.create<arith::AddIOp>(
-            loc, row0, b.create<arith::AddIOp>(loc, ty, cst(b, i * kSide)).getResult());
-        Value c = b.create<arith::AddIOp>(
-            loc, col0, b.create<arith::AddIOp>(loc, tx, cst(b, j * kSide)).getResult());
-        Value inside =
-            b.create<arith::AndIOp>(loc, lessThan(b, r, sizes[m]), lessThan(b, c, sizes[n]));
-        auto ifOp = b.create<scf::IfOp>(loc, inside, /*withElseRegion=*/false);
-        OpBuilder tb = ifOp.getThenBodyBuilder();
-        SmallVector<Value> values(dims);
-        values[m] = r;
-        values[n] = c;
-        SmallVector<Value> at =
-            kiln::applyIndexingMap(tb, loc, op.getMatchingIndexingMap(out), values);
-        Value old = filled ? filled : tb.create<memref::LoadOp>(loc, out->get(), at).getResult();
-        Value sum = tb.create<arith::AddFOp>(loc, old, slices.getResult(i * kPer + j));
-        tb.create<memref::StoreOp>(loc, sum, out->get(), at);
-      }
-    b.create<gpu::TerminatorOp>(loc);
+    if (thin)
+      buildThin(p);
+    else
+      buildTiled(p);
     op.erase();
   }
 };

@@ -255,3 +255,106 @@ func.func @not_plain_products(%x: memref<64x32xf32>, %w: memref<32x16xf32>, %y: 
   }
   return
 }
+
+// -----
+
+// A product one row thin (batch-1 prediction): blocks of 8 columns
+// (ceil(250/8) = 32 of them), each of 8 columns x 32 groups splitting K.
+// B's fastest index is n, so consecutive threads take consecutive columns.
+// A group's loop is unrolled by 4 (25 steps: 6 unrolled and one more),
+// every load guarded by k < 784 and column < 250 (neither divides); the
+// groups' sums meet in shared memory after a barrier and one thread per
+// output adds the 32 in order, starting from the folded fill.
+#ga = affine_map<(i, j, k) -> (i, k)>
+#gb = affine_map<(i, j, k) -> (k, j)>
+#gc = affine_map<(i, j, k) -> (i, j)>
+// CHECK-LABEL: func.func @thin_row
+func.func @thin_row(%x: memref<1x784xf32>, %w: memref<784x250xf32>, %y: memref<1x250xf32>) {
+  // CHECK: %[[FILL:.*]] = arith.constant 5.000000e-01 : f32
+  // CHECK-NOT: linalg.fill
+  // CHECK: gpu.launch blocks({{.*}}) in (%{{[^ ]*}} = %c32, %{{[^ ]*}} = %c1{{(_[0-9]+)?}}, %{{[^ ]*}} = %c1{{(_[0-9]+)?}})
+  // CHECK-SAME: threads(%[[T:[^ ,]*]], {{.*}}) in (%{{[^ ]*}} = %c256
+  // CHECK-SAME: workgroup(%[[P:[^ ]*]] : memref<32x8xf32, #gpu.address_space<workgroup>>)
+  // CHECK: %[[COL:.*]] = arith.remui %[[T]], %c8
+  // CHECK: %[[GROUP:.*]] = arith.divui %[[T]], %c8
+  // CHECK: %[[SUM:.*]] = scf.for %{{.*}} = %{{.*}} to %c24 step %c4
+  // CHECK-COUNT-4: arith.cmpi ult, %{{.*}}, %c784
+  // CHECK: scf.yield
+  // CHECK: arith.cmpi ult, %{{.*}}, %c784
+  // CHECK: memref.load %{{.*}} : memref<784x250xf32>
+  // CHECK: memref.load %{{.*}} : memref<1x784xf32>
+  // CHECK: %[[LAST:.*]] = arith.addf %[[SUM]],
+  // CHECK: memref.store %[[LAST]], %[[P]][%[[GROUP]], %{{.*}}]
+  // CHECK-NEXT: gpu.barrier
+  // CHECK: arith.cmpi ult, %[[T]], %c8
+  // CHECK: scf.if
+  // CHECK: scf.for %[[G:.*]] = %{{.*}} to %c32
+  // CHECK: memref.load %[[P]][%[[G]], %[[T]]]
+  // CHECK: arith.addf %[[FILL]],
+  // CHECK: memref.store %{{.*}} : memref<1x250xf32>
+  %half = arith.constant 0.5 : f32
+  linalg.fill ins(%half : f32) outs(%y : memref<1x250xf32>)
+  linalg.generic {indexing_maps = [#ga, #gb, #gc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x784xf32>, memref<784x250xf32>) outs(%y : memref<1x250xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  return
+}
+
+// -----
+
+// Thin in n (a 3-output layer over 100 rows, the weight stored 3x70): the
+// 3 columns become the thin side, the 100 rows the columns of the blocks
+// (ceil(100/8) = 13). The operand they index, x, is fastest along k, so a
+// warp's 32 consecutive threads take consecutive k of one row; 3 sums per
+// thread, a 32x24 shared array (3 steps of k: unrolled whole, one guarded
+// load of a B and 3 A elements each); the output is read and added to.
+#ta = affine_map<(i, j, k) -> (i, k)>
+#tb = affine_map<(i, j, k) -> (j, k)>
+#tc = affine_map<(i, j, k) -> (i, j)>
+// CHECK-LABEL: func.func @thin_columns
+func.func @thin_columns(%x: memref<100x70xf32>, %w: memref<3x70xf32>, %y: memref<100x3xf32>) {
+  // CHECK: gpu.launch blocks({{.*}}) in (%{{[^ ]*}} = %c13, %{{[^ ]*}} = %c1{{(_[0-9]+)?}}, %{{[^ ]*}} = %c1{{(_[0-9]+)?}})
+  // CHECK-SAME: threads(%[[T:[^ ,]*]], {{.*}}) in (%{{[^ ]*}} = %c256
+  // CHECK-SAME: workgroup(%[[P:[^ ]*]] : memref<32x24xf32, #gpu.address_space<workgroup>>)
+  // CHECK: arith.divui %[[T]], %c32
+  // CHECK: arith.remui %[[T]], %c32
+  // CHECK-COUNT-3: scf.if %{{.*}} -> (f32, f32, f32, f32)
+  // CHECK-NOT: scf.for
+  // CHECK: gpu.barrier
+  // CHECK: arith.cmpi ult, %[[T]], %c24
+  // CHECK: %[[OLD:.*]] = memref.load %{{.*}} : memref<100x3xf32>
+  // CHECK: arith.addf %[[OLD]],
+  linalg.generic {indexing_maps = [#ta, #tb, #tc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<100x70xf32>, memref<3x70xf32>) outs(%y : memref<100x3xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  return
+}
+
+// -----
+
+// More batches than the grid's z (or, thin, its y) holds: left to the
+// loop mapping, which uses x.
+#ba = affine_map<(b, i, j, k) -> (b, i, k)>
+#bb2 = affine_map<(b, i, j, k) -> (b, k, j)>
+#bc = affine_map<(b, i, j, k) -> (b, i, j)>
+// CHECK-LABEL: func.func @too_many_batches
+// CHECK-NOT: gpu.launch
+// CHECK: linalg.generic
+func.func @too_many_batches(%x: memref<70000x2x3xf32>, %w: memref<70000x3x2xf32>, %y: memref<70000x2x2xf32>) {
+  linalg.generic {indexing_maps = [#ba, #bb2, #bc], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<70000x2x3xf32>, memref<70000x3x2xf32>) outs(%y : memref<70000x2x2xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  return
+}
