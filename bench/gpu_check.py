@@ -4,7 +4,10 @@ Run in a bundle made by scripts/gpu-bundle.sh (bin/NAME.cpu, bin/NAME.gpu,
 data/). For each example both builds train the same steps from the same
 seed, logging every step's loss; the GPU's losses must match the CPU's
 within --rtol (default 1e-4, relative), and with --epochs E the final test
-metric within 0.5 points (accuracy) or 1% (MSE). With --torch DEVICE
+metric within 0.5 points (accuracy) or 1% (MSE). Both builds then
+`predict` --predict-rows test rows one at a time (the batch-1 kernels)
+with the CPU's weights: the same classes, every printed number within
+1e-4 relative plus one unit of its last digit. With --torch DEVICE
 ("cuda"), PyTorch trains the same example on that device from the same
 initial weights, data and batch order (bench/torch_models.py, copied into
 the bundle) for the samples/s column: Kiln-GPU against PyTorch-CUDA.
@@ -17,6 +20,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -45,6 +49,30 @@ def metric_close(ec, eg):
     return (diff <= 0.005 if key == "test_accuracy" else diff <= 0.01 * abs(ec[key])), key
 
 
+def predictions_close(cpu, gpu):
+    """Where two `predict` outputs differ (None if they agree): the same
+    words, integers (row numbers, classes) equal, other numbers within 1e-4
+    relative plus a unit of their last printed digit."""
+    lc, lg = cpu.splitlines(), gpu.splitlines()
+    if len(lc) != len(lg) or not lc:
+        return "%d lines against %d" % (len(lc), len(lg))
+    num = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+    for a, b in zip(lc, lg):
+        na, nb = num.findall(a), num.findall(b)
+        if num.split(a) != num.split(b) or len(na) != len(nb):
+            return "%r against %r" % (a, b)
+        for x, y in zip(na, nb):
+            mantissa, _, exponent = x.partition("e")
+            if "." not in mantissa and not exponent:
+                close = x == y  # an index, a class
+            else:
+                unit = 10.0 ** (int(exponent or 0) - len(mantissa.partition(".")[2]))
+                close = abs(float(x) - float(y)) <= 1e-4 * abs(float(x)) + unit
+            if not close:
+                return "%r against %r" % (a, b)
+    return None
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--steps", type=int, default=20)
@@ -53,6 +81,7 @@ def main():
     p.add_argument("--steps-for", action="append", default=[], metavar="NAME=K",
                    help="compare only K steps of NAME (a model whose own training amplifies "
                         "rounding differences: say why where this is used)")
+    p.add_argument("--predict-rows", type=int, default=20)
     p.add_argument("--only", default="")
     p.add_argument("--json", default="")
     p.add_argument("--torch", default="", help="also time PyTorch on this device (cpu, cuda)")
@@ -85,6 +114,16 @@ def main():
             close, key = metric_close(cpu[-1], gpu[-1])
             res.update(steps=len(lc), max_rel_loss_diff=worst, **{key + "_cpu": cpu[-1][key], key + "_gpu": gpu[-1][key]},
                        ok=len(lc) == len(lg) > 0 and worst <= a.rtol and close)
+            # Batch-1 prediction (its own kernels) with the CPU's weights.
+            out = {}
+            for build in ("cpu", "gpu"):
+                r = subprocess.run(["bin/%s.%s" % (name, build), "predict", "--limit", str(a.predict_rows),
+                                    "--checkpoint", "runs/%s.cpu.jsonl.safetensors" % name],
+                                   capture_output=True, text=True, timeout=600)
+                out[build] = r.stdout if r.returncode == 0 else "exit %d: %s" % (r.returncode, r.stderr.strip())
+            differ = predictions_close(out["cpu"], out["gpu"])
+            if differ:
+                res.update(predict_differs=differ, ok=False)
         if a.epochs and "error" not in res:
             full = ["--epochs", str(a.epochs)]
             cpu, err_c, tc = train("bin/%s.cpu" % name, "runs", full)

@@ -336,10 +336,13 @@ static CUresult emulate(const entry *e, const unsigned v[6], void **params) {
 CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                         unsigned bz, unsigned smem, void *stream, void **params, void **extra) {
   NEED_CONTEXT();
-  (void)smem, (void)stream, (void)extra;
+  (void)stream, (void)extra;
   const entry *e = f;
   const unsigned v[6] = {gx, gy, gz, bx, by, bz};
-  if (!params || !gx || !gy || !gz || !bx || !by || !bz || bx * by * bz > 1024)
+  // A real device's limits (compute capability 3.0 and later): a launch
+  // past them fails there, so it fails here too.
+  if (!params || !gx || !gy || !gz || !bx || !by || !bz || gx > 0x7fffffffu || gy > 65535 ||
+      gz > 65535 || bx > 1024 || by > 1024 || bz > 64 || bx * by * bz > 1024 || smem > 48 * 1024)
     return kInvalidValue;
   logf_("launch %s grid %u,%u,%u block %u,%u,%u\n", e->name, v);
   const char *fail = getenv("KILN_FAKE_CUDA_FAIL");
