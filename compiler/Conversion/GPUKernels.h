@@ -9,6 +9,14 @@
 
 namespace kiln {
 
+/// Whether kiln-gpu-block-reduce makes a reduction of `reduced` elements
+/// into each of `outputs` elements a block per output: a full reduction
+/// always; otherwise where each sum is long and there are too few outputs
+/// to fill the GPU one per thread.
+inline bool blockReduces(int64_t outputs, int64_t reduced) {
+  return reduced >= 2 && (outputs == 1 || (reduced >= 256 && outputs <= 16384));
+}
+
 /// The value of a `linalg.fill` of `op`'s output placed right before it,
 /// the fill erased: a kernel that writes every element of its output once
 /// starts from that value, and the fill's own launch goes. Null if there is

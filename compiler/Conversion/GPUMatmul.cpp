@@ -19,6 +19,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Linalg/Utils/Utils.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
@@ -43,6 +44,8 @@ constexpr int64_t kThinCols = 8;       // a thin product's columns per block
 constexpr int64_t kThinGroups = 32;    // threads splitting K per column (8x32 = 256)
 constexpr int64_t kThinUnroll = 4;     // loads a thread has in flight
 constexpr int64_t kMaxGridYZ = 65535;  // blocks along the grid's y and z
+constexpr int64_t kFewBlocks = 16;     // fewer blocks leave most of a GPU idle
+constexpr int64_t kLongDepth = 1024;   // a reduction too long for few blocks to walk
 
 /// Whether `op`'s body is exactly out + a * b (isaContractionOpInterface
 /// also lets unary operations through, which this kernel would drop).
@@ -151,19 +154,70 @@ static void foldTransposedInputs(linalg::GenericOp op) {
   }
 }
 
-/// A product the pass rewrites: A (indexed by m and k) times B (by n and
-/// k) into the output, over any batch dimensions.
+/// A product the pass rewrites: out[m.., n..] += A[m.., k..] * B[n.., k..]
+/// over batch dimensions, each group of loop dimensions (outermost first)
+/// read through the operands' indexing maps, which may combine them (a
+/// convolution reads its input at h + kh: an implicit matrix product).
 struct Product {
   linalg::GenericOp op;
-  OpOperand *lhs, *rhs;
-  unsigned m, n, k;
-  SmallVector<unsigned> batch;
+  OpOperand *lhs, *rhs; // A: indexed by the m dimensions, B: by the n ones
+  SmallVector<unsigned> m, n, k, batch;
   SmallVector<int64_t> sizes;
-  int64_t batches;
+  int64_t rows = 1, cols = 1, depth = 1, batches = 1; // the groups' extents
   Value filled; // the output's fill value, or null: add to the output
 };
 
 static int64_t ceilDiv(int64_t x, int64_t y) { return (x + y - 1) / y; }
+
+/// Sorts `op`'s loops into a Product's groups: a dimension of the output
+/// read by both inputs is a batch, by one an m or n; one the output does
+/// not have must be a reduction both inputs read. Fails on anything else
+/// (a loop no operand reads would be pinned to 0; a reduction one input
+/// lacks is a sum of that input, not a product).
+static FailureOr<Product> classify(linalg::GenericOp op) {
+  Product p;
+  p.op = op;
+  p.lhs = op.getDpsInputOperand(0);
+  p.rhs = op.getDpsInputOperand(1);
+  p.sizes = op.getStaticLoopRanges();
+  AffineMap a = op.getMatchingIndexingMap(p.lhs), b = op.getMatchingIndexingMap(p.rhs);
+  AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (!out.isProjectedPermutation() || llvm::any_of(p.sizes, ShapedType::isDynamic))
+    return failure();
+  auto iters = op.getIteratorTypesArray();
+  for (unsigned d = 0; d < op.getNumLoops(); ++d) {
+    bool inA = a.isFunctionOfDim(d), inB = b.isFunctionOfDim(d);
+    bool inOut = out.isFunctionOfDim(d);
+    if (inOut != linalg::isParallelIterator(iters[d]) || !(inA || inB) || (!inOut && !(inA && inB)))
+      return failure();
+    (inOut ? (inA && inB ? p.batch : inA ? p.m : p.n) : p.k).push_back(d);
+  }
+  if (p.m.empty() || p.n.empty() || p.k.empty())
+    return failure();
+  auto extent = [&](ArrayRef<unsigned> group) {
+    int64_t size = 1;
+    for (unsigned d : group)
+      size *= p.sizes[d];
+    return size;
+  };
+  p.rows = extent(p.m), p.cols = extent(p.n), p.depth = extent(p.k), p.batches = extent(p.batch);
+  return p;
+}
+
+/// Exchanges the roles of A and B (the output is the same sum).
+static void transpose(Product &p) {
+  std::swap(p.m, p.n);
+  std::swap(p.rows, p.cols);
+  std::swap(p.lhs, p.rhs);
+}
+
+/// Whether `operand`'s fastest-varying index moves with the innermost
+/// dimension of `group`.
+static bool fastestAlong(const Product &p, OpOperand *operand, ArrayRef<unsigned> group) {
+  linalg::GenericOp op = p.op;
+  AffineMap map = op.getMatchingIndexingMap(operand);
+  return map.getNumResults() && map.getResults().back().isFunctionOfDim(group.back());
+}
 
 /// Index constants and bound checks for building a kernel.
 struct Builder {
@@ -174,41 +228,44 @@ struct Builder {
   Value lessThan(OpBuilder &at, Value x, int64_t bound) const {
     return at.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, x, cst(at, bound));
   }
+  /// A load of `operand` at the loop indices `dims`.
+  Value load(OpBuilder &at, const Product &p, OpOperand *operand, ArrayRef<Value> dims) const {
+    linalg::GenericOp op = p.op;
+    return at.create<memref::LoadOp>(
+        loc, operand->get(), kiln::applyIndexingMap(at, loc, op.getMatchingIndexingMap(operand), dims));
+  }
 };
 
-/// out(at) = the output's fill value or its old value, plus `sum`.
-static void accumulate(OpBuilder &b, Location loc, const Product &p, ArrayRef<Value> at,
+/// out(dims) = the output's fill value or its old value, plus `sum`.
+static void accumulate(OpBuilder &b, const Builder &kb, const Product &p, ArrayRef<Value> dims,
                        Value sum) {
   linalg::GenericOp op = p.op;
   OpOperand *out = op.getDpsInitOperand(0);
-  Value old = p.filled ? p.filled : b.create<memref::LoadOp>(loc, out->get(), at).getResult();
-  b.create<memref::StoreOp>(loc, b.create<arith::AddFOp>(loc, old, sum), out->get(), at);
+  SmallVector<Value> at =
+      kiln::applyIndexingMap(b, kb.loc, op.getMatchingIndexingMap(out), dims);
+  Value old = p.filled ? p.filled : b.create<memref::LoadOp>(kb.loc, out->get(), at).getResult();
+  b.create<memref::StoreOp>(kb.loc, b.create<arith::AddFOp>(kb.loc, old, sum), out->get(), at);
 }
 
-/// The 64x64-tile kernel (the file comment).
+/// The 64x64-tile kernel (the file comment). Rows are the m group's
+/// row-major index, columns the n group's, the reduction the k group's.
 static void buildTiled(const Product &p) {
   linalg::GenericOp op = p.op;
-  OpOperand *lhs = p.lhs, *rhs = p.rhs;
-  unsigned m = p.m, n = p.n, k = p.k;
-  ArrayRef<int64_t> sizes = p.sizes;
   Location loc = op.getLoc();
-  MLIRContext *ctx = op.getContext();
   Builder kb{loc};
   auto cst = [&](OpBuilder &at, int64_t v) { return kb.cst(at, v); };
-  auto lessThan = [&](OpBuilder &at, Value x, int64_t bound) { return kb.lessThan(at, x, bound); };
   OpBuilder bld(op);
   Type f32 = bld.getF32Type();
-  auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  // A's slice is written with consecutive threads along k: a padding
-  // column keeps their stores in different shared-memory banks.
-  auto tileA = MemRefType::get({kDepth, kTile + 1}, f32, MemRefLayoutAttrInterface(), workgroup);
-  auto tileB = MemRefType::get({kDepth, kTile}, f32, MemRefLayoutAttrInterface(), workgroup);
+  auto workgroup = gpu::AddressSpaceAttr::get(op.getContext(), gpu::AddressSpace::Workgroup);
+  // A padding column keeps threads that store along k in different
+  // shared-memory banks.
+  auto tileType = MemRefType::get({kDepth, kTile + 1}, f32, MemRefLayoutAttrInterface(), workgroup);
   Value one = cst(bld, 1);
-  auto launch = bld.create<gpu::LaunchOp>(loc, cst(bld, ceilDiv(sizes[n], kTile)),
-                                          cst(bld, ceilDiv(sizes[m], kTile)), cst(bld, p.batches),
+  auto launch = bld.create<gpu::LaunchOp>(loc, cst(bld, ceilDiv(p.cols, kTile)),
+                                          cst(bld, ceilDiv(p.rows, kTile)), cst(bld, p.batches),
                                           cst(bld, kSide * kSide), one, one);
-  Value sharedA = launch.addWorkgroupAttribution(tileA, loc);
-  Value sharedB = launch.addWorkgroupAttribution(tileB, loc);
+  Value sharedA = launch.addWorkgroupAttribution(tileType, loc);
+  Value sharedB = launch.addWorkgroupAttribution(tileType, loc);
   OpBuilder b = OpBuilder::atBlockBegin(&launch.getBody().front());
   Value thread = launch.getThreadIds().x;
   Value tx = b.create<arith::RemUIOp>(loc, thread, cst(b, kSide));
@@ -216,38 +273,35 @@ static void buildTiled(const Product &p) {
   Value row0 = b.create<arith::MulIOp>(loc, launch.getBlockIds().y, cst(b, kTile));
   Value col0 = b.create<arith::MulIOp>(loc, launch.getBlockIds().x, cst(b, kTile));
 
-  // Iteration-space indices: batch dimensions from the block's z, the
-  // others set where they are known (unused ones stay 0).
-  SmallVector<Value> dims(sizes.size(), cst(b, 0));
-  kiln::delinearize(b, loc, launch.getBlockIds().z, p.batch, sizes, dims);
+  // Loop indices: batch dimensions from the block's z, the others set
+  // where they are known.
+  SmallVector<Value> dims(p.sizes.size(), cst(b, 0));
+  kiln::delinearize(b, loc, launch.getBlockIds().z, p.batch, p.sizes, dims);
   Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
 
   // Copies element e of a kDepth x kTile slice (e = thread + 256 q) into
-  // shared memory, zero outside the operand.
-  auto stage = [&](OpBuilder &at, OpOperand *operand, Value shared, unsigned along, Value base,
-                   Value k0, bool kFastest) {
+  // shared memory, zero outside the operand. Consecutive threads go along
+  // the operand's fastest index: k, or its rows or columns.
+  auto stage = [&](OpBuilder &at, OpOperand *operand, Value shared, ArrayRef<unsigned> group,
+                   int64_t extent, Value base, Value k0) {
+    bool kFastest = !fastestAlong(p, operand, group);
     for (int64_t q = 0; q < kDepth * kTile / (kSide * kSide); ++q) {
       Value e = at.create<arith::AddIOp>(loc, thread, cst(at, q * kSide * kSide));
-      // A: consecutive threads along k (rows of A are k-contiguous in the
-      // usual layout); B: along n.
       Value kk = kFastest ? at.create<arith::RemUIOp>(loc, e, cst(at, kDepth)).getResult()
                           : at.create<arith::DivUIOp>(loc, e, cst(at, kTile)).getResult();
       Value ii = kFastest ? at.create<arith::DivUIOp>(loc, e, cst(at, kDepth)).getResult()
                           : at.create<arith::RemUIOp>(loc, e, cst(at, kTile)).getResult();
       Value kIdx = at.create<arith::AddIOp>(loc, k0, kk);
       Value iIdx = at.create<arith::AddIOp>(loc, base, ii);
-      Value inside = at.create<arith::AndIOp>(loc, lessThan(at, kIdx, sizes[k]),
-                                              lessThan(at, iIdx, sizes[along]));
+      Value inside = at.create<arith::AndIOp>(loc, kb.lessThan(at, kIdx, p.depth),
+                                              kb.lessThan(at, iIdx, extent));
       auto ifOp = at.create<scf::IfOp>(loc, TypeRange{f32}, inside, /*withElseRegion=*/true);
       {
         OpBuilder tb = ifOp.getThenBodyBuilder();
         SmallVector<Value> values(dims);
-        values[k] = kIdx;
-        values[along] = iIdx;
-        Value v = tb.create<memref::LoadOp>(
-            loc, operand->get(),
-            kiln::applyIndexingMap(tb, loc, op.getMatchingIndexingMap(operand), values));
-        tb.create<scf::YieldOp>(loc, v);
+        kiln::delinearize(tb, loc, kIdx, p.k, p.sizes, values);
+        kiln::delinearize(tb, loc, iIdx, group, p.sizes, values);
+        tb.create<scf::YieldOp>(loc, kb.load(tb, p, operand, values));
         OpBuilder eb = ifOp.getElseBodyBuilder();
         eb.create<scf::YieldOp>(loc, zero);
       }
@@ -257,12 +311,12 @@ static void buildTiled(const Product &p) {
 
   // The reduction in slices of kDepth; the thread's 4x4 sums as loop values.
   SmallVector<Value> init(kPer * kPer, zero);
-  auto slices = b.create<scf::ForOp>(loc, cst(b, 0), cst(b, sizes[k]), cst(b, kDepth), init);
+  auto slices = b.create<scf::ForOp>(loc, cst(b, 0), cst(b, p.depth), cst(b, kDepth), init);
   {
     OpBuilder lb = OpBuilder::atBlockBegin(slices.getBody());
     Value k0 = slices.getInductionVar();
-    stage(lb, lhs, sharedA, m, row0, k0, /*kFastest=*/true);
-    stage(lb, rhs, sharedB, n, col0, k0, /*kFastest=*/false);
+    stage(lb, p.lhs, sharedA, p.m, p.rows, row0, k0);
+    stage(lb, p.rhs, sharedB, p.n, p.cols, col0, k0);
     lb.create<gpu::BarrierOp>(loc);
     auto inner = lb.create<scf::ForOp>(loc, cst(lb, 0), cst(lb, kDepth), cst(lb, 1),
                                        slices.getRegionIterArgs());
@@ -292,7 +346,6 @@ static void buildTiled(const Product &p) {
 
   // out += the thread's sums, inside the output (out = fill + sums where
   // the output was just filled).
-  OpOperand *out = op.getDpsInitOperand(0);
   for (int64_t i = 0; i < kPer; ++i)
     for (int64_t j = 0; j < kPer; ++j) {
       Value r = b.create<arith::AddIOp>(
@@ -300,101 +353,100 @@ static void buildTiled(const Product &p) {
       Value c = b.create<arith::AddIOp>(
           loc, col0, b.create<arith::AddIOp>(loc, tx, cst(b, j * kSide)).getResult());
       Value inside =
-          b.create<arith::AndIOp>(loc, lessThan(b, r, sizes[m]), lessThan(b, c, sizes[n]));
+          b.create<arith::AndIOp>(loc, kb.lessThan(b, r, p.rows), kb.lessThan(b, c, p.cols));
       auto ifOp = b.create<scf::IfOp>(loc, inside, /*withElseRegion=*/false);
       OpBuilder tb = ifOp.getThenBodyBuilder();
       SmallVector<Value> values(dims);
-      values[m] = r;
-      values[n] = c;
-      accumulate(tb, loc, p,
-                 kiln::applyIndexingMap(tb, loc, op.getMatchingIndexingMap(out), values),
-                 slices.getResult(i * kPer + j));
+      kiln::delinearize(tb, loc, r, p.m, p.sizes, values);
+      kiln::delinearize(tb, loc, c, p.n, p.sizes, values);
+      accumulate(tb, kb, p, values, slices.getResult(i * kPer + j));
     }
   b.create<gpu::TerminatorOp>(loc);
 }
 
-/// The thin kernel: m has at most kThinRows rows. Each block computes
-/// kThinCols columns of every row; its 256 threads are kThinCols columns
-/// by kThinGroups groups, a group summing every kThinGroups-th k (the
-/// thread keeps a sum per row, kThinUnroll loads in flight), then the
-/// groups' sums are added in shared memory in a fixed order (the result
-/// does not depend on timing). Consecutive threads go along whichever of n
-/// and k is B's fastest index, so a warp's loads of B are coalesced.
+/// The thin kernel: at most kThinRows rows. Each block computes kThinCols
+/// columns of every row; its 256 threads are kThinCols columns by
+/// kThinGroups groups, a group summing every kThinGroups-th k (the thread
+/// keeps a sum per row, kThinUnroll loads in flight), then the groups'
+/// sums are added in shared memory in a fixed order (the result does not
+/// depend on timing). Consecutive threads go along whichever of the
+/// columns and k is B's fastest index, so a warp's loads of B coalesce.
 static void buildThin(const Product &p) {
   linalg::GenericOp op = p.op;
-  unsigned m = p.m, n = p.n, k = p.k;
-  int64_t rows = p.sizes[m], cols = p.sizes[n], depth = p.sizes[k];
   Location loc = op.getLoc();
   Builder kb{loc};
   OpBuilder bld(op);
   Type f32 = bld.getF32Type();
   auto workgroup = gpu::AddressSpaceAttr::get(op.getContext(), gpu::AddressSpace::Workgroup);
-  auto partialsType = MemRefType::get({kThinGroups, rows * kThinCols}, f32,
+  auto partialsType = MemRefType::get({kThinGroups, p.rows * kThinCols}, f32,
                                       MemRefLayoutAttrInterface(), workgroup);
   Value one = kb.cst(bld, 1);
-  auto launch = bld.create<gpu::LaunchOp>(loc, kb.cst(bld, ceilDiv(cols, kThinCols)),
+  auto launch = bld.create<gpu::LaunchOp>(loc, kb.cst(bld, ceilDiv(p.cols, kThinCols)),
                                           kb.cst(bld, p.batches), one,
                                           kb.cst(bld, kThinCols * kThinGroups), one, one);
   Value partials = launch.addWorkgroupAttribution(partialsType, loc);
   OpBuilder b = OpBuilder::atBlockBegin(&launch.getBody().front());
   Value thread = launch.getThreadIds().x;
-  AffineMap bMap = op.getMatchingIndexingMap(p.rhs);
-  bool nFastest = bMap.getNumResults() && bMap.getResults().back().isFunctionOfDim(n);
-  Value col = nFastest ? b.create<arith::RemUIOp>(loc, thread, kb.cst(b, kThinCols)).getResult()
-                       : b.create<arith::DivUIOp>(loc, thread, kb.cst(b, kThinGroups)).getResult();
-  Value group = nFastest ? b.create<arith::DivUIOp>(loc, thread, kb.cst(b, kThinCols)).getResult()
-                         : b.create<arith::RemUIOp>(loc, thread, kb.cst(b, kThinGroups)).getResult();
+  bool colsFastest = fastestAlong(p, p.rhs, p.n);
+  Value col = colsFastest
+                  ? b.create<arith::RemUIOp>(loc, thread, kb.cst(b, kThinCols)).getResult()
+                  : b.create<arith::DivUIOp>(loc, thread, kb.cst(b, kThinGroups)).getResult();
+  Value group = colsFastest
+                    ? b.create<arith::DivUIOp>(loc, thread, kb.cst(b, kThinCols)).getResult()
+                    : b.create<arith::RemUIOp>(loc, thread, kb.cst(b, kThinGroups)).getResult();
   Value col0 = b.create<arith::MulIOp>(loc, launch.getBlockIds().x, kb.cst(b, kThinCols));
   Value c = b.create<arith::AddIOp>(loc, col0, col);
   SmallVector<Value> dims(p.sizes.size(), kb.cst(b, 0));
   kiln::delinearize(b, loc, launch.getBlockIds().y, p.batch, p.sizes, dims);
-  dims[n] = c;
+  kiln::delinearize(b, loc, c, p.n, p.sizes, dims);
   Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
 
   // Each group's sums over its k, zero outside the operands (the guard is
   // left out where the sizes make it always true).
-  SmallVector<Value> init(rows, zero);
-  auto steps = b.create<scf::ForOp>(loc, kb.cst(b, 0), kb.cst(b, ceilDiv(depth, kThinGroups)),
+  SmallVector<Value> init(p.rows, zero);
+  auto steps = b.create<scf::ForOp>(loc, kb.cst(b, 0), kb.cst(b, ceilDiv(p.depth, kThinGroups)),
                                     one, init);
   {
     OpBuilder lb = OpBuilder::atBlockBegin(steps.getBody());
     Value kk = lb.create<arith::AddIOp>(
         loc, lb.create<arith::MulIOp>(loc, steps.getInductionVar(), kb.cst(lb, kThinGroups)),
         group);
-    SmallVector<Value> at(dims);
-    at[k] = kk;
     Value inside;
     auto both = [&](Value x) { return inside ? lb.create<arith::AndIOp>(loc, inside, x) : x; };
-    if (cols % kThinCols)
-      inside = both(kb.lessThan(lb, c, cols));
-    if (depth % kThinGroups)
-      inside = both(kb.lessThan(lb, kk, depth));
+    if (p.cols % kThinCols)
+      inside = both(kb.lessThan(lb, c, p.cols));
+    if (p.depth % kThinGroups)
+      inside = both(kb.lessThan(lb, kk, p.depth));
     // The column's B and the rows' A at kk.
-    auto load = [&](OpBuilder &lb) {
-      SmallVector<Value> values{lb.create<memref::LoadOp>(
-          loc, p.rhs->get(), kiln::applyIndexingMap(lb, loc, bMap, at))};
-      for (int64_t i = 0; i < rows; ++i) {
-        at[m] = kb.cst(lb, i);
-        values.push_back(lb.create<memref::LoadOp>(
-            loc, p.lhs->get(),
-            kiln::applyIndexingMap(lb, loc, op.getMatchingIndexingMap(p.lhs), at)));
+    auto load = [&](OpBuilder &at) {
+      SmallVector<Value> values(dims);
+      kiln::delinearize(at, loc, kk, p.k, p.sizes, values);
+      SmallVector<Value> loaded{kb.load(at, p, p.rhs, values)};
+      for (int64_t i = 0; i < p.rows; ++i) {
+        // Row i's indices, known here.
+        int64_t rest = i;
+        for (unsigned d : llvm::reverse(p.m)) {
+          values[d] = kb.cst(at, rest % p.sizes[d]);
+          rest /= p.sizes[d];
+        }
+        loaded.push_back(kb.load(at, p, p.lhs, values));
       }
-      return values;
+      return loaded;
     };
     SmallVector<Value> values;
     if (inside) {
-      auto ifOp = lb.create<scf::IfOp>(loc, SmallVector<Type>(rows + 1, f32), inside,
+      auto ifOp = lb.create<scf::IfOp>(loc, SmallVector<Type>(p.rows + 1, f32), inside,
                                        /*withElseRegion=*/true);
       OpBuilder tb = ifOp.getThenBodyBuilder();
       tb.create<scf::YieldOp>(loc, load(tb));
       OpBuilder eb = ifOp.getElseBodyBuilder();
-      eb.create<scf::YieldOp>(loc, SmallVector<Value>(rows + 1, zero));
+      eb.create<scf::YieldOp>(loc, SmallVector<Value>(p.rows + 1, zero));
       values = ifOp.getResults();
     } else {
       values = load(lb);
     }
     SmallVector<Value> next;
-    for (int64_t i = 0; i < rows; ++i)
+    for (int64_t i = 0; i < p.rows; ++i)
       next.push_back(lb.create<arith::AddFOp>(
           loc, steps.getRegionIterArgs()[i],
           lb.create<arith::MulFOp>(loc, values[i + 1], values[0])));
@@ -403,7 +455,7 @@ static void buildThin(const Product &p) {
 
   // partials[group][row * kThinCols + col]; then thread t < rows *
   // kThinCols adds up column t of the partials into its output element.
-  for (int64_t i = 0; i < rows; ++i) {
+  for (int64_t i = 0; i < p.rows; ++i) {
     Value slot = b.create<arith::AddIOp>(loc, kb.cst(b, i * kThinCols), col);
     b.create<memref::StoreOp>(loc, steps.getResult(i), partials, ValueRange{group, slot});
   }
@@ -411,9 +463,9 @@ static void buildThin(const Product &p) {
   Value row = b.create<arith::DivUIOp>(loc, thread, kb.cst(b, kThinCols));
   Value outCol = b.create<arith::AddIOp>(
       loc, col0, b.create<arith::RemUIOp>(loc, thread, kb.cst(b, kThinCols)));
-  Value owner = kb.lessThan(b, thread, rows * kThinCols);
-  if (cols % kThinCols)
-    owner = b.create<arith::AndIOp>(loc, owner, kb.lessThan(b, outCol, cols));
+  Value owner = kb.lessThan(b, thread, p.rows * kThinCols);
+  if (p.cols % kThinCols)
+    owner = b.create<arith::AndIOp>(loc, owner, kb.lessThan(b, outCol, p.cols));
   auto ifOp = b.create<scf::IfOp>(loc, owner, /*withElseRegion=*/false);
   {
     OpBuilder tb = ifOp.getThenBodyBuilder();
@@ -427,17 +479,14 @@ static void buildThin(const Product &p) {
           loc, sb.create<arith::AddFOp>(loc, sum.getRegionIterArgs()[0], part).getResult());
     }
     SmallVector<Value> at(dims);
-    at[m] = row;
-    at[n] = outCol;
-    accumulate(tb, loc, p,
-               kiln::applyIndexingMap(tb, loc, op.getMatchingIndexingMap(op.getDpsInitOperand(0)),
-                                      at),
-               sum.getResult(0));
+    kiln::delinearize(tb, loc, row, p.m, p.sizes, at);
+    kiln::delinearize(tb, loc, outCol, p.n, p.sizes, at);
+    accumulate(tb, kb, p, at, sum.getResult(0));
   }
   b.create<gpu::TerminatorOp>(loc);
   // Last: unrolling replaces the loop's results (an epilogue computes them
   // when the unroll factor does not divide the trip count).
-  (void)loopUnrollByFactor(steps, std::min(kThinUnroll, ceilDiv(depth, kThinGroups)));
+  (void)loopUnrollByFactor(steps, std::min(kThinUnroll, ceilDiv(p.depth, kThinGroups)));
 }
 
 struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatmulPass> {
@@ -449,48 +498,39 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
   }
 
   void rewrite(linalg::GenericOp op) {
-    if (!op.hasPureBufferSemantics() || !linalg::isaContractionOpInterface(op) ||
-        op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
+    if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+        !isMultiplyAdd(op))
       return;
-    FailureOr<linalg::ContractionDimensions> found = linalg::inferContractionDims(op);
-    // Every loop has a role (a dimension left out of all of them would be
-    // pinned to 0), and the output is not indexed by the reduction.
-    if (failed(found) || found->m.size() != 1 || found->n.size() != 1 || found->k.size() != 1 ||
-        found->batch.size() + 3 != op.getNumLoops() || !isMultiplyAdd(op) ||
-        op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isFunctionOfDim(found->k[0]))
-      return;
-    auto outType = dyn_cast<MemRefType>(op.getDpsInitOperand(0)->get().getType());
-    if (!outType || !outType.getElementType().isF32())
-      return;
-    for (OpOperand *input : op.getDpsInputOperands()) {
-      auto type = dyn_cast<MemRefType>(input->get().getType());
+    for (OpOperand &operand : op->getOpOperands()) {
+      auto type = dyn_cast<MemRefType>(operand.get().getType());
       if (!type || !type.getElementType().isF32())
         return;
     }
-    Product p{op, nullptr, nullptr, found->m[0], found->n[0], found->k[0], {}, {}, 1, {}};
-    p.batch.assign(found->batch.begin(), found->batch.end());
-    p.sizes = op.getStaticLoopRanges();
-    if (llvm::any_of(p.sizes, ShapedType::isDynamic))
+    FailureOr<Product> found = classify(op);
+    if (failed(found))
       return;
-    // A is the input indexed by m, B the one indexed by n.
-    p.lhs = op.getDpsInputOperand(0), p.rhs = op.getDpsInputOperand(1);
-    if (!op.getMatchingIndexingMap(p.lhs).isFunctionOfDim(p.m))
-      std::swap(p.lhs, p.rhs);
-    if (!op.getMatchingIndexingMap(p.lhs).isFunctionOfDim(p.m) ||
-        !op.getMatchingIndexingMap(p.rhs).isFunctionOfDim(p.n))
-      return;
-    for (unsigned d : p.batch)
-      p.batches *= p.sizes[d];
+    Product &p = *found;
     // A product thin on one side (batch-1 prediction, a one-output layer)
     // would use a few rows of each 64x64 tile and walk all of K in a few
-    // blocks: its own kernel takes that side as m.
-    bool thin = std::min(p.sizes[p.m], p.sizes[p.n]) <= kThinRows;
-    if (thin && p.sizes[p.m] > p.sizes[p.n]) {
-      std::swap(p.m, p.n);
-      std::swap(p.lhs, p.rhs);
-    }
+    // blocks: its own kernel takes that side as the rows. Otherwise the
+    // columns, which go along a warp's stores, are the output's fastest
+    // index where that is one of the groups.
+    bool thin = std::min(p.rows, p.cols) <= kThinRows;
+    AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+    if (thin ? p.rows > p.cols
+             : outMap.getNumResults() && llvm::is_contained(p.m, outMap.getDimPosition(
+                                                                     outMap.getNumResults() - 1)))
+      transpose(p);
+    int64_t blocks = thin ? ceilDiv(p.cols, kThinCols) * p.batches
+                          : ceilDiv(p.rows, kTile) * ceilDiv(p.cols, kTile) * p.batches;
     // The grid's y and z hold at most 65535 blocks each.
-    if (p.batches > kMaxGridYZ || (!thin && ceilDiv(p.sizes[p.m], kTile) > kMaxGridYZ))
+    if (p.batches > kMaxGridYZ || (!thin && ceilDiv(p.rows, kTile) > kMaxGridYZ))
+      return;
+    // A long reduction into a few blocks' worth of outputs (a convolution's
+    // weight gradient) is faster as a block per output element: left to
+    // kiln-gpu-block-reduce.
+    if (blocks < kFewBlocks && p.depth >= kLongDepth &&
+        kiln::blockReduces(p.rows * p.cols * p.batches, p.depth))
       return;
     // The output's fill first: it sits between a transpose and its product.
     p.filled = kiln::takeOutputFill(op);

@@ -80,9 +80,9 @@ struct KilnGPUBlockReducePass : kiln::impl::KilnGPUBlockReduceBase<KilnGPUBlockR
   }
 
   void rewrite(linalg::GenericOp op, const Combiner &combiner) {
-    // Matrix products have their own tiling: as reductions they would make
-    // a block of 256 threads per output element.
-    if (!op.hasPureBufferSemantics() || linalg::isaContractionOpInterface(op))
+    // Products run after kiln-gpu-tile-matmul, which leaves only those
+    // with a long reduction into few outputs (kiln::blockReduces).
+    if (!op.hasPureBufferSemantics())
       return;
     SmallVector<int64_t> sizes = op.getStaticLoopRanges();
     auto iters = op.getIteratorTypesArray();
@@ -95,9 +95,7 @@ struct KilnGPUBlockReducePass : kiln::impl::KilnGPUBlockReduceBase<KilnGPUBlockR
       (isParallel ? parallel : reduced) *= size;
       (isParallel ? parallelDims : reducedDims).push_back(d);
     }
-    // A full reduction always; otherwise only where each output's sum is
-    // long and there are too few outputs to fill the GPU one per thread.
-    if (reduced < 2 || !(parallel == 1 || (reduced >= kThreads && parallel <= 16384)))
+    if (!kiln::blockReduces(parallel, reduced))
       return;
     // Each output element must be one block's: an output indexed by a
     // reduction dimension (a transposed convolution's scatter, out[h + kh])

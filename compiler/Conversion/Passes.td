@@ -131,14 +131,20 @@ def KilnGPUBlockReduce : Pass<"kiln-gpu-block-reduce", "mlir::func::FuncOp"> {
 }
 
 def KilnGPUTileMatmul : Pass<"kiln-gpu-tile-matmul", "mlir::func::FuncOp"> {
-  let summary = "Matrix products as 64x64 output tiles staged through shared memory";
+  let summary = "Matrix products (convolutions too) as kernels that share loads through shared memory";
   let description = [{
-    A `linalg.generic` on f32 buffers that is a contraction with one M, one
-    N and one K dimension (any batch dimensions: the grid's z) becomes a
-    `gpu.launch`: each 256-thread block computes a 64x64 tile of the
-    output, staging 16-deep slices of A and B in shared memory (zero
-    outside the operands, so any shape works) and accumulating a 4x4 set of
-    outputs per thread in registers, then adds them to the output.
+    A `linalg.generic` on f32 buffers whose body is `out + a * b` and whose
+    loops sort into rows (output dimensions only `a` reads), columns (only
+    `b`), batches (both: the grid's z) and a reduction both read becomes a
+    `gpu.launch`. The operands are read through their indexing maps, so a
+    convolution (its input read at h + kh) is an implicit product. Each
+    256-thread block computes a 64x64 tile of the output, staging 16-deep
+    slices of A and B in shared memory (zero outside the operands, so any
+    shape works) and accumulating a 4x4 set of outputs per thread in
+    registers. A product at most 8 wide on one side (batch-1 prediction)
+    gets blocks of 8 columns whose threads split the reduction instead. A
+    long reduction into a few tiles' worth of outputs is left to
+    kiln-gpu-block-reduce.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::affine::AffineDialect",
                            "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect"];

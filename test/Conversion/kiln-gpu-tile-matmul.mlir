@@ -2,7 +2,7 @@
 
 // A 100x70 by 70x30 product (no size a multiple of a tile): a grid of
 // ceil(30/64) x ceil(100/64) blocks of 256 threads, A and B staged in
-// 16-deep slices (A padded to 65 columns), zero outside the operands, a
+// 16-deep slices (both padded to 65 columns), zero outside the operands, a
 // barrier after staging and after use, 16 sums per thread carried through
 // the slices, and each sum added to the output inside its bounds.
 #a = affine_map<(i, j, k) -> (i, k)>
@@ -12,7 +12,7 @@
 func.func @matmul(%x: memref<100x70xf32>, %w: memref<70x30xf32>, %y: memref<100x30xf32>) {
   // CHECK: gpu.launch blocks({{.*}}) in (%{{[^ ]*}} = %c1{{(_[0-9]+)?}}, %{{[^ ]*}} = %c2, %{{[^ ]*}} = %c1{{(_[0-9]+)?}})
   // CHECK-SAME: threads({{.*}}) in (%{{[^ ]*}} = %c256
-  // CHECK-SAME: workgroup(%[[A:[^ ]*]] : memref<16x65xf32, #gpu.address_space<workgroup>>, %[[B:[^ ]*]] : memref<16x64xf32, #gpu.address_space<workgroup>>)
+  // CHECK-SAME: workgroup(%[[A:[^ ]*]] : memref<16x65xf32, #gpu.address_space<workgroup>>, %[[B:[^ ]*]] : memref<16x65xf32, #gpu.address_space<workgroup>>)
   // CHECK: %[[SUMS:.*]]:16 = scf.for %[[K0:.*]] = %{{.*}} to %c70{{.*}} step %c16
   // CHECK-COUNT-4: scf.if %{{.*}} -> (f32)
   // CHECK: memref.load %{{.*}} : memref<100x70xf32>
@@ -351,6 +351,65 @@ func.func @thin_columns(%x: memref<100x70xf32>, %w: memref<3x70xf32>, %y: memref
 func.func @too_many_batches(%x: memref<70000x2x3xf32>, %w: memref<70000x3x2xf32>, %y: memref<70000x2x2xf32>) {
   linalg.generic {indexing_maps = [#ba, #bb2, #bc], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
       ins(%x, %w : memref<70000x2x3xf32>, memref<70000x3x2xf32>) outs(%y : memref<70000x2x2xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  return
+}
+
+// -----
+
+// A convolution as an implicit product: out[n, f, h, w] over c, kh, kw of
+// x[n, c, h + kh, w + kw] * w[f, c, kh, kw]. The groups: rows f (16),
+// columns (n, h, w) (64 * 14 * 14 = 12544: the output's fastest index w
+// is among them, so they are the columns, ceil(12544/64) = 196 blocks),
+// reduction (c, kh, kw) (27). Each staged element delinearizes its k into
+// c, kh, kw and its column into n, h, w, then reads through the maps (the
+// input at h + kh, w + kw); the filled output is stored without a load.
+#cx = affine_map<(n, f, h, w, c, kh, kw) -> (n, c, h + kh, w + kw)>
+#cw = affine_map<(n, f, h, w, c, kh, kw) -> (f, c, kh, kw)>
+#co = affine_map<(n, f, h, w, c, kh, kw) -> (n, f, h, w)>
+// CHECK-LABEL: func.func @convolution
+func.func @convolution(%x: memref<64x3x16x16xf32>, %w: memref<16x3x3x3xf32>, %y: memref<64x16x14x14xf32>) {
+  // CHECK: gpu.launch blocks({{.*}}) in (%{{[^ ]*}} = %c196, %{{[^ ]*}} = %c1{{(_[0-9]+)?}}, %{{[^ ]*}} = %c1{{(_[0-9]+)?}})
+  // CHECK: scf.for %{{.*}} = %{{.*}} to %c27{{.*}} step %c16
+  // CHECK: arith.remui %{{.*}}, %c3
+  // CHECK: memref.load %{{.*}} : memref<16x3x3x3xf32>
+  // CHECK: arith.remui %{{.*}}, %c14
+  // CHECK: affine.apply #[[H:map[0-9]*]](
+  // CHECK: memref.load %{{.*}} : memref<64x3x16x16xf32>
+  // CHECK: gpu.barrier
+  // CHECK-NOT: memref.load %{{.*}} : memref<64x16x14x14xf32>
+  // CHECK-COUNT-16: memref.store %{{.*}} : memref<64x16x14x14xf32>
+  // CHECK-NOT: linalg
+  %z = arith.constant 0.0 : f32
+  linalg.fill ins(%z : f32) outs(%y : memref<64x16x14x14xf32>)
+  linalg.generic {indexing_maps = [#cx, #cw, #co], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : memref<64x3x16x16xf32>, memref<16x3x3x3xf32>) outs(%y : memref<64x16x14x14xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  return
+}
+
+// -----
+
+// A long reduction into a few tiles' worth of outputs (a 16x150 weight
+// gradient summed over 6,400 positions: 3 tiles walking 400 slices) is
+// left to kiln-gpu-block-reduce, a block per output element.
+#la = affine_map<(i, j, k) -> (i, k)>
+#lb = affine_map<(i, j, k) -> (k, j)>
+#lc = affine_map<(i, j, k) -> (i, j)>
+// CHECK-LABEL: func.func @long_reduction
+// CHECK-NOT: gpu.launch
+// CHECK: linalg.generic
+func.func @long_reduction(%x: memref<16x6400xf32>, %w: memref<6400x150xf32>, %y: memref<16x150xf32>) {
+  linalg.generic {indexing_maps = [#la, #lb, #lc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<16x6400xf32>, memref<6400x150xf32>) outs(%y : memref<16x150xf32>) {
   ^bb0(%p: f32, %q: f32, %acc: f32):
     %m = arith.mulf %p, %q : f32
     %t = arith.addf %acc, %m : f32
