@@ -24,6 +24,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace kiln {
@@ -165,6 +166,10 @@ struct Product {
   SmallVector<int64_t> sizes;
   int64_t rows = 1, cols = 1, depth = 1, batches = 1; // the groups' extents
   Value filled; // the output's fill value, or null: add to the output
+  // An elementwise operation after the product computed in its epilogue
+  // (null if none), and the map from the output's indices to its loops.
+  linalg::GenericOp consumer;
+  AffineMap toConsumerLoops;
 };
 
 static int64_t ceilDiv(int64_t x, int64_t y) { return (x + y - 1) / y; }
@@ -236,15 +241,86 @@ struct Builder {
   }
 };
 
-/// out(dims) = the output's fill value or its old value, plus `sum`.
+/// The elementwise operation right after `op` (nothing that touches
+/// memory in between) if its thread for an output element can run in the
+/// product's epilogue, right after that element is computed: it reads and
+/// writes the product's output only at that element (one permutation map
+/// covering it), its other operands share no memory with that output, and
+/// what it writes shares none with the product's inputs (other blocks may
+/// still be reading them). Its launch and a pass over memory go.
+static linalg::GenericOp fusableConsumer(linalg::GenericOp op, AffineMap &toLoops) {
+  Operation *next = op->getNextNode();
+  while (next && isMemoryEffectFree(next))
+    next = next->getNextNode();
+  auto c = dyn_cast_or_null<linalg::GenericOp>(next);
+  if (!c || !c.hasPureBufferSemantics() || c.getNumReductionLoops() || c.hasIndexSemantics())
+    return {};
+  Value out = op.getDpsInitOperand(0)->get();
+  std::optional<AffineMap> map;
+  unsigned writes = 0;
+  for (OpOperand &operand : c->getOpOperands()) {
+    if (operand.get() != out) {
+      if (!disjoint(operand.get(), out))
+        return {};
+      continue;
+    }
+    AffineMap m = c.getMatchingIndexingMap(&operand);
+    if (!m.isPermutation() || (map && *map != m))
+      return {};
+    map = m;
+    writes += c.isDpsInit(&operand);
+  }
+  if (!map || writes > 1)
+    return {};
+  // Its loops are the output's elements, each once.
+  auto shape = cast<MemRefType>(out.getType()).getShape();
+  SmallVector<int64_t> ranges = c.getStaticLoopRanges();
+  for (unsigned r = 0; r < map->getNumResults(); ++r)
+    if (ranges[map->getDimPosition(r)] != shape[r])
+      return {};
+  for (OpOperand &init : c.getDpsInitsMutable())
+    for (OpOperand *input : op.getDpsInputOperands())
+      if (init.get() != out && !disjoint(init.get(), input->get()))
+        return {};
+  toLoops = inversePermutation(*map);
+  return c;
+}
+
+/// out(dims) = the output's fill value or its old value, plus `sum`; then
+/// the consumer's body for that element, if there is one.
 static void accumulate(OpBuilder &b, const Builder &kb, const Product &p, ArrayRef<Value> dims,
                        Value sum) {
   linalg::GenericOp op = p.op;
-  OpOperand *out = op.getDpsInitOperand(0);
+  Location loc = kb.loc;
+  Value out = op.getDpsInitOperand(0)->get();
   SmallVector<Value> at =
-      kiln::applyIndexingMap(b, kb.loc, op.getMatchingIndexingMap(out), dims);
-  Value old = p.filled ? p.filled : b.create<memref::LoadOp>(kb.loc, out->get(), at).getResult();
-  b.create<memref::StoreOp>(kb.loc, b.create<arith::AddFOp>(kb.loc, old, sum), out->get(), at);
+      kiln::applyIndexingMap(b, loc, op.getMatchingIndexingMap(op.getDpsInitOperand(0)), dims);
+  Value old = p.filled ? p.filled : b.create<memref::LoadOp>(loc, out, at).getResult();
+  Value result = b.create<arith::AddFOp>(loc, old, sum);
+  linalg::GenericOp c = p.consumer;
+  if (!c || !llvm::is_contained(c.getDpsInits(), out))
+    b.create<memref::StoreOp>(loc, result, out, at);
+  if (!c)
+    return;
+  SmallVector<Value> loops = kiln::applyIndexingMap(b, loc, p.toConsumerLoops, at);
+  IRMapping values;
+  for (OpOperand &operand : c->getOpOperands()) {
+    BlockArgument arg = c.getMatchingBlockArgument(&operand);
+    if (operand.get() == out)
+      values.map(arg, result);
+    else if (!arg.use_empty())
+      values.map(arg, b.create<memref::LoadOp>(
+                          loc, operand.get(),
+                          kiln::applyIndexingMap(b, loc, c.getMatchingIndexingMap(&operand), loops)));
+  }
+  Block &body = c.getRegion().front();
+  for (Operation &inner : body.without_terminator())
+    b.clone(inner, values);
+  for (auto [init, yielded] :
+       llvm::zip(c.getDpsInitsMutable(), body.getTerminator()->getOperands()))
+    b.create<memref::StoreOp>(
+        loc, values.lookupOrDefault(yielded), init.get(),
+        kiln::applyIndexingMap(b, loc, c.getMatchingIndexingMap(&init), loops));
 }
 
 /// The 64x64-tile kernel (the file comment). Rows are the m group's
@@ -254,7 +330,10 @@ static void buildTiled(const Product &p) {
   Location loc = op.getLoc();
   Builder kb{loc};
   auto cst = [&](OpBuilder &at, int64_t v) { return kb.cst(at, v); };
-  OpBuilder bld(op);
+  // At the consumer when there is one: its operands may be defined after
+  // the product (nothing in between touches memory).
+  linalg::GenericOp consumer = p.consumer;
+  OpBuilder bld(consumer ? consumer.getOperation() : op.getOperation());
   Type f32 = bld.getF32Type();
   auto workgroup = gpu::AddressSpaceAttr::get(op.getContext(), gpu::AddressSpace::Workgroup);
   // A padding column keeps threads that store along k in different
@@ -375,7 +454,10 @@ static void buildThin(const Product &p) {
   linalg::GenericOp op = p.op;
   Location loc = op.getLoc();
   Builder kb{loc};
-  OpBuilder bld(op);
+  // At the consumer when there is one: its operands may be defined after
+  // the product (nothing in between touches memory).
+  linalg::GenericOp consumer = p.consumer;
+  OpBuilder bld(consumer ? consumer.getOperation() : op.getOperation());
   Type f32 = bld.getF32Type();
   auto workgroup = gpu::AddressSpaceAttr::get(op.getContext(), gpu::AddressSpace::Workgroup);
   auto partialsType = MemRefType::get({kThinGroups, p.rows * kThinCols}, f32,
@@ -494,8 +576,12 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
     SmallVector<linalg::GenericOp> candidates;
     getOperation().walk([&](linalg::GenericOp op) { candidates.push_back(op); });
     for (linalg::GenericOp op : candidates)
-      rewrite(op);
+      if (!fused.contains(op))
+        rewrite(op);
   }
+
+  /// Consumers computed in a product's epilogue (erased, later in the walk).
+  llvm::DenseSet<Operation *> fused;
 
   void rewrite(linalg::GenericOp op) {
     if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
@@ -535,10 +621,15 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
     // The output's fill first: it sits between a transpose and its product.
     p.filled = kiln::takeOutputFill(op);
     foldTransposedInputs(op);
+    p.consumer = fusableConsumer(op, p.toConsumerLoops);
     if (thin)
       buildThin(p);
     else
       buildTiled(p);
+    if (p.consumer) {
+      fused.insert(p.consumer);
+      p.consumer.erase();
+    }
     op.erase();
   }
 };

@@ -417,3 +417,148 @@ func.func @long_reduction(%x: memref<16x6400xf32>, %w: memref<6400x150xf32>, %y:
   }
   return
 }
+
+// -----
+
+// The elementwise operation right after a product (a dense layer's bias
+// and activation) runs in the product's epilogue: each output element,
+// once summed, is stored and fed to the consumer's body, whose result is
+// stored where it writes; its launch goes.
+#ea = affine_map<(i, j, k) -> (i, k)>
+#eb = affine_map<(i, j, k) -> (k, j)>
+#ec = affine_map<(i, j, k) -> (i, j)>
+#ebias = affine_map<(i, j) -> (j)>
+#eid = affine_map<(i, j) -> (i, j)>
+// CHECK-LABEL: func.func @epilogue(
+// CHECK-SAME: %[[Y:[^:]*]]: memref<100x30xf32>, %[[Z:[^:]*]]: memref<100x30xf32>)
+// CHECK: gpu.launch
+// CHECK: gpu.barrier
+// CHECK: scf.yield
+// CHECK: memref.store %{{.*}}, %[[Y]]
+// CHECK: memref.load %{{.*}} : memref<30xf32>
+// CHECK: arith.maximumf
+// CHECK: memref.store %{{.*}}, %[[Z]]
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+func.func @epilogue(%x: memref<100x70xf32>, %w: memref<70x30xf32>, %bv: memref<30xf32>, %y: memref<100x30xf32>, %z: memref<100x30xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%y : memref<100x30xf32>)
+  linalg.generic {indexing_maps = [#ea, #eb, #ec], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<100x70xf32>, memref<70x30xf32>) outs(%y : memref<100x30xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#ebias, #eid, #eid], iterator_types = ["parallel", "parallel"]}
+      ins(%bv, %y : memref<30xf32>, memref<100x30xf32>) outs(%z : memref<100x30xf32>) {
+  ^bb0(%p: f32, %q: f32, %o: f32):
+    %s = arith.addf %q, %p : f32
+    %r = arith.maximumf %s, %zero : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// In place (the consumer overwrites the product's output): only its
+// result is stored, once per element (16 per thread); a thin product too.
+#ia = affine_map<(i, j, k) -> (i, k)>
+#ib = affine_map<(i, j, k) -> (k, j)>
+#ic = affine_map<(i, j, k) -> (i, j)>
+#ibias = affine_map<(i, j) -> (j)>
+#iid = affine_map<(i, j) -> (i, j)>
+// CHECK-LABEL: func.func @epilogue_in_place(
+// CHECK-SAME: %[[Y:[^:]*]]: memref<100x30xf32>, %[[T:[^:]*]]: memref<1x30xf32>)
+// CHECK: gpu.launch
+// CHECK-COUNT-16: memref.store %{{.*}}, %[[Y]]
+// CHECK-NOT: memref.store %{{.*}}, %[[Y]]
+// CHECK: gpu.launch
+// CHECK: arith.maximumf
+// CHECK: memref.store %{{.*}}, %[[T]]
+// CHECK-NOT: memref.store %{{.*}}, %[[T]]
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+func.func @epilogue_in_place(%x: memref<100x70xf32>, %w: memref<70x30xf32>, %bv: memref<30xf32>, %y: memref<100x30xf32>, %t: memref<1x30xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [#ia, #ib, #ic], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<100x70xf32>, memref<70x30xf32>) outs(%y : memref<100x30xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#ibias, #iid, #iid], iterator_types = ["parallel", "parallel"]}
+      ins(%bv, %y : memref<30xf32>, memref<100x30xf32>) outs(%y : memref<100x30xf32>) {
+  ^bb0(%p: f32, %q: f32, %o: f32):
+    %s = arith.addf %q, %p : f32
+    %r = arith.maximumf %s, %zero : f32
+    linalg.yield %r : f32
+  }
+  // A one-row product, then the same in place on its output.
+  %row = memref.subview %y[0, 0] [1, 30] [1, 1] : memref<100x30xf32> to memref<1x30xf32, strided<[30, 1]>>
+  %sq = memref.subview %w[0, 0] [30, 30] [1, 1] : memref<70x30xf32> to memref<30x30xf32, strided<[30, 1]>>
+  linalg.generic {indexing_maps = [#ia, #ib, #ic], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%row, %sq : memref<1x30xf32, strided<[30, 1]>>, memref<30x30xf32, strided<[30, 1]>>) outs(%t : memref<1x30xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#ibias, #iid, #iid], iterator_types = ["parallel", "parallel"]}
+      ins(%bv, %t : memref<30xf32>, memref<1x30xf32>) outs(%t : memref<1x30xf32>) {
+  ^bb0(%p: f32, %q: f32, %o: f32):
+    %s = arith.addf %q, %p : f32
+    %r = arith.maximumf %s, %zero : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// Not in the epilogue: a consumer that writes one of the product's inputs
+// (other blocks may still be reading it), and one that reads the output
+// at an element other than its own (y[j][i] beside y[i][j]).
+#na = affine_map<(i, j, k) -> (i, k)>
+#nb = affine_map<(i, j, k) -> (k, j)>
+#nc = affine_map<(i, j, k) -> (i, j)>
+#nid = affine_map<(i, j) -> (i, j)>
+#ntr = affine_map<(i, j) -> (j, i)>
+// CHECK-LABEL: func.func @not_epilogues
+// CHECK: gpu.launch
+// CHECK: gpu.terminator
+// CHECK: linalg.generic
+// CHECK: gpu.launch
+// CHECK: gpu.terminator
+// CHECK: linalg.generic
+func.func @not_epilogues(%x: memref<30x30xf32>, %w: memref<30x30xf32>, %y: memref<30x30xf32>, %z: memref<30x30xf32>) {
+  linalg.generic {indexing_maps = [#na, #nb, #nc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<30x30xf32>, memref<30x30xf32>) outs(%y : memref<30x30xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#nid, #nid], iterator_types = ["parallel", "parallel"]}
+      ins(%y : memref<30x30xf32>) outs(%x : memref<30x30xf32>) {
+  ^bb0(%p: f32, %o: f32):
+    %r = arith.addf %p, %p : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#na, #nb, #nc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<30x30xf32>, memref<30x30xf32>) outs(%y : memref<30x30xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#nid, #ntr, #nid], iterator_types = ["parallel", "parallel"]}
+      ins(%y, %y : memref<30x30xf32>, memref<30x30xf32>) outs(%z : memref<30x30xf32>) {
+  ^bb0(%p: f32, %q: f32, %o: f32):
+    %r = arith.addf %p, %q : f32
+    linalg.yield %r : f32
+  }
+  return
+}
