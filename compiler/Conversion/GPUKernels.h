@@ -5,6 +5,8 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/TypeUtilities.h"
 
 namespace kiln {
@@ -64,6 +66,43 @@ inline llvm::SmallVector<mlir::Value> applyIndexingMap(mlir::OpBuilder &b, mlir:
   for (unsigned r = 0; r < map.getNumResults(); ++r)
     indices.push_back(b.create<mlir::affine::AffineApplyOp>(loc, map.getSubMap({r}), dims));
   return indices;
+}
+
+/// The buffer a view is carved from, and the view's byte range in it when
+/// that is known (a memref.view at a constant offset of a static shape).
+struct Place {
+  mlir::Value root;
+  std::optional<std::pair<int64_t, int64_t>> bytes;
+};
+inline Place placeOf(mlir::Value v) {
+  Place place{v, std::nullopt};
+  if (auto view = v.getDefiningOp<mlir::memref::ViewOp>()) {
+    auto type = llvm::cast<mlir::MemRefType>(view.getType());
+    std::optional<int64_t> shift = mlir::getConstantIntValue(view.getByteShift());
+    if (shift && type.hasStaticShape())
+      place.bytes = {{*shift, *shift + type.getNumElements() *
+                                           (type.getElementTypeBitWidth() / 8)}};
+  }
+  while (mlir::Operation *def = place.root.getDefiningOp()) {
+    if (!llvm::isa<mlir::memref::ViewOp, mlir::memref::ReinterpretCastOp, mlir::memref::SubViewOp,
+                   mlir::memref::CastOp, mlir::memref::CollapseShapeOp,
+                   mlir::memref::ExpandShapeOp>(def))
+      break;
+    if (!llvm::isa<mlir::memref::ViewOp>(def))
+      place.bytes.reset(); // only a view's own range is known
+    place.root = def->getOperand(0);
+  }
+  return place;
+}
+
+/// Whether two buffers certainly do not overlap: different roots, or byte
+/// ranges of one root that do not meet.
+inline bool disjoint(mlir::Value x, mlir::Value y) {
+  Place a = placeOf(x), b = placeOf(y);
+  if (a.root != b.root)
+    return llvm::isa<mlir::BlockArgument>(a.root) && llvm::isa<mlir::BlockArgument>(b.root);
+  return a.bytes && b.bytes && (a.bytes->second <= b.bytes->first ||
+                                b.bytes->second <= a.bytes->first);
 }
 
 } // namespace kiln

@@ -65,42 +65,6 @@ static bool isMultiplyAdd(linalg::GenericOp op) {
          cast<linalg::YieldOp>(body.getTerminator()).getOperand(0) == add.getResult();
 }
 
-/// The buffer a view is carved from, and the view's byte range in it when
-/// that is known (a memref.view at a constant offset of a static shape).
-struct Place {
-  Value root;
-  std::optional<std::pair<int64_t, int64_t>> bytes;
-};
-static Place placeOf(Value v) {
-  Place place{v, std::nullopt};
-  if (auto view = v.getDefiningOp<memref::ViewOp>()) {
-    auto type = cast<MemRefType>(view.getType());
-    std::optional<int64_t> shift = getConstantIntValue(view.getByteShift());
-    if (shift && type.hasStaticShape())
-      place.bytes = {{*shift, *shift + type.getNumElements() *
-                                           (type.getElementTypeBitWidth() / 8)}};
-  }
-  while (Operation *def = place.root.getDefiningOp()) {
-    if (!isa<memref::ViewOp, memref::ReinterpretCastOp, memref::SubViewOp, memref::CastOp,
-             memref::CollapseShapeOp, memref::ExpandShapeOp>(def))
-      break;
-    if (!isa<memref::ViewOp>(def))
-      place.bytes.reset(); // only a view's own range is known
-    place.root = def->getOperand(0);
-  }
-  return place;
-}
-
-/// Whether two buffers certainly do not overlap: different roots, or byte
-/// ranges of one root that do not meet.
-static bool disjoint(Value x, Value y) {
-  Place a = placeOf(x), b = placeOf(y);
-  if (a.root != b.root)
-    return isa<BlockArgument>(a.root) && isa<BlockArgument>(b.root);
-  return a.bytes && b.bytes && (a.bytes->second <= b.bytes->first ||
-                                b.bytes->second <= a.bytes->first);
-}
-
 /// Whether `op` only copies its input into its output with the dimensions
 /// permuted (a transpose the CPU lowering makes for its packed kernels).
 static bool isTransposeCopy(linalg::GenericOp op) {
@@ -142,7 +106,7 @@ static void foldTransposedInputs(linalg::GenericOp op) {
     // copy had read them.
     Value source = copy.getDpsInputOperand(0)->get();
     if (!use || !onlyThese || !copied.getDefiningOp<memref::ViewOp>() ||
-        !disjoint(source, op.getDpsInitOperand(0)->get()))
+        !kiln::disjoint(source, op.getDpsInitOperand(0)->get()))
       return;
     // op reads copied[useMap(d)] = source[inMap(outMap^-1(useMap(d)))].
     AffineMap inMap = copy.getIndexingMapsArray()[0], outMap = copy.getIndexingMapsArray()[1];
@@ -260,7 +224,7 @@ static linalg::GenericOp fusableConsumer(linalg::GenericOp op, AffineMap &toLoop
   unsigned writes = 0;
   for (OpOperand &operand : c->getOpOperands()) {
     if (operand.get() != out) {
-      if (!disjoint(operand.get(), out))
+      if (!kiln::disjoint(operand.get(), out))
         return {};
       continue;
     }
@@ -280,7 +244,7 @@ static linalg::GenericOp fusableConsumer(linalg::GenericOp op, AffineMap &toLoop
       return {};
   for (OpOperand &init : c.getDpsInitsMutable())
     for (OpOperand *input : op.getDpsInputOperands())
-      if (init.get() != out && !disjoint(init.get(), input->get()))
+      if (init.get() != out && !kiln::disjoint(init.get(), input->get()))
         return {};
   toLoops = inversePermutation(*map);
   return c;

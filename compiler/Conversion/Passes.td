@@ -123,11 +123,27 @@ def KilnGPUBlockReduce : Pass<"kiln-gpu-block-reduce", "mlir::func::FuncOp"> {
     binary tree (deterministic), and thread 0 folds the total into the
     output. Applies to full reductions (one output: a loss over the batch)
     and to reductions of at least 256 elements into at most 16,384 outputs
-    (batch-norm statistics, convolution weight gradients); matrix products
-    (contractions) and the rest map one output per thread as before.
+    (batch-norm statistics, convolution weight gradients). Matrix
+    products reach it only when kiln-gpu-tile-matmul left them (a long
+    reduction into few outputs).
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::affine::AffineDialect",
                            "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect"];
+}
+
+def KilnGPUThreadReduce : Pass<"kiln-gpu-thread-reduce", "mlir::func::FuncOp"> {
+  let summary = "Reductions a thread per output, accumulated in registers";
+  let description = [{
+    A `linalg.generic` on buffers with reduction loops whose outputs are
+    each indexed by all its parallel loops (and no input shares their
+    memory) becomes an `scf.parallel` over the parallel loops around
+    `scf.for` loops over the reductions that carry the outputs as values:
+    one load (or the value of a `linalg.fill` right before, which goes) and
+    one store per output element instead of both on every step. The
+    reduction order is unchanged.
+  }];
+  let dependentDialects = ["::mlir::affine::AffineDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 def KilnGPUTileMatmul : Pass<"kiln-gpu-tile-matmul", "mlir::func::FuncOp"> {
@@ -144,7 +160,9 @@ def KilnGPUTileMatmul : Pass<"kiln-gpu-tile-matmul", "mlir::func::FuncOp"> {
     registers. A product at most 8 wide on one side (batch-1 prediction)
     gets blocks of 8 columns whose threads split the reduction instead. A
     long reduction into a few tiles' worth of outputs is left to
-    kiln-gpu-block-reduce.
+    kiln-gpu-block-reduce. An elementwise `linalg.generic` right after the
+    product that reads and writes its output only element by element (and
+    writes nothing the product reads) runs in the product's epilogue.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::affine::AffineDialect",
                            "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect"];

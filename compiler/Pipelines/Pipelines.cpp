@@ -140,6 +140,7 @@ void kiln::buildGPUKernelPipeline(OpPassManager &pm, const GPUOptions &options) 
   addMemoryPlan(pm);
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUTileMatmul());
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUBlockReduce());
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUThreadReduce());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
   // Outer tiles become the grid, inner tiles the thread blocks (nothing may

@@ -1,0 +1,103 @@
+// RUN: kiln-opt %s --kiln-gpu-thread-reduce --split-input-file | FileCheck %s
+
+// A row max after a fill (the fill's value starts each thread's running
+// max, the fill goes): a parallel loop over the 64 rows around a loop over
+// the 10 columns that carries the max as a value, and one store per row.
+#row = affine_map<(i, j) -> (i, j)>
+#out = affine_map<(i, j) -> (i)>
+// CHECK-LABEL: func.func @row_max
+// CHECK-SAME: (%[[X:.*]]: memref<64x10xf32>, %[[M:.*]]: memref<64xf32>)
+// CHECK: %[[LOW:.*]] = arith.constant -3.40282347E+38 : f32
+// CHECK-NOT: linalg.fill
+// CHECK: scf.parallel (%[[I:.*]]) =
+// CHECK-NOT: memref.load %[[M]]
+// CHECK: %[[R:.*]] = scf.for %[[J:[^ ]*]] = %{{.*}} to %c10 step %{{.*}} iter_args(%[[ACC:.*]] = %[[LOW]]) -> (f32)
+// CHECK: %[[V:.*]] = memref.load %[[X]][%{{.*}}, %{{.*}}]
+// CHECK: %[[N:.*]] = arith.maximumf %[[ACC]], %[[V]]
+// CHECK-NOT: memref.store
+// CHECK: scf.yield %[[N]]
+// CHECK: memref.store %[[R]], %[[M]]
+// CHECK-NOT: linalg.generic
+func.func @row_max(%x: memref<64x10xf32>, %m: memref<64xf32>) {
+  %low = arith.constant -3.40282347E+38 : f32
+  linalg.fill ins(%low : f32) outs(%m : memref<64xf32>)
+  linalg.generic {indexing_maps = [#row, #out], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<64x10xf32>) outs(%m : memref<64xf32>) {
+  ^bb0(%p: f32, %acc: f32):
+    %t = arith.maximumf %acc, %p : f32
+    linalg.yield %t : f32
+  }
+  return
+}
+
+// -----
+
+// Without a fill the sums start from what the outputs hold (loaded once);
+// two outputs, two reduction loops (nested, both carrying the values), and
+// linalg.index reads the loop's index.
+#in3 = affine_map<(i, j, k) -> (j, i, k)>
+#o3 = affine_map<(i, j, k) -> (i)>
+// CHECK-LABEL: func.func @two_sums
+// CHECK-SAME: (%[[X:.*]]: memref<4x8x16xf32>, %[[S:.*]]: memref<8xf32>, %[[T:.*]]: memref<8xf32>)
+// CHECK: scf.parallel (%[[I:.*]]) =
+// CHECK-DAG: %[[S0:.*]] = memref.load %[[S]][
+// CHECK-DAG: %[[T0:.*]] = memref.load %[[T]][
+// CHECK: %[[R:.*]]:2 = scf.for %[[J:[^ ]*]] = {{.*}} iter_args(%{{.*}} = %[[S0]], %{{.*}} = %[[T0]]) -> (f32, f32)
+// CHECK: %[[IN:.*]]:2 = scf.for %[[K:[^ ]*]] = {{.*}} -> (f32, f32)
+// CHECK: arith.index_cast %[[K]]
+// CHECK: scf.yield
+// CHECK: scf.yield %[[IN]]#0, %[[IN]]#1
+// CHECK-DAG: memref.store %[[R]]#0, %[[S]]
+// CHECK-DAG: memref.store %[[R]]#1, %[[T]]
+func.func @two_sums(%x: memref<4x8x16xf32>, %s: memref<8xf32>, %t: memref<8xf32>) {
+  linalg.generic {indexing_maps = [#in3, #o3, #o3], iterator_types = ["parallel", "reduction", "reduction"]}
+      ins(%x : memref<4x8x16xf32>) outs(%s, %t : memref<8xf32>, memref<8xf32>) {
+  ^bb0(%p: f32, %a: f32, %b: f32):
+    %k = linalg.index 2 : index
+    %ki = arith.index_cast %k : index to i32
+    %kf = arith.sitofp %ki : i32 to f32
+    %w = arith.mulf %p, %kf : f32
+    %sa = arith.addf %a, %p : f32
+    %sb = arith.addf %b, %w : f32
+    linalg.yield %sa, %sb : f32, f32
+  }
+  return
+}
+
+// -----
+
+// Left as they are: outputs indexed by a reduction loop (a transposed
+// convolution's scatter, and a plain out[j] over a reduction j: one
+// element gets sums from several parallel iterations), and an input that
+// is the output (in registers its updates would not be seen).
+#cols = affine_map<(h, kh) -> (kh, h)>
+#scatter = affine_map<(h, kh) -> (h + kh)>
+#self = affine_map<(i, j) -> (j)>
+#o = affine_map<(i, j) -> (i)>
+// CHECK-LABEL: func.func @untouched
+// CHECK-NOT: scf.parallel
+// CHECK-COUNT-3: linalg.generic
+// CHECK-NOT: scf.parallel
+#rd = affine_map<(i, j) -> (i, j)>
+#byj = affine_map<(i, j) -> (j)>
+func.func @untouched(%c: memref<3x14xf32>, %img: memref<16xf32>, %v: memref<8xf32>, %x: memref<8x4xf32>, %z: memref<4xf32>) {
+  linalg.generic {indexing_maps = [#rd, #byj], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<8x4xf32>) outs(%z : memref<4xf32>) {
+  ^bb0(%p: f32, %acc: f32):
+    %t = arith.addf %acc, %p : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#cols, #scatter], iterator_types = ["parallel", "reduction"]}
+      ins(%c : memref<3x14xf32>) outs(%img : memref<16xf32>) {
+  ^bb0(%p: f32, %acc: f32):
+    %t = arith.addf %acc, %p : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#self, #o], iterator_types = ["parallel", "reduction"]}
+      ins(%v : memref<8xf32>) outs(%v : memref<8xf32>) {
+  ^bb0(%p: f32, %acc: f32):
+    %t = arith.addf %acc, %p : f32
+    linalg.yield %t : f32
+  }
+  return
+}
