@@ -87,6 +87,7 @@ static void addBufferizationPasses(OpPassManager &pm) {
     b.create<linalg::CopyOp>(loc, from, to);
     return success();
   };
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnFillPerUse());
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
   pm.addNestedPass<func::FuncOp>(kiln::createKilnUpdateInPlace());
 }

@@ -58,6 +58,17 @@ def KilnABI : Pass<"kiln-abi", "mlir::ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def KilnFillPerUse : Pass<"kiln-fill-per-use", "mlir::func::FuncOp"> {
+  let summary = "Give every use of a filled tensor a linalg.fill of its own";
+  let description = [{
+    Before bufferization: a `linalg.fill` on tensors with several uses is
+    cloned before each further user, so that bufferization fills each
+    destination in place instead of filling one buffer and copying it into
+    every destination (CSE merges equal fills of unrelated ops).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def KilnUpdateInPlace : Pass<"kiln-update-in-place", "mlir::func::FuncOp"> {
   let summary = "Write new parameters and state straight into their arenas";
   let description = [{
