@@ -75,6 +75,12 @@ struct Place {
   std::optional<std::pair<int64_t, int64_t>> bytes;
 };
 inline Place placeOf(mlir::Value v) {
+  // A reshape holds the same elements, so the same bytes.
+  while (mlir::Operation *def = v.getDefiningOp()) {
+    if (!llvm::isa<mlir::memref::CollapseShapeOp, mlir::memref::ExpandShapeOp>(def))
+      break;
+    v = def->getOperand(0);
+  }
   Place place{v, std::nullopt};
   if (auto view = v.getDefiningOp<mlir::memref::ViewOp>()) {
     auto type = llvm::cast<mlir::MemRefType>(view.getType());

@@ -151,7 +151,9 @@ static FailureOr<Product> classify(linalg::GenericOp op) {
   p.sizes = op.getStaticLoopRanges();
   AffineMap a = op.getMatchingIndexingMap(p.lhs), b = op.getMatchingIndexingMap(p.rhs);
   AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
-  if (!out.isProjectedPermutation() || llvm::any_of(p.sizes, ShapedType::isDynamic))
+  // (Static sizes, none empty: an empty product is left to the loops.)
+  if (!out.isProjectedPermutation() ||
+      llvm::any_of(p.sizes, [](int64_t size) { return ShapedType::isDynamic(size) || size == 0; }))
     return failure();
   auto iters = op.getIteratorTypesArray();
   for (unsigned d = 0; d < op.getNumLoops(); ++d) {
@@ -219,12 +221,17 @@ static linalg::GenericOp fusableConsumer(linalg::GenericOp op, AffineMap &toLoop
   auto c = dyn_cast_or_null<linalg::GenericOp>(next);
   if (!c || !c.hasPureBufferSemantics() || c.getNumReductionLoops() || c.hasIndexSemantics())
     return {};
+  // Its body must not touch memory itself (a load of the product's output
+  // there would race with the other blocks).
+  for (Operation &inner : c.getRegion().front().without_terminator())
+    if (!isMemoryEffectFree(&inner))
+      return {};
   Value out = op.getDpsInitOperand(0)->get();
   std::optional<AffineMap> map;
   unsigned writes = 0;
   for (OpOperand &operand : c->getOpOperands()) {
     if (operand.get() != out) {
-      if (!kiln::disjoint(operand.get(), out))
+      if (isa<MemRefType>(operand.get().getType()) && !kiln::disjoint(operand.get(), out))
         return {};
       continue;
     }
@@ -272,6 +279,8 @@ static void accumulate(OpBuilder &b, const Builder &kb, const Product &p, ArrayR
     BlockArgument arg = c.getMatchingBlockArgument(&operand);
     if (operand.get() == out)
       values.map(arg, result);
+    else if (!isa<MemRefType>(operand.get().getType()))
+      values.map(arg, operand.get()); // a scalar operand
     else if (!arg.use_empty())
       values.map(arg, b.create<memref::LoadOp>(
                           loc, operand.get(),

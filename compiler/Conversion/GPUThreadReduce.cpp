@@ -21,6 +21,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNGPUTHREADREDUCE
@@ -33,8 +34,12 @@ namespace {
 
 /// Whether every output of `op` is indexed by all its parallel loops and
 /// nothing else (each element is one parallel iteration's), and no input
-/// can share memory with an output (registers would hide its updates).
+/// or other output can share memory with an output, nor the body touch
+/// memory itself (registers would hide the output's updates from them).
 static bool ownsOutputs(linalg::GenericOp op) {
+  for (Operation &inner : op.getRegion().front().without_terminator())
+    if (!isMemoryEffectFree(&inner))
+      return false;
   for (OpOperand &init : op.getDpsInitsMutable()) {
     AffineMap map = op.getMatchingIndexingMap(&init);
     if (!map.isProjectedPermutation() || map.getNumResults() != op.getNumParallelLoops())
@@ -43,7 +48,10 @@ static bool ownsOutputs(linalg::GenericOp op) {
       if (map.isFunctionOfDim(d) && !linalg::isParallelIterator(op.getIteratorTypesArray()[d]))
         return false;
     for (OpOperand *input : op.getDpsInputOperands())
-      if (!kiln::disjoint(input->get(), init.get()))
+      if (isa<MemRefType>(input->get().getType()) && !kiln::disjoint(input->get(), init.get()))
+        return false;
+    for (OpOperand &other : op.getDpsInitsMutable())
+      if (&other != &init && !kiln::disjoint(other.get(), init.get()))
         return false;
   }
   return true;
@@ -108,7 +116,9 @@ struct KilnGPUThreadReducePass : kiln::impl::KilnGPUThreadReduceBase<KilnGPUThre
             IRMapping values;
             for (OpOperand *input : op.getDpsInputOperands()) {
               BlockArgument arg = op.getMatchingBlockArgument(input);
-              if (!arg.use_empty())
+              if (!isa<MemRefType>(input->get().getType()))
+                values.map(arg, input->get()); // a scalar operand
+              else if (!arg.use_empty())
                 values.map(arg, ib.create<memref::LoadOp>(
                                     loc, input->get(),
                                     kiln::applyIndexingMap(

@@ -29,18 +29,28 @@ struct KilnFillPerUsePass : kiln::impl::KilnFillPerUseBase<KilnFillPerUsePass> {
         fills.push_back(fill);
     });
     for (linalg::FillOp fill : fills) {
-      // Every use but the first in program order gets a copy of the fill
-      // right before its user (the fill's operands are defined before the
-      // fill, so before it).
+      // Each linalg op filling its output from it gets a copy of the fill
+      // right before it (the fill's operands are defined before the fill,
+      // so before it), but the first in program order when every use is
+      // such: that one keeps the original. Other users (an insert into a
+      // parallel loop's result, say) keep the original.
       SmallVector<OpOperand *> uses;
-      for (OpOperand &use : fill->getResult(0).getUses())
-        uses.push_back(&use);
+      bool allInits = true;
+      for (OpOperand &use : fill->getResult(0).getUses()) {
+        auto user = dyn_cast<linalg::LinalgOp>(use.getOwner());
+        if (user && user.isDpsInit(&use))
+          uses.push_back(&use);
+        else
+          allInits = false;
+      }
+      if (uses.empty())
+        continue;
       auto first = llvm::min_element(uses, [](OpOperand *a, OpOperand *b) {
         Operation *x = a->getOwner(), *y = b->getOwner();
         return x->getBlock() == y->getBlock() && x->isBeforeInBlock(y);
       });
       std::swap(*first, uses.front());
-      for (OpOperand *use : llvm::drop_begin(uses)) {
+      for (OpOperand *use : llvm::drop_begin(uses, allInits ? 1 : 0)) {
         OpBuilder b(use->getOwner());
         use->set(b.clone(*fill)->getResult(0));
       }

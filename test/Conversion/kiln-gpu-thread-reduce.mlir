@@ -101,3 +101,43 @@ func.func @untouched(%c: memref<3x14xf32>, %img: memref<16xf32>, %v: memref<8xf3
   }
   return
 }
+
+// -----
+
+// Also left: a body that loads memory itself (it would not see the
+// outputs' updates held in registers) and two outputs on one buffer. A
+// scalar input is used as it is.
+#e2 = affine_map<(i, j) -> (i, j)>
+#e1 = affine_map<(i, j) -> (i)>
+#es = affine_map<(i, j) -> ()>
+// CHECK-LABEL: func.func @edges(
+// CHECK-SAME: %[[S:[^:]*]]: f32
+// CHECK-COUNT-2: linalg.generic
+// CHECK: scf.parallel
+// CHECK: arith.mulf %{{.*}}, %[[S]] : f32
+// CHECK-NOT: linalg.generic
+func.func @edges(%x: memref<4x8xf32>, %o: memref<4xf32>, %s: f32) {
+  %c0 = arith.constant 0 : index
+  linalg.generic {indexing_maps = [#e2, #e1], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<4x8xf32>) outs(%o : memref<4xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %first = memref.load %o[%c0] : memref<4xf32>
+    %t = arith.addf %acc, %first : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#e2, #e1, #e1], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<4x8xf32>) outs(%o, %o : memref<4xf32>, memref<4xf32>) {
+  ^bb0(%a: f32, %p: f32, %q: f32):
+    %t = arith.addf %p, %a : f32
+    %u = arith.maximumf %q, %a : f32
+    linalg.yield %t, %u : f32, f32
+  }
+  linalg.generic {indexing_maps = [#e2, #es, #e1], iterator_types = ["parallel", "reduction"]}
+      ins(%x, %s : memref<4x8xf32>, f32) outs(%o : memref<4xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  return
+}

@@ -562,3 +562,123 @@ func.func @not_epilogues(%x: memref<30x30xf32>, %w: memref<30x30xf32>, %y: memre
   }
   return
 }
+
+// -----
+
+// Not in the epilogue: a consumer whose body loads memory itself (here the
+// product's output at a fixed element, which another block may not have
+// stored yet). A scalar operand of a consumer is used as it is. An empty
+// reduction is left to the loops.
+#ca = affine_map<(m, n, k) -> (m, k)>
+#cb = affine_map<(m, n, k) -> (k, n)>
+#cc = affine_map<(m, n, k) -> (m, n)>
+#cid = affine_map<(d0, d1) -> (d0, d1)>
+#cs = affine_map<(d0, d1) -> ()>
+// CHECK-LABEL: func.func @consumer_edges(
+// CHECK-SAME: %[[S:[^:]*]]: f32
+// CHECK: gpu.launch
+// CHECK: gpu.terminator
+// CHECK: linalg.generic
+// CHECK: memref.load
+// CHECK: gpu.launch
+// CHECK: arith.addf %{{.*}}, %[[S]] : f32
+// CHECK: gpu.terminator
+// CHECK-NOT: gpu.launch
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : memref<4x0xf32>, memref<0x128xf32>)
+func.func @consumer_edges(%A: memref<128x64xf32>, %B: memref<64x128xf32>, %C: memref<128x128xf32>, %D: memref<128x128xf32>, %s: f32,
+                          %E: memref<4x0xf32>, %F: memref<0x128xf32>, %G: memref<4x128xf32>) {
+  %c0 = arith.constant 0 : index
+  linalg.generic {indexing_maps = [#ca, #cb, #cc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%A, %B : memref<128x64xf32>, memref<64x128xf32>) outs(%C : memref<128x128xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %m = arith.mulf %x, %y : f32
+    %r = arith.addf %o, %m : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#cid, #cid], iterator_types = ["parallel", "parallel"]}
+      ins(%C : memref<128x128xf32>) outs(%D : memref<128x128xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %corner = memref.load %C[%c0, %c0] : memref<128x128xf32>
+    %r = arith.subf %x, %corner : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#ca, #cb, #cc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%A, %B : memref<128x64xf32>, memref<64x128xf32>) outs(%C : memref<128x128xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %m = arith.mulf %x, %y : f32
+    %r = arith.addf %o, %m : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#cid, #cs, #cid], iterator_types = ["parallel", "parallel"]}
+      ins(%C, %s : memref<128x128xf32>, f32) outs(%D : memref<128x128xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %r = arith.addf %x, %y : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#ca, #cb, #cc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%E, %F : memref<4x0xf32>, memref<0x128xf32>) outs(%G : memref<4x128xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %m = arith.mulf %x, %y : f32
+    %r = arith.addf %o, %m : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// Workspace views: a reshape covers the bytes of the view it reshapes, so a
+// consumer writing other bytes of the workspace runs in the epilogue of a
+// product reading that reshape, and one writing the reshaped bytes (which
+// other blocks may still be reading) does not.
+#wa = affine_map<(i, j, k) -> (i, k)>
+#wb = affine_map<(i, j, k) -> (k, j)>
+#wc = affine_map<(i, j, k) -> (i, j)>
+#wid = affine_map<(i, j) -> (i, j)>
+// CHECK-LABEL: func.func @workspace_views
+// CHECK: gpu.launch
+// CHECK: arith.negf
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+// CHECK: gpu.launch
+// CHECK-NOT: arith.negf
+// CHECK: gpu.terminator
+// CHECK: linalg.generic
+// CHECK: arith.negf
+func.func @workspace_views(%ws: memref<4096xi8>, %w: memref<16x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1024 = arith.constant 1024 : index
+  %c2048 = arith.constant 2048 : index
+  %a = memref.view %ws[%c0][] : memref<4096xi8> to memref<16x4x4xf32>
+  %ac = memref.collapse_shape %a [[0], [1, 2]] : memref<16x4x4xf32> into memref<16x16xf32>
+  %y = memref.view %ws[%c1024][] : memref<4096xi8> to memref<16x16xf32>
+  %z = memref.view %ws[%c2048][] : memref<4096xi8> to memref<16x16xf32>
+  %over = memref.view %ws[%c0][] : memref<4096xi8> to memref<16x16xf32>
+  linalg.generic {indexing_maps = [#wa, #wb, #wc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%ac, %w : memref<16x16xf32>, memref<16x16xf32>) outs(%y : memref<16x16xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#wid, #wid], iterator_types = ["parallel", "parallel"]}
+      ins(%y : memref<16x16xf32>) outs(%z : memref<16x16xf32>) {
+  ^bb0(%p: f32, %o: f32):
+    %n = arith.negf %p : f32
+    linalg.yield %n : f32
+  }
+  linalg.generic {indexing_maps = [#wa, #wb, #wc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%ac, %w : memref<16x16xf32>, memref<16x16xf32>) outs(%y : memref<16x16xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#wid, #wid], iterator_types = ["parallel", "parallel"]}
+      ins(%y : memref<16x16xf32>) outs(%over : memref<16x16xf32>) {
+  ^bb0(%p: f32, %o: f32):
+    %n = arith.negf %p : f32
+    linalg.yield %n : f32
+  }
+  return
+}

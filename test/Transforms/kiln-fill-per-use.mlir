@@ -1,5 +1,5 @@
-// RUN: kiln-opt %s --kiln-fill-per-use | FileCheck %s
-// RUN: kiln-opt %s --kiln-fill-per-use --one-shot-bufferize="bufferize-function-boundaries" | FileCheck %s --check-prefix=BUF
+// RUN: kiln-opt %s --kiln-fill-per-use --split-input-file | FileCheck %s
+// RUN: kiln-opt %s --kiln-fill-per-use --one-shot-bufferize="bufferize-function-boundaries" --split-input-file | FileCheck %s --check-prefix=BUF
 
 // One zero-filled tensor feeding two unrelated sums: each gets a fill of
 // its own right before it, so bufferization fills each destination in
@@ -33,4 +33,36 @@ func.func @two_sums(%x: tensor<8x4xf32>, %y: tensor<8x4xf32>) -> (tensor<8xf32>,
     linalg.yield %t : f32
   } -> tensor<8xf32>
   return %a, %b : tensor<8xf32>, tensor<8xf32>
+}
+
+// -----
+
+// Only linalg ops that fill their output from it get a copy: an insert in a
+// parallel loop's terminator keeps the original (a fill cannot go there);
+// the sum gets its own fill.
+// CHECK-LABEL: func.func @other_users
+// CHECK: %[[F:.*]] = linalg.fill
+// CHECK: scf.forall
+// CHECK: tensor.parallel_insert_slice %[[F]]
+// CHECK: %[[G:.*]] = linalg.fill
+// CHECK: linalg.generic {{.*}} outs(%[[G]]
+// BUF-LABEL: func.func @other_users
+#pin = affine_map<(i, j) -> (j, i)>
+#pout = affine_map<(i, j) -> (i)>
+func.func @other_users(%out: tensor<8x4xf32>, %x: tensor<8x4xf32>) -> (tensor<8x4xf32>, tensor<4xf32>) {
+  %cst = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4xf32>
+  %z = linalg.fill ins(%cst : f32) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+  %r = scf.forall (%i) in (8) shared_outs(%o = %out) -> tensor<8x4xf32> {
+    scf.forall.in_parallel {
+      tensor.parallel_insert_slice %z into %o[%i, 0] [1, 4] [1, 1] : tensor<4xf32> into tensor<8x4xf32>
+    }
+  }
+  %s = linalg.generic {indexing_maps = [#pin, #pout], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<8x4xf32>) outs(%z : tensor<4xf32>) {
+  ^bb0(%p: f32, %acc: f32):
+    %t = arith.addf %acc, %p : f32
+    linalg.yield %t : f32
+  } -> tensor<4xf32>
+  return %r, %s : tensor<8x4xf32>, tensor<4xf32>
 }
