@@ -10,9 +10,11 @@ with the CPU's weights: the same classes, every printed number within
 1e-4 relative plus one unit of its last digit. With --torch DEVICE
 ("cuda"), PyTorch trains the same example on that device from the same
 initial weights, data and batch order (bench/torch_models.py, copied into
-the bundle) for the samples/s column: Kiln-GPU against PyTorch-CUDA.
-Prints a line per example and a JSON summary (--json FILE), exits 1 if any
-example differs or fails.
+the bundle) for the samples/s column: Kiln-GPU against PyTorch-CUDA, and
+with --latency both sides' batch-1 predict latency; a table at the end
+puts them side by side (rates only from an --epochs run). Prints a line
+per example and a JSON summary (--json FILE), exits 1 if any example
+differs or fails. scripts/gpu-device-run.sh runs the whole device check.
 
   python3 gpu_check.py [--steps 20] [--epochs 0] [--torch cuda] [--only NAME,...] [--json FILE]
 """
@@ -71,6 +73,27 @@ def predictions_close(cpu, gpu):
             if not close:
                 return "%r against %r" % (a, b)
     return None
+
+
+def table(results, timed):
+    """The GPU column: Kiln-GPU against PyTorch on the same device, training
+    samples/s (ratio = Kiln / PyTorch; the acceptance target is at least
+    1/1.5 at batch 64) and batch-1 predict latency (ratio = PyTorch / Kiln;
+    above 1 is Kiln ahead). Rates come from the --epochs run: over a few
+    quick steps both sides' start-up (PyTorch's cuBLAS handle) dominates."""
+    rows = [r for r in results if "torch_samples_per_sec" in r or "torch_latency_us" in r]
+    if not rows:
+        return
+    print("%-20s %12s %12s %7s %12s %12s %7s" % ("example", "kiln samp/s", "torch samp/s", "ratio",
+                                                 "kiln lat us", "torch lat us", "ratio"))
+    for r in rows:
+        kiln, torch_rate = r.get("gpu_samples_per_sec"), r.get("torch_samples_per_sec")
+        lat, torch_lat = r.get("gpu_latency_us"), r.get("torch_latency_us")
+        fmt = lambda v: "%12.1f" % v if v else "%12s" % "-"
+        print("%-20s %s %s %7s %s %s %7s" % (
+            r["example"], fmt(kiln if timed else None), fmt(torch_rate if timed else None),
+            "%.2f" % (kiln / torch_rate) if timed and kiln and torch_rate else "-",
+            fmt(lat), fmt(torch_lat), "%.2f" % (torch_lat / lat) if lat and torch_lat else "-"))
 
 
 def main():
@@ -165,6 +188,7 @@ def main():
             bad += 1
         results.append(res)
         print(("ok   " if res.get("ok") else "FAIL ") + json.dumps(res), flush=True)
+    table(results, timed=bool(a.epochs))
     if a.json:
         json.dump(results, open(a.json, "w"), indent=1)
     print("%d examples, %d differ or fail" % (len(results), bad))

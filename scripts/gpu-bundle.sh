@@ -5,7 +5,7 @@
 # point into the bundle, the data files it reads, and bench/gpu_check.py.
 #
 #   scripts/gpu-bundle.sh [OUT]     (default: gpu-bundle/, ignored by git)
-#   then, on the GPU machine:  cd OUT && python3 gpu_check.py
+#   then, on the GPU machine:  cd OUT && ./gpu-device-run.sh  (or python3 gpu_check.py ...)
 #
 # KILN_GPU_EMULATE=1 also compiles the CUDA builds' kernels for this CPU
 # (kilnc --gpu-emulate), so that gpu_check.py runs them on any machine with
@@ -28,7 +28,7 @@ for f in "$root"/examples/*.kiln; do
   "$kilnc" "$out/src/$b.kiln" -o "$out/bin/$b.cpu"
   "$kilnc" "$out/src/$b.kiln" --target=cuda ${KILN_GPU_EMULATE:+--gpu-emulate} -o "$out/bin/$b.gpu"
 done
-cp "$root/bench/gpu_check.py" "$out/"
+cp "$root/bench/gpu_check.py" "$root/scripts/gpu-device-run.sh" "$out/"
 mkdir -p "$out/bench"
 cp "$root/bench/torch_models.py" "$root/bench/kilnref.py" "$out/bench/"
 du -sh "$out"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# On a GPU machine, inside a bundle made by scripts/gpu-bundle.sh: the
+# checks issue 9's acceptance asks for, in one short run, each part time-
+# boxed so that a hang cannot eat the device's time. Results (text and
+# JSON) go to $OUT (default results/).
+#   1. every example's CUDA build against its CPU build: 20 steps' losses
+#      (resnet_small 4: its training amplifies summation order), the test
+#      metric after them, batch-1 predictions;
+#   2. an epoch of the small examples on both builds and on PyTorch-CUDA:
+#      test metrics, training samples/s and batch-1 latency (the GPU
+#      column: gpu_check.py's table).
+#   cd gpu-bundle && OUT=/some/dir ./gpu-device-run.sh
+# (STEPS_EXAMPLES, EPOCH_EXAMPLES: comma-separated subsets; TORCH_DEVICE:
+# cpu to try it without a GPU, with KILN_CUDA_DRIVER and an emulating
+# bundle.)
+set -u
+out=${OUT:-results}
+mkdir -p "$out"
+py=${PYTHON:-python3}
+nvidia-smi > "$out/nvidia-smi.txt" 2>&1
+"$py" -c 'import torch; print(torch.__version__, torch.cuda.is_available(), torch.cuda.get_device_name(0))' \
+  > "$out/torch.txt" 2>&1
+timeout "${STEPS_TIMEOUT:-240}" "$py" gpu_check.py --steps 20 --steps-for resnet_small=4 \
+  ${STEPS_EXAMPLES:+--only "$STEPS_EXAMPLES"} --json "$out/steps.json" > "$out/steps.txt" 2>&1
+echo "steps: exit $?" >> "$out/status.txt"
+timeout "${EPOCH_TIMEOUT:-240}" "$py" gpu_check.py --steps 4 --epochs 1 --torch "${TORCH_DEVICE:-cuda}" --latency \
+  --only "${EPOCH_EXAMPLES:-fashion_mlp,lenet,digits_mlp,house_prices,softmax_classifier}" \
+  --json "$out/epoch.json" > "$out/epoch.txt" 2>&1
+echo "epoch: exit $?" >> "$out/status.txt"
+cat "$out/status.txt"
+tail -n 12 "$out/steps.txt" "$out/epoch.txt"
