@@ -75,27 +75,30 @@ struct Place {
   std::optional<std::pair<int64_t, int64_t>> bytes;
 };
 inline Place placeOf(mlir::Value v) {
-  // A reshape holds the same elements, so the same bytes.
-  while (mlir::Operation *def = v.getDefiningOp()) {
-    if (!llvm::isa<mlir::memref::CollapseShapeOp, mlir::memref::ExpandShapeOp>(def))
-      break;
-    v = def->getOperand(0);
-  }
+  namespace memref = mlir::memref;
   Place place{v, std::nullopt};
-  if (auto view = v.getDefiningOp<mlir::memref::ViewOp>()) {
+  // Subviews, reshapes and casts hold elements of the buffer they come from.
+  while (mlir::Operation *def = place.root.getDefiningOp()) {
+    if (!llvm::isa<memref::SubViewOp, memref::CollapseShapeOp, memref::ExpandShapeOp,
+                   memref::CastOp>(def))
+      break;
+    place.root = def->getOperand(0);
+  }
+  // A view at a constant offset: its byte range in the buffer it views.
+  if (auto view = place.root.getDefiningOp<memref::ViewOp>()) {
     auto type = llvm::cast<mlir::MemRefType>(view.getType());
     std::optional<int64_t> shift = mlir::getConstantIntValue(view.getByteShift());
     if (shift && type.hasStaticShape())
       place.bytes = {{*shift, *shift + type.getNumElements() *
                                            (type.getElementTypeBitWidth() / 8)}};
+    place.root = view.getSource();
   }
+  // Further up (a reinterpret_cast, a view of a view): the root, range unknown.
   while (mlir::Operation *def = place.root.getDefiningOp()) {
-    if (!llvm::isa<mlir::memref::ViewOp, mlir::memref::ReinterpretCastOp, mlir::memref::SubViewOp,
-                   mlir::memref::CastOp, mlir::memref::CollapseShapeOp,
-                   mlir::memref::ExpandShapeOp>(def))
+    if (!llvm::isa<memref::ViewOp, memref::ReinterpretCastOp, memref::SubViewOp, memref::CastOp,
+                   memref::CollapseShapeOp, memref::ExpandShapeOp>(def))
       break;
-    if (!llvm::isa<mlir::memref::ViewOp>(def))
-      place.bytes.reset(); // only a view's own range is known
+    place.bytes.reset();
     place.root = def->getOperand(0);
   }
   return place;

@@ -25,15 +25,17 @@ struct KilnFillPerUsePass : kiln::impl::KilnFillPerUseBase<KilnFillPerUsePass> {
   void runOnOperation() override {
     SmallVector<linalg::FillOp> fills;
     getOperation().walk([&](linalg::FillOp fill) {
-      if (fill.hasPureTensorSemantics() && !fill->getResult(0).hasOneUse())
+      if (fill.hasPureTensorSemantics())
         fills.push_back(fill);
     });
     for (linalg::FillOp fill : fills) {
       // Each linalg op filling its output from it gets a copy of the fill
       // right before it (the fill's operands are defined before the fill,
-      // so before it), but the first in program order when every use is
-      // such: that one keeps the original. Other users (an insert into a
-      // parallel loop's result, say) keep the original.
+      // so before it), except the first in program order in the fill's own
+      // block when every use is such: that one keeps the original. Other
+      // users (an insert into a parallel loop's result, say) keep the
+      // original. (A user inside a loop gets its own fill even when it is
+      // the only one: otherwise each iteration copies the filled buffer.)
       SmallVector<OpOperand *> uses;
       bool allInits = true;
       for (OpOperand &use : fill->getResult(0).getUses()) {
@@ -43,17 +45,23 @@ struct KilnFillPerUsePass : kiln::impl::KilnFillPerUseBase<KilnFillPerUsePass> {
         else
           allInits = false;
       }
-      if (uses.empty())
-        continue;
-      auto first = llvm::min_element(uses, [](OpOperand *a, OpOperand *b) {
-        Operation *x = a->getOwner(), *y = b->getOwner();
-        return x->getBlock() == y->getBlock() && x->isBeforeInBlock(y);
+      Block *home = fill->getBlock();
+      auto local = llvm::partition(uses, [&](OpOperand *use) {
+        return use->getOwner()->getBlock() == home;
       });
-      std::swap(*first, uses.front());
-      for (OpOperand *use : llvm::drop_begin(uses, allInits ? 1 : 0)) {
+      if (allInits && local != uses.begin()) {
+        auto first = std::min_element(uses.begin(), local, [](OpOperand *a, OpOperand *b) {
+          return a->getOwner()->isBeforeInBlock(b->getOwner());
+        });
+        std::swap(*first, uses.front());
+      }
+      bool keepFirst = allInits && local != uses.begin();
+      for (OpOperand *use : llvm::drop_begin(uses, keepFirst ? 1 : 0)) {
         OpBuilder b(use->getOwner());
         use->set(b.clone(*fill)->getResult(0));
       }
+      if (fill->use_empty())
+        fill.erase();
     }
   }
 };

@@ -682,3 +682,41 @@ func.func @workspace_views(%ws: memref<4096xi8>, %w: memref<16x16xf32>) {
   }
   return
 }
+
+// -----
+
+// A subview of a workspace view lies within that view's bytes (an RNN
+// step reading its slice of the inputs' projections beside the product's
+// output): the consumer runs in the epilogue.
+#sa = affine_map<(i, j, k) -> (i, k)>
+#sb = affine_map<(i, j, k) -> (k, j)>
+#sc = affine_map<(i, j, k) -> (i, j)>
+#sid = affine_map<(i, j) -> (i, j)>
+// CHECK-LABEL: func.func @subview_of_view
+// CHECK: gpu.launch
+// CHECK: arith.subf
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+func.func @subview_of_view(%ws: memref<8192xi8>, %h: memref<1x64xf32>, %w: memref<64x256xf32>, %t: index) {
+  %c0 = arith.constant 0 : index
+  %c4096 = arith.constant 4096 : index
+  %c5120 = arith.constant 5120 : index
+  %proj = memref.view %ws[%c0][] : memref<8192xi8> to memref<4x256xf32>
+  %step = memref.subview %proj[%t, 0] [1, 256] [1, 1] : memref<4x256xf32> to memref<1x256xf32, strided<[256, 1], offset: ?>>
+  %y = memref.view %ws[%c4096][] : memref<8192xi8> to memref<1x256xf32>
+  %z = memref.view %ws[%c5120][] : memref<8192xi8> to memref<1x256xf32>
+  linalg.generic {indexing_maps = [#sa, #sb, #sc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%h, %w : memref<1x64xf32>, memref<64x256xf32>) outs(%y : memref<1x256xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#sid, #sid, #sid], iterator_types = ["parallel", "parallel"]}
+      ins(%y, %step : memref<1x256xf32>, memref<1x256xf32, strided<[256, 1], offset: ?>>) outs(%z : memref<1x256xf32>) {
+  ^bb0(%p: f32, %q: f32, %o: f32):
+    %d = arith.subf %p, %q : f32
+    linalg.yield %d : f32
+  }
+  return
+}

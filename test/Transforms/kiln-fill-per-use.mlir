@@ -66,3 +66,45 @@ func.func @other_users(%out: tensor<8x4xf32>, %x: tensor<8x4xf32>) -> (tensor<8x
   } -> tensor<4xf32>
   return %r, %s : tensor<8x4xf32>, tensor<4xf32>
 }
+
+// -----
+
+// A fill outside a loop whose one user is inside it: the user gets a fill
+// of its own in the loop (the original goes), so the loop fills its
+// destination instead of copying a filled buffer into it every iteration.
+// CHECK-LABEL: func.func @in_loop
+// CHECK-NOT: linalg.fill
+// CHECK: scf.for
+// CHECK: %[[F:.*]] = linalg.fill
+// CHECK: linalg.generic {{.*}} outs(%[[F]]
+// BUF-LABEL: func.func @in_loop
+// BUF-NOT: memref.copy
+// BUF-NOT: linalg.copy
+// BUF: return
+#lin = affine_map<(i, j) -> (i, j)>
+#lout = affine_map<(i, j) -> (i)>
+#lone = affine_map<(i) -> (i)>
+func.func @in_loop(%x: tensor<8x4xf32>, %acc: tensor<8xf32>) -> tensor<8xf32> {
+  %cst = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %e = tensor.empty() : tensor<8xf32>
+  %z = linalg.fill ins(%cst : f32) outs(%e : tensor<8xf32>) -> tensor<8xf32>
+  %r = scf.for %i = %c0 to %c3 step %c1 iter_args(%a = %acc) -> tensor<8xf32> {
+    %s = linalg.generic {indexing_maps = [#lin, #lout], iterator_types = ["parallel", "reduction"]}
+        ins(%x : tensor<8x4xf32>) outs(%z : tensor<8xf32>) {
+    ^bb0(%p: f32, %o: f32):
+      %t = arith.addf %o, %p : f32
+      linalg.yield %t : f32
+    } -> tensor<8xf32>
+    %u = linalg.generic {indexing_maps = [#lone, #lone], iterator_types = ["parallel"]}
+        ins(%s : tensor<8xf32>) outs(%a : tensor<8xf32>) {
+    ^bb0(%p: f32, %o: f32):
+      %t = arith.addf %o, %p : f32
+      linalg.yield %t : f32
+    } -> tensor<8xf32>
+    scf.yield %u : tensor<8xf32>
+  }
+  return %r : tensor<8xf32>
+}
