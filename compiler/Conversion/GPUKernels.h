@@ -5,8 +5,10 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Utils/Utils.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/TypeUtilities.h"
 
 namespace kiln {
@@ -19,15 +21,28 @@ inline bool blockReduces(int64_t outputs, int64_t reduced) {
   return reduced >= 2 && (outputs == 1 || (reduced >= 256 && outputs <= 16384));
 }
 
+/// Whether each element of `op`'s output `init` is one parallel
+/// iteration's: its indexing map picks every parallel loop once and no
+/// reduction loop (else several iterations, run apart, would update one
+/// element: a transposed convolution's scatter, out[h + kh]).
+inline bool ownsOutput(mlir::linalg::GenericOp op, mlir::OpOperand *init) {
+  mlir::AffineMap map = op.getMatchingIndexingMap(init);
+  if (!map.isProjectedPermutation() || map.getNumResults() != op.getNumParallelLoops())
+    return false;
+  auto iters = op.getIteratorTypesArray();
+  for (unsigned r = 0; r < map.getNumResults(); ++r)
+    if (!mlir::linalg::isParallelIterator(iters[map.getDimPosition(r)]))
+      return false;
+  return true;
+}
+
 /// The value of a `linalg.fill` of `op`'s output placed right before it,
 /// the fill erased: a kernel that writes every element of its output once
 /// starts from that value, and the fill's own launch goes. Null if there is
-/// no such fill or the output is not covered (its indexing map must be a
-/// permutation of the parallel dimensions).
+/// no such fill or the output is not covered (ownsOutput).
 inline mlir::Value takeOutputFill(mlir::linalg::GenericOp op) {
   mlir::OpOperand *init = op.getDpsInitOperand(0);
-  mlir::AffineMap map = op.getMatchingIndexingMap(init);
-  if (!map.isProjectedPermutation() || map.getNumResults() != op.getNumParallelLoops())
+  if (!ownsOutput(op, init))
     return {};
   for (mlir::OpOperand *input : op.getDpsInputOperands())
     if (input->get() == init->get())
@@ -66,6 +81,43 @@ inline llvm::SmallVector<mlir::Value> applyIndexingMap(mlir::OpBuilder &b, mlir:
   for (unsigned r = 0; r < map.getNumResults(); ++r)
     indices.push_back(b.create<mlir::affine::AffineApplyOp>(loc, map.getSubMap({r}), dims));
   return indices;
+}
+
+/// Maps the block argument of each of `op`'s `operands` to its element at
+/// the loop indices `dims`: loaded where the body uses it, a scalar operand
+/// as it is.
+inline void mapOperandsAt(mlir::OpBuilder &b, mlir::Location loc, mlir::linalg::GenericOp op,
+                          llvm::ArrayRef<mlir::OpOperand *> operands, mlir::ValueRange dims,
+                          mlir::IRMapping &values) {
+  for (mlir::OpOperand *operand : operands) {
+    mlir::BlockArgument arg = op.getMatchingBlockArgument(operand);
+    if (!llvm::isa<mlir::MemRefType>(operand->get().getType()))
+      values.map(arg, operand->get());
+    else if (!arg.use_empty())
+      values.map(arg, b.create<mlir::memref::LoadOp>(
+                          loc, operand->get(),
+                          applyIndexingMap(b, loc, op.getMatchingIndexingMap(operand), dims)));
+  }
+}
+
+/// Clones `op`'s body but its terminator (and `skip`) at `b`, linalg.index
+/// d as dims[d], block arguments through `values`; the values it yields.
+inline llvm::SmallVector<mlir::Value> cloneBody(mlir::OpBuilder &b, mlir::linalg::GenericOp op,
+                                                mlir::ValueRange dims, mlir::IRMapping &values,
+                                                mlir::Operation *skip = nullptr) {
+  mlir::Block &body = op.getRegion().front();
+  for (mlir::Operation &inner : body.without_terminator()) {
+    if (&inner == skip)
+      continue;
+    if (auto index = llvm::dyn_cast<mlir::linalg::IndexOp>(inner))
+      values.map(index.getResult(), dims[index.getDim()]);
+    else
+      b.clone(inner, values);
+  }
+  llvm::SmallVector<mlir::Value> yielded;
+  for (mlir::Value v : body.getTerminator()->getOperands())
+    yielded.push_back(values.lookupOrDefault(v));
+  return yielded;
 }
 
 /// The buffer a view is carved from, and the view's byte range in it when

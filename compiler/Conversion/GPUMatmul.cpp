@@ -152,14 +152,13 @@ static FailureOr<Product> classify(linalg::GenericOp op) {
   AffineMap a = op.getMatchingIndexingMap(p.lhs), b = op.getMatchingIndexingMap(p.rhs);
   AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
   // (Static sizes, none empty: an empty product is left to the loops.)
-  if (!out.isProjectedPermutation() ||
+  if (!kiln::ownsOutput(op, op.getDpsInitOperand(0)) ||
       llvm::any_of(p.sizes, [](int64_t size) { return ShapedType::isDynamic(size) || size == 0; }))
     return failure();
-  auto iters = op.getIteratorTypesArray();
   for (unsigned d = 0; d < op.getNumLoops(); ++d) {
     bool inA = a.isFunctionOfDim(d), inB = b.isFunctionOfDim(d);
-    bool inOut = out.isFunctionOfDim(d);
-    if (inOut != linalg::isParallelIterator(iters[d]) || !(inA || inB) || (!inOut && !(inA && inB)))
+    bool inOut = out.isFunctionOfDim(d); // exactly the parallel loops (ownsOutput)
+    if (!(inA || inB) || (!inOut && !(inA && inB)))
       return failure();
     (inOut ? (inA && inB ? p.batch : inA ? p.m : p.n) : p.k).push_back(d);
   }
@@ -275,24 +274,18 @@ static void accumulate(OpBuilder &b, const Builder &kb, const Product &p, ArrayR
     return;
   SmallVector<Value> loops = kiln::applyIndexingMap(b, loc, p.toConsumerLoops, at);
   IRMapping values;
+  SmallVector<OpOperand *> others;
   for (OpOperand &operand : c->getOpOperands()) {
-    BlockArgument arg = c.getMatchingBlockArgument(&operand);
     if (operand.get() == out)
-      values.map(arg, result);
-    else if (!isa<MemRefType>(operand.get().getType()))
-      values.map(arg, operand.get()); // a scalar operand
-    else if (!arg.use_empty())
-      values.map(arg, b.create<memref::LoadOp>(
-                          loc, operand.get(),
-                          kiln::applyIndexingMap(b, loc, c.getMatchingIndexingMap(&operand), loops)));
+      values.map(c.getMatchingBlockArgument(&operand), result);
+    else
+      others.push_back(&operand);
   }
-  Block &body = c.getRegion().front();
-  for (Operation &inner : body.without_terminator())
-    b.clone(inner, values);
-  for (auto [init, yielded] :
-       llvm::zip(c.getDpsInitsMutable(), body.getTerminator()->getOperands()))
+  kiln::mapOperandsAt(b, loc, c, others, loops, values);
+  SmallVector<Value> yields = kiln::cloneBody(b, c, loops, values);
+  for (auto [init, yielded] : llvm::zip(c.getDpsInitsMutable(), yields))
     b.create<memref::StoreOp>(
-        loc, values.lookupOrDefault(yielded), init.get(),
+        loc, yielded, init.get(),
         kiln::applyIndexingMap(b, loc, c.getMatchingIndexingMap(&init), loops));
 }
 

@@ -97,14 +97,8 @@ struct KilnGPUBlockReducePass : kiln::impl::KilnGPUBlockReduceBase<KilnGPUBlockR
     }
     if (!kiln::blockReduces(parallel, reduced))
       return;
-    // Each output element must be one block's: an output indexed by a
-    // reduction dimension (a transposed convolution's scatter, out[h + kh])
-    // is accumulated from several places.
-    // And every parallel dimension must pick a different output element
-    // (else several blocks would update one element).
-    AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
-    if (llvm::any_of(reducedDims, [&](unsigned d) { return outMap.isFunctionOfDim(d); }) ||
-        !outMap.isProjectedPermutation() || outMap.getNumResults() != parallelDims.size())
+    // Each output element must be one block's.
+    if (!kiln::ownsOutput(op, op.getDpsInitOperand(0)))
       return;
 
     Location loc = op.getLoc();
@@ -130,10 +124,6 @@ struct KilnGPUBlockReducePass : kiln::impl::KilnGPUBlockReduceBase<KilnGPUBlockR
     // slice (reduction dimensions), both row-major.
     SmallVector<Value> dims(sizes.size());
     kiln::delinearize(b, loc, block, parallelDims, sizes, dims);
-    auto load = [&](OpBuilder &at, Value memref, AffineMap map) {
-      return at.create<memref::LoadOp>(loc, memref, kiln::applyIndexingMap(at, loc, map, dims))
-          .getResult();
-    };
     auto combine = [&](OpBuilder &at, Value x, Value y) {
       IRMapping map;
       map.map(combiner.op->getOperand(0), x);
@@ -148,24 +138,9 @@ struct KilnGPUBlockReducePass : kiln::impl::KilnGPUBlockReduceBase<KilnGPUBlockR
     {
       OpBuilder lb = OpBuilder::atBlockBegin(slice.getBody());
       kiln::delinearize(lb, loc, slice.getInductionVar(), reducedDims, sizes, dims);
-      Block &region = op.getRegion().front();
       IRMapping map;
-      for (OpOperand *input : op.getDpsInputOperands()) {
-        Value v = input->get();
-        BlockArgument arg = region.getArgument(input->getOperandNumber());
-        if (isa<MemRefType>(v.getType()))
-          v = load(lb, v, op.getMatchingIndexingMap(input));
-        map.map(arg, v);
-      }
-      for (Operation &inner : region.without_terminator()) {
-        if (&inner == combiner.op)
-          continue;
-        if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
-          map.map(index.getResult(), dims[index.getDim()]);
-          continue;
-        }
-        lb.clone(inner, map);
-      }
+      kiln::mapOperandsAt(lb, loc, op, op.getDpsInputOperands(), dims, map);
+      kiln::cloneBody(lb, op, dims, map, combiner.op);
       Value acc = slice.getRegionIterArgs()[0];
       // (The contribution may also be a value from outside the body.)
       Value value = map.lookupOrDefault(combiner.value);

@@ -41,12 +41,8 @@ static bool ownsOutputs(linalg::GenericOp op) {
     if (!isMemoryEffectFree(&inner))
       return false;
   for (OpOperand &init : op.getDpsInitsMutable()) {
-    AffineMap map = op.getMatchingIndexingMap(&init);
-    if (!map.isProjectedPermutation() || map.getNumResults() != op.getNumParallelLoops())
+    if (!kiln::ownsOutput(op, &init))
       return false;
-    for (unsigned d = 0; d < op.getNumLoops(); ++d)
-      if (map.isFunctionOfDim(d) && !linalg::isParallelIterator(op.getIteratorTypesArray()[d]))
-        return false;
     for (OpOperand *input : op.getDpsInputOperands())
       if (isa<MemRefType>(input->get().getType()) && !kiln::disjoint(input->get(), init.get()))
         return false;
@@ -93,7 +89,6 @@ struct KilnGPUThreadReducePass : kiln::impl::KilnGPUThreadReduceBase<KilnGPUThre
     SmallVector<Value> plbs, pubs, psteps, rlbs, rubs, rsteps;
     bounds(parallel, plbs, pubs, psteps);
     bounds(reduced, rlbs, rubs, rsteps);
-    Block &body = op.getRegion().front();
     b.create<scf::ParallelOp>(loc, plbs, pubs, psteps, [&](OpBuilder &pb, Location, ValueRange pivs) {
       // (The outputs' maps take the reduction loops too, unused: 0.)
       SmallVector<Value> dims(sizes.size(), cst(pb, 0));
@@ -114,28 +109,10 @@ struct KilnGPUThreadReducePass : kiln::impl::KilnGPUThreadReduceBase<KilnGPUThre
             for (auto [d, iv] : llvm::zip(reduced, rivs))
               all[d] = iv;
             IRMapping values;
-            for (OpOperand *input : op.getDpsInputOperands()) {
-              BlockArgument arg = op.getMatchingBlockArgument(input);
-              if (!isa<MemRefType>(input->get().getType()))
-                values.map(arg, input->get()); // a scalar operand
-              else if (!arg.use_empty())
-                values.map(arg, ib.create<memref::LoadOp>(
-                                    loc, input->get(),
-                                    kiln::applyIndexingMap(
-                                        ib, loc, op.getMatchingIndexingMap(input), all)));
-            }
+            kiln::mapOperandsAt(ib, loc, op, op.getDpsInputOperands(), all, values);
             for (auto [out, acc] : llvm::zip(op.getDpsInitsMutable(), accs))
               values.map(op.getMatchingBlockArgument(&out), acc);
-            for (Operation &inner : body.without_terminator()) {
-              if (auto index = dyn_cast<linalg::IndexOp>(inner))
-                values.map(index.getResult(), all[index.getDim()]);
-              else
-                ib.clone(inner, values);
-            }
-            scf::ValueVector next;
-            for (Value yielded : body.getTerminator()->getOperands())
-              next.push_back(values.lookupOrDefault(yielded));
-            return next;
+            return kiln::cloneBody(ib, op, all, values);
           });
       for (auto [out, result] : llvm::zip(op.getDpsInitsMutable(), nest.results))
         pb.create<memref::StoreOp>(
