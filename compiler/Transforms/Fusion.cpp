@@ -25,13 +25,22 @@ namespace {
 
 bool isGroupable(Operation *op) { return isa_and_nonnull<ElementwiseOpInterface>(op); }
 
-/// Ops that are cheaper to recompute inside a group than to materialize.
-bool isCloneable(Operation *op) {
-  if (isa_and_nonnull<ConstantOp>(op))
+/// Ops that are cheaper to recompute inside a group than to materialize: in
+/// the loop nest they are a scalar or an index map, whatever computed their
+/// input (an op of another group, already materialized or not: the answer must
+/// not depend on the order groups are materialized in).
+bool isCloneable(Operation *op) { return isa_and_nonnull<ConstantOp, BroadcastOp>(op); }
+
+/// True if `v` is computed, through cloneable ops, from a member of the group
+/// `in`: such a value cannot be cloned ahead of the group's ops.
+bool fromGroup(Value v, const llvm::SmallPtrSetImpl<Operation *> &in) {
+  Operation *def = v.getDefiningOp();
+  if (!def)
+    return false;
+  if (in.contains(def))
     return true;
-  if (auto bc = dyn_cast_or_null<BroadcastOp>(op))
-    return !isGroupable(bc.getInput().getDefiningOp());
-  return false;
+  return isCloneable(def) &&
+         llvm::any_of(def->getOperands(), [&](Value o) { return fromGroup(o, in); });
 }
 
 struct Grouping {
@@ -92,7 +101,7 @@ void materialize(ArrayRef<Operation *> group) {
     Operation *def = v.getDefiningOp();
     if (def && in.contains(def))
       return;
-    if (!isCloneable(def)) {
+    if (!isCloneable(def) || fromGroup(v, in)) {
       inputs.insert(v);
       return;
     }
@@ -103,7 +112,7 @@ void materialize(ArrayRef<Operation *> group) {
     cloned.insert(def);
   };
   auto addInput = [&](Value v) {
-    absorbed += isCloneable(v.getDefiningOp());
+    absorbed += isCloneable(v.getDefiningOp()) && !fromGroup(v, in);
     capture(v);
   };
   for (Operation *op : group)
@@ -165,6 +174,11 @@ struct KilnFusePass : kiln::impl::KilnFuseBase<KilnFusePass> {
       for (auto it = grouping.classes.begin(); it != grouping.classes.end(); ++it)
         if (it->isLeader())
           groups.push_back(grouping.membersOf(it->getData()));
+      // The classes iterate in pointer order; materialize in block order so
+      // the output does not depend on where the allocator put the ops.
+      llvm::sort(groups, [](const auto &a, const auto &b) {
+        return a.front()->isBeforeInBlock(b.front());
+      });
       for (auto &g : groups)
         materialize(g);
     }
