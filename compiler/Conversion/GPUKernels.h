@@ -2,6 +2,8 @@
 #ifndef KILN_COMPILER_CONVERSION_GPUKERNELS_H
 #define KILN_COMPILER_CONVERSION_GPUKERNELS_H
 
+#include "compiler/Analysis/Aliasing.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -118,52 +120,6 @@ inline llvm::SmallVector<mlir::Value> cloneBody(mlir::OpBuilder &b, mlir::linalg
   for (mlir::Value v : body.getTerminator()->getOperands())
     yielded.push_back(values.lookupOrDefault(v));
   return yielded;
-}
-
-/// The buffer a view is carved from, and the view's byte range in it when
-/// that is known (a memref.view at a constant offset of a static shape).
-struct Place {
-  mlir::Value root;
-  std::optional<std::pair<int64_t, int64_t>> bytes;
-};
-inline Place placeOf(mlir::Value v) {
-  namespace memref = mlir::memref;
-  Place place{v, std::nullopt};
-  // Subviews, reshapes and casts hold elements of the buffer they come from.
-  while (mlir::Operation *def = place.root.getDefiningOp()) {
-    if (!llvm::isa<memref::SubViewOp, memref::CollapseShapeOp, memref::ExpandShapeOp,
-                   memref::CastOp>(def))
-      break;
-    place.root = def->getOperand(0);
-  }
-  // A view at a constant offset: its byte range in the buffer it views.
-  if (auto view = place.root.getDefiningOp<memref::ViewOp>()) {
-    auto type = llvm::cast<mlir::MemRefType>(view.getType());
-    std::optional<int64_t> shift = mlir::getConstantIntValue(view.getByteShift());
-    if (shift && type.hasStaticShape())
-      place.bytes = {{*shift, *shift + type.getNumElements() *
-                                           (type.getElementTypeBitWidth() / 8)}};
-    place.root = view.getSource();
-  }
-  // Further up (a reinterpret_cast, a view of a view): the root, range unknown.
-  while (mlir::Operation *def = place.root.getDefiningOp()) {
-    if (!llvm::isa<memref::ViewOp, memref::ReinterpretCastOp, memref::SubViewOp, memref::CastOp,
-                   memref::CollapseShapeOp, memref::ExpandShapeOp>(def))
-      break;
-    place.bytes.reset();
-    place.root = def->getOperand(0);
-  }
-  return place;
-}
-
-/// Whether two buffers certainly do not overlap: different roots, or byte
-/// ranges of one root that do not meet.
-inline bool disjoint(mlir::Value x, mlir::Value y) {
-  Place a = placeOf(x), b = placeOf(y);
-  if (a.root != b.root)
-    return llvm::isa<mlir::BlockArgument>(a.root) && llvm::isa<mlir::BlockArgument>(b.root);
-  return a.bytes && b.bytes && (a.bytes->second <= b.bytes->first ||
-                                b.bytes->second <= a.bytes->first);
 }
 
 } // namespace kiln

@@ -2,16 +2,16 @@
 //
 // p' = p - lr * g is computed into a temporary and copied into p's slice;
 // this pass makes the loop nest write p's slice itself when that cannot be
-// observed. Aliasing is decided structurally: arena slices are static
+// observed. Aliasing is kiln::Place's: arena slices are static
 // reinterpret_casts of an argument, so two slices of one argument overlap only
-// if their ranges do; anything else derived from the same argument is assumed
-// to overlap.
+// if their byte ranges do; views whose range is unknown are assumed to.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Transforms/Passes.h"
 
+#include "compiler/Analysis/Aliasing.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNUPDATEINPLACE
@@ -23,43 +23,13 @@ using namespace kiln;
 
 namespace {
 
-/// The argument a memref is a view of, and its static element range when it
-/// is a static reinterpret_cast of that argument.
-struct Footprint {
-  Value root;
-  std::optional<std::pair<int64_t, int64_t>> range;
-
-  static Footprint of(Value v) {
-    Footprint f;
-    if (auto cast = v.getDefiningOp<memref::ReinterpretCastOp>()) {
-      auto type = cast.getType();
-      int64_t offset;
-      SmallVector<int64_t> strides;
-      if (type.hasStaticShape() && succeeded(getStridesAndOffset(type, strides, offset)) &&
-          !ShapedType::isDynamic(offset))
-        f.range = {offset, offset + type.getNumElements()};
-    }
-    while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
-      v = view.getViewSource();
-    f.root = v;
-    return f;
-  }
-  bool mayOverlap(const Footprint &o) const {
-    if (root != o.root)
-      return false;
-    if (!range || !o.range)
-      return true;
-    return range->first < o.range->second && o.range->first < range->second;
-  }
-};
-
 /// Whether `op` or an op nested in it (a loop body) uses memory that may
 /// overlap `dest`.
-bool touches(Operation *op, const Footprint &dest) {
+bool touches(Operation *op, const Place &dest) {
   return op
       ->walk([&](Operation *inner) {
         bool hit = llvm::any_of(inner->getOperands(), [&](Value v) {
-          return isa<MemRefType>(v.getType()) && dest.mayOverlap(Footprint::of(v));
+          return isa<MemRefType>(v.getType()) && !dest.disjointFrom(Place::of(v));
         });
         return hit ? WalkResult::interrupt() : WalkResult::advance();
       })
@@ -71,9 +41,9 @@ bool touches(Operation *op, const Footprint &dest) {
 /// values in turn (a weight's gradient, then its new value), so only that
 /// last write is moved; earlier uses of the temporary stay as they are.
 bool rewrite(Operation *copy, Value tmp, Value dest) {
-  if (!tmp.getDefiningOp<memref::AllocOp>() || !isa<BlockArgument>(Footprint::of(dest).root))
+  Place destPlace = Place::of(dest);
+  if (!tmp.getDefiningOp<memref::AllocOp>() || !destPlace.distinctRoot())
     return false;
-  Footprint destPrint = Footprint::of(dest);
   Operation *last = nullptr;
   for (Operation *user : tmp.getUsers()) {
     if (user == copy)
@@ -100,14 +70,14 @@ bool rewrite(Operation *copy, Value tmp, Value dest) {
   // is overwritten at; after it, nothing may touch the destination.
   for (OpOperand &operand : writer->getOpOperands()) {
     if (&operand == init || !isa<MemRefType>(operand.get().getType()) ||
-        !destPrint.mayOverlap(Footprint::of(operand.get())))
+        destPlace.disjointFrom(Place::of(operand.get())))
       continue;
     if (writer.isDpsInit(&operand) ||
         writer.getMatchingIndexingMap(&operand) != writer.getMatchingIndexingMap(init))
       return false;
   }
   for (Operation *op = last->getNextNode(); op != copy; op = op->getNextNode())
-    if (touches(op, destPrint))
+    if (touches(op, destPlace))
       return false;
   init->set(dest);
   copy->erase();

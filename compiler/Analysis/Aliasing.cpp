@@ -1,0 +1,123 @@
+//===- Aliasing.cpp - Which buffers may share bytes ------------------------===//
+#include "compiler/Analysis/Aliasing.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+using namespace mlir;
+
+namespace kiln {
+
+namespace {
+
+/// The bytes a static strided memref covers from its base pointer: from its
+/// offset to one past its farthest element.
+std::optional<std::pair<int64_t, int64_t>> ownBytes(MemRefType type) {
+  int64_t offset;
+  SmallVector<int64_t> strides;
+  if (!type.hasStaticShape() || !type.getElementType().isIntOrFloat() ||
+      failed(getStridesAndOffset(type, strides, offset)) || ShapedType::isDynamic(offset) ||
+      llvm::any_of(strides, ShapedType::isDynamic) || llvm::any_of(strides, [](int64_t s) { return s < 0; }))
+    return std::nullopt;
+  int64_t width = type.getElementTypeBitWidth() / 8;
+  if (width == 0)
+    return std::nullopt;
+  if (type.getNumElements() == 0)
+    return std::pair<int64_t, int64_t>{offset * width, offset * width};
+  int64_t last = offset;
+  for (auto [size, stride] : llvm::zip(type.getShape(), strides))
+    last += (size - 1) * stride;
+  return std::pair<int64_t, int64_t>{offset * width, (last + 1) * width};
+}
+
+/// The buffer a loop threads through its iterations unchanged (an iteration
+/// argument, or the loop's result, whose yielded value is that argument or an
+/// inner loop's threading of it):
+/// the loop's initial value. Otherwise null: each iteration may bring another.
+Value threadedInit(Value v) {
+  BlockArgument arg = dyn_cast<BlockArgument>(v);
+  LoopLikeOpInterface loop;
+  if (arg) {
+    loop = dyn_cast_or_null<LoopLikeOpInterface>(arg.getOwner()->getParentOp());
+  } else if (auto result = dyn_cast<OpResult>(v)) {
+    loop = dyn_cast<LoopLikeOpInterface>(result.getOwner());
+    if (loop)
+      arg = loop.getTiedLoopRegionIterArg(result);
+  }
+  if (!loop || !arg)
+    return {};
+  OpOperand *init = loop.getTiedLoopInit(arg);
+  OpOperand *yielded = loop.getTiedLoopYieldedValue(arg);
+  if (!init || !yielded)
+    return {};
+  // What the body yields may itself be an inner loop's result threading it.
+  Value back = yielded->get();
+  while (back != arg) {
+    Operation *inner = back.getDefiningOp();
+    if (!inner || inner == loop.getOperation() || !loop->isProperAncestor(inner) ||
+        !(back = threadedInit(back)))
+      return {};
+  }
+  return init->get();
+}
+
+} // namespace
+
+Place Place::of(Value memref) {
+  Place place{memref, std::nullopt};
+  if (auto type = dyn_cast<MemRefType>(memref.getType()))
+    place.bytes = ownBytes(type);
+  // Down the chain of views (and loops threading a buffer) to the root.
+  // Subviews, casts, reshapes and reinterpret_casts keep their source's base
+  // pointer (a layout's offset is counted from it); a memref.view starts a
+  // new base `shift` bytes in.
+  for (;;) {
+    if (Value init = threadedInit(memref)) {
+      if (!place.bytes)
+        place.bytes = ownBytes(cast<MemRefType>(init.getType()));
+      memref = init;
+      continue;
+    }
+    auto view = memref.getDefiningOp<ViewLikeOpInterface>();
+    if (!view)
+      break;
+    // A subview, cast or reshape holds elements of its source: where its own
+    // layout is dynamic (a subview at a loop index), the source's range.
+    bool within = isa<memref::SubViewOp, memref::CastOp, memref::CollapseShapeOp,
+                      memref::ExpandShapeOp, memref::TransposeOp>(view.getOperation());
+    if (!place.bytes && within)
+      if (auto source = dyn_cast<MemRefType>(view.getViewSource().getType()))
+        place.bytes = ownBytes(source);
+    if (auto shifted = dyn_cast<memref::ViewOp>(view.getOperation())) {
+      std::optional<int64_t> shift = getConstantIntValue(shifted.getByteShift());
+      if (shift && place.bytes)
+        place.bytes = {{place.bytes->first + *shift, place.bytes->second + *shift}};
+      else
+        place.bytes.reset();
+    } else if (!within && !isa<memref::ReinterpretCastOp>(view.getOperation())) {
+      place.bytes.reset();
+    }
+    memref = view.getViewSource();
+  }
+  place.root = memref;
+  return place;
+}
+
+bool Place::distinctRoot() const {
+  if (auto arg = dyn_cast<BlockArgument>(root)) {
+    Block *block = arg.getOwner();
+    return block->isEntryBlock() && isa_and_nonnull<FunctionOpInterface>(block->getParentOp());
+  }
+  return isa_and_nonnull<memref::AllocOp, memref::AllocaOp>(root.getDefiningOp());
+}
+
+bool Place::disjointFrom(const Place &other) const {
+  if (root != other.root)
+    return distinctRoot() && other.distinctRoot();
+  return bytes && other.bytes &&
+         (bytes->second <= other.bytes->first || other.bytes->second <= bytes->first);
+}
+
+} // namespace kiln

@@ -1,0 +1,42 @@
+//===- Aliasing.h - Which buffers may share bytes --------------------------===//
+//
+// One answer, for every pass that moves a read or a write past another (the
+// in-place optimizer update on the CPU, the GPU kernels' fusions): where a
+// memref's bytes lie. A memref is a view of a root buffer (a function argument
+// or an allocation) through subviews, casts, reshapes, reinterpret_casts and
+// memref.views; its byte range relative to that root is known when its own
+// layout is static and every memref.view on the way shifts by a constant.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_COMPILER_ANALYSIS_ALIASING_H
+#define KILN_COMPILER_ANALYSIS_ALIASING_H
+
+#include "mlir/IR/Value.h"
+
+#include <optional>
+#include <utility>
+
+namespace kiln {
+
+/// The buffer a memref's elements lie in, and their byte range [first, second)
+/// from the root's start when known (an empty view has an empty range).
+struct Place {
+  mlir::Value root;
+  std::optional<std::pair<int64_t, int64_t>> bytes;
+
+  static Place of(mlir::Value memref);
+  /// Whether the root is a buffer of its own: an entry-block argument of a
+  /// function (the ABI passes distinct buffers) or an allocation.
+  bool distinctRoot() const;
+  /// Whether no byte of `other` may be one of this place's.
+  bool disjointFrom(const Place &other) const;
+};
+
+/// Whether two memrefs certainly share no byte.
+inline bool disjoint(mlir::Value x, mlir::Value y) {
+  return Place::of(x).disjointFrom(Place::of(y));
+}
+
+} // namespace kiln
+
+#endif // KILN_COMPILER_ANALYSIS_ALIASING_H
