@@ -146,6 +146,19 @@ def KilnGPUThreadReduce : Pass<"kiln-gpu-thread-reduce", "mlir::func::FuncOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def KilnGPUFuseLoops : Pass<"kiln-gpu-fuse-loops", "mlir::func::FuncOp"> {
+  let summary = "Neighbouring parallel loops over the same space as one kernel";
+  let description = [{
+    Two `scf.parallel` loops with the same bounds, separated only by pure
+    ops (or ops touching no memory the first touches, which move above it),
+    become one when every element one writes and the other touches is named
+    in both by the loops' induction variables, each once: each iteration
+    then sees what it saw before. Bodies may hold loads, stores, `scf.for`,
+    `scf.if` and pure ops; aliasing is `kiln::Place`'s.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
 def KilnGPUTileMatmul : Pass<"kiln-gpu-tile-matmul", "mlir::func::FuncOp"> {
   let summary = "Matrix products (convolutions too) as kernels that share loads through shared memory";
   let description = [{

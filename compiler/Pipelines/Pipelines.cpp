@@ -144,6 +144,7 @@ void kiln::buildGPUKernelPipeline(OpPassManager &pm, const GPUOptions &options) 
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUThreadReduce());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUFuseLoops());
   // Outer tiles become the grid, inner tiles the thread blocks (nothing may
   // canonicalize in between: it would merge the two loops into one).
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUDeviceOnly());

@@ -1,0 +1,187 @@
+//===- GPUFuseLoops.cpp - Neighbouring parallel loops as one kernel -------===//
+//
+// Each scf.parallel left after the product and reduction passes becomes a
+// kernel launch of its own. A classifier's loss is three of them over the
+// same 64 rows (each row's max, its sum of exponentials, its label's logit),
+// its gradient three more over 64x10; each is a few microseconds of launch
+// for a few hundred flops. Two neighbouring loops over the same iteration
+// space become one when, for every element one of them writes and the other
+// touches, both name it by the same induction variables (each once): then an
+// iteration of the fused loop reads and writes only what the same iteration
+// did before, in the same order, and results do not change. Anything the
+// bodies do besides loads, stores, scf.for/if and pure ops, or any access
+// whose aliasing kiln::Place cannot settle, leaves the loops apart. Ops
+// between the loops must be pure, or touch no memory the first loop does
+// (they move above it).
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Analysis/Aliasing.h"
+#include "compiler/Conversion/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNGPUFUSELOOPS
+#include "compiler/Conversion/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+struct Access {
+  Value memref;
+  SmallVector<Value> indices;
+  bool write;
+};
+
+/// The loads and stores of `loop`'s body, or nothing if it does anything
+/// else with memory (or has results, or nests another parallel loop).
+std::optional<SmallVector<Access>> accessesOf(scf::ParallelOp loop) {
+  if (loop.getNumResults())
+    return std::nullopt;
+  SmallVector<Access> accesses;
+  WalkResult walk = loop.getBody()->walk([&](Operation *op) {
+    if (auto load = dyn_cast<memref::LoadOp>(op))
+      accesses.push_back({load.getMemRef(), llvm::to_vector(load.getIndices()), false});
+    else if (auto store = dyn_cast<memref::StoreOp>(op))
+      accesses.push_back({store.getMemRef(), llvm::to_vector(store.getIndices()), true});
+    else if (!isa<scf::ForOp, scf::IfOp, scf::YieldOp, scf::ReduceOp>(op) &&
+             !(op->getNumRegions() == 0 && isMemoryEffectFree(op)))
+      return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return std::nullopt;
+  return accesses;
+}
+
+/// The position of each of `loop`'s induction variables in `indices` if they
+/// are exactly those variables, each once: the element is that iteration's
+/// alone.
+std::optional<SmallVector<unsigned>> ownElement(scf::ParallelOp loop, ArrayRef<Value> indices) {
+  auto ivs = loop.getInductionVars();
+  if (indices.size() != ivs.size())
+    return std::nullopt;
+  SmallVector<unsigned> order;
+  for (Value index : indices) {
+    auto it = llvm::find(ivs, index);
+    if (it == ivs.end() || llvm::is_contained(order, it - ivs.begin()))
+      return std::nullopt;
+    order.push_back(it - ivs.begin());
+  }
+  return order;
+}
+
+/// Whether two accesses, `a` of `first` and `b` of `second`, allow fusing:
+/// apart, both reads, or the same element of one buffer owned by the same
+/// iteration in both loops.
+bool compatible(scf::ParallelOp first, const Access &a, scf::ParallelOp second, const Access &b) {
+  if ((!a.write && !b.write) || kiln::disjoint(a.memref, b.memref))
+    return true;
+  if (a.memref != b.memref)
+    return false;
+  auto ea = ownElement(first, a.indices), eb = ownElement(second, b.indices);
+  return ea && eb && *ea == *eb;
+}
+
+bool sameSpace(scf::ParallelOp a, scf::ParallelOp b) {
+  return llvm::equal(a.getLowerBound(), b.getLowerBound()) &&
+         llvm::equal(a.getUpperBound(), b.getUpperBound()) &&
+         llvm::equal(a.getStep(), b.getStep());
+}
+
+/// Whether `op`, between `first` and the next loop, may move above `first`:
+/// its operands are there already, it has no regions, and all it touches is
+/// memory `first` does not.
+bool movesAbove(Operation *op, scf::ParallelOp first, ArrayRef<Access> accesses) {
+  if (op->getNumRegions())
+    return false;
+  for (Value operand : op->getOperands()) {
+    Operation *def = operand.getDefiningOp();
+    if (def && def->getBlock() == first->getBlock() && !def->isBeforeInBlock(first))
+      return false;
+  }
+  auto effecting = dyn_cast<MemoryEffectOpInterface>(op);
+  if (!effecting)
+    return false;
+  SmallVector<MemoryEffects::EffectInstance> effects;
+  effecting.getEffects(effects);
+  for (const MemoryEffects::EffectInstance &effect : effects) {
+    Value touched = effect.getValue();
+    if (!touched || !isa<MemRefType>(touched.getType()) ||
+        !isa<MemoryEffects::Read, MemoryEffects::Write>(effect.getEffect()))
+      return false;
+    bool writes = isa<MemoryEffects::Write>(effect.getEffect());
+    for (const Access &access : accesses)
+      if ((writes || access.write) && !kiln::disjoint(touched, access.memref))
+        return false;
+  }
+  return true;
+}
+
+/// Fuses `first` into the next scf.parallel of its block if legal; returns
+/// the fused loop, or null.
+scf::ParallelOp fuseWithNext(scf::ParallelOp first) {
+  auto firstAccesses = accessesOf(first);
+  if (!firstAccesses)
+    return {};
+  SmallVector<Operation *> hoisted;
+  scf::ParallelOp second;
+  for (Operation *op = first->getNextNode(); op; op = op->getNextNode()) {
+    if ((second = dyn_cast<scf::ParallelOp>(op)))
+      break;
+    if (isMemoryEffectFree(op) && op->getNumRegions() == 0)
+      continue;
+    if (!movesAbove(op, first, *firstAccesses))
+      return {};
+    hoisted.push_back(op);
+  }
+  if (!second || !sameSpace(first, second))
+    return {};
+  auto secondAccesses = accessesOf(second);
+  if (!secondAccesses)
+    return {};
+  for (const Access &a : *firstAccesses)
+    for (const Access &b : *secondAccesses)
+      if (!compatible(first, a, second, b))
+        return {};
+  for (Operation *op : hoisted)
+    op->moveBefore(first);
+  IRMapping ivs;
+  ivs.map(first.getInductionVars(), second.getInductionVars());
+  OpBuilder b = OpBuilder::atBlockBegin(second.getBody());
+  for (Operation &op : first.getBody()->without_terminator())
+    b.clone(op, ivs);
+  first.erase();
+  return second;
+}
+
+struct KilnGPUFuseLoopsPass : kiln::impl::KilnGPUFuseLoopsBase<KilnGPUFuseLoopsPass> {
+  void runOnOperation() override {
+    // Loops in blocks outside any parallel loop (the function's, a
+    // recurrence's step), each fused forward as far as it goes.
+    SmallVector<scf::ParallelOp> loops;
+    getOperation().walk([&](scf::ParallelOp loop) {
+      if (!loop->getParentOfType<scf::ParallelOp>())
+        loops.push_back(loop);
+    });
+    llvm::SmallPtrSet<Operation *, 16> erased;
+    for (scf::ParallelOp loop : loops) {
+      if (erased.contains(loop))
+        continue;
+      for (scf::ParallelOp current = loop; current;) {
+        Operation *gone = current;
+        current = fuseWithNext(current);
+        if (current)
+          erased.insert(gone);
+      }
+    }
+  }
+};
+
+} // namespace

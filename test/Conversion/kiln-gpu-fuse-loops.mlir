@@ -1,0 +1,290 @@
+// RUN: kiln-opt %s --kiln-gpu-fuse-loops --split-input-file | FileCheck %s
+
+// A classifier's loss over 64 rows: each row's max, its sum of exponentials
+// (reading that row's max), its label's logit. One loop; the bodies keep
+// their order.
+// CHECK-LABEL: func.func @rows
+// CHECK:      scf.parallel
+// CHECK:        arith.maxnumf
+// CHECK:        memref.store {{.*}} %[[MAX:.*]][%{{.*}}] : memref<64xf32>
+// CHECK:        math.exp
+// CHECK:        memref.store
+// CHECK:        arith.select
+// CHECK:        memref.store
+// CHECK-NOT:  scf.parallel
+func.func @rows(%ws: memref<4096xi8>, %labels: memref<64xi32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c10 = arith.constant 10 : index
+  %c64 = arith.constant 64 : index
+  %c2560 = arith.constant 2560 : index
+  %c2816 = arith.constant 2816 : index
+  %c3072 = arith.constant 3072 : index
+  %zero = arith.constant 0.0 : f32
+  %logits = memref.view %ws[%c0][] : memref<4096xi8> to memref<64x10xf32>
+  %max = memref.view %ws[%c2560][] : memref<4096xi8> to memref<64xf32>
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %m = scf.for %j = %c0 to %c10 step %c1 iter_args(%acc = %zero) -> (f32) {
+      %x = memref.load %logits[%i, %j] : memref<64x10xf32>
+      %y = arith.maxnumf %x, %acc : f32
+      scf.yield %y : f32
+    }
+    memref.store %m, %max[%i] : memref<64xf32>
+    scf.reduce
+  }
+  %sum = memref.view %ws[%c2816][] : memref<4096xi8> to memref<64xf32>
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %s = scf.for %j = %c0 to %c10 step %c1 iter_args(%acc = %zero) -> (f32) {
+      %x = memref.load %logits[%i, %j] : memref<64x10xf32>
+      %m = memref.load %max[%i] : memref<64xf32>
+      %d = arith.subf %x, %m : f32
+      %e = math.exp %d : f32
+      %y = arith.addf %e, %acc : f32
+      scf.yield %y : f32
+    }
+    memref.store %s, %sum[%i] : memref<64xf32>
+    scf.reduce
+  }
+  %picked = memref.view %ws[%c3072][] : memref<4096xi8> to memref<64xf32>
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %p = scf.for %j = %c0 to %c10 step %c1 iter_args(%acc = %zero) -> (f32) {
+      %x = memref.load %logits[%i, %j] : memref<64x10xf32>
+      %l = memref.load %labels[%i] : memref<64xi32>
+      %jj = arith.index_cast %j : index to i32
+      %is = arith.cmpi eq, %jj, %l : i32
+      %v = arith.select %is, %x, %zero : f32
+      %y = arith.addf %acc, %v : f32
+      scf.yield %y : f32
+    }
+    memref.store %p, %picked[%i] : memref<64xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A scalar store between the loops touches nothing the first loop does: it
+// moves above it and the loops fuse. An element overwritten in place (read
+// by the first loop, written by the second, at the same index) is fine.
+// CHECK-LABEL: func.func @hoist_and_overwrite
+// CHECK:      memref.store %{{.*}}, %[[S:.*]][] : memref<f32>
+// CHECK-NEXT: scf.parallel
+// CHECK:        memref.load %[[S]][]
+// CHECK-NOT:  scf.parallel
+func.func @hoist_and_overwrite(%x: memref<64x10xf32>, %y: memref<64x10xf32>, %s: memref<f32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c10 = arith.constant 10 : index
+  %c64 = arith.constant 64 : index
+  %half = arith.constant 0.5 : f32
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c64, %c10) step (%c1, %c1) {
+    %v = memref.load %x[%i, %j] : memref<64x10xf32>
+    %e = math.exp %v : f32
+    memref.store %e, %y[%i, %j] : memref<64x10xf32>
+    scf.reduce
+  }
+  memref.store %half, %s[] : memref<f32>
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c64, %c10) step (%c1, %c1) {
+    %k = memref.load %s[] : memref<f32>
+    %v = memref.load %y[%i, %j] : memref<64x10xf32>
+    %w = arith.mulf %v, %k : f32
+    memref.store %w, %x[%i, %j] : memref<64x10xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// The second loop reads the next row's value: another iteration's. Apart.
+// CHECK-LABEL: func.func @neighbour
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+func.func @neighbour(%x: memref<65xf32>, %y: memref<65xf32>, %z: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %v = memref.load %x[%i] : memref<65xf32>
+    memref.store %v, %y[%i] : memref<65xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %n = arith.addi %i, %c1 : index
+    %v = memref.load %y[%n] : memref<65xf32>
+    memref.store %v, %z[%i] : memref<64xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Every j writes row i's element: not one iteration's. Apart.
+// CHECK-LABEL: func.func @shared_element
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+func.func @shared_element(%x: memref<64x10xf32>, %y: memref<64xf32>, %z: memref<64x10xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c10 = arith.constant 10 : index
+  %c64 = arith.constant 64 : index
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c64, %c10) step (%c1, %c1) {
+    %v = memref.load %x[%i, %j] : memref<64x10xf32>
+    memref.store %v, %y[%i] : memref<64xf32>
+    scf.reduce
+  }
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c64, %c10) step (%c1, %c1) {
+    %v = memref.load %y[%i] : memref<64xf32>
+    memref.store %v, %z[%i, %j] : memref<64x10xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A transpose: element (i, j) written, (j, i) read. Apart.
+// CHECK-LABEL: func.func @transposed
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+func.func @transposed(%x: memref<16x16xf32>, %y: memref<16x16xf32>, %z: memref<16x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c16, %c16) step (%c1, %c1) {
+    %v = memref.load %x[%i, %j] : memref<16x16xf32>
+    memref.store %v, %y[%i, %j] : memref<16x16xf32>
+    scf.reduce
+  }
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c16, %c16) step (%c1, %c1) {
+    %v = memref.load %y[%j, %i] : memref<16x16xf32>
+    memref.store %v, %z[%i, %j] : memref<16x16xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Two views of the workspace sharing bytes under different names: what is
+// written through one cannot be matched to what is read through the other.
+// Apart. Views whose bytes do not meet fuse.
+// CHECK-LABEL: func.func @overlapping_views
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+// CHECK-LABEL: func.func @separate_views
+// CHECK: scf.parallel
+// CHECK-NOT: scf.parallel
+func.func @overlapping_views(%ws: memref<1024xi8>, %x: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %c128 = arith.constant 128 : index
+  %a = memref.view %ws[%c0][] : memref<1024xi8> to memref<64xf32>
+  %b = memref.view %ws[%c128][] : memref<1024xi8> to memref<64xf32>
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %v = memref.load %x[%i] : memref<64xf32>
+    memref.store %v, %a[%i] : memref<64xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %v = memref.load %b[%i] : memref<64xf32>
+    memref.store %v, %x[%i] : memref<64xf32>
+    scf.reduce
+  }
+  return
+}
+func.func @separate_views(%ws: memref<1024xi8>, %x: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %c256 = arith.constant 256 : index
+  %a = memref.view %ws[%c0][] : memref<1024xi8> to memref<64xf32>
+  %b = memref.view %ws[%c256][] : memref<1024xi8> to memref<64xf32>
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %v = memref.load %x[%i] : memref<64xf32>
+    memref.store %v, %a[%i] : memref<64xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %v = memref.load %b[%i] : memref<64xf32>
+    memref.store %v, %x[%i] : memref<64xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Between the loops a store to what the first loop reads: it cannot move
+// above it. Loops over different spaces, or with a body doing more than
+// loads and stores (a copy), stay apart too.
+// CHECK-LABEL: func.func @blocked
+// CHECK: scf.parallel
+// CHECK: memref.store
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+// CHECK: memref.copy
+// CHECK: scf.parallel
+func.func @blocked(%x: memref<64xf32>, %y: memref<64xf32>, %z: memref<32xf32>, %s: memref<f32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  %one = arith.constant 1.0 : f32
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %k = memref.load %s[] : memref<f32>
+    %v = memref.load %x[%i] : memref<64xf32>
+    %w = arith.mulf %v, %k : f32
+    memref.store %w, %y[%i] : memref<64xf32>
+    scf.reduce
+  }
+  memref.store %one, %s[] : memref<f32>
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %v = memref.load %y[%i] : memref<64xf32>
+    memref.store %v, %x[%i] : memref<64xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c32) step (%c1) {
+    %v = memref.load %x[%i] : memref<64xf32>
+    memref.store %v, %z[%i] : memref<32xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c32) step (%c1) {
+    memref.copy %x, %y : memref<64xf32> to memref<64xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c32) step (%c1) {
+    %v = memref.load %x[%i] : memref<64xf32>
+    memref.store %v, %z[%i] : memref<32xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Element (i, i) is written by every j: named by the induction variables,
+// but not each once. Apart.
+// CHECK-LABEL: func.func @diagonal
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+func.func @diagonal(%x: memref<16x16xf32>, %y: memref<16x16xf32>, %z: memref<16x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c16, %c16) step (%c1, %c1) {
+    %v = memref.load %x[%i, %j] : memref<16x16xf32>
+    memref.store %v, %y[%i, %i] : memref<16x16xf32>
+    scf.reduce
+  }
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c16, %c16) step (%c1, %c1) {
+    %v = memref.load %y[%i, %i] : memref<16x16xf32>
+    memref.store %v, %z[%i, %j] : memref<16x16xf32>
+    scf.reduce
+  }
+  return
+}
