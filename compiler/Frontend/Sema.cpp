@@ -530,6 +530,17 @@ private:
                                   : "the data source needs a file");
     if (e.text == "idx" && out.labels.empty())
       diags.error(e.loc) << "'idx' needs labels = \"...\"";
+    // More than one label value per sample: only a labels file has them.
+    if (!m.labels.empty()) {
+      const auto &dims = m.labels[0].type.dims;
+      int64_t values = 1;
+      for (size_t i = 1; i < dims.size(); ++i)
+        values *= dims[i];
+      if (values > 1 && !(e.text == "csv" && !out.labels.empty()))
+        diags.error(e.loc) << "label '" << m.labels[0].name << "' has " << values
+                           << " values per sample; only csv(features = \"...\", labels = \"...\") "
+                              "reads more than one (a line of values per sample in the labels file)";
+    }
   }
 
   /// `vocabulary = "..."`: distinct characters (valid UTF-8), ids 1, 2, ...

@@ -366,7 +366,7 @@ static void score_row(void *ctx, int64_t row, const float *o) {
     sc->correct += (o[0] > 0) == (sc->d->yf[row] > 0.5f);
   } else {
     for (int64_t k = 0; k < on; ++k) {
-      double e = o[k] - sc->d->yf[row * on + k];
+      double e = o[k] - sc->d->yf[row * sc->d->label_numel + k];
       sc->sq += e * e;
     }
   }
@@ -519,8 +519,8 @@ static void print_prediction(const kiln_model *m, int64_t row, const float *o, c
   } else {
     for (int64_t k = 0; k < m->output_numel; ++k)
       printf(" %.6g", o[k]);
-    if (labelled)
-      printf(" label %g", d->yf[row * m->output_numel]);
+    for (int64_t k = 0; labelled && k < d->label_numel; ++k)
+      printf(k ? " %g" : " label %g", d->yf[row * d->label_numel + k]);
   }
   printf("\n");
 }

@@ -265,17 +265,19 @@ static int read_table(const char *path, int64_t skip, table *t) {
   return rc;
 }
 
-static int set_label(const kiln_model *m, kiln_dataset *d, int64_t row, double v, const char *path) {
+/* Label value `at` (row `row`'s, counted from 1 in messages) of `d`. */
+static int set_label(const kiln_model *m, kiln_dataset *d, int64_t at, int64_t row, double v,
+                     const char *path) {
   if (m->label_is_int) {
     if (v != floor(v) || v < 0 || v >= (double)m->num_classes)
       return kiln_fail("%s: row %lld: label %g is not a class of this model (0..%lld)", path,
                        (long long)row + 1, v, (long long)m->num_classes - 1);
-    d->yi[row] = (int32_t)v;
+    d->yi[at] = (int32_t)v;
   } else {
     if (strcmp(m->task, "binary") == 0 && v != 0 && v != 1)
       return kiln_fail("%s: row %lld: label %g must be 0 or 1 for %s", path, (long long)row + 1, v,
                        m->loss);
-    d->yf[row] = (float)v;
+    d->yf[at] = (float)v;
   }
   return 0;
 }
@@ -327,19 +329,21 @@ static int load_csv(const kiln_model *m, const kiln_data_source *src, kiln_datas
     return -1;
   }
   int rc = 0;
-  int64_t labelCol = -1, features = m->input_numel;
+  int64_t labelCol = -1, features = m->input_numel, k = m->label_numel;
   int64_t *cols = malloc((size_t)(features ? features : 1) * sizeof(int64_t));
   if (!cols)
     rc = kiln_fail("out of memory loading %s", src->features);
-  else if (m->label_numel != 1)
-    rc = kiln_fail("CSV data needs a model with one label value per sample");
+  else if (k != 1 && !separate)
+    rc = kiln_fail("%s: the model's label has %lld values per sample; they come from a labels "
+                   "file (csv(features = ..., labels = ...)), not a column",
+                   src->features, (long long)k);
   else if (separate) {
     if (labels.rows != t.rows)
       rc = kiln_fail("%s: %lld rows, but %s has %lld", src->labels, (long long)labels.rows,
                      src->features, (long long)t.rows);
-    else if (labels.cols != 1)
-      rc = kiln_fail("%s: expected one label per line, found %lld values", src->labels,
-                     (long long)labels.cols);
+    else if (labels.cols != k)
+      rc = kiln_fail("%s: expected %lld label value%s per line (the model's label), found %lld",
+                     src->labels, (long long)k, k == 1 ? "" : "s", (long long)labels.cols);
   } else {
     labelCol = src->label_column < 0 ? t.cols + src->label_column : src->label_column;
     if (labelCol < 0 || labelCol >= t.cols)
@@ -351,19 +355,21 @@ static int load_csv(const kiln_model *m, const kiln_data_source *src, kiln_datas
   if (rc == 0) {
     out->n = t.rows;
     out->features = features;
-    out->label_numel = 1;
+    out->label_numel = k;
     out->x = malloc((size_t)(t.rows * features) * sizeof(float));
     if (m->label_is_int)
-      out->yi = malloc((size_t)t.rows * sizeof(int32_t));
+      out->yi = malloc((size_t)(t.rows * k) * sizeof(int32_t));
     else
-      out->yf = malloc((size_t)t.rows * sizeof(float));
+      out->yf = malloc((size_t)(t.rows * k) * sizeof(float));
     if (!out->x || (!out->yi && !out->yf))
       rc = kiln_fail("out of memory loading %s", src->features);
   }
   for (int64_t r = 0; rc == 0 && r < t.rows; ++r) {
     pick_row(&t, r, cols, features, out->x + r * features);
-    double y = separate ? labels.v[r] : t.v[r * t.cols + labelCol];
-    rc = set_label(m, out, r, y, separate ? src->labels : src->features);
+    for (int64_t j = 0; rc == 0 && j < k; ++j) {
+      double y = separate ? labels.v[r * k + j] : t.v[r * t.cols + labelCol];
+      rc = set_label(m, out, r * k + j, r, y, separate ? src->labels : src->features);
+    }
   }
   free(cols);
   free(t.v);
