@@ -15,6 +15,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/DataLayoutInterfaces.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNGPUEMULATE
@@ -25,7 +26,8 @@ using namespace mlir;
 
 namespace {
 
-constexpr StringLiteral kIds = "kiln_emu_ids", kBarrierHook = "kiln_emu_barrier_hook";
+constexpr StringLiteral kIds = "kiln_emu_ids", kBarrierHook = "kiln_emu_barrier_hook",
+                        kAccessHook = "kiln_emu_access_hook";
 
 /// kiln_emu_ids: tid, ntid, ctaid, nctaid, x/y/z each.
 static LLVM::LLVMArrayType idsType(MLIRContext *ctx) {
@@ -50,6 +52,7 @@ static std::optional<int32_t> registerSlot(StringRef opName) {
 }
 
 struct KilnGPUEmulatePass : kiln::impl::KilnGPUEmulateBase<KilnGPUEmulatePass> {
+  using KilnGPUEmulateBase::KilnGPUEmulateBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
@@ -73,6 +76,8 @@ struct KilnGPUEmulatePass : kiln::impl::KilnGPUEmulateBase<KilnGPUEmulatePass> {
     };
     weakGlobal(kIds, idsType(ctx));
     weakGlobal(kBarrierHook, ptr);
+    if (races)
+      weakGlobal(kAccessHook, ptr);
 
     for (auto gpuModule : llvm::to_vector(module.getOps<gpu::GPUModuleOp>())) {
       // libdevice's math under libm's names; anything else declared stays.
@@ -107,6 +112,35 @@ struct KilnGPUEmulatePass : kiln::impl::KilnGPUEmulateBase<KilnGPUEmulatePass> {
     }
   }
 
+  /// Before each load and store: kiln_emu_access_hook(address, bytes,
+  /// flags), flags 1 for a write and 2 for shared memory (address space 3,
+  /// one copy per block on a device, one for all blocks here).
+  void instrument(ArrayRef<Operation *> accesses) {
+    MLIRContext *ctx = &getContext();
+    Type ptr = LLVM::LLVMPointerType::get(ctx);
+    auto hookType = LLVM::LLVMFunctionType::get(
+        LLVM::LLVMVoidType::get(ctx),
+        {ptr, IntegerType::get(ctx, 64), IntegerType::get(ctx, 32)});
+    for (Operation *op : accesses) {
+      auto load = dyn_cast<LLVM::LoadOp>(op);
+      auto store = dyn_cast<LLVM::StoreOp>(op);
+      Value address = load ? load.getAddr() : store.getAddr();
+      Type value = load ? load.getType() : store.getValue().getType();
+      unsigned space = cast<LLVM::LLVMPointerType>(address.getType()).getAddressSpace();
+      OpBuilder at(op);
+      Location loc = op->getLoc();
+      if (space != 0)
+        address = at.create<LLVM::AddrSpaceCastOp>(loc, ptr, address);
+      int64_t bytes = DataLayout::closest(op).getTypeSize(value);
+      int32_t flags = (store ? 1 : 0) | (space == 3 ? 2 : 0);
+      Value hookAt = at.create<LLVM::AddressOfOp>(loc, ptr, kAccessHook);
+      Value hook = at.create<LLVM::LoadOp>(loc, ptr, hookAt);
+      Value size = at.create<LLVM::ConstantOp>(loc, at.getI64Type(), bytes);
+      Value flag = at.create<LLVM::ConstantOp>(loc, at.getI32Type(), flags);
+      at.create<LLVM::CallOp>(loc, hookType, ValueRange{hook, address, size, flag});
+    }
+  }
+
   LogicalResult emulate(LLVM::LLVMFuncOp kernel, const llvm::StringMap<std::string> &renamed,
                         OpBuilder &b) {
     MLIRContext *ctx = &getContext();
@@ -123,10 +157,12 @@ struct KilnGPUEmulatePass : kiln::impl::KilnGPUEmulateBase<KilnGPUEmulatePass> {
         body->removeAttr(attr.getName());
 
     bool barriers = false;
-    SmallVector<Operation *> nvvm;
+    SmallVector<Operation *> nvvm, accesses;
     body.walk([&](Operation *op) {
       if (isa<NVVM::NVVMDialect>(op->getDialect()))
         nvvm.push_back(op);
+      if (isa<LLVM::LoadOp, LLVM::StoreOp>(op))
+        accesses.push_back(op);
       if (auto call = dyn_cast<LLVM::CallOp>(op))
         if (auto callee = call.getCallee(); callee && renamed.count(*callee))
           call.setCallee(renamed.lookup(*callee));
@@ -134,6 +170,8 @@ struct KilnGPUEmulatePass : kiln::impl::KilnGPUEmulateBase<KilnGPUEmulatePass> {
         if (renamed.count(address.getGlobalName()))
           address.setGlobalName(renamed.lookup(address.getGlobalName()));
     });
+    if (races)
+      instrument(accesses);
     for (Operation *op : nvvm) {
       OpBuilder at(op);
       Value ids = at.create<LLVM::AddressOfOp>(op->getLoc(), ptr, kIds);

@@ -146,6 +146,17 @@ def KilnGPUThreadReduce : Pass<"kiln-gpu-thread-reduce", "mlir::func::FuncOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def KilnGPUFoldTransposes : Pass<"kiln-gpu-fold-transposes", "mlir::func::FuncOp"> {
+  let summary = "Products read a transposed copy's source through the composed map";
+  let description = [{
+    A `linalg.generic` on buffers that copies its input permuted into its
+    output (a transpose) is read, by each later `linalg.generic` that reads
+    the copy before anything writes the source or the copy, as the source
+    through the composed indexing map. The copy is erased when nothing else
+    reads it and it is a workspace view in the function's block.
+  }];
+}
+
 def KilnGPUFuseLoops : Pass<"kiln-gpu-fuse-loops", "mlir::func::FuncOp"> {
   let summary = "Neighbouring parallel loops over the same space as one kernel";
   let description = [{
@@ -242,8 +253,16 @@ def KilnGPUEmulate : Pass<"kiln-gpu-emulate", "mlir::ModuleOp"> {
     `kiln_emu_barriers_NAME`. A stand-in CUDA driver (runtime/tests/
     fake_cuda.c) finds these by name and runs every thread of every block,
     so the GPU build's kernels, launches and runtime compute on any machine.
-    The PTX is still generated and embedded as usual.
+    The PTX is still generated and embedded as usual. With `races`, every
+    load and store of a kernel first calls through the global
+    `kiln_emu_access_hook` (address, bytes, flags: 1 write, 2 shared
+    memory), for the stand-in driver to find accesses that no barrier
+    orders (data races) and reads of shared memory the block never wrote.
   }];
+  let options = [
+    Option<"races", "races", "bool", /*default=*/"false",
+           "Report every load and store to the stand-in driver's race checker">,
+  ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 

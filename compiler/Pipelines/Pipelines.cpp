@@ -138,6 +138,8 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm, const CPUOptions &options)
 void kiln::buildGPUKernelPipeline(OpPassManager &pm, const GPUOptions &options) {
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPULoopOrder());
   addBufferizationPasses(pm);
+  // Before the memory plan: the sources' longer lives are planned for.
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUFoldTransposes());
   addMemoryPlan(pm);
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUTileMatmul());
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUBlockReduce());
@@ -172,7 +174,7 @@ void kiln::buildGPUCodegenPipeline(OpPassManager &pm, const GPUOptions &options)
   kernels.addPass(createConvertGpuOpsToNVVMOps());
   kernels.addPass(createReconcileUnrealizedCastsPass());
   if (options.emulate)
-    pm.addPass(kiln::createKilnGPUEmulate());
+    pm.addPass(kiln::createKilnGPUEmulate(kiln::KilnGPUEmulateOptions{options.races}));
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = "isa"; // PTX text: ptxas is not needed to compile
   binary.toolkitPath = options.cudaPath;

@@ -32,8 +32,9 @@ struct GPUOptions {
   std::string chip = "sm_90";
   /// CUDA toolkit root; libdevice (math functions) is linked from it.
   std::string cudaPath = "/usr/local/cuda";
-  /// Also compile the kernels for the host (kiln-gpu-emulate), for tests.
-  bool emulate = false;
+  /// Also compile the kernels for the host (kiln-gpu-emulate), for tests;
+  /// with `races`, instrumented for the stand-in driver's race checker.
+  bool emulate = false, races = false;
 };
 /// linalg on tensors -> kernels in the gpu dialect (one gpu.module) and host
 /// functions that launch them (kilnc --emit=gpu).

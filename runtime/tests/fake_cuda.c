@@ -16,11 +16,14 @@
  *                              per launch, "copy in|out BYTES" per copy
  *   KILN_FAKE_CUDA_FAIL=NAME   launches of kernel NAME fail (error 719)
  *   KILN_FAKE_CUDA_INIT=CODE   cuInit fails with CODE
+ * Kernels built with kilnc --gpu-emulate-races are checked for data races
+ * (see note_word); a launch with one fails, naming it on stderr.
  * Every call but initialisation needs the context pushed on the calling
  * thread (error 201 otherwise), as a real driver does.
  *===----------------------------------------------------------------------===*/
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,11 +226,109 @@ __asm__(".text\n"
 #define HAVE_SWITCH 1
 #endif
 
+/* The race checker (kilnc --gpu-emulate-races: every load and store of a
+ * kernel calls kiln_emu_access_hook first). Per 4-byte word it keeps the
+ * launch's last write and reads as (block, thread, barrier interval): two
+ * accesses, one a write, by different threads conflict unless a barrier of
+ * their block orders them (different blocks: nothing does). Shared memory
+ * is a block's own, so another block's record there is a fresh start, and
+ * a read of shared memory its block never wrote is an error too (on a
+ * device it reads what some earlier block left). The first conflict of a
+ * launch is printed and fails it. */
+typedef struct word {
+  uintptr_t key;       /* word address + 1; 0: empty */
+  unsigned launch;     /* the launch that touched it (older: empty) */
+  unsigned wblock, wepoch, rblock, repoch;
+  int wthread, rthread; /* -1: none */
+  unsigned char rmany, rblocks; /* >1 reading thread in that interval, >1 reading block */
+} word;
+static word *words;
+static size_t words_cap, words_used;
+static unsigned launch_id, race_block, race_epoch;
+static unsigned current;
+static char race[256];
+
+static word *find_word(uintptr_t key) {
+  if (words_used * 10 >= words_cap * 7) {
+    size_t old = words_cap;
+    word *prev = words;
+    words_cap = old ? old * 2 : 1u << 16;
+    words = calloc(words_cap, sizeof *words);
+    if (!words)
+      abort();
+    words_used = 0;
+    for (size_t i = 0; i < old; ++i)
+      if (prev[i].key && prev[i].launch == launch_id) {
+        word *w = find_word(prev[i].key);
+        *w = prev[i];
+      }
+    free(prev);
+  }
+  size_t i = (key * 0x9e3779b97f4a7c15ull) >> 20 & (words_cap - 1);
+  for (;; i = (i + 1) & (words_cap - 1)) {
+    word *w = &words[i];
+    if (w->key == key && w->launch == launch_id)
+      return w;
+    if (!w->key || w->launch != launch_id) {
+      memset(w, 0, sizeof *w);
+      w->key = key, w->launch = launch_id, w->wthread = w->rthread = -1;
+      ++words_used;
+      return w;
+    }
+  }
+}
+
+static void note_word(uintptr_t key, int write, int shared) {
+  unsigned b = race_block, e = race_epoch;
+  int t = (int)current;
+  word *w = find_word(key);
+  const char *what = NULL, *theirs = "wrote";
+  unsigned ob = 0;
+  int ot = -1;
+  if (shared && (w->wthread >= 0 ? w->wblock : w->rblock) != b)
+    w->wthread = w->rthread = -1, w->rmany = w->rblocks = 0; /* another block's */
+  if (w->wthread >= 0 && (w->wblock != b || (w->wepoch == e && w->wthread != t))) {
+    what = write ? "writes where" : "reads what";
+    ob = w->wblock, ot = w->wthread;
+  } else if (write && w->rthread >= 0 &&
+             (w->rblocks || w->rblock != b || (w->repoch == e && (w->rmany || w->rthread != t)))) {
+    what = "writes what", theirs = "read";
+    ob = w->rblock, ot = w->rthread;
+    if (w->rblock == b && (w->repoch != e || (!w->rmany && w->rthread == t)))
+      what = "writes what another block read", ot = -1; /* rblocks: which one is not kept */
+  } else if (shared && !write && w->wthread < 0) {
+    what = "reads shared memory its block never wrote";
+  }
+  if (what && !race[0]) {
+    if (ot >= 0)
+      snprintf(race, sizeof race,
+               "thread %d of block %u %s thread %d of block %u %s, no barrier between (%s "
+               "memory, word at %p)",
+               t, b, what, ot, ob, theirs, shared ? "shared" : "global", (void *)((key - 1) * 4));
+    else
+      snprintf(race, sizeof race, "thread %d of block %u %s (word at %p)", t, b, what,
+               (void *)((key - 1) * 4));
+  }
+  if (write) {
+    w->wthread = t, w->wblock = b, w->wepoch = e;
+  } else if (w->rthread < 0 || w->rblock != b || w->repoch != e) {
+    w->rblocks |= w->rthread >= 0 && w->rblock != b;
+    w->rthread = t, w->rblock = b, w->repoch = e, w->rmany = 0;
+  } else if (w->rthread != t) {
+    w->rmany = 1;
+  }
+}
+
+static void on_access(void *address, long bytes, int flags) {
+  uintptr_t first = (uintptr_t)address / 4, last = ((uintptr_t)address + (uintptr_t)bytes - 1) / 4;
+  for (uintptr_t k = first; k <= last; ++k)
+    note_word(k + 1, flags & 1, flags & 2);
+}
+
 static void *scheduler_sp;
 static void **thread_sp;
 static char *stacks;
 static int *state; /* 0 running, 1 at a barrier, 2 done */
-static unsigned current;
 static ids *emu_ids;
 static unsigned live_threads;
 static kernel_fn running;
@@ -270,8 +371,10 @@ static void set_thread(unsigned t) {
 }
 
 static CUresult run_block(const entry *e, void **params, unsigned n) {
+  race_epoch = 0;
   if (!e->barriers) {
     for (unsigned t = 0; t < n; ++t) {
+      current = t;
       set_thread(t);
       e->run(params);
     }
@@ -306,6 +409,7 @@ static CUresult run_block(const entry *e, void **params, unsigned n) {
       set_thread(t);
       kiln_fake_switch(&scheduler_sp, thread_sp[t]);
     }
+    ++race_epoch; /* every live thread is at the same barrier now */
     for (unsigned t = 0; t < n; ++t)
       done += state[t] == 2;
     if (done == n)
@@ -325,16 +429,26 @@ static CUresult emulate(const entry *e, const unsigned v[6], void **params) {
     if (!emu_ids || !hook)
       return kNotFound;
     *hook = barrier;
+    void (**access)(void *, long, int) = dlsym(RTLD_DEFAULT, "kiln_emu_access_hook");
+    if (access)
+      *access = on_access;
   }
+  ++launch_id;
+  race[0] = 0;
   for (int i = 0; i < 3; ++i)
     emu_ids->nctaid[i] = v[i], emu_ids->ntid[i] = v[3 + i];
   for (unsigned z = 0; z < v[2]; ++z)
     for (unsigned y = 0; y < v[1]; ++y)
       for (unsigned x = 0; x < v[0]; ++x) {
         emu_ids->ctaid[0] = x, emu_ids->ctaid[1] = y, emu_ids->ctaid[2] = z;
+        race_block = (z * v[1] + y) * v[0] + x;
         CUresult r = run_block(e, params, v[3] * v[4] * v[5]);
         if (r)
           return r;
+        if (race[0]) {
+          fprintf(stderr, "fake_cuda: %s: %s\n", e->name, race);
+          return kLaunchFailed;
+        }
       }
   return 0;
 }

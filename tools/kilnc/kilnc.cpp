@@ -76,6 +76,11 @@ cl::opt<bool> gpuEmulate(
     cl::desc("With --target=cuda: also compile the kernels for this CPU, for the stand-in CUDA "
              "driver of the tests (runtime/tests/fake_cuda.c) to run"),
     cl::Hidden, cl::cat(kilncCategory));
+cl::opt<bool> gpuEmulateRaces(
+    "gpu-emulate-races",
+    cl::desc("Like --gpu-emulate, with every kernel load and store checked by the stand-in "
+             "driver for data races and reads of unwritten shared memory (slow)"),
+    cl::Hidden, cl::cat(kilncCategory));
 cl::opt<int> batch("batch", cl::desc("Override the model's batch size"), cl::init(0),
                    cl::cat(kilncCategory));
 cl::opt<bool> verifyDiagnostics("verify-diagnostics",
@@ -153,7 +158,7 @@ LogicalResult link(llvm::ArrayRef<std::string> objects, StringRef output, bool r
     if (StringRef(KILN_LINK_FLAGS).size())
       argv.push_back(KILN_LINK_FLAGS);
     // The stand-in driver finds emulated kernels with dlsym.
-    if (gpuEmulate)
+    if (gpuEmulate || gpuEmulateRaces)
       argv.push_back("-Wl,--export-dynamic");
   }
   SmallVector<StringRef> args(argv.begin(), argv.end());
@@ -189,7 +194,8 @@ FailureOr<kiln::GPUOptions> gpuOptions(bool compileKernels) {
   }
   kiln::GPUOptions options;
   options.chip = gpuChip;
-  options.emulate = gpuEmulate;
+  options.emulate = gpuEmulate || gpuEmulateRaces;
+  options.races = gpuEmulateRaces;
   options.cudaPath = !cudaPath.empty()           ? cudaPath.getValue()
                      : std::getenv("CUDA_HOME") ? std::getenv("CUDA_HOME")
                                                 : KILN_CUDA_PATH;
@@ -288,8 +294,9 @@ LogicalResult validateOptions() {
     llvm::errs() << "kilnc: error: --emit=ptx and --emit=gpu need --target=cuda\n";
     return failure();
   }
-  if (gpuEmulate && target != "cuda") {
-    llvm::errs() << "kilnc: error: --gpu-emulate needs --target=cuda\n";
+  if ((gpuEmulate || gpuEmulateRaces) && target != "cuda") {
+    llvm::errs() << "kilnc: error: --gpu-emulate" << (gpuEmulateRaces ? "-races" : "")
+                 << " needs --target=cuda\n";
     return failure();
   }
   return success();

@@ -1,0 +1,179 @@
+//===- GPUFoldTransposes.cpp - Products read transposed operands in place -===//
+//
+// A dense layer's gradients multiply by transposes (dX = dY W^T, dW =
+// X^T dY), which linalg materializes as copies: fashion_mlp's step had six,
+// each a launch that reads and writes a whole matrix, one of them the
+// transpose of a transpose. A product (any linalg.generic) reads its
+// operands through indexing maps, so it can read the original through the
+// composed map instead: a copy T = X permuted (T[d] = X[p(d)]) read by an
+// op at m(i) is X read at p(m(i)). Here every later reader of T in the same
+// block whose read is not separated from the copy by a write to X or T reads
+// X instead; the copy goes when nothing else reads T, scratch (an
+// allocation, or a workspace view) whose value nobody sees after the
+// function. It runs before the memory plan, which then keeps X alive as
+// long as its new readers need. Same values, read from elsewhere: results
+// do not change.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Analysis/Aliasing.h"
+#include "compiler/Conversion/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNGPUFOLDTRANSPOSES
+#include "compiler/Conversion/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+/// Whether `op` copies its one input, permuted, into its one output.
+bool isPermutationCopy(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 ||
+      op.getNumParallelLoops() != op.getNumLoops())
+    return false;
+  OpOperand *in = op.getDpsInputOperand(0), *out = op.getDpsInitOperand(0);
+  auto yield = cast<linalg::YieldOp>(op.getRegion().front().getTerminator());
+  return isa<MemRefType>(in->get().getType()) &&
+         op.getMatchingIndexingMap(in).isPermutation() &&
+         op.getMatchingIndexingMap(out).isIdentity() &&
+         &op.getRegion().front().front() == yield.getOperation() &&
+         yield.getValues()[0] == op.getMatchingBlockArgument(in);
+}
+
+/// Whether `op` (or an op nested in it) may read (or, with `writesOnly`,
+/// write) memory sharing bytes with `buffer`, or has effects it does not
+/// name. Views and other ops without effects touch nothing.
+bool mayAccess(Operation *op, Value buffer, bool writesOnly) {
+  WalkResult walk = op->walk([&](Operation *inner) {
+    if (inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+      return WalkResult::advance();
+    auto effecting = dyn_cast<MemoryEffectOpInterface>(inner);
+    if (!effecting)
+      return WalkResult::interrupt();
+    SmallVector<MemoryEffects::EffectInstance> effects;
+    effecting.getEffects(effects);
+    for (const MemoryEffects::EffectInstance &effect : effects) {
+      if ((writesOnly && isa<MemoryEffects::Read>(effect.getEffect())) ||
+          isa<MemoryEffects::Allocate>(effect.getEffect()))
+        continue;
+      Value touched = effect.getValue();
+      if (!touched || !isa<MemRefType>(touched.getType()) || !kiln::disjoint(touched, buffer))
+        return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return walk.wasInterrupted();
+}
+bool mayWrite(Operation *op, Value buffer) { return mayAccess(op, buffer, true); }
+bool mayTouch(Operation *op, Value buffer) { return mayAccess(op, buffer, false); }
+
+/// Whether `op` writes every element of `buffer` without reading any
+/// byte of it first: a fill, or an all-parallel generic writing it through
+/// the identity map without reading its old value or anything overlapping.
+bool overwrites(Operation *op, Value buffer) {
+  // A whole contiguous buffer whose bytes include `buffer`'s (the memory
+  // plan hands a dead buffer's bytes to later ones, under other names).
+  kiln::Place place = kiln::Place::of(buffer);
+  auto covers = [&](Value out) {
+    auto type = dyn_cast<MemRefType>(out.getType());
+    kiln::Place outPlace = kiln::Place::of(out);
+    return type && type.getLayout().isIdentity() && place.bytes && outPlace.bytes &&
+           outPlace.root == place.root && outPlace.bytes->first <= place.bytes->first &&
+           place.bytes->second <= outPlace.bytes->second;
+  };
+  if (auto fill = dyn_cast<linalg::FillOp>(op))
+    return fill.hasPureBufferSemantics() && covers(fill.getDpsInitOperand(0)->get());
+  auto generic = dyn_cast<linalg::GenericOp>(op);
+  if (!generic || !generic.hasPureBufferSemantics() ||
+      generic.getNumParallelLoops() != generic.getNumLoops())
+    return false;
+  bool writes = false;
+  for (OpOperand &operand : generic->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()) || kiln::disjoint(operand.get(), buffer))
+      continue;
+    if (!generic.isDpsInit(&operand) || !covers(operand.get()) ||
+        !generic.getMatchingIndexingMap(&operand).isIdentity() ||
+        generic.payloadUsesValueFromOperand(&operand))
+      return false;
+    writes = true;
+  }
+  return writes;
+}
+
+/// Redirects the readers of `copy`'s output to its input; erases the copy
+/// if nothing reads its output any more.
+void fold(linalg::GenericOp copy) {
+  Value source = copy.getDpsInputOperand(0)->get();
+  Value copied = copy.getDpsInitOperand(0)->get();
+  if (!kiln::disjoint(source, copied))
+    return;
+  AffineMap permutation = copy.getMatchingIndexingMap(copy.getDpsInputOperand(0));
+  for (Operation *op = copy->getNextNode(); op; op = op->getNextNode()) {
+    auto reader = dyn_cast<linalg::GenericOp>(op);
+    bool reads = reader && reader.hasPureBufferSemantics() &&
+                 llvm::any_of(reader.getDpsInputOperands(),
+                              [&](OpOperand *in) { return in->get() == copied; });
+    // Its outputs may not touch the source, nor the copy unless they are
+    // the copy itself written whole (in place of what it read).
+    if (reads && llvm::none_of(reader.getDpsInitsMutable(), [&](OpOperand &out) {
+          if (!kiln::disjoint(out.get(), source))
+            return true;
+          if (kiln::disjoint(out.get(), copied))
+            return false;
+          return out.get() != copied || reader.getNumParallelLoops() != reader.getNumLoops() ||
+                 !reader.getMatchingIndexingMap(&out).isIdentity() ||
+                 reader.payloadUsesValueFromOperand(&out);
+        })) {
+      SmallVector<AffineMap> maps = reader.getIndexingMapsArray();
+      for (OpOperand *in : reader.getDpsInputOperands())
+        if (in->get() == copied) {
+          maps[in->getOperandNumber()] = permutation.compose(maps[in->getOperandNumber()]);
+          in->set(source);
+        }
+      reader.setIndexingMapsAttr(Builder(reader).getAffineMapArrayAttr(maps));
+      // Having written the copy's buffer, it leaves later readers its values.
+      if (mayWrite(reader, copied))
+        break;
+      continue;
+    }
+    // Past a write to either buffer, later readers see other values.
+    if (mayWrite(op, source) || mayWrite(op, copied))
+      break;
+  }
+  // The copy goes if it was workspace scratch in the function's own block
+  // (not a loop's, whose next iteration could read it) that nothing after
+  // it reads before it is overwritten whole (the memory plan gives its
+  // bytes to later buffers).
+  if (!(copied.getDefiningOp<memref::AllocOp>() || copied.getDefiningOp<memref::ViewOp>()) ||
+      !isa<func::FuncOp>(copy->getParentOp()))
+    return;
+  for (Operation *op = copy->getNextNode(); op; op = op->getNextNode()) {
+    if (overwrites(op, copied))
+      break;
+    if (mayTouch(op, copied))
+      return;
+  }
+  copy.erase();
+}
+
+struct KilnGPUFoldTransposesPass
+    : kiln::impl::KilnGPUFoldTransposesBase<KilnGPUFoldTransposesPass> {
+  void runOnOperation() override {
+    SmallVector<linalg::GenericOp> copies;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (isPermutationCopy(op))
+        copies.push_back(op);
+    });
+    // In program order: a copy of a copy then reads the first one's source.
+    for (linalg::GenericOp copy : copies)
+      fold(copy);
+  }
+};
+
+} // namespace
