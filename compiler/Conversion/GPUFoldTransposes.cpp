@@ -22,6 +22,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNGPUFOLDTRANSPOSES
@@ -106,6 +107,19 @@ bool overwrites(Operation *op, Value buffer) {
   return writes;
 }
 
+/// Whether `buffer`, or a view of it, leaves the function (returned or
+/// yielded): then its contents are seen after the last op here.
+bool escapes(Value buffer) {
+  for (Operation *user : buffer.getUsers()) {
+    if (user->hasTrait<OpTrait::IsTerminator>())
+      return true;
+    if (auto view = dyn_cast<ViewLikeOpInterface>(user))
+      if (view.getViewSource() == buffer && escapes(view->getResult(0)))
+        return true;
+  }
+  return false;
+}
+
 /// Redirects the readers of `copy`'s output to its input; erases the copy
 /// if nothing reads its output any more.
 void fold(linalg::GenericOp copy) {
@@ -151,7 +165,7 @@ void fold(linalg::GenericOp copy) {
   // it reads before it is overwritten whole (the memory plan gives its
   // bytes to later buffers).
   if (!(copied.getDefiningOp<memref::AllocOp>() || copied.getDefiningOp<memref::ViewOp>()) ||
-      !isa<func::FuncOp>(copy->getParentOp()))
+      !isa<func::FuncOp>(copy->getParentOp()) || escapes(copied))
     return;
   for (Operation *op = copy->getNextNode(); op; op = op->getNextNode()) {
     if (overwrites(op, copied))

@@ -175,3 +175,33 @@ func.func @in_place(%w: memref<4x8xf32>, %m: memref<8x4xf32>, %y: memref<8x4xf32
   }
   return
 }
+
+// -----
+
+#t = affine_map<(d0, d1) -> (d1, d0)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// A transpose the function returns (through a view) is seen by the caller:
+// it stays, though its reader reads the source.
+// CHECK-LABEL: func.func @returned
+// CHECK-SAME: (%[[W:.*]]: memref<4x4xf32>, %[[Y:.*]]: memref<4x4xf32>)
+// CHECK: %[[T:.*]] = memref.alloc
+// CHECK: linalg.generic {{.*}} ins(%[[W]] : memref<4x4xf32>) outs(%[[T]] : memref<4x4xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[W]] : memref<4x4xf32>) outs(%[[Y]] : memref<4x4xf32>)
+// CHECK: return
+func.func @returned(%w: memref<4x4xf32>, %y: memref<4x4xf32>) -> memref<16xf32> {
+  %wt = memref.alloc() : memref<4x4xf32>
+  linalg.generic {indexing_maps = [#t, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%w : memref<4x4xf32>) outs(%wt : memref<4x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%wt : memref<4x4xf32>) outs(%y : memref<4x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.negf %in : f32
+    linalg.yield %n : f32
+  }
+  %flat = memref.collapse_shape %wt [[0, 1]] : memref<4x4xf32> into memref<16xf32>
+  return %flat : memref<16xf32>
+}
