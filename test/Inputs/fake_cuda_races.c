@@ -12,6 +12,7 @@ CUresult cuDevicePrimaryCtxRetain(void **, int);
 CUresult cuCtxPushCurrent_v2(void *);
 CUresult cuModuleLoadData(void **, const void *);
 CUresult cuModuleGetFunction(void **, void *, const char *);
+CUresult cuModuleUnload(void *);
 CUresult cuLaunchKernel(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
                         unsigned, void *, void **, void **);
 
@@ -129,5 +130,5 @@ int main(void) {
     CUresult r = cuLaunchKernel(f, 2, 1, 1, 8, 1, 1, 0, 0, params, 0);
     printf("%s: %s\n", names[i], r ? "failed" : "ok");
   }
-  return 0;
+  return cuModuleUnload(module) ? 2 : 0;
 }
