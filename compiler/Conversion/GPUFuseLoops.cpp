@@ -33,6 +33,9 @@ using namespace mlir;
 
 namespace {
 
+/// An op that neither touches memory nor holds others (a view, arithmetic).
+bool isPlain(Operation *op) { return op->getNumRegions() == 0 && isMemoryEffectFree(op); }
+
 struct Access {
   Value memref;
   SmallVector<Value> indices;
@@ -50,8 +53,7 @@ std::optional<SmallVector<Access>> accessesOf(scf::ParallelOp loop) {
       accesses.push_back({load.getMemRef(), llvm::to_vector(load.getIndices()), false});
     else if (auto store = dyn_cast<memref::StoreOp>(op))
       accesses.push_back({store.getMemRef(), llvm::to_vector(store.getIndices()), true});
-    else if (!isa<scf::ForOp, scf::IfOp, scf::YieldOp, scf::ReduceOp>(op) &&
-             !(op->getNumRegions() == 0 && isMemoryEffectFree(op)))
+    else if (!isa<scf::ForOp, scf::IfOp, scf::YieldOp, scf::ReduceOp>(op) && !isPlain(op))
       return WalkResult::interrupt();
     return WalkResult::advance();
   });
@@ -135,7 +137,7 @@ scf::ParallelOp fuseWithNext(scf::ParallelOp first) {
   for (Operation *op = first->getNextNode(); op; op = op->getNextNode()) {
     if ((second = dyn_cast<scf::ParallelOp>(op)))
       break;
-    if (isMemoryEffectFree(op) && op->getNumRegions() == 0)
+    if (isPlain(op))
       continue;
     if (!movesAbove(op, first, *firstAccesses))
       return {};

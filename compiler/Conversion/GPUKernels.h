@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/TypeUtilities.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace kiln {
 
@@ -36,6 +37,13 @@ inline bool ownsOutput(mlir::linalg::GenericOp op, mlir::OpOperand *init) {
     if (!mlir::linalg::isParallelIterator(iters[map.getDimPosition(r)]))
       return false;
   return true;
+}
+
+/// Whether `op`'s body computes without touching memory itself (what the
+/// kernels that load its operands and store its results for it assume).
+inline bool bodyIsMemoryFree(mlir::linalg::GenericOp op) {
+  return llvm::all_of(op.getRegion().front().without_terminator(),
+                      [](mlir::Operation &inner) { return mlir::isMemoryEffectFree(&inner); });
 }
 
 /// The value of a `linalg.fill` of `op`'s output placed right before it,

@@ -222,9 +222,8 @@ static linalg::GenericOp fusableConsumer(linalg::GenericOp op, AffineMap &toLoop
     return {};
   // Its body must not touch memory itself (a load of the product's output
   // there would race with the other blocks).
-  for (Operation &inner : c.getRegion().front().without_terminator())
-    if (!isMemoryEffectFree(&inner))
-      return {};
+  if (!kiln::bodyIsMemoryFree(c))
+    return {};
   Value out = op.getDpsInitOperand(0)->get();
   std::optional<AffineMap> map;
   unsigned writes = 0;

@@ -21,7 +21,6 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNGPUTHREADREDUCE
@@ -37,9 +36,8 @@ namespace {
 /// or other output can share memory with an output, nor the body touch
 /// memory itself (registers would hide the output's updates from them).
 static bool ownsOutputs(linalg::GenericOp op) {
-  for (Operation &inner : op.getRegion().front().without_terminator())
-    if (!isMemoryEffectFree(&inner))
-      return false;
+  if (!kiln::bodyIsMemoryFree(op))
+    return false;
   for (OpOperand &init : op.getDpsInitsMutable()) {
     if (!kiln::ownsOutput(op, &init))
       return false;

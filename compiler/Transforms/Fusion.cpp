@@ -28,20 +28,11 @@ bool isGroupable(Operation *op) { return isa_and_nonnull<ElementwiseOpInterface>
 /// Ops that are cheaper to recompute inside a group than to materialize: in
 /// the loop nest they are a scalar or an index map, whatever computed their
 /// input (an op of another group, already materialized or not: the answer must
-/// not depend on the order groups are materialized in).
+/// not depend on the order groups are materialized in). Never one computed
+/// from the group itself: such a broadcast is a user of a member outside the
+/// group, which `usersAfter` keeps after the group's last op, where no member
+/// can read it.
 bool isCloneable(Operation *op) { return isa_and_nonnull<ConstantOp, BroadcastOp>(op); }
-
-/// True if `v` is computed, through cloneable ops, from a member of the group
-/// `in`: such a value cannot be cloned ahead of the group's ops.
-bool fromGroup(Value v, const llvm::SmallPtrSetImpl<Operation *> &in) {
-  Operation *def = v.getDefiningOp();
-  if (!def)
-    return false;
-  if (in.contains(def))
-    return true;
-  return isCloneable(def) &&
-         llvm::any_of(def->getOperands(), [&](Value o) { return fromGroup(o, in); });
-}
 
 struct Grouping {
   llvm::EquivalenceClasses<Operation *> classes;
@@ -101,7 +92,7 @@ void materialize(ArrayRef<Operation *> group) {
     Operation *def = v.getDefiningOp();
     if (def && in.contains(def))
       return;
-    if (!isCloneable(def) || fromGroup(v, in)) {
+    if (!isCloneable(def)) {
       inputs.insert(v);
       return;
     }
@@ -112,7 +103,7 @@ void materialize(ArrayRef<Operation *> group) {
     cloned.insert(def);
   };
   auto addInput = [&](Value v) {
-    absorbed += isCloneable(v.getDefiningOp()) && !fromGroup(v, in);
+    absorbed += isCloneable(v.getDefiningOp());
     capture(v);
   };
   for (Operation *op : group)
