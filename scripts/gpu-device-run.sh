@@ -8,7 +8,9 @@
 #      metric after them, batch-1 predictions;
 #   2. an epoch of the small examples on both builds and on PyTorch-CUDA:
 #      test metrics, training samples/s and batch-1 latency (the GPU
-#      column: gpu_check.py's table).
+#      column: gpu_check.py's table);
+#   3. where the device time goes: KILN_CUDA_PROFILE's per-kernel table of
+#      a few dozen training steps and an evaluation of PROFILE_EXAMPLES.
 #   cd gpu-bundle && OUT=/some/dir ./gpu-device-run.sh
 # (STEPS_EXAMPLES, EPOCH_EXAMPLES: comma-separated subsets; TORCH_DEVICE:
 # cpu to try it without a GPU, with KILN_CUDA_DRIVER and an emulating
@@ -27,5 +29,12 @@ timeout "${EPOCH_TIMEOUT:-240}" "$py" gpu_check.py --steps 4 --epochs 1 --torch 
   --only "${EPOCH_EXAMPLES:-fashion_mlp,lenet,digits_mlp,house_prices,softmax_classifier}" \
   --json "$out/epoch.json" > "$out/epoch.txt" 2>&1
 echo "epoch: exit $?" >> "$out/status.txt"
+mkdir -p runs
+for name in $(echo "${PROFILE_EXAMPLES:-fashion_mlp,resnet_small,lstm_rows}" | tr , ' '); do
+  KILN_CUDA_PROFILE="$out/profile-$name.txt" timeout "${PROFILE_TIMEOUT:-30}" "bin/$name.gpu" train \
+    --epochs 1 --steps-per-epoch 40 --checkpoint "runs/$name.profile.safetensors" > /dev/null 2>&1
+  echo "profile $name: exit $?" >> "$out/status.txt"
+done
 cat "$out/status.txt"
 tail -n 12 "$out/steps.txt" "$out/epoch.txt"
+head -n 12 "$out"/profile-*.txt

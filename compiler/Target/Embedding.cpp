@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Target/Embedding.h"
 #include "compiler/Transforms/ModelAttrs.h"
+#include "runtime/include/kiln/runtime.h"
 
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/Object/Archive.h"
@@ -70,6 +71,7 @@ LogicalResult kiln::emitEmbeddingAPI(ModuleOp module, llvm::Module &m) {
   forward("save", "kiln_checkpoint_save", i32, {ptr, ptr}, false);
   forward("load", "kiln_checkpoint_load", i32, {ptr, ptr}, false);
   forward("error", "kiln_error", ptr, {}, false);
+  forward("take_losses", "kiln_state_take_losses", i32, {ptr, ptr}, false);
   auto data = modelAttr(module).getAs<DictionaryAttr>("data");
   auto vocabulary = data ? data.getAs<StringAttr>("vocabulary") : StringAttr();
   if (vocabulary && !vocabulary.getValue().empty())
@@ -111,6 +113,7 @@ LogicalResult kiln::emitEmbeddingAPI(ModuleOp module, llvm::Module &m) {
       b.CreateRet(r);
   };
   packed("train_step", "kiln_state_train_step", f32, false, {ptr});
+  packed("queue_step", "kiln_state_queue_step", i32, false, {ptr});
   packed("predict", "kiln_state_predict", i32, false, {i64, ptr});
   if (llvm::is_contained(isInt, false)) {
     packed("fit_preprocess", "kiln_fit_preprocess", i32, true, {i64});
@@ -181,6 +184,8 @@ LogicalResult kiln::writeHeader(ModuleOp module, llvm::raw_ostream &os) {
      << "#ifndef KILN_MODEL_" << upper << "_H\n#define KILN_MODEL_" << upper << "_H\n\n"
      << "#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
      << "#define " << upper << "_BATCH " << batch << "\n"
+     << "/* Steps " << name << "_queue_step holds before their losses are taken. */\n"
+     << "#define " << upper << "_QUEUE_STEPS " << KILN_QUEUE_STEPS << "\n"
      << "/* The inputs, in the order train_step and predict take them. */\n";
   for (const Input &in : inputs) {
     os << "#define " << in.macro << "_SIZE " << in.numel << " /* " << (in.isInt ? "int32_t" : "float")
@@ -239,6 +244,17 @@ LogicalResult kiln::writeHeader(ModuleOp module, llvm::raw_ostream &os) {
      << " * label outside the model's classes. */\n"
      << "float " << name << "_train_step(" << name << " *m, " << inputParams(false, true) << "const "
      << labelType << " *y);\n"
+     << "/* The same step without waiting for its loss: a GPU build returns once the\n"
+     << " * step is launched (the arrays are copied by then), so the device runs it\n"
+     << " * while the caller prepares the next batch; a CPU build runs it in the call.\n"
+     << " * Fails as _train_step does, or when " << upper << "_QUEUE_STEPS steps are queued. */\n"
+     << "int " << name << "_queue_step(" << name << " *m, " << inputParams(false, true) << "const "
+     << labelType << " *y);\n"
+     << "/* Waits for the queued steps and writes their losses, oldest first, to\n"
+     << " * losses[" << upper << "_QUEUE_STEPS]; returns how many, or -1 when one failed\n"
+     << " * on the device (then load a checkpoint). _train_step refuses to run while\n"
+     << " * steps are queued; prediction and saving see them done. */\n"
+     << "int " << name << "_take_losses(" << name << " *m, float *losses);\n"
      << "/* Model outputs (logits for classifiers) of `rows` rows of each input into\n"
      << " * out[rows][OUTPUT_SIZE]: whole batches at the compiled batch size, the\n"
      << " * rest (and a single row) by a one-row version, without padding. */\n"

@@ -429,37 +429,55 @@ static int train(kiln_state *s, const options *o, data *d, const char *checkpoin
     double lossSum = s->epoch_loss;
     kiln_progress p;
     kiln_progress_start(&p, label, steps * b);
-    float loss = 0;
-    for (int64_t step = start; step < steps; ++step) {
+    float loss = 0, losses[KILN_QUEUE_STEPS];
+    /* A GPU build queues its steps: the device runs one while the host
+     * gathers the next batch, and the losses come back when a checkpoint or
+     * --check-numerics needs the state, the queue is full, the epoch ends,
+     * or the progress bar on a terminal is a fifth of a second old. */
+    int depth = s->gpu && !o->check_numerics ? KILN_QUEUE_STEPS : 1;
+    double taken_at = kiln_now();
+    int64_t next = start; /* the first step whose loss is not taken */
+    for (int64_t step = start; rc == 0 && step < steps; ++step) {
       rows_gather(m, &d->train, idx + step * b, b, b, &r);
-      kiln_clear_error();
-      loss = kiln_state_train_step(s, (const void *const *)r.in, r.y);
-      if (!isfinite(loss)) {
+      if (kiln_state_queue_step(s, (const void *const *)r.in, r.y)) {
         fprintf(stderr, "\n");
-        /* NaN is also how a refused or failed step reports (its message set). */
-        rc = *kiln_error() ? -1
-                           : kiln_fail("the loss became %f at epoch %lld step %lld; try a smaller --lr",
-                                       loss, (long long)epoch, (long long)step + 1);
+        rc = -1;
         break;
       }
-      int64_t element;
-      const char *bad = o->check_numerics ? kiln_state_nonfinite(s, &element) : NULL;
-      if (bad) {
-        rc = nonfinite(bad, element, epoch, step + 1, checkpoint, saved);
+      int save = o->save_every && (step + 1) % o->save_every == 0 && step + 1 < steps;
+      if (s->queued < depth && !save && step + 1 < steps && !(p.tty && kiln_now() - taken_at >= 0.2))
+        continue;
+      int n = kiln_state_take_losses(s, losses);
+      taken_at = kiln_now();
+      if (n < 0) {
+        fprintf(stderr, "\n");
+        rc = -1;
         break;
       }
-      lossSum += loss;
-      kiln_progress_update(&p, (step + 1) * b, loss);
-      if (metrics && o->log_every && (step + 1) % o->log_every == 0)
-        fprintf(metrics, "{\"epoch\": %lld, \"step\": %lld, \"loss\": %.9g}\n", (long long)epoch,
-                (long long)step + 1, loss);
-      s->steps_done = step + 1;
-      s->epoch_loss = lossSum;
-      if (o->save_every && (step + 1) % o->save_every == 0 && step + 1 < steps) {
-        if ((rc = kiln_checkpoint_save(s, checkpoint)) != 0)
+      for (int k = 0; k < n; ++k, ++next) {
+        loss = losses[k];
+        if (!isfinite(loss)) {
+          fprintf(stderr, "\n");
+          rc = kiln_fail("the loss became %f at epoch %lld step %lld; try a smaller --lr", loss,
+                         (long long)epoch, (long long)next + 1);
           break;
-        saved = 1;
+        }
+        int64_t element;
+        const char *bad = o->check_numerics ? kiln_state_nonfinite(s, &element) : NULL;
+        if (bad) {
+          rc = nonfinite(bad, element, epoch, next + 1, checkpoint, saved);
+          break;
+        }
+        lossSum += loss;
+        kiln_progress_update(&p, (next + 1) * b, loss);
+        if (metrics && o->log_every && (next + 1) % o->log_every == 0)
+          fprintf(metrics, "{\"epoch\": %lld, \"step\": %lld, \"loss\": %.9g}\n", (long long)epoch,
+                  (long long)next + 1, loss);
+        s->steps_done = next + 1;
+        s->epoch_loss = lossSum;
       }
+      if (rc == 0 && save && (rc = kiln_checkpoint_save(s, checkpoint)) == 0)
+        saved = 1;
     }
     if (rc)
       break;

@@ -2,6 +2,11 @@
  * Only the few driver entry points Kiln uses, declared here with their ABI
  * types so the runtime builds without CUDA headers. cuDevicePrimaryCtxRetain
  * is used because context creation was renamed across CUDA versions.
+ * Every copy and launch goes on one non-blocking stream of the instance's
+ * own, in order: the host returns from a launch (and from a copy in, whose
+ * pageable source the driver stages before returning) while the device
+ * works, waits only where it reads results back, and never serialises with
+ * an application's work on the context's other streams.
  *===----------------------------------------------------------------------===*/
 #include "kiln/cuda.h"
 #include "kiln/runtime.h"
@@ -12,13 +17,14 @@
 
 typedef int CUresult;
 typedef int CUdevice;
-typedef void *CUcontext, *CUmodule, *CUfunction, *CUstream;
+typedef void *CUcontext, *CUmodule, *CUfunction, *CUstream, *CUevent;
 typedef unsigned long long CUdeviceptr;
 
 struct kiln_cuda {
   void *lib;
   CUdevice device;
   CUcontext context;
+  CUstream stream;
   char name[256];
   CUresult (*cuInit)(unsigned);
   CUresult (*cuDeviceGetCount)(int *);
@@ -28,16 +34,23 @@ struct kiln_cuda {
   CUresult (*cuDevicePrimaryCtxRelease)(CUdevice);
   CUresult (*cuCtxPushCurrent)(CUcontext);
   CUresult (*cuCtxPopCurrent)(CUcontext *);
-  CUresult (*cuCtxSynchronize)(void);
+  CUresult (*cuStreamCreate)(CUstream *, unsigned);
+  CUresult (*cuStreamDestroy)(CUstream);
+  CUresult (*cuStreamSynchronize)(CUstream);
   CUresult (*cuModuleLoadData)(CUmodule *, const void *);
   CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
   CUresult (*cuModuleUnload)(CUmodule);
   CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
   CUresult (*cuMemFree)(CUdeviceptr);
-  CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
-  CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
+  CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
+  CUresult (*cuMemcpyDtoHAsync)(void *, CUdeviceptr, size_t, CUstream);
   CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
                              unsigned, unsigned, CUstream, void **, void **);
+  CUresult (*cuEventCreate)(CUevent *, unsigned);
+  CUresult (*cuEventDestroy)(CUevent);
+  CUresult (*cuEventRecord)(CUevent, CUstream);
+  CUresult (*cuEventSynchronize)(CUevent);
+  CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
   CUresult (*cuGetErrorString)(CUresult, const char **);
 };
 
@@ -74,15 +87,22 @@ int kiln_cuda_open(int ordinal, kiln_cuda **out) {
       {(void **)&c->cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2"},
       {(void **)&c->cuCtxPushCurrent, "cuCtxPushCurrent_v2"},
       {(void **)&c->cuCtxPopCurrent, "cuCtxPopCurrent_v2"},
-      {(void **)&c->cuCtxSynchronize, "cuCtxSynchronize"},
+      {(void **)&c->cuStreamCreate, "cuStreamCreate"},
+      {(void **)&c->cuStreamDestroy, "cuStreamDestroy_v2"},
+      {(void **)&c->cuStreamSynchronize, "cuStreamSynchronize"},
       {(void **)&c->cuModuleLoadData, "cuModuleLoadData"},
       {(void **)&c->cuModuleGetFunction, "cuModuleGetFunction"},
       {(void **)&c->cuModuleUnload, "cuModuleUnload"},
       {(void **)&c->cuMemAlloc, "cuMemAlloc_v2"},
       {(void **)&c->cuMemFree, "cuMemFree_v2"},
-      {(void **)&c->cuMemcpyHtoD, "cuMemcpyHtoD_v2"},
-      {(void **)&c->cuMemcpyDtoH, "cuMemcpyDtoH_v2"},
+      {(void **)&c->cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2"},
+      {(void **)&c->cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"},
       {(void **)&c->cuLaunchKernel, "cuLaunchKernel"},
+      {(void **)&c->cuEventCreate, "cuEventCreate"},
+      {(void **)&c->cuEventDestroy, "cuEventDestroy_v2"},
+      {(void **)&c->cuEventRecord, "cuEventRecord"},
+      {(void **)&c->cuEventSynchronize, "cuEventSynchronize"},
+      {(void **)&c->cuEventElapsedTime, "cuEventElapsedTime"},
       {(void **)&c->cuGetErrorString, "cuGetErrorString"},
   };
   for (size_t i = 0; i < sizeof syms / sizeof syms[0]; ++i) {
@@ -114,6 +134,15 @@ int kiln_cuda_open(int ordinal, kiln_cuda **out) {
     return -1;
   }
   c->cuDeviceGetName(c->name, sizeof c->name, c->device);
+  int entered = kiln_cuda_enter(c) == 0;
+  int made = entered && check(c, c->cuStreamCreate(&c->stream, 1 /* CU_STREAM_NON_BLOCKING */),
+                              "cuStreamCreate") == 0;
+  if (entered)
+    kiln_cuda_leave(c);
+  if (!made) {
+    kiln_cuda_close(c);
+    return -1;
+  }
   *out = c;
   return 0;
 }
@@ -121,6 +150,11 @@ int kiln_cuda_open(int ordinal, kiln_cuda **out) {
 void kiln_cuda_close(kiln_cuda *c) {
   if (!c)
     return;
+  /* Destroying a stream lets its queued work finish first. */
+  if (c->stream && kiln_cuda_enter(c) == 0) {
+    c->cuStreamDestroy(c->stream);
+    kiln_cuda_leave(c);
+  }
   if (c->context && c->cuDevicePrimaryCtxRelease)
     c->cuDevicePrimaryCtxRelease(c->device);
   /* libcuda stays loaded: the driver does not promise to survive being
@@ -166,18 +200,24 @@ int kiln_cuda_alloc(kiln_cuda *c, size_t bytes, kiln_device_ptr *out) {
 
 int kiln_cuda_free(kiln_cuda *c, kiln_device_ptr p) { return check(c, c->cuMemFree(p), "cuMemFree"); }
 
+/* From pageable memory the driver stages the source before returning, so the
+ * caller may reuse it at once; the copy itself waits for the stream's
+ * earlier work, which may still be reading the destination. */
 int kiln_cuda_to_device(kiln_cuda *c, kiln_device_ptr dst, const void *src, size_t bytes) {
-  return check(c, c->cuMemcpyHtoD(dst, src, bytes), "cuMemcpyHtoD");
+  return check(c, c->cuMemcpyHtoDAsync(dst, src, bytes, c->stream), "cuMemcpyHtoDAsync");
 }
 
 int kiln_cuda_to_host(kiln_cuda *c, void *dst, kiln_device_ptr src, size_t bytes) {
-  return check(c, c->cuMemcpyDtoH(dst, src, bytes), "cuMemcpyDtoH");
+  return check(c, c->cuMemcpyDtoHAsync(dst, src, bytes, c->stream), "cuMemcpyDtoHAsync") ||
+                 check(c, c->cuStreamSynchronize(c->stream), "cuStreamSynchronize")
+             ? -1
+             : 0;
 }
 
 int kiln_cuda_launch(kiln_cuda *c, void *function, const unsigned grid[3], const unsigned block[3],
                      void **params, const char *name) {
   CUresult r = c->cuLaunchKernel(function, grid[0], grid[1], grid[2], block[0], block[1], block[2],
-                                 0, NULL, params, NULL);
+                                 0, c->stream, params, NULL);
   if (r == 0)
     return 0;
   const char *msg = NULL;
@@ -187,4 +227,26 @@ int kiln_cuda_launch(kiln_cuda *c, void *function, const unsigned grid[3], const
                    msg ? msg : "unknown error", r);
 }
 
-int kiln_cuda_synchronize(kiln_cuda *c) { return check(c, c->cuCtxSynchronize(), "cuCtxSynchronize"); }
+int kiln_cuda_synchronize(kiln_cuda *c) {
+  return check(c, c->cuStreamSynchronize(c->stream), "cuStreamSynchronize");
+}
+
+int kiln_cuda_event_create(kiln_cuda *c, void **event) {
+  return check(c, c->cuEventCreate((CUevent *)event, 0), "cuEventCreate");
+}
+
+void kiln_cuda_event_destroy(kiln_cuda *c, void *event) {
+  if (event)
+    c->cuEventDestroy(event);
+}
+
+int kiln_cuda_event_record(kiln_cuda *c, void *event) {
+  return check(c, c->cuEventRecord(event, c->stream), "cuEventRecord");
+}
+
+int kiln_cuda_elapsed_ms(kiln_cuda *c, void *start, void *end, float *ms) {
+  return check(c, c->cuEventSynchronize(end), "cuEventSynchronize") ||
+                 check(c, c->cuEventElapsedTime(ms, start, end), "cuEventElapsedTime")
+             ? -1
+             : 0;
+}

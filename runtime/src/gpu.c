@@ -1,14 +1,19 @@
 /*===- gpu.c - A GPU build's model state on the device --------------------===*
  * Parameters, state, workspace and the staging buffers of one batch live on
- * the device for the state's lifetime. A step copies the batch and the
- * learning rate in, calls the generated entry point (host code that only
- * computes device addresses and calls kiln_gpu_launch), and copies the
- * loss out. The host arenas stay the checkpoint format: they are pulled
- * from the device when read and pushed after the host changed them.
+ * the device for the state's lifetime. A step copies the batch (and the
+ * learning rate when it changed) in and calls the generated entry point
+ * (host code that only computes device addresses and calls
+ * kiln_gpu_launch); its loss stays on the device, in a slot of its own,
+ * until the caller takes the queued steps' losses. Everything is in order
+ * on one stream (cuda.c), so the host prepares the next batch while the
+ * device runs the step before. The host arenas stay the checkpoint format:
+ * they are pulled from the device when read and pushed after the host
+ * changed them.
  *===----------------------------------------------------------------------===*/
 #include "gpu.h"
 #include "kiln/cuda.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +28,15 @@ struct kiln_gpu {
   kiln_device_ptr *inputs;  /* one per input, a batch of rows each */
   const void **input_ptrs;  /* the same as addresses, the entry points' x */
   int device_stale, host_stale;
+  float lr_on_device;       /* the learning rate last copied in; NaN: none */
   int sync_launches;        /* KILN_CUDA_SYNC=1: wait after each launch */
+  const char *profile;      /* KILN_CUDA_PROFILE=FILE: time every launch */
+  struct kernel_time {
+    int64_t launches;
+    double ms;
+    unsigned grid[3], block[3];
+  } *times;                 /* by kernel index, when profiling */
+  void *start, *end;        /* the events bracketing a profiled launch */
   int failed;               /* a launch failed: the rest of the call is skipped */
   char error[512];
 };
@@ -60,11 +73,17 @@ kiln_gpu *kiln_gpu_create(const kiln_model *m, int device) {
   g->m = m;
   const char *sync = getenv("KILN_CUDA_SYNC");
   g->sync_launches = sync && !strcmp(sync, "1");
+  const char *profile = getenv("KILN_CUDA_PROFILE");
+  g->profile = profile && *profile ? profile : NULL;
   g->functions = calloc((size_t)(m->num_kernels ? m->num_kernels : 1), sizeof(void *));
   g->params_of = calloc((size_t)(m->num_kernels ? m->num_kernels : 1), sizeof(int64_t));
   g->inputs = calloc((size_t)m->num_inputs + 1, sizeof *g->inputs);
   g->input_ptrs = calloc((size_t)m->num_inputs + 1, sizeof *g->input_ptrs);
-  int rc = g->functions && g->params_of && g->inputs && g->input_ptrs ? 0 : kiln_fail("out of memory");
+  if (g->profile)
+    g->times = calloc((size_t)(m->num_kernels ? m->num_kernels : 1), sizeof *g->times);
+  int rc = g->functions && g->params_of && g->inputs && g->input_ptrs && (g->times || !g->profile)
+               ? 0
+               : kiln_fail("out of memory");
   for (int64_t k = 0; rc == 0 && k < m->num_kernels; ++k)
     if ((g->params_of[k] = ptx_params(m->ptx, m->kernel_names[k])) < 0)
       rc = kiln_fail("kernel '%s' is not in the model's PTX; this is a bug in Kiln", m->kernel_names[k]);
@@ -77,6 +96,8 @@ kiln_gpu *kiln_gpu_create(const kiln_model *m, int device) {
     rc = kiln_cuda_load_ptx(g->cuda, m->ptx, &g->module);
   for (int64_t k = 0; rc == 0 && k < m->num_kernels; ++k)
     rc = kiln_cuda_function(g->cuda, g->module, m->kernel_names[k], &g->functions[k]);
+  if (rc == 0 && g->profile)
+    rc = kiln_cuda_event_create(g->cuda, &g->start) || kiln_cuda_event_create(g->cuda, &g->end);
   struct {
     kiln_device_ptr *p;
     size_t bytes;
@@ -85,7 +106,7 @@ kiln_gpu *kiln_gpu_create(const kiln_model *m, int device) {
       {&g->state, (size_t)m->state_numel * sizeof(float)},
       {&g->workspace, (size_t)m->workspace_bytes},
       {&g->hyper, sizeof(float)},
-      {&g->loss, sizeof(float)},
+      {&g->loss, KILN_QUEUE_STEPS * sizeof(float)}, /* a slot per queued step */
       {&g->label, (size_t)(m->batch * m->label_numel) * sizeof(float)},
       {&g->out, (size_t)(m->batch * m->output_numel) * sizeof(float)},
   };
@@ -102,13 +123,60 @@ kiln_gpu *kiln_gpu_create(const kiln_model *m, int device) {
     return NULL;
   }
   g->device_stale = 1;
+  g->lr_on_device = NAN;
   return g;
+}
+
+/* The profile: each launched kernel's device time, the most first. */
+static void write_profile(const kiln_gpu *g) {
+  const kiln_model *m = g->m;
+  int64_t *order = calloc((size_t)(m->num_kernels ? m->num_kernels : 1), sizeof *order);
+  FILE *f = strcmp(g->profile, "-") ? fopen(g->profile, "a") : stderr;
+  if (!order || !f) {
+    fprintf(stderr, "kiln: cannot write the profile to %s\n", g->profile);
+    free(order);
+    return;
+  }
+  double total = 0;
+  int64_t launches = 0, n = 0;
+  for (int64_t k = 0; k < m->num_kernels; ++k)
+    if (g->times[k].launches) {
+      order[n++] = k;
+      total += g->times[k].ms;
+      launches += g->times[k].launches;
+    }
+  for (int64_t i = 1; i < n; ++i) /* the most time first; a few hundred kernels at most */
+    for (int64_t j = i; j > 0 && g->times[order[j]].ms > g->times[order[j - 1]].ms; --j) {
+      int64_t k = order[j];
+      order[j] = order[j - 1], order[j - 1] = k;
+    }
+  fprintf(f, "profile of %s on %s: %lld launches, %.3f ms on the device\n", m->name,
+          kiln_cuda_device_name(g->cuda), (long long)launches, total);
+  fprintf(f, "%10s %6s %8s %9s %17s %13s  %s\n", "total_ms", "share", "launches", "mean_us",
+          "grid", "block", "kernel");
+  for (int64_t i = 0; i < n; ++i) {
+    const struct kernel_time *t = &g->times[order[i]];
+    char grid[32], block[32];
+    snprintf(grid, sizeof grid, "%u,%u,%u", t->grid[0], t->grid[1], t->grid[2]);
+    snprintf(block, sizeof block, "%u,%u,%u", t->block[0], t->block[1], t->block[2]);
+    fprintf(f, "%10.3f %5.1f%% %8lld %9.2f %17s %13s  %s\n", t->ms,
+            total > 0 ? 100 * t->ms / total : 0.0, (long long)t->launches,
+            1000 * t->ms / (double)t->launches, grid, block, m->kernel_names[order[i]]);
+  }
+  if (f != stderr)
+    fclose(f);
+  free(order);
 }
 
 void kiln_gpu_destroy(kiln_gpu *g) {
   if (!g)
     return;
   if (g->cuda && kiln_cuda_enter(g->cuda) == 0) {
+    kiln_cuda_synchronize(g->cuda); /* no queued step may still use what is freed */
+    if (g->times && g->start && g->end)
+      write_profile(g);
+    kiln_cuda_event_destroy(g->cuda, g->start);
+    kiln_cuda_event_destroy(g->cuda, g->end);
     kiln_device_ptr all[] = {g->params, g->state, g->workspace, g->hyper, g->loss, g->label, g->out};
     for (size_t i = 0; i < sizeof all / sizeof *all; ++i)
       if (all[i])
@@ -123,6 +191,7 @@ void kiln_gpu_destroy(kiln_gpu *g) {
   kiln_cuda_close(g->cuda);
   free(g->functions);
   free(g->params_of);
+  free(g->times);
   free(g->inputs);
   free(g->input_ptrs);
   free(g);
@@ -181,7 +250,21 @@ void kiln_gpu_launch(int64_t kernel, int64_t gx, int64_t gy, int64_t gz, int64_t
   } else {
     const unsigned grid[3] = {(unsigned)gx, (unsigned)gy, (unsigned)gz};
     const unsigned block[3] = {(unsigned)bx, (unsigned)by, (unsigned)bz};
-    rc = kiln_cuda_launch(g->cuda, g->functions[kernel], grid, block, params, name);
+    rc = g->times ? kiln_cuda_event_record(g->cuda, g->start) : 0;
+    if (rc == 0)
+      rc = kiln_cuda_launch(g->cuda, g->functions[kernel], grid, block, params, name);
+    if (rc == 0 && g->times) {
+      /* Profiling waits for each launch: the device's time is the kernel's
+       * alone, not the launch overhead the host would otherwise hide. */
+      struct kernel_time *t = &g->times[kernel];
+      float ms = 0;
+      if (kiln_cuda_event_record(g->cuda, g->end) || kiln_cuda_elapsed_ms(g->cuda, g->start, g->end, &ms))
+        rc = kiln_fail("kernel '%s' failed: %s", name, kiln_error());
+      t->ms += ms;
+      ++t->launches;
+      memcpy(t->grid, grid, sizeof grid);
+      memcpy(t->block, block, sizeof block);
+    }
     if (rc == 0 && g->sync_launches && kiln_cuda_synchronize(g->cuda))
       rc = kiln_fail("kernel '%s' failed: %s", name, kiln_error());
   }
@@ -200,14 +283,21 @@ static int run_entry(kiln_gpu *g, void (*call)(kiln_gpu *, void *), void *ctx) {
   return g->failed ? kiln_fail("%s", g->error) : 0;
 }
 
+typedef struct step_args {
+  int64_t slot;
+} step_args;
+
 static void call_train_step(kiln_gpu *g, void *ctx) {
-  (void)ctx;
+  step_args *a = ctx;
   g->m->train_step((float *)(uintptr_t)g->params, (float *)(uintptr_t)g->state, g->input_ptrs,
                    (const void *)(uintptr_t)g->label, (const float *)(uintptr_t)g->hyper,
-                   (float *)(uintptr_t)g->loss, (uint8_t *)(uintptr_t)g->workspace);
+                   (float *)(uintptr_t)(g->loss + (kiln_device_ptr)a->slot * sizeof(float)),
+                   (uint8_t *)(uintptr_t)g->workspace);
 }
 
-static int train_step(kiln_state *s, const void *const *x, const void *y, float *loss) {
+/* The staging buffers are reused by the next step: its copies wait on the
+ * stream for this step's kernels, which read them. */
+static int queue_step(kiln_state *s, const void *const *x, const void *y, int64_t slot) {
   kiln_gpu *g = s->gpu;
   const kiln_model *m = s->model;
   if (push(s))
@@ -215,15 +305,17 @@ static int train_step(kiln_state *s, const void *const *x, const void *y, float 
   for (int64_t i = 0; i < m->num_inputs; ++i)
     if (kiln_cuda_to_device(g->cuda, g->inputs[i], x[i], input_bytes(m, i, m->batch)))
       return -1;
-  if (kiln_cuda_to_device(g->cuda, g->label, y, (size_t)(m->batch * m->label_numel) * sizeof(float)) ||
-      kiln_cuda_to_device(g->cuda, g->hyper, s->hyper, sizeof(float)))
+  if (kiln_cuda_to_device(g->cuda, g->label, y, (size_t)(m->batch * m->label_numel) * sizeof(float)))
     return -1;
-  if (run_entry(g, call_train_step, NULL))
+  if (s->hyper[0] != g->lr_on_device) {
+    if (kiln_cuda_to_device(g->cuda, g->hyper, s->hyper, sizeof(float)))
+      return -1;
+    g->lr_on_device = s->hyper[0];
+  }
+  step_args a = {slot};
+  if (run_entry(g, call_train_step, &a))
     return -1;
   g->host_stale = 1;
-  /* The copy waits for the step's kernels: a fault in one surfaces here. */
-  if (kiln_cuda_to_host(g->cuda, loss, g->loss, sizeof(float)))
-    return kiln_fail("%s (KILN_CUDA_SYNC=1 names the kernel that failed)", kiln_error());
   return 0;
 }
 
@@ -253,12 +345,22 @@ static int predict(kiln_state *s, const void *const *x, int64_t rows, int one, f
   return 0;
 }
 
-int kiln_gpu_train_step(kiln_state *s, const void *const *x, const void *y, float *loss) {
+int kiln_gpu_queue_step(kiln_state *s, const void *const *x, const void *y, int64_t slot) {
   if (kiln_cuda_enter(s->gpu->cuda))
     return -1;
-  int rc = train_step(s, x, y, loss);
+  int rc = queue_step(s, x, y, slot);
   kiln_cuda_leave(s->gpu->cuda);
   return rc;
+}
+
+int kiln_gpu_take_losses(kiln_state *s, float *losses, int64_t n) {
+  kiln_gpu *g = s->gpu;
+  if (kiln_cuda_enter(g->cuda))
+    return -1;
+  /* The copy waits for the queued steps: a fault in one surfaces here. */
+  int rc = kiln_cuda_to_host(g->cuda, losses, g->loss, (size_t)n * sizeof(float));
+  kiln_cuda_leave(g->cuda);
+  return rc ? kiln_fail("%s (KILN_CUDA_SYNC=1 names the kernel that failed)", kiln_error()) : 0;
 }
 
 int kiln_gpu_predict(kiln_state *s, const void *const *x, int64_t rows, int one, float *out) {

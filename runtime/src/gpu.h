@@ -21,7 +21,11 @@ void kiln_gpu_host_changed(kiln_gpu *g);
 /* Brings the host arenas up to date with the device's (before a checkpoint
  * is saved or the arenas are inspected). */
 int kiln_gpu_pull(const kiln_state *s);
-int kiln_gpu_train_step(kiln_state *s, const void *const *x, const void *y, float *loss);
+/* Launches one training step whose loss goes to slot `slot` (below
+ * KILN_QUEUE_STEPS) of the device's loss buffer; returns before it runs. */
+int kiln_gpu_queue_step(kiln_state *s, const void *const *x, const void *y, int64_t slot);
+/* Waits for the queued steps and copies the losses of slots [0, n) out. */
+int kiln_gpu_take_losses(kiln_state *s, float *losses, int64_t n);
 /* One call of predict (rows == batch) or, if `one`, predict_one (one row);
  * kiln_state_predict splits any row count into such calls. */
 int kiln_gpu_predict(kiln_state *s, const void *const *x, int64_t rows, int one, float *out);

@@ -185,29 +185,66 @@ static int check_inputs(const kiln_state *s, const void *const *x, int64_t rows,
   return 0;
 }
 
-static int check_labels(const kiln_model *m, const void *y) {
+static int check_labels(const kiln_model *m, const void *y, const char *what) {
   if (!y)
-    return kiln_fail("train_step: the label array is NULL");
+    return kiln_fail("%s: the label array is NULL", what);
   if (!m->label_is_int || strcmp(m->task, "classify"))
     return 0;
   const int32_t *c = y;
   for (int64_t k = 0; k < m->batch * m->label_numel; ++k)
     if (c[k] < 0 || c[k] >= m->num_classes)
-      return kiln_fail("train_step: row %lld: label %d is not a class of this model (0..%lld)",
-                       (long long)(k / m->label_numel), (int)c[k], (long long)m->num_classes - 1);
+      return kiln_fail("%s: row %lld: label %d is not a class of this model (0..%lld)",
+                       what, (long long)(k / m->label_numel), (int)c[k], (long long)m->num_classes - 1);
   return 0;
 }
 
-float kiln_state_train_step(kiln_state *s, const void *const *x, const void *y) {
-  if (check_inputs(s, x, s ? s->model->batch : 0, "train_step") || check_labels(s->model, y))
-    return NAN;
-  float loss = 0;
+/* `what` names the API call in messages. */
+static int queue(kiln_state *s, const void *const *x, const void *y, const char *what) {
+  if (check_inputs(s, x, s ? s->model->batch : 0, what) || check_labels(s->model, y, what))
+    return -1;
+  if (s->queued == KILN_QUEUE_STEPS)
+    return kiln_fail("%s: %d steps are queued already; take their losses first", what,
+                     KILN_QUEUE_STEPS);
+  if (s->gpu) {
+    if (kiln_gpu_queue_step(s, x, y, s->queued))
+      return -1;
+  } else {
+    call_scope outer = call_enter(s);
+    s->model->train_step(s->params, s->state, x, y, s->hyper, &s->queued_loss[s->queued],
+                         s->workspace);
+    call_leave(outer);
+  }
+  ++s->queued;
+  return 0;
+}
+
+int kiln_state_queue_step(kiln_state *s, const void *const *x, const void *y) {
+  return queue(s, x, y, "queue_step");
+}
+
+int kiln_state_take_losses(kiln_state *s, float *losses) {
+  if (!s)
+    return kiln_fail("take_losses: no model state");
+  if (s->queued && !losses)
+    return kiln_fail("take_losses: the loss buffer is NULL");
+  int n = s->queued;
+  s->queued = 0;
+  if (!n)
+    return 0;
   if (s->gpu)
-    return kiln_gpu_train_step(s, x, y, &loss) ? NAN : loss;
-  call_scope outer = call_enter(s);
-  s->model->train_step(s->params, s->state, x, y, s->hyper, &loss, s->workspace);
-  call_leave(outer);
-  return loss;
+    return kiln_gpu_take_losses(s, losses, n) ? -1 : n;
+  memcpy(losses, s->queued_loss, (size_t)n * sizeof(float));
+  return n;
+}
+
+float kiln_state_train_step(kiln_state *s, const void *const *x, const void *y) {
+  if (s && s->queued) {
+    kiln_fail("train_step: %d queued steps' losses are not taken yet (kiln_state_take_losses)",
+              s->queued);
+    return NAN;
+  }
+  float loss;
+  return queue(s, x, y, "train_step") || kiln_state_take_losses(s, &loss) != 1 ? NAN : loss;
 }
 
 const char *kiln_state_nonfinite(const kiln_state *s, int64_t *element) {

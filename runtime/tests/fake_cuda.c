@@ -1,6 +1,7 @@
 /*===- fake_cuda.c - A CUDA driver without a GPU, for tests ---------------===*
  * Loaded in place of libcuda.so.1 through KILN_CUDA_DRIVER, it lets the
- * GPU path's host side run on any machine: device memory is host memory,
+ * GPU path's host side run on any machine: device memory is host memory
+ * (all bits set when fresh, under emulated kernels),
  * modules are PTX text whose .entry names and parameter counts it reads,
  * and launches are logged. A kernel compiled for the host as well
  * (kilnc --gpu-emulate: kiln_emu_NAME, found with dlsym) is run, every
@@ -19,7 +20,12 @@
  * Kernels built with kilnc --gpu-emulate-races are checked for data races
  * (see note_word); a launch with one fails, naming it on stderr.
  * Every call but initialisation needs the context pushed on the calling
- * thread (error 201 otherwise), as a real driver does.
+ * thread (error 201 otherwise), as a real driver does, and every copy and
+ * launch a stream cuStreamCreate made and cuStreamDestroy did not end
+ * (error 400 otherwise: Kiln's work never goes on the legacy stream, which
+ * would serialise with an application's). Work runs when it is queued,
+ * which is what a device's stream order guarantees at the points Kiln
+ * reads results (the copies out wait for everything queued before).
  *===----------------------------------------------------------------------===*/
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -27,11 +33,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
 
-enum { kNotFound = 500, kInvalidValue = 1, kNoDevice = 100, kLaunchFailed = 719 };
+enum { kNotFound = 500, kInvalidValue = 1, kNoDevice = 100, kLaunchFailed = 719,
+       kInvalidHandle = 400 };
 
 typedef void (*kernel_fn)(void **params);
 typedef struct entry {
@@ -114,8 +122,82 @@ CUresult cuCtxPopCurrent_v2(void **ctx) {
     if (!pushed)                                                                                   \
       return 201; /* CUDA_ERROR_INVALID_CONTEXT */                                                 \
   } while (0)
-CUresult cuCtxSynchronize(void) {
+/* Streams: live ones are marked, so a copy or launch on no stream (the
+ * legacy one) or on a destroyed stream fails. */
+enum { kStreams = 16 };
+static int streams[kStreams];
+CUresult cuStreamCreate(void **out, unsigned flags) {
   NEED_CONTEXT();
+  if (flags != 1) /* Kiln asks for CU_STREAM_NON_BLOCKING */
+    return kInvalidValue;
+  for (int i = 0; i < kStreams; ++i)
+    if (!streams[i]) {
+      streams[i] = 1;
+      *out = &streams[i];
+      return 0;
+    }
+  return 2;
+}
+static int live_stream(void *stream) {
+  int *p = stream;
+  return p >= streams && p < streams + kStreams && *p;
+}
+#define NEED_STREAM(stream)                                                                        \
+  do {                                                                                             \
+    if (!live_stream(stream))                                                                      \
+      return kInvalidHandle;                                                                       \
+  } while (0)
+CUresult cuStreamDestroy_v2(void *stream) {
+  NEED_CONTEXT();
+  NEED_STREAM(stream);
+  *(int *)stream = 0;
+  return 0;
+}
+CUresult cuStreamSynchronize(void *stream) {
+  NEED_CONTEXT();
+  NEED_STREAM(stream);
+  return 0;
+}
+
+/* Events: the host time they were recorded at (work runs when queued, so
+ * that is when the work before them finished). */
+typedef struct event {
+  double at;
+  int recorded;
+} event;
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
+}
+CUresult cuEventCreate(void **out, unsigned flags) {
+  NEED_CONTEXT();
+  event *e = flags ? NULL : calloc(1, sizeof *e);
+  *out = e;
+  return e ? 0 : kInvalidValue;
+}
+CUresult cuEventDestroy_v2(void *e) {
+  NEED_CONTEXT();
+  free(e);
+  return 0;
+}
+CUresult cuEventRecord(void *e, void *stream) {
+  NEED_CONTEXT();
+  NEED_STREAM(stream);
+  ((event *)e)->at = now_ms();
+  ((event *)e)->recorded = 1;
+  return 0;
+}
+CUresult cuEventSynchronize(void *e) {
+  NEED_CONTEXT();
+  return ((event *)e)->recorded ? 0 : kInvalidHandle;
+}
+CUresult cuEventElapsedTime(float *ms, void *start, void *end) {
+  NEED_CONTEXT();
+  const event *a = start, *b = end;
+  if (!a->recorded || !b->recorded)
+    return kInvalidHandle;
+  *ms = (float)(b->at - a->at);
   return 0;
 }
 
@@ -170,9 +252,16 @@ CUresult cuModuleGetFunction(void **out, void *mod, const char *name) {
   return kNotFound;
 }
 
+/* A device's fresh memory holds whatever was there before. Where the
+ * kernels run here (the program has emulated kernels) it is all bits set, a
+ * NaN in every float and -1 in every integer, so that a kernel reading
+ * device memory nothing wrote first shows in the results instead of reading
+ * zeros; where they do not, zeros keep the host side's numbers finite. */
 CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
   NEED_CONTEXT();
-  void *q = calloc(1, bytes ? bytes : 1);
+  void *q = malloc(bytes ? bytes : 1);
+  if (q)
+    memset(q, dlsym(RTLD_DEFAULT, "kiln_emu_ids") ? 0xff : 0, bytes ? bytes : 1);
   *p = (CUdeviceptr)(size_t)q;
   return q ? 0 : 2; /* CUDA_ERROR_OUT_OF_MEMORY */
 }
@@ -183,15 +272,17 @@ CUresult cuMemFree_v2(CUdeviceptr p) {
   return 0;
 }
 
-CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t bytes) {
+CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t bytes, void *stream) {
   NEED_CONTEXT();
+  NEED_STREAM(stream);
   memcpy((void *)(size_t)dst, src, bytes);
   log_copy("in", bytes);
   return 0;
 }
 
-CUresult cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t bytes) {
+CUresult cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t bytes, void *stream) {
   NEED_CONTEXT();
+  NEED_STREAM(stream);
   memcpy(dst, (const void *)(size_t)src, bytes);
   log_copy("out", bytes);
   return 0;
@@ -456,7 +547,8 @@ static CUresult emulate(const entry *e, const unsigned v[6], void **params) {
 CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                         unsigned bz, unsigned smem, void *stream, void **params, void **extra) {
   NEED_CONTEXT();
-  (void)stream, (void)extra;
+  NEED_STREAM(stream);
+  (void)extra;
   const entry *e = f;
   const unsigned v[6] = {gx, gy, gz, bx, by, bz};
   // A real device's limits (compute capability 3.0 and later): a launch
@@ -478,6 +570,7 @@ CUresult cuGetErrorString(CUresult r, const char **msg) {
   case kLaunchFailed: *msg = "unspecified launch failure"; break;
   case kNotFound: *msg = "named symbol not found"; break;
   case kInvalidValue: *msg = "invalid argument"; break;
+  case kInvalidHandle: *msg = "invalid resource handle"; break;
   case kNoDevice: *msg = "no CUDA-capable device is detected"; break;
   default: *msg = "unknown error"; break;
   }

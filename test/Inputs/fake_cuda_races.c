@@ -13,6 +13,7 @@ CUresult cuCtxPushCurrent_v2(void *);
 CUresult cuModuleLoadData(void **, const void *);
 CUresult cuModuleGetFunction(void **, void *, const char *);
 CUresult cuModuleUnload(void *);
+CUresult cuStreamCreate(void **, unsigned);
 CUresult cuLaunchKernel(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
                         unsigned, void *, void **, void **);
 
@@ -120,14 +121,15 @@ int main(void) {
   for (size_t i = 0; i < sizeof names / sizeof *names; ++i)
     snprintf(ptx + strlen(ptx), sizeof ptx - strlen(ptx), ".entry %s()\n", names[i]);
   void *ctx, *module;
+  void *stream;
   if (cuInit(0) || cuDevicePrimaryCtxRetain(&ctx, 0) || cuCtxPushCurrent_v2(ctx) ||
-      cuModuleLoadData(&module, ptx))
+      cuStreamCreate(&stream, 1) || cuModuleLoadData(&module, ptx))
     return 2;
   for (size_t i = 0; i < sizeof names / sizeof *names; ++i) {
     void *f, *params[1] = {0};
     if (cuModuleGetFunction(&f, module, names[i]))
       return 2;
-    CUresult r = cuLaunchKernel(f, 2, 1, 1, 8, 1, 1, 0, 0, params, 0);
+    CUresult r = cuLaunchKernel(f, 2, 1, 1, 8, 1, 1, 0, stream, params, 0);
     printf("%s: %s\n", names[i], r ? "failed" : "ok");
   }
   return cuModuleUnload(module) ? 2 : 0;

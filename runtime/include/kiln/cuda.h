@@ -33,12 +33,23 @@ int kiln_cuda_unload(kiln_cuda *c, void *module);
 int kiln_cuda_function(kiln_cuda *c, void *module, const char *name, void **function);
 int kiln_cuda_alloc(kiln_cuda *c, size_t bytes, kiln_device_ptr *out);
 int kiln_cuda_free(kiln_cuda *c, kiln_device_ptr p);
+/* Copies and launches run in call order on the instance's stream. A copy to
+ * the device and a launch return without waiting for the device (the source
+ * may be reused at once); a copy to the host returns when it is done, so
+ * after everything before it. */
 int kiln_cuda_to_device(kiln_cuda *c, kiln_device_ptr dst, const void *src, size_t bytes);
 int kiln_cuda_to_host(kiln_cuda *c, void *dst, kiln_device_ptr src, size_t bytes);
 /* `name` is the kernel's, for the error message. */
 int kiln_cuda_launch(kiln_cuda *c, void *function, const unsigned grid[3], const unsigned block[3],
                      void **params, const char *name);
+/* Waits until everything queued so far is done. */
 int kiln_cuda_synchronize(kiln_cuda *c);
+/* Events mark a point of the stream; the device's time between two. */
+int kiln_cuda_event_create(kiln_cuda *c, void **event);
+void kiln_cuda_event_destroy(kiln_cuda *c, void *event);
+int kiln_cuda_event_record(kiln_cuda *c, void *event);
+/* Waits for `end`, then the milliseconds between `start` and `end`. */
+int kiln_cuda_elapsed_ms(kiln_cuda *c, void *start, void *end, float *ms);
 
 #ifdef __cplusplus
 }

@@ -25,6 +25,9 @@ void kiln_clear_error(void);
 int kiln_fail(const char *fmt, ...);
 
 /* --- Model state: parameters, optimizer state, workspace ----------------- */
+/* Steps kiln_state_queue_step holds at most (below). */
+#define KILN_QUEUE_STEPS 64
+
 typedef struct kiln_state {
   const kiln_model *model;
   float *params, *state;
@@ -48,6 +51,10 @@ typedef struct kiln_state {
   /* GPU builds: the device arenas (gpu.c); params and state above are then
    * the host copies that initialisation and checkpoints use. */
   struct kiln_gpu *gpu;
+  /* Steps queued by kiln_state_queue_step whose losses are not taken yet
+   * (a CPU build's losses are here; a GPU build's on the device). */
+  int queued;
+  float queued_loss[KILN_QUEUE_STEPS];
 } kiln_state;
 
 /* A GPU build (model->ptx) opens CUDA device 0, or the one KILN_CUDA_DEVICE
@@ -80,8 +87,22 @@ double kiln_schedule_lr(const kiln_schedule *schedule, double base, int64_t epoc
 /* One optimizer step on a full batch (inputs[i]: batch x numel of input i,
  * float or int32_t ids); returns the batch loss, or NaN with kiln_error()
  * set when an argument is NULL, an id is outside its input's bound or a
- * class label outside the model's classes (the step is then not taken). */
+ * class label outside the model's classes (the step is then not taken), or
+ * when steps are queued whose losses are not taken. */
 float kiln_state_train_step(kiln_state *s, const void *const *inputs, const void *y);
+/* Steps that do not wait for their loss. A GPU build returns from
+ * kiln_state_queue_step once the step is launched, so the device runs it
+ * while the caller prepares the next batch (the inputs are copied before
+ * the call returns; predict, save and the rest see the queued steps done);
+ * its loss stays on the device until kiln_state_take_losses. A CPU build
+ * runs the step in the call. Fails as kiln_state_train_step does, or when
+ * KILN_QUEUE_STEPS steps are queued already (no step is then taken). */
+int kiln_state_queue_step(kiln_state *s, const void *const *inputs, const void *y);
+/* Waits for the queued steps and writes their losses, oldest first, to
+ * `losses` (room for KILN_QUEUE_STEPS); returns how many, or -1 with
+ * kiln_error() set when one failed on the device (the model state is then
+ * not to be trusted: load a checkpoint). The queue is empty after. */
+int kiln_state_take_losses(kiln_state *s, float *losses);
 /* The first parameter or state tensor holding a NaN or an infinity (its
  * name, and the element in *element), or NULL when every value is finite. */
 const char *kiln_state_nonfinite(const kiln_state *s, int64_t *element);
