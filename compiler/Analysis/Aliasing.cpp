@@ -4,6 +4,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 using namespace mlir;
@@ -118,6 +119,28 @@ bool Place::disjointFrom(const Place &other) const {
     return distinctRoot() && other.distinctRoot();
   return bytes && other.bytes &&
          (bytes->second <= other.bytes->first || other.bytes->second <= bytes->first);
+}
+
+bool mayAccess(Operation *op, const Place &place, bool writesOnly) {
+  WalkResult walk = op->walk([&](Operation *inner) {
+    if (inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+      return WalkResult::advance(); // its nested ops say
+    auto effecting = dyn_cast<MemoryEffectOpInterface>(inner);
+    if (!effecting)
+      return WalkResult::interrupt();
+    SmallVector<MemoryEffects::EffectInstance> effects;
+    effecting.getEffects(effects);
+    for (const MemoryEffects::EffectInstance &effect : effects) {
+      if ((writesOnly && isa<MemoryEffects::Read>(effect.getEffect())) ||
+          isa<MemoryEffects::Allocate>(effect.getEffect()))
+        continue;
+      Value touched = effect.getValue();
+      if (!touched || !isa<MemRefType>(touched.getType()) || !place.disjointFrom(Place::of(touched)))
+        return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return walk.wasInterrupted();
 }
 
 } // namespace kiln

@@ -11,6 +11,7 @@
 #ifndef KILN_COMPILER_ANALYSIS_ALIASING_H
 #define KILN_COMPILER_ANALYSIS_ALIASING_H
 
+#include "mlir/IR/Operation.h"
 #include "mlir/IR/Value.h"
 
 #include <optional>
@@ -35,6 +36,18 @@ struct Place {
 /// Whether two memrefs certainly share no byte.
 inline bool disjoint(mlir::Value x, mlir::Value y) {
   return Place::of(x).disjointFrom(Place::of(y));
+}
+
+/// Whether `op`, or an op nested in it, may read or write (with
+/// `writesOnly`: write) a byte of `place`, by the memory effects ops declare:
+/// an op without declared effects (a view, arithmetic) touches nothing, an
+/// allocation only makes new memory, and an op that cannot say what it
+/// touches (no effect interface, an effect naming no memref) may touch
+/// anything. The one question every pass that moves memory operations past
+/// others asks.
+bool mayAccess(mlir::Operation *op, const Place &place, bool writesOnly = false);
+inline bool mayAccess(mlir::Operation *op, mlir::Value memref, bool writesOnly = false) {
+  return mayAccess(op, Place::of(memref), writesOnly);
 }
 
 } // namespace kiln

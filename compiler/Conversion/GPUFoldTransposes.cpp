@@ -47,32 +47,8 @@ bool isPermutationCopy(linalg::GenericOp op) {
          yield.getValues()[0] == op.getMatchingBlockArgument(in);
 }
 
-/// Whether `op` (or an op nested in it) may read (or, with `writesOnly`,
-/// write) memory sharing bytes with `buffer`, or has effects it does not
-/// name. Views and other ops without effects touch nothing.
-bool mayAccess(Operation *op, Value buffer, bool writesOnly) {
-  WalkResult walk = op->walk([&](Operation *inner) {
-    if (inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
-      return WalkResult::advance();
-    auto effecting = dyn_cast<MemoryEffectOpInterface>(inner);
-    if (!effecting)
-      return WalkResult::interrupt();
-    SmallVector<MemoryEffects::EffectInstance> effects;
-    effecting.getEffects(effects);
-    for (const MemoryEffects::EffectInstance &effect : effects) {
-      if ((writesOnly && isa<MemoryEffects::Read>(effect.getEffect())) ||
-          isa<MemoryEffects::Allocate>(effect.getEffect()))
-        continue;
-      Value touched = effect.getValue();
-      if (!touched || !isa<MemRefType>(touched.getType()) || !kiln::disjoint(touched, buffer))
-        return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return walk.wasInterrupted();
-}
-bool mayWrite(Operation *op, Value buffer) { return mayAccess(op, buffer, true); }
-bool mayTouch(Operation *op, Value buffer) { return mayAccess(op, buffer, false); }
+bool mayWrite(Operation *op, Value buffer) { return kiln::mayAccess(op, buffer, true); }
+bool mayTouch(Operation *op, Value buffer) { return kiln::mayAccess(op, buffer); }
 
 /// Whether `op` writes every element of `buffer` without reading any
 /// byte of it first: a fill, or an all-parallel generic writing it through

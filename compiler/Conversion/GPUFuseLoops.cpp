@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Analysis/Aliasing.h"
+#include "compiler/Conversion/GPUKernels.h"
 #include "compiler/Conversion/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -98,8 +99,8 @@ bool sameSpace(scf::ParallelOp a, scf::ParallelOp b) {
 }
 
 /// Whether `op`, between `first` and the next loop, may move above `first`:
-/// its operands are there already, it has no regions, and all it touches is
-/// memory `first` does not.
+/// its operands are there already, it has no regions, and it writes nothing
+/// `first` touches and reads nothing `first` writes.
 bool movesAbove(Operation *op, scf::ParallelOp first, ArrayRef<Access> accesses) {
   if (op->getNumRegions())
     return false;
@@ -108,22 +109,9 @@ bool movesAbove(Operation *op, scf::ParallelOp first, ArrayRef<Access> accesses)
     if (def && def->getBlock() == first->getBlock() && !def->isBeforeInBlock(first))
       return false;
   }
-  auto effecting = dyn_cast<MemoryEffectOpInterface>(op);
-  if (!effecting)
-    return false;
-  SmallVector<MemoryEffects::EffectInstance> effects;
-  effecting.getEffects(effects);
-  for (const MemoryEffects::EffectInstance &effect : effects) {
-    Value touched = effect.getValue();
-    if (!touched || !isa<MemRefType>(touched.getType()) ||
-        !isa<MemoryEffects::Read, MemoryEffects::Write>(effect.getEffect()))
-      return false;
-    bool writes = isa<MemoryEffects::Write>(effect.getEffect());
-    for (const Access &access : accesses)
-      if ((writes || access.write) && !kiln::disjoint(touched, access.memref))
-        return false;
-  }
-  return true;
+  return llvm::none_of(accesses, [&](const Access &access) {
+    return kiln::mayAccess(op, access.memref, /*writesOnly=*/!access.write);
+  });
 }
 
 /// Fuses `first` into the next scf.parallel of its block if legal; returns
@@ -167,11 +155,7 @@ struct KilnGPUFuseLoopsPass : kiln::impl::KilnGPUFuseLoopsBase<KilnGPUFuseLoopsP
   void runOnOperation() override {
     // Loops in blocks outside any parallel loop (the function's, a
     // recurrence's step), each fused forward as far as it goes.
-    SmallVector<scf::ParallelOp> loops;
-    getOperation().walk([&](scf::ParallelOp loop) {
-      if (!loop->getParentOfType<scf::ParallelOp>())
-        loops.push_back(loop);
-    });
+    SmallVector<scf::ParallelOp> loops = kiln::outermostParallelLoops(getOperation());
     llvm::SmallPtrSet<Operation *, 16> erased;
     for (scf::ParallelOp loop : loops) {
       if (erased.contains(loop))

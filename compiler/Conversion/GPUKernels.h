@@ -9,6 +9,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Utils/Utils.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/TypeUtilities.h"
@@ -37,6 +38,17 @@ inline bool ownsOutput(mlir::linalg::GenericOp op, mlir::OpOperand *init) {
     if (!mlir::linalg::isParallelIterator(iters[map.getDimPosition(r)]))
       return false;
   return true;
+}
+
+/// The scf.parallel loops under `root` not nested in another: each becomes
+/// a kernel (its nested loops run inside it), in program order.
+inline llvm::SmallVector<mlir::scf::ParallelOp> outermostParallelLoops(mlir::Operation *root) {
+  llvm::SmallVector<mlir::scf::ParallelOp> loops;
+  root->walk([&](mlir::scf::ParallelOp loop) {
+    if (!loop->getParentOfType<mlir::scf::ParallelOp>())
+      loops.push_back(loop);
+  });
+  return loops;
 }
 
 /// Whether `op`'s body computes without touching memory itself (what the

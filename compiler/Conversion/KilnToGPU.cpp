@@ -1,4 +1,5 @@
 //===- KilnToGPU.cpp - GPU-specific preparation of lowered kiln code ------===//
+#include "compiler/Conversion/GPUKernels.h"
 #include "compiler/Conversion/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -71,11 +72,7 @@ static constexpr int64_t kBlockThreads = 256;
 
 struct KilnGPUMapLoopsPass : kiln::impl::KilnGPUMapLoopsBase<KilnGPUMapLoopsPass> {
   void runOnOperation() override {
-    SmallVector<scf::ParallelOp> outermost;
-    getOperation().walk([&](scf::ParallelOp op) {
-      if (!op->getParentOfType<scf::ParallelOp>())
-        outermost.push_back(op);
-    });
+    SmallVector<scf::ParallelOp> outermost = kiln::outermostParallelLoops(getOperation());
     IRRewriter rewriter(&getContext());
     MLIRContext *ctx = &getContext();
     AffineMap identity = AffineMap::getMultiDimIdentityMap(1, ctx);

@@ -12,6 +12,7 @@
 #include "compiler/Analysis/Aliasing.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Dominance.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNUPDATEINPLACE
@@ -23,24 +24,11 @@ using namespace kiln;
 
 namespace {
 
-/// Whether `op` or an op nested in it (a loop body) uses memory that may
-/// overlap `dest`.
-bool touches(Operation *op, const Place &dest) {
-  return op
-      ->walk([&](Operation *inner) {
-        bool hit = llvm::any_of(inner->getOperands(), [&](Value v) {
-          return isa<MemRefType>(v.getType()) && !dest.disjointFrom(Place::of(v));
-        });
-        return hit ? WalkResult::interrupt() : WalkResult::advance();
-      })
-      .wasInterrupted();
-}
-
 /// Rewrites `copy(tmp -> dest)` when legal: the last op writing `tmp` writes
 /// `dest` instead. Bufferization often reuses one temporary for several
 /// values in turn (a weight's gradient, then its new value), so only that
 /// last write is moved; earlier uses of the temporary stay as they are.
-bool rewrite(Operation *copy, Value tmp, Value dest) {
+bool rewrite(Operation *copy, Value tmp, Value dest, DominanceInfo &dominance) {
   Place destPlace = Place::of(dest);
   if (!tmp.getDefiningOp<memref::AllocOp>() || !destPlace.distinctRoot())
     return false;
@@ -54,7 +42,9 @@ bool rewrite(Operation *copy, Value tmp, Value dest) {
       last = user;
   }
   auto writer = dyn_cast_or_null<linalg::LinalgOp>(last);
-  if (!writer || !writer.hasPureBufferSemantics())
+  // The writer must be able to name the destination (a view of it may be
+  // made only after the writer, for the copy).
+  if (!writer || !writer.hasPureBufferSemantics() || !dominance.properlyDominates(dest, writer))
     return false;
   // It must overwrite every element of `tmp` without reading the old ones:
   // an all-parallel nest whose init map is the identity and unused in the body.
@@ -77,7 +67,7 @@ bool rewrite(Operation *copy, Value tmp, Value dest) {
       return false;
   }
   for (Operation *op = last->getNextNode(); op != copy; op = op->getNextNode())
-    if (touches(op, destPlace))
+    if (kiln::mayAccess(op, destPlace))
       return false;
   init->set(dest);
   copy->erase();
@@ -93,6 +83,7 @@ struct KilnUpdateInPlacePass : kiln::impl::KilnUpdateInPlaceBase<KilnUpdateInPla
       if (isa<linalg::CopyOp, memref::CopyOp>(op))
         copies.push_back(op);
     });
+    DominanceInfo dominance(getOperation());
     for (Operation *copy : copies) {
       Value src, dst;
       if (auto c = dyn_cast<linalg::CopyOp>(copy)) {
@@ -103,7 +94,7 @@ struct KilnUpdateInPlacePass : kiln::impl::KilnUpdateInPlaceBase<KilnUpdateInPla
         src = m.getSource();
         dst = m.getTarget();
       }
-      rewrite(copy, src, dst);
+      rewrite(copy, src, dst, dominance);
     }
   }
 };

@@ -108,3 +108,27 @@ func.func @swapped(%out: memref<4xf32>) {
   }
   return
 }
+
+// -----
+
+#id = affine_map<(d0) -> (d0)>
+// The slice is made only after the last write of the temporary: that write
+// cannot name it, so the copy stays (with only memory effects asked, a view
+// in between touches nothing, and the write moved above the slice's
+// definition: invalid IR).
+// CHECK-LABEL: func.func @slice_made_after
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : memref<4xf32>)
+// CHECK: memref.reinterpret_cast
+// CHECK: memref.copy
+func.func @slice_made_after(%arena: memref<16xf32>, %g: memref<4xf32>) {
+  %tmp = memref.alloc() : memref<4xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%g : memref<4xf32>) outs(%tmp : memref<4xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.negf %x : f32
+    linalg.yield %y : f32
+  }
+  %p = memref.reinterpret_cast %arena to offset: [4], sizes: [4], strides: [1] : memref<16xf32> to memref<4xf32, strided<[1], offset: 4>>
+  memref.copy %tmp, %p : memref<4xf32> to memref<4xf32, strided<[1], offset: 4>>
+  return
+}
