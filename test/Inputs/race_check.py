@@ -1,12 +1,15 @@
 """Runs every example's CUDA build, compiled with kilnc --gpu-emulate-races,
-under the stand-in driver: two training steps (with the test metric after
-them) and two batch-1 predictions, so that every kernel of train_step,
+under the stand-in driver: one training step (with the test metric after
+it) and two batch-1 predictions, so that every kernel of train_step,
 predict and predict_one runs with each load and store checked for data
 races (accesses of different threads that no barrier orders) and reads of
 shared memory the block never wrote. IDX test sets are cut to their first
 64 rows (the checker makes each access a hash lookup).
 
-  race_check.py KILNC FAKE_CUDA EXAMPLES_DIR WORKDIR
+  race_check.py KILNC FAKE_CUDA EXAMPLES_DIR WORKDIR [PART/PARTS]
+
+PART/PARTS (e.g. 0/2) checks every PARTS-th example from the PART-th of the
+sorted list, so that the suite's workers share the examples.
 
 Prints "NAME ok" or "NAME FAIL: <the driver's message>" per example and
 "N examples, M with races or failures"; exits 1 if any failed.
@@ -38,6 +41,9 @@ def main():
     env = dict(os.environ, KILN_CUDA_DRIVER=fake)
     bad = 0
     names = sorted(glob.glob(os.path.join(examples, "*.kiln")))
+    if len(sys.argv) > 5:
+        part, parts = (int(x) for x in sys.argv[5].split("/"))
+        names = names[part::parts]
     for path in names:
         name = os.path.basename(path)[:-5]
         exe = os.path.join(work, name)
@@ -56,7 +62,7 @@ def main():
             idx_head(test.group(2), labels, 64)
             extra = ["--data-test", images, "--data-test-labels", labels]
         ckpt = exe + ".safetensors"
-        runs = [[exe, "train", "--epochs", "1", "--steps-per-epoch", "2", "--checkpoint", ckpt] + extra,
+        runs = [[exe, "train", "--epochs", "1", "--steps-per-epoch", "1", "--checkpoint", ckpt] + extra,
                 [exe, "predict", "--checkpoint", ckpt, "--limit", "2"] + extra]
         failure = None
         for cmd in runs:
