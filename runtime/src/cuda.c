@@ -42,6 +42,8 @@ struct kiln_cuda {
   CUresult (*cuModuleUnload)(CUmodule);
   CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
   CUresult (*cuMemFree)(CUdeviceptr);
+  CUresult (*cuMemHostAlloc)(void **, size_t, unsigned);
+  CUresult (*cuMemFreeHost)(void *);
   CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
   CUresult (*cuMemcpyDtoHAsync)(void *, CUdeviceptr, size_t, CUstream);
   CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
@@ -95,6 +97,8 @@ int kiln_cuda_open(int ordinal, kiln_cuda **out) {
       {(void **)&c->cuModuleUnload, "cuModuleUnload"},
       {(void **)&c->cuMemAlloc, "cuMemAlloc_v2"},
       {(void **)&c->cuMemFree, "cuMemFree_v2"},
+      {(void **)&c->cuMemHostAlloc, "cuMemHostAlloc"},
+      {(void **)&c->cuMemFreeHost, "cuMemFreeHost"},
       {(void **)&c->cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2"},
       {(void **)&c->cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"},
       {(void **)&c->cuLaunchKernel, "cuLaunchKernel"},
@@ -200,6 +204,16 @@ int kiln_cuda_alloc(kiln_cuda *c, size_t bytes, kiln_device_ptr *out) {
 
 int kiln_cuda_free(kiln_cuda *c, kiln_device_ptr p) { return check(c, c->cuMemFree(p), "cuMemFree"); }
 
+int kiln_cuda_alloc_pinned(kiln_cuda *c, size_t bytes, void **out) {
+  *out = NULL;
+  return check(c, c->cuMemHostAlloc(out, bytes ? bytes : 1, 0), "cuMemHostAlloc");
+}
+
+void kiln_cuda_free_pinned(kiln_cuda *c, void *p) {
+  if (p)
+    c->cuMemFreeHost(p);
+}
+
 /* From pageable memory the driver stages the source before returning, so the
  * caller may reuse it at once; the copy itself waits for the stream's
  * earlier work, which may still be reading the destination. */
@@ -242,6 +256,10 @@ void kiln_cuda_event_destroy(kiln_cuda *c, void *event) {
 
 int kiln_cuda_event_record(kiln_cuda *c, void *event) {
   return check(c, c->cuEventRecord(event, c->stream), "cuEventRecord");
+}
+
+int kiln_cuda_event_wait(kiln_cuda *c, void *event) {
+  return check(c, c->cuEventSynchronize(event), "cuEventSynchronize");
 }
 
 int kiln_cuda_elapsed_ms(kiln_cuda *c, void *start, void *end, float *ms) {

@@ -29,6 +29,17 @@ struct kiln_gpu {
   const void **input_ptrs;  /* the same as addresses, the entry points' x */
   int device_stale, host_stale;
   float lr_on_device;       /* the learning rate last copied in; NaN: none */
+  /* A step's batch, labels and learning rate go to the device from
+   * page-locked memory, so the copy does not wait for the steps before it;
+   * two such stages, so that the host fills one while the other's copy may
+   * be pending (the event after that copy says when it is done). Without
+   * page-locked memory (the driver refused it) they go from the caller's
+   * memory, which the driver stages itself, perhaps waiting. */
+  struct stage {
+    unsigned char *host;
+    void *copied;
+  } stages[2];
+  int next_stage;
   int sync_launches;        /* KILN_CUDA_SYNC=1: wait after each launch */
   const char *profile;      /* KILN_CUDA_PROFILE=FILE: time every launch */
   struct kernel_time {
@@ -62,6 +73,20 @@ static int64_t ptx_params(const char *ptx, const char *name) {
 
 static size_t input_bytes(const kiln_model *m, int64_t i, int64_t rows) {
   return (size_t)(rows * m->inputs[i].numel) * KILN_INPUT_VALUE_BYTES;
+}
+
+static size_t label_bytes(const kiln_model *m) {
+  return (size_t)(m->batch * m->label_numel) * sizeof(float);
+}
+
+static size_t aligned(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+/* A stage: each input's batch, the labels and the learning rate. */
+static size_t stage_bytes(const kiln_model *m) {
+  size_t bytes = aligned(label_bytes(m)) + sizeof(float);
+  for (int64_t i = 0; i < m->num_inputs; ++i)
+    bytes += aligned(input_bytes(m, i, m->batch));
+  return bytes;
 }
 
 kiln_gpu *kiln_gpu_create(const kiln_model *m, int device) {
@@ -107,14 +132,33 @@ kiln_gpu *kiln_gpu_create(const kiln_model *m, int device) {
       {&g->workspace, (size_t)m->workspace_bytes},
       {&g->hyper, sizeof(float)},
       {&g->loss, KILN_QUEUE_STEPS * sizeof(float)}, /* a slot per queued step */
-      {&g->label, (size_t)(m->batch * m->label_numel) * sizeof(float)},
+      {&g->label, label_bytes(m)},
       {&g->out, (size_t)(m->batch * m->output_numel) * sizeof(float)},
   };
+  int loaded = rc == 0;
+  size_t device_bytes = 0;
+  for (size_t i = 0; i < sizeof buffers / sizeof *buffers; ++i)
+    device_bytes += buffers[i].bytes;
+  for (int64_t i = 0; i < m->num_inputs; ++i)
+    device_bytes += input_bytes(m, i, m->batch);
   for (size_t i = 0; rc == 0 && i < sizeof buffers / sizeof *buffers; ++i)
     rc = kiln_cuda_alloc(g->cuda, buffers[i].bytes, buffers[i].p);
   for (int64_t i = 0; rc == 0 && i < m->num_inputs; ++i) {
     rc = kiln_cuda_alloc(g->cuda, input_bytes(m, i, m->batch), &g->inputs[i]);
     g->input_ptrs[i] = (const void *)(uintptr_t)g->inputs[i];
+  }
+  if (rc && loaded) /* the arenas did not fit */
+    rc = kiln_fail("model '%s' needs %.1f %s on %s for its parameters, state, workspace and "
+                   "one batch: %s", m->name,
+                   (double)device_bytes / (device_bytes < (1u << 20) ? 1024.0 : 1024.0 * 1024.0),
+                   device_bytes < (1u << 20) ? "KiB" : "MiB", kiln_cuda_device_name(g->cuda),
+                   kiln_error());
+  for (int k = 0; rc == 0 && k < 2; ++k) {
+    struct stage *st = &g->stages[k];
+    if (kiln_cuda_alloc_pinned(g->cuda, stage_bytes(m), (void **)&st->host) == 0)
+      rc = kiln_cuda_event_create(g->cuda, &st->copied);
+    else
+      kiln_clear_error(); /* the caller's memory will do */
   }
   if (entered)
     kiln_cuda_leave(g->cuda);
@@ -177,6 +221,10 @@ void kiln_gpu_destroy(kiln_gpu *g) {
       write_profile(g);
     kiln_cuda_event_destroy(g->cuda, g->start);
     kiln_cuda_event_destroy(g->cuda, g->end);
+    for (int k = 0; k < 2; ++k) {
+      kiln_cuda_event_destroy(g->cuda, g->stages[k].copied);
+      kiln_cuda_free_pinned(g->cuda, g->stages[k].host);
+    }
     kiln_device_ptr all[] = {g->params, g->state, g->workspace, g->hyper, g->loss, g->label, g->out};
     for (size_t i = 0; i < sizeof all / sizeof *all; ++i)
       if (all[i])
@@ -295,23 +343,43 @@ static void call_train_step(kiln_gpu *g, void *ctx) {
                    (uint8_t *)(uintptr_t)g->workspace);
 }
 
-/* The staging buffers are reused by the next step: its copies wait on the
- * stream for this step's kernels, which read them. */
+/* Copies `bytes` of `src` to `dst` through the stage at `*at` (advanced),
+ * or straight from `src` without one. */
+static int stage_copy(kiln_gpu *g, struct stage *st, size_t *at, kiln_device_ptr dst,
+                      const void *src, size_t bytes) {
+  if (!st->host)
+    return kiln_cuda_to_device(g->cuda, dst, src, bytes);
+  memcpy(st->host + *at, src, bytes);
+  int rc = kiln_cuda_to_device(g->cuda, dst, st->host + *at, bytes);
+  *at += aligned(bytes);
+  return rc;
+}
+
+/* The device's batch buffers are reused by the next step: its copies wait
+ * on the stream for this step's kernels, which read them. */
 static int queue_step(kiln_state *s, const void *const *x, const void *y, int64_t slot) {
   kiln_gpu *g = s->gpu;
   const kiln_model *m = s->model;
   if (push(s))
     return -1;
+  struct stage *st = &g->stages[g->next_stage];
+  g->next_stage ^= 1;
+  /* The copy from this stage two steps ago must be done before it is refilled. */
+  if (st->host && kiln_cuda_event_wait(g->cuda, st->copied))
+    return -1;
+  size_t at = 0;
   for (int64_t i = 0; i < m->num_inputs; ++i)
-    if (kiln_cuda_to_device(g->cuda, g->inputs[i], x[i], input_bytes(m, i, m->batch)))
+    if (stage_copy(g, st, &at, g->inputs[i], x[i], input_bytes(m, i, m->batch)))
       return -1;
-  if (kiln_cuda_to_device(g->cuda, g->label, y, (size_t)(m->batch * m->label_numel) * sizeof(float)))
+  if (stage_copy(g, st, &at, g->label, y, label_bytes(m)))
     return -1;
   if (s->hyper[0] != g->lr_on_device) {
-    if (kiln_cuda_to_device(g->cuda, g->hyper, s->hyper, sizeof(float)))
+    if (stage_copy(g, st, &at, g->hyper, s->hyper, sizeof(float)))
       return -1;
     g->lr_on_device = s->hyper[0];
   }
+  if (st->host && kiln_cuda_event_record(g->cuda, st->copied))
+    return -1;
   step_args a = {slot};
   if (run_entry(g, call_train_step, &a))
     return -1;

@@ -17,15 +17,23 @@
  *                              per launch, "copy in|out BYTES" per copy
  *   KILN_FAKE_CUDA_FAIL=NAME   launches of kernel NAME fail (error 719)
  *   KILN_FAKE_CUDA_INIT=CODE   cuInit fails with CODE
+ *   KILN_FAKE_CUDA_MEMORY=N    device memory: allocations past N bytes in
+ *                              all (frees not counted) are out of memory
  * Kernels built with kilnc --gpu-emulate-races are checked for data races
  * (see note_word); a launch with one fails, naming it on stderr.
  * Every call but initialisation needs the context pushed on the calling
  * thread (error 201 otherwise), as a real driver does, and every copy and
  * launch a stream cuStreamCreate made and cuStreamDestroy did not end
  * (error 400 otherwise: Kiln's work never goes on the legacy stream, which
- * would serialise with an application's). Work runs when it is queued,
- * which is what a device's stream order guarantees at the points Kiln
- * reads results (the copies out wait for everything queued before).
+ * would serialise with an application's). Work on the stream is deferred
+ * as on a device: an emulated launch (with its parameters copied, as the
+ * driver does) and a copy in run only when the host waits for them (a copy
+ * out, a stream or event synchronisation, freeing memory). A copy from
+ * page-locked memory (cuMemHostAlloc) reads its source then, a copy from
+ * other memory when it is queued (the driver stages pageable memory), so a
+ * host that refills a page-locked buffer before the copy from it is done
+ * sends the wrong data here too. A launch that fails when run is reported
+ * by the call that waited for it.
  *===----------------------------------------------------------------------===*/
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -46,7 +54,14 @@ typedef struct entry {
   char name[256];
   kernel_fn run;  /* the host-compiled kernel, if the build has one */
   int barriers;   /* it synchronizes its block's threads */
+  int nparams;
+  size_t *param_bytes; /* each parameter's size, from the PTX */
 } entry;
+
+/* Runs a stream's deferred work (below; stream -1: every stream's), all of
+ * it or (upto) through a position of its queue, an event's record; returns
+ * the error of a launch that failed. */
+static CUresult drain(int stream, unsigned long upto);
 
 typedef struct module {
   entry *entries;
@@ -138,6 +153,7 @@ CUresult cuStreamCreate(void **out, unsigned flags) {
     }
   return 2;
 }
+static int stream_index(void *stream) { return (int)((int *)stream - streams); }
 static int live_stream(void *stream) {
   int *p = stream;
   return p >= streams && p < streams + kStreams && *p;
@@ -150,20 +166,23 @@ static int live_stream(void *stream) {
 CUresult cuStreamDestroy_v2(void *stream) {
   NEED_CONTEXT();
   NEED_STREAM(stream);
+  drain(stream_index(stream), 0); /* its work completes first */
   *(int *)stream = 0;
   return 0;
 }
 CUresult cuStreamSynchronize(void *stream) {
   NEED_CONTEXT();
   NEED_STREAM(stream);
-  return 0;
+  return drain(stream_index(stream), 0);
 }
 
 /* Events: the host time they were recorded at (work runs when queued, so
  * that is when the work before them finished). */
 typedef struct event {
-  double at;
-  int recorded;
+  double at;            /* when its last record ran */
+  int stream;           /* of its last record */
+  unsigned long record; /* the queue position of its last record; 0: none */
+  int done;             /* that record has run */
 } event;
 static double now_ms(void) {
   struct timespec ts;
@@ -181,23 +200,66 @@ CUresult cuEventDestroy_v2(void *e) {
   free(e);
   return 0;
 }
+static CUresult defer_record(int stream, event *e);
 CUresult cuEventRecord(void *e, void *stream) {
   NEED_CONTEXT();
   NEED_STREAM(stream);
-  ((event *)e)->at = now_ms();
-  ((event *)e)->recorded = 1;
-  return 0;
+  return defer_record(stream_index(stream), e);
 }
+/* Never recorded: nothing to wait for, as on a device. */
 CUresult cuEventSynchronize(void *e) {
   NEED_CONTEXT();
-  return ((event *)e)->recorded ? 0 : kInvalidHandle;
+  const event *ev = e;
+  return ev->record ? drain(ev->stream, ev->record) : 0;
 }
 CUresult cuEventElapsedTime(float *ms, void *start, void *end) {
   NEED_CONTEXT();
   const event *a = start, *b = end;
-  if (!a->recorded || !b->recorded)
+  if (!a->record || !b->record)
     return kInvalidHandle;
+  if (!a->done || !b->done)
+    return 600; /* CUDA_ERROR_NOT_READY */
   *ms = (float)(b->at - a->at);
+  return 0;
+}
+
+/* The sizes of the parameters an .entry declares, from "(" to ")":
+ * ".param .u64 name", ".param .align 8 .b8 name[16]". */
+static int parse_params(const char *p, entry *e) {
+  const char *end = strchr(p, ')');
+  if (!end)
+    return -1;
+  for (const char *q = p; (q = strstr(q, ".param")) && q < end;) {
+    q += 6;
+    size_t bytes = 0;
+    const char *t = q;
+    while (t < end && !bytes) {
+      t += strspn(t, " \t\n");
+      static const struct {
+        const char *type;
+        size_t bytes;
+      } types[] = {{".b8", 1},  {".u8", 1},  {".s8", 1},  {".b16", 2}, {".u16", 2},
+                   {".s16", 2}, {".f16", 2}, {".b32", 4}, {".u32", 4}, {".s32", 4},
+                   {".f32", 4}, {".b64", 8}, {".u64", 8}, {".s64", 8}, {".f64", 8}};
+      size_t len = strcspn(t, " \t\n,)");
+      for (size_t i = 0; i < sizeof types / sizeof *types; ++i)
+        if (len == strlen(types[i].type) && !strncmp(t, types[i].type, len))
+          bytes = types[i].bytes;
+      t += len;
+    }
+    if (!bytes)
+      return -1;
+    t += strspn(t, " \t\n");
+    t += strcspn(t, " \t\n,)[");
+    if (*t == '[')
+      bytes *= (size_t)strtoul(t + 1, NULL, 10);
+    size_t *grown = realloc(e->param_bytes, (size_t)(e->nparams + 1) * sizeof *grown);
+    if (!grown)
+      return -1;
+    e->param_bytes = grown;
+    e->param_bytes[e->nparams++] = bytes;
+    q = t;
+  }
   return 0;
 }
 
@@ -217,7 +279,16 @@ CUresult cuModuleLoadData(void **out, const void *image) {
       return kInvalidValue;
     }
     m->entries = grown;
-    snprintf(m->entries[m->count++].name, sizeof(entry), "%.*s", (int)n, p);
+    entry *e = &m->entries[m->count++];
+    memset(e, 0, sizeof *e);
+    snprintf(e->name, sizeof e->name, "%.*s", (int)n, p);
+    if (parse_params(p + n, e)) {
+      for (int i = 0; i < m->count; ++i)
+        free(m->entries[i].param_bytes);
+      free(m->entries);
+      free(m);
+      return kInvalidValue;
+    }
   }
   if (!m->count) {
     free(m);
@@ -229,7 +300,10 @@ CUresult cuModuleLoadData(void **out, const void *image) {
 
 CUresult cuModuleUnload(void *mod) {
   NEED_CONTEXT();
+  drain(-1, 0);
   module *m = mod;
+  for (int i = 0; i < m->count; ++i)
+    free(m->entries[i].param_bytes);
   free(m->entries);
   free(m);
   return 0;
@@ -252,6 +326,43 @@ CUresult cuModuleGetFunction(void **out, void *mod, const char *name) {
   return kNotFound;
 }
 
+/* Page-locked host memory: copies from it read it when they run. */
+enum { kPinned = 16 };
+static struct {
+  char *p;
+  size_t bytes;
+} pinned[kPinned];
+CUresult cuMemHostAlloc(void **out, size_t bytes, unsigned flags) {
+  NEED_CONTEXT();
+  for (int i = 0; !flags && i < kPinned; ++i)
+    if (!pinned[i].p) {
+      if (!(pinned[i].p = malloc(bytes ? bytes : 1)))
+        return 2;
+      pinned[i].bytes = bytes;
+      *out = pinned[i].p;
+      return 0;
+    }
+  return flags ? kInvalidValue : 2;
+}
+CUresult cuMemFreeHost(void *p) {
+  NEED_CONTEXT();
+  drain(-1, 0);
+  for (int i = 0; i < kPinned; ++i)
+    if (pinned[i].p && pinned[i].p == p) {
+      free(p);
+      pinned[i].p = NULL;
+      return 0;
+    }
+  return kInvalidValue;
+}
+static int is_pinned(const void *src, size_t bytes) {
+  for (int i = 0; i < kPinned; ++i)
+    if (pinned[i].p && (const char *)src >= pinned[i].p &&
+        (const char *)src + bytes <= pinned[i].p + pinned[i].bytes)
+      return 1;
+  return 0;
+}
+
 /* A device's fresh memory holds whatever was there before. Where the
  * kernels run here (the program has emulated kernels) it is all bits set, a
  * NaN in every float and -1 in every integer, so that a kernel reading
@@ -259,6 +370,11 @@ CUresult cuModuleGetFunction(void **out, void *mod, const char *name) {
  * zeros; where they do not, zeros keep the host side's numbers finite. */
 CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
   NEED_CONTEXT();
+  static size_t allocated;
+  const char *limit = getenv("KILN_FAKE_CUDA_MEMORY");
+  if (limit && allocated + bytes > (size_t)strtoull(limit, NULL, 10))
+    return 2; /* CUDA_ERROR_OUT_OF_MEMORY */
+  allocated += bytes;
   void *q = malloc(bytes ? bytes : 1);
   if (q)
     memset(q, dlsym(RTLD_DEFAULT, "kiln_emu_ids") ? 0xff : 0, bytes ? bytes : 1);
@@ -268,24 +384,29 @@ CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
 
 CUresult cuMemFree_v2(CUdeviceptr p) {
   NEED_CONTEXT();
+  drain(-1, 0); /* as a device finishes what may still use it */
   free((void *)(size_t)p);
   return 0;
 }
 
+static CUresult defer_copy(int stream, void *dst, const void *src, size_t bytes);
+
 CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t bytes, void *stream) {
   NEED_CONTEXT();
   NEED_STREAM(stream);
-  memcpy((void *)(size_t)dst, src, bytes);
   log_copy("in", bytes);
-  return 0;
+  return defer_copy(stream_index(stream), (void *)(size_t)dst, src, bytes);
 }
 
+/* Into pageable memory, as Kiln copies out: done when it returns. */
 CUresult cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t bytes, void *stream) {
   NEED_CONTEXT();
   NEED_STREAM(stream);
-  memcpy(dst, (const void *)(size_t)src, bytes);
+  CUresult r = drain(stream_index(stream), 0);
+  if (r == 0)
+    memcpy(dst, (const void *)(size_t)src, bytes);
   log_copy("out", bytes);
-  return 0;
+  return r;
 }
 
 /* The emulated kernels' view of the launch: tid, ntid, ctaid, nctaid (x,
@@ -544,6 +665,117 @@ static CUresult emulate(const entry *e, const unsigned v[6], void **params) {
   return 0;
 }
 
+/* Each stream's deferred work, in order. Positions count from 1 over the
+ * stream's life (an event's record names one). */
+typedef struct work {
+  enum { kCopy, kLaunch, kRecord } kind;
+  void *dst;
+  const void *src;
+  size_t bytes;
+  void *owned; /* a copy's staged source, a launch's parameter values */
+  const entry *e;
+  unsigned v[6];
+  void **params;
+  event *ev;
+} work;
+static struct queue {
+  work *pending;
+  size_t head, count, cap;
+  unsigned long queued, ran;
+  CUresult failed; /* a launch that failed, for the next wait */
+} queues[kStreams];
+
+static CUresult defer(int stream, work w) {
+  struct queue *q = &queues[stream];
+  if (q->count == q->cap) {
+    size_t cap = q->cap ? 2 * q->cap : 256;
+    work *grown = realloc(q->pending, cap * sizeof *grown);
+    if (!grown)
+      return 2;
+    q->pending = grown, q->cap = cap;
+  }
+  q->pending[q->count++] = w;
+  ++q->queued;
+  return 0;
+}
+
+static CUresult defer_copy(int stream, void *dst, const void *src, size_t bytes) {
+  work w = {.kind = kCopy, .dst = dst, .src = src, .bytes = bytes};
+  if (!is_pinned(src, bytes)) { /* staged now, as the driver stages pageable memory */
+    if (!(w.owned = malloc(bytes ? bytes : 1)))
+      return 2;
+    memcpy(w.owned, src, bytes);
+    w.src = w.owned;
+  }
+  CUresult r = defer(stream, w);
+  if (r)
+    free(w.owned);
+  return r;
+}
+
+static CUresult defer_record(int stream, event *e) {
+  CUresult r = defer(stream, (work){.kind = kRecord, .ev = e});
+  if (r == 0)
+    e->stream = stream, e->record = queues[stream].queued, e->done = 0;
+  return r;
+}
+
+/* cuLaunchKernel reads the parameters when called: their values go with
+ * the launch. */
+static CUresult defer_launch(int stream, const entry *e, const unsigned v[6], void **params) {
+  size_t total = 0;
+  for (int i = 0; i < e->nparams; ++i)
+    total += e->param_bytes[i];
+  work w = {.kind = kLaunch, .e = e};
+  memcpy(w.v, v, sizeof w.v);
+  w.owned = malloc(total + (size_t)(e->nparams + 1) * sizeof(void *));
+  if (!w.owned)
+    return 2;
+  w.params = w.owned;
+  char *values = (char *)(w.params + e->nparams + 1);
+  for (int i = 0; i < e->nparams; ++i) {
+    memcpy(values, params[i], e->param_bytes[i]);
+    w.params[i] = values;
+    values += e->param_bytes[i];
+  }
+  CUresult r = defer(stream, w);
+  if (r)
+    free(w.owned);
+  return r;
+}
+
+static CUresult drain(int stream, unsigned long upto) {
+  if (stream < 0) {
+    CUresult first = 0;
+    for (int i = 0; i < kStreams; ++i) {
+      CUresult r = drain(i, 0);
+      first = first ? first : r;
+    }
+    return first;
+  }
+  struct queue *q = &queues[stream];
+  while (q->head < q->count && (!upto || q->ran < upto)) {
+    work *w = &q->pending[q->head++];
+    ++q->ran;
+    if (w->kind == kCopy) {
+      memcpy(w->dst, w->src, w->bytes);
+    } else if (w->kind == kLaunch) {
+      CUresult r = emulate(w->e, w->v, w->params);
+      if (r && !q->failed)
+        q->failed = r;
+    } else if (w->ev->stream == stream && w->ev->record == q->ran) {
+      w->ev->at = now_ms();
+      w->ev->done = 1;
+    }
+    free(w->owned);
+  }
+  if (q->head == q->count)
+    q->head = q->count = 0;
+  CUresult r = q->failed;
+  q->failed = 0;
+  return r;
+}
+
 CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                         unsigned bz, unsigned smem, void *stream, void **params, void **extra) {
   NEED_CONTEXT();
@@ -560,7 +792,7 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
   const char *fail = getenv("KILN_FAKE_CUDA_FAIL");
   if (fail && !strcmp(fail, e->name))
     return kLaunchFailed;
-  return e->run ? emulate(e, v, params) : 0;
+  return e->run ? defer_launch(stream_index(stream), e, v, params) : 0;
 }
 
 CUresult cuGetErrorString(CUresult r, const char **msg) {
@@ -572,6 +804,7 @@ CUresult cuGetErrorString(CUresult r, const char **msg) {
   case kInvalidValue: *msg = "invalid argument"; break;
   case kInvalidHandle: *msg = "invalid resource handle"; break;
   case kNoDevice: *msg = "no CUDA-capable device is detected"; break;
+  case 2: *msg = "out of memory"; break;
   default: *msg = "unknown error"; break;
   }
   return 0;

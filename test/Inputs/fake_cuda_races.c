@@ -14,6 +14,7 @@ CUresult cuModuleLoadData(void **, const void *);
 CUresult cuModuleGetFunction(void **, void *, const char *);
 CUresult cuModuleUnload(void *);
 CUresult cuStreamCreate(void **, unsigned);
+CUresult cuStreamSynchronize(void *);
 CUresult cuLaunchKernel(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
                         unsigned, void *, void **, void **);
 
@@ -129,7 +130,10 @@ int main(void) {
     void *f, *params[1] = {0};
     if (cuModuleGetFunction(&f, module, names[i]))
       return 2;
+    /* A launch runs when waited for; its failure is the wait's. */
     CUresult r = cuLaunchKernel(f, 2, 1, 1, 8, 1, 1, 0, stream, params, 0);
+    if (r == 0)
+      r = cuStreamSynchronize(stream);
     printf("%s: %s\n", names[i], r ? "failed" : "ok");
   }
   return cuModuleUnload(module) ? 2 : 0;

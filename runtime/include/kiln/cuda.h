@@ -33,10 +33,15 @@ int kiln_cuda_unload(kiln_cuda *c, void *module);
 int kiln_cuda_function(kiln_cuda *c, void *module, const char *name, void **function);
 int kiln_cuda_alloc(kiln_cuda *c, size_t bytes, kiln_device_ptr *out);
 int kiln_cuda_free(kiln_cuda *c, kiln_device_ptr p);
+/* Page-locked host memory: a copy to the device from it runs on the stream
+ * without the host waiting, so the source must stay as it is until the copy
+ * is done (an event recorded after it). */
+int kiln_cuda_alloc_pinned(kiln_cuda *c, size_t bytes, void **out);
+void kiln_cuda_free_pinned(kiln_cuda *c, void *p);
 /* Copies and launches run in call order on the instance's stream. A copy to
- * the device and a launch return without waiting for the device (the source
- * may be reused at once); a copy to the host returns when it is done, so
- * after everything before it. */
+ * the device and a launch return without waiting for the device (a pageable
+ * source may be reused at once, a pinned one once the copy is done); a copy
+ * to the host returns when it is done, so after everything before it. */
 int kiln_cuda_to_device(kiln_cuda *c, kiln_device_ptr dst, const void *src, size_t bytes);
 int kiln_cuda_to_host(kiln_cuda *c, void *dst, kiln_device_ptr src, size_t bytes);
 /* `name` is the kernel's, for the error message. */
@@ -48,6 +53,9 @@ int kiln_cuda_synchronize(kiln_cuda *c);
 int kiln_cuda_event_create(kiln_cuda *c, void **event);
 void kiln_cuda_event_destroy(kiln_cuda *c, void *event);
 int kiln_cuda_event_record(kiln_cuda *c, void *event);
+/* Waits until the work before the event's last record is done (at once if
+ * it was never recorded). */
+int kiln_cuda_event_wait(kiln_cuda *c, void *event);
 /* Waits for `end`, then the milliseconds between `start` and `end`. */
 int kiln_cuda_elapsed_ms(kiln_cuda *c, void *start, void *end, float *ms);
 
