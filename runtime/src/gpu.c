@@ -215,6 +215,10 @@ static void write_profile(const kiln_gpu *g) {
 void kiln_gpu_destroy(kiln_gpu *g) {
   if (!g)
     return;
+  /* Freeing after a fault fails too; the message that matters is the one
+   * the caller got before (it may print it after destroying the state). */
+  char error[sizeof g->error];
+  snprintf(error, sizeof error, "%s", kiln_error());
   if (g->cuda && kiln_cuda_enter(g->cuda) == 0) {
     kiln_cuda_synchronize(g->cuda); /* no queued step may still use what is freed */
     if (g->times && g->start && g->end)
@@ -240,6 +244,10 @@ void kiln_gpu_destroy(kiln_gpu *g) {
   free(g->functions);
   free(g->params_of);
   free(g->times);
+  if (*error)
+    kiln_fail("%s", error);
+  else
+    kiln_clear_error();
   free(g->inputs);
   free(g->input_ptrs);
   free(g);
@@ -355,18 +363,13 @@ static int stage_copy(kiln_gpu *g, struct stage *st, size_t *at, kiln_device_ptr
   return rc;
 }
 
-/* The device's batch buffers are reused by the next step: its copies wait
- * on the stream for this step's kernels, which read them. */
-static int queue_step(kiln_state *s, const void *const *x, const void *y, int64_t slot) {
+/* The stage's copies in: the batch, the labels, the learning rate when it
+ * changed. Without a stage (no page-locked memory) they wait until done:
+ * the caller's memory may itself be page-locked, which the driver would
+ * read only when the copy runs, after the call returned. */
+static int copy_step_in(kiln_state *s, struct stage *st, const void *const *x, const void *y) {
   kiln_gpu *g = s->gpu;
   const kiln_model *m = s->model;
-  if (push(s))
-    return -1;
-  struct stage *st = &g->stages[g->next_stage];
-  g->next_stage ^= 1;
-  /* The copy from this stage two steps ago must be done before it is refilled. */
-  if (st->host && kiln_cuda_event_wait(g->cuda, st->copied))
-    return -1;
   size_t at = 0;
   for (int64_t i = 0; i < m->num_inputs; ++i)
     if (stage_copy(g, st, &at, g->inputs[i], x[i], input_bytes(m, i, m->batch)))
@@ -378,13 +381,34 @@ static int queue_step(kiln_state *s, const void *const *x, const void *y, int64_
       return -1;
     g->lr_on_device = s->hyper[0];
   }
-  if (st->host && kiln_cuda_event_record(g->cuda, st->copied))
+  return st->host ? kiln_cuda_event_record(g->cuda, st->copied) : kiln_cuda_synchronize(g->cuda);
+}
+
+/* The device's batch buffers are reused by the next step: its copies wait
+ * on the stream for this step's kernels, which read them. */
+static int queue_step(kiln_state *s, const void *const *x, const void *y, int64_t slot) {
+  kiln_gpu *g = s->gpu;
+  if (push(s))
     return -1;
+  struct stage *st = &g->stages[g->next_stage];
+  /* The copy from this stage two steps ago must be done before it is
+   * refilled; waiting for it is where an earlier step's fault shows. */
+  if (st->host && kiln_cuda_event_wait(g->cuda, st->copied))
+    return kiln_fail("%s (an earlier step failed on the device; KILN_CUDA_SYNC=1 names the "
+                     "kernel)", kiln_error());
+  if (copy_step_in(s, st, x, y)) {
+    /* Some copies may be queued that the stage's event does not cover:
+     * wait for them, and copy the learning rate again next time. */
+    char why[512];
+    snprintf(why, sizeof why, "%s", kiln_error());
+    kiln_cuda_synchronize(g->cuda);
+    g->lr_on_device = NAN;
+    return kiln_fail("%s", why);
+  }
+  g->next_stage ^= 1;
   step_args a = {slot};
-  if (run_entry(g, call_train_step, &a))
-    return -1;
-  g->host_stale = 1;
-  return 0;
+  g->host_stale = 1; /* even if a launch fails, the ones before it ran */
+  return run_entry(g, call_train_step, &a);
 }
 
 typedef struct predict_args {

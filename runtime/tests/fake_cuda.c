@@ -16,6 +16,9 @@
  *   KILN_FAKE_CUDA_LOG=FILE    append "launch NAME grid X,Y,Z block X,Y,Z"
  *                              per launch, "copy in|out BYTES" per copy
  *   KILN_FAKE_CUDA_FAIL=NAME   launches of kernel NAME fail (error 719)
+ *   KILN_FAKE_CUDA_FAULT=NAME  kernel NAME faults when it runs: the launch
+ *                              succeeds, and every later launch, copy and
+ *                              wait fails with 719, as on a device
  *   KILN_FAKE_CUDA_INIT=CODE   cuInit fails with CODE
  *   KILN_FAKE_CUDA_MEMORY=N    device memory: allocations past N bytes in
  *                              all (frees not counted) are out of memory
@@ -62,6 +65,9 @@ typedef struct entry {
  * it or (upto) through a position of its queue, an event's record; returns
  * the error of a launch that failed. */
 static CUresult drain(int stream, unsigned long upto);
+/* A kernel that faulted (KILN_FAKE_CUDA_FAULT): the context's error from
+ * then on, for every launch, copy and wait. */
+static CUresult fault;
 
 typedef struct module {
   entry *entries;
@@ -197,6 +203,9 @@ CUresult cuEventCreate(void **out, unsigned flags) {
 }
 CUresult cuEventDestroy_v2(void *e) {
   NEED_CONTEXT();
+  event *ev = e;
+  if (ev->record) /* a pending record of it would write freed memory */
+    drain(ev->stream, ev->record);
   free(e);
   return 0;
 }
@@ -204,13 +213,13 @@ static CUresult defer_record(int stream, event *e);
 CUresult cuEventRecord(void *e, void *stream) {
   NEED_CONTEXT();
   NEED_STREAM(stream);
-  return defer_record(stream_index(stream), e);
+  return fault ? fault : defer_record(stream_index(stream), e);
 }
 /* Never recorded: nothing to wait for, as on a device. */
 CUresult cuEventSynchronize(void *e) {
   NEED_CONTEXT();
   const event *ev = e;
-  return ev->record ? drain(ev->stream, ev->record) : 0;
+  return ev->record ? drain(ev->stream, ev->record) : fault;
 }
 CUresult cuEventElapsedTime(float *ms, void *start, void *end) {
   NEED_CONTEXT();
@@ -394,6 +403,8 @@ static CUresult defer_copy(int stream, void *dst, const void *src, size_t bytes)
 CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t bytes, void *stream) {
   NEED_CONTEXT();
   NEED_STREAM(stream);
+  if (fault)
+    return fault;
   log_copy("in", bytes);
   return defer_copy(stream_index(stream), (void *)(size_t)dst, src, bytes);
 }
@@ -728,6 +739,7 @@ static CUresult defer_launch(int stream, const entry *e, const unsigned v[6], vo
     total += e->param_bytes[i];
   work w = {.kind = kLaunch, .e = e};
   memcpy(w.v, v, sizeof w.v);
+  total += 8 * (size_t)e->nparams; /* each value 8-aligned, as the driver aligns them */
   w.owned = malloc(total + (size_t)(e->nparams + 1) * sizeof(void *));
   if (!w.owned)
     return 2;
@@ -736,7 +748,7 @@ static CUresult defer_launch(int stream, const entry *e, const unsigned v[6], vo
   for (int i = 0; i < e->nparams; ++i) {
     memcpy(values, params[i], e->param_bytes[i]);
     w.params[i] = values;
-    values += e->param_bytes[i];
+    values += (e->param_bytes[i] + 7) / 8 * 8;
   }
   CUresult r = defer(stream, w);
   if (r)
@@ -760,7 +772,10 @@ static CUresult drain(int stream, unsigned long upto) {
     if (w->kind == kCopy) {
       memcpy(w->dst, w->src, w->bytes);
     } else if (w->kind == kLaunch) {
-      CUresult r = emulate(w->e, w->v, w->params);
+      const char *faulting = getenv("KILN_FAKE_CUDA_FAULT");
+      CUresult r = faulting && !strcmp(faulting, w->e->name) ? (fault = kLaunchFailed)
+                   : w->e->run                                ? emulate(w->e, w->v, w->params)
+                                                              : 0;
       if (r && !q->failed)
         q->failed = r;
     } else if (w->ev->stream == stream && w->ev->record == q->ran) {
@@ -773,7 +788,7 @@ static CUresult drain(int stream, unsigned long upto) {
     q->head = q->count = 0;
   CUresult r = q->failed;
   q->failed = 0;
-  return r;
+  return fault ? fault : r;
 }
 
 CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
@@ -788,11 +803,16 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
   if (!params || !gx || !gy || !gz || !bx || !by || !bz || gx > 0x7fffffffu || gy > 65535 ||
       gz > 65535 || bx > 1024 || by > 1024 || bz > 64 || bx * by * bz > 1024 || smem > 48 * 1024)
     return kInvalidValue;
+  if (fault)
+    return fault;
   logf_("launch %s grid %u,%u,%u block %u,%u,%u\n", e->name, v);
   const char *fail = getenv("KILN_FAKE_CUDA_FAIL");
   if (fail && !strcmp(fail, e->name))
     return kLaunchFailed;
-  return e->run ? defer_launch(stream_index(stream), e, v, params) : 0;
+  const char *faulting = getenv("KILN_FAKE_CUDA_FAULT");
+  return e->run || (faulting && !strcmp(faulting, e->name))
+             ? defer_launch(stream_index(stream), e, v, params)
+             : 0;
 }
 
 CUresult cuGetErrorString(CUresult r, const char **msg) {

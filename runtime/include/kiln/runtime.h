@@ -100,8 +100,9 @@ float kiln_state_train_step(kiln_state *s, const void *const *inputs, const void
 int kiln_state_queue_step(kiln_state *s, const void *const *inputs, const void *y);
 /* Waits for the queued steps and writes their losses, oldest first, to
  * `losses` (room for KILN_QUEUE_STEPS); returns how many, or -1 with
- * kiln_error() set when one failed on the device (the model state is then
- * not to be trusted: load a checkpoint). The queue is empty after. */
+ * kiln_error() set when one failed on the device (a fault in a kernel
+ * leaves the device unusable to this process: destroy the state; a new
+ * process can resume from the last checkpoint). The queue is empty after. */
 int kiln_state_take_losses(kiln_state *s, float *losses);
 /* The first parameter or state tensor holding a NaN or an infinity (its
  * name, and the element in *element), or NULL when every value is finite. */
