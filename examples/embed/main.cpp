@@ -100,18 +100,36 @@ int main(int argc, char **argv) {
   std::vector<float> x(kBatch * kFeatures), y(kBatch);
   std::vector<size_t> idx(train.size());
   std::iota(idx.begin(), idx.end(), 0);
+  // Steps are queued rather than taken one by one (_train_step): a GPU
+  // build then runs a step while the next batch is gathered here, and the
+  // losses come back together when asked for.
+  float losses[LOGISTIC_REGRESSION_QUEUE_STEPS];
   for (int epoch = 0; epoch < 30; ++epoch) {
     std::shuffle(idx.begin(), idx.end(), rng);
-    float loss = 0;
+    double sum = 0;
+    int steps = 0;
     for (size_t start = 0; start + kBatch <= idx.size(); start += kBatch) {
       for (int i = 0; i < kBatch; ++i) {
         std::copy_n(train.x.begin() + idx[start + i] * kFeatures, kFeatures, x.begin() + i * kFeatures);
         y[i] = train.y[idx[start + i]];
       }
-      loss = logistic_regression_train_step(model, x.data(), y.data());
+      if (logistic_regression_queue_step(model, x.data(), y.data()) != 0) {
+        std::fprintf(stderr, "training failed: %s\n", logistic_regression_error());
+        return 1;
+      }
+      bool last = start + 2 * kBatch > idx.size();
+      if (++steps % LOGISTIC_REGRESSION_QUEUE_STEPS == 0 || last) {
+        int n = logistic_regression_take_losses(model, losses);
+        if (n < 0) {
+          std::fprintf(stderr, "training failed: %s\n", logistic_regression_error());
+          return 1;
+        }
+        for (int k = 0; k < n; ++k)
+          sum += losses[k];
+      }
     }
     if (epoch % 10 == 9)
-      std::printf("epoch %d loss %.4f\n", epoch + 1, loss);
+      std::printf("epoch %d mean loss %.4f\n", epoch + 1, sum / steps);
   }
   std::vector<float> logits, reloaded;
   float acc = accuracy(model, test, &logits);
