@@ -121,6 +121,23 @@ bool Place::disjointFrom(const Place &other) const {
          (bytes->second <= other.bytes->first || other.bytes->second <= bytes->first);
 }
 
+bool sameElements(Value x, Value y) {
+  if (x == y)
+    return true;
+  auto tx = dyn_cast<MemRefType>(x.getType()), ty = dyn_cast<MemRefType>(y.getType());
+  if (!tx || !ty || tx.getShape() != ty.getShape() || tx.getElementType() != ty.getElementType())
+    return false;
+  int64_t ox, oy;
+  SmallVector<int64_t> sx, sy;
+  if (failed(getStridesAndOffset(tx, sx, ox)) || failed(getStridesAndOffset(ty, sy, oy)) ||
+      sx != sy || ShapedType::isDynamic(ox) || ShapedType::isDynamic(oy) ||
+      llvm::any_of(sx, ShapedType::isDynamic))
+    return false;
+  // Static layouts: each range starts at the memref's own first element.
+  Place px = Place::of(x), py = Place::of(y);
+  return px.root == py.root && px.bytes && py.bytes && px.bytes->first == py.bytes->first;
+}
+
 bool mayAccess(Operation *op, const Place &place, bool writesOnly) {
   WalkResult walk = op->walk([&](Operation *inner) {
     if (inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>())

@@ -38,6 +38,11 @@ inline bool disjoint(mlir::Value x, mlir::Value y) {
   return Place::of(x).disjointFrom(Place::of(y));
 }
 
+/// Whether two memrefs name the same bytes at every index: one root, the
+/// same static shape and strides, the same first byte (an arena slice and a
+/// view of a larger buffer that the memory plan put at the same offset).
+bool sameElements(mlir::Value x, mlir::Value y);
+
 /// Whether `op`, or an op nested in it, may read or write (with
 /// `writesOnly`: write) a byte of `place`, by the memory effects ops declare:
 /// an op without declared effects (a view, arithmetic) touches nothing, an

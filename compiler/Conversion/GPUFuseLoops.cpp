@@ -86,7 +86,7 @@ std::optional<SmallVector<unsigned>> ownElement(scf::ParallelOp loop, ArrayRef<V
 bool compatible(scf::ParallelOp first, const Access &a, scf::ParallelOp second, const Access &b) {
   if ((!a.write && !b.write) || kiln::disjoint(a.memref, b.memref))
     return true;
-  if (a.memref != b.memref)
+  if (!kiln::sameElements(a.memref, b.memref))
     return false;
   auto ea = ownElement(first, a.indices), eb = ownElement(second, b.indices);
   return ea && eb && *ea == *eb;

@@ -28,6 +28,7 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace kiln {
+#define GEN_PASS_DEF_KILNGPUSPLITK
 #define GEN_PASS_DEF_KILNGPUTILEMATMUL
 #include "compiler/Conversion/Passes.h.inc"
 } // namespace kiln
@@ -47,6 +48,9 @@ constexpr int64_t kThinUnroll = 4;     // loads a thread has in flight
 constexpr int64_t kMaxGridYZ = 65535;  // blocks along the grid's y and z
 constexpr int64_t kFewBlocks = 16;     // fewer blocks leave most of a GPU idle
 constexpr int64_t kLongDepth = 1024;   // a reduction too long for few blocks to walk
+constexpr int64_t kSplitDepth = 256;   // the shortest reduction worth splitting
+constexpr int64_t kMinChunk = 64;      // the least of it each partial product walks
+constexpr int64_t kMaxChunks = 16;     // partial products of one output at most
 
 /// Whether `op`'s body is exactly out + a * b (isaContractionOpInterface
 /// also lets unary operations through, which this kernel would drop).
@@ -595,6 +599,144 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
       fused.insert(p.consumer);
       p.consumer.erase();
     }
+    op.erase();
+  }
+};
+
+/// Whether `op` is a product kiln-gpu-tile-matmul would tile, and the
+/// Product it would see.
+static FailureOr<Product> tiledProduct(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !isMultiplyAdd(op) || llvm::any_of(op->getOpOperands(), [](OpOperand &operand) {
+        auto type = dyn_cast<MemRefType>(operand.get().getType());
+        return !type || !type.getElementType().isF32();
+      }))
+    return failure();
+  FailureOr<Product> p = classify(op);
+  if (failed(p) || std::min(p->rows, p->cols) <= kThinRows)
+    return failure();
+  return p;
+}
+
+/// The number of chunks to split `p`'s reduction into, or 1.
+static int64_t chunksFor(const Product &p) {
+  int64_t blocks = ceilDiv(p.rows, kTile) * ceilDiv(p.cols, kTile) * p.batches;
+  if (blocks >= kFewBlocks || p.k.size() != 1 || p.depth < kSplitDepth ||
+      // left to kiln-gpu-block-reduce, as kiln-gpu-tile-matmul would
+      (p.depth >= kLongDepth && kiln::blockReduces(p.rows * p.cols * p.batches, p.depth)) ||
+      p.batches * kMaxChunks > kMaxGridYZ)
+    return 1;
+  for (int64_t s = kMaxChunks; s > 1; --s)
+    if (p.depth % s == 0 && p.depth / s >= kMinChunk)
+      return s;
+  return 1;
+}
+
+struct KilnGPUSplitKPass : kiln::impl::KilnGPUSplitKBase<KilnGPUSplitKPass> {
+  void runOnOperation() override {
+    SmallVector<linalg::GenericOp> products;
+    getOperation().walk([&](linalg::GenericOp op) { products.push_back(op); });
+    for (linalg::GenericOp op : products)
+      if (FailureOr<Product> p = tiledProduct(op); succeeded(p))
+        if (int64_t chunks = chunksFor(*p); chunks > 1)
+          split(*p, chunks);
+  }
+
+  /// out[o] (+)= sum_k A * B becomes partial[c, o] = sum over k in chunk c,
+  /// then out[o] (+)= partial[0, o] + ... + partial[chunks - 1, o].
+  void split(Product &p, int64_t chunks) {
+    linalg::GenericOp op = p.op;
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode()); // before anything is added
+    OpBuilder b(op);
+    unsigned k = p.k.front(), c = op.getNumLoops(); // the chunk: a new last loop
+    int64_t chunk = p.depth / chunks;
+    Value out = op.getDpsInitOperand(0)->get();
+    auto outType = cast<MemRefType>(out.getType());
+    SmallVector<int64_t> partialShape{chunks};
+    llvm::append_range(partialShape, outType.getShape());
+
+    // The partial products read each operand through a view whose k
+    // dimension is split into (chunk, index in it): c and k, each a loop of
+    // its own that an operand names (so linalg knows their sizes).
+    auto expanded = [&](OpOperand *operand, AffineMap &map) -> Value {
+      AffineMap old = op.getMatchingIndexingMap(operand);
+      auto at = llvm::find(old.getResults(), getAffineDimExpr(k, ctx));
+      auto type = cast<MemRefType>(operand->get().getType());
+      if (at == old.getResults().end() || !isStrided(type))
+        return {};
+      unsigned r = at - old.getResults().begin();
+      SmallVector<int64_t> shape(type.getShape());
+      shape[r] = chunk;
+      shape.insert(shape.begin() + r, chunks);
+      SmallVector<ReassociationIndices> groups;
+      for (unsigned i = 0; i < type.getRank(); ++i)
+        groups.push_back(i < r ? ReassociationIndices{i}
+                         : i == r ? ReassociationIndices{i, i + 1}
+                                  : ReassociationIndices{i + 1});
+      if (failed(memref::ExpandShapeOp::computeExpandedType(type, shape, groups)))
+        return {};
+      SmallVector<AffineExpr> results(old.getResults());
+      results[r] = getAffineDimExpr(k, ctx);
+      results.insert(results.begin() + r, getAffineDimExpr(c, ctx));
+      map = AffineMap::get(c + 1, 0, results, ctx);
+      return b.create<memref::ExpandShapeOp>(loc, shape, operand->get(), groups);
+    };
+    AffineMap lhsMap, rhsMap;
+    Value lhs = expanded(p.lhs, lhsMap), rhs = lhs ? expanded(p.rhs, rhsMap) : Value();
+    if (!lhs || !rhs) {
+      if (lhs)
+        lhs.getDefiningOp()->erase();
+      return;
+    }
+    Value partial = b.create<memref::AllocOp>(loc, MemRefType::get(partialShape, outType.getElementType()));
+    Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
+    b.create<linalg::FillOp>(loc, zero, partial);
+    AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+    SmallVector<AffineExpr> partialResults{getAffineDimExpr(c, ctx)};
+    llvm::append_range(partialResults, outMap.getResults());
+    SmallVector<AffineMap> maps{lhsMap, rhsMap, AffineMap::get(c + 1, 0, partialResults, ctx)};
+    SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+    iterators.push_back(utils::IteratorType::parallel);
+    auto partials = b.create<linalg::GenericOp>(loc, TypeRange{}, ValueRange{lhs, rhs},
+                                                ValueRange{partial}, maps, iterators);
+    IRMapping body;
+    op.getRegion().cloneInto(&partials.getRegion(), body);
+
+    // The sum of the partials, chunk by chunk in order, element by element
+    // into the output (a loop kiln-gpu-fuse-loops can join with an
+    // elementwise consumer, a bias and activation): from the output's fill
+    // value where a fill right before the product gives it (the fill goes),
+    // else from the output's old value.
+    Value start;
+    if (fill && fill.hasPureBufferSemantics() && fill.getDpsInitOperand(0)->get() == out &&
+        fill.getDpsInputOperand(0)->get().getType() == outType.getElementType() &&
+        kiln::disjoint(out, p.lhs->get()) && kiln::disjoint(out, p.rhs->get()))
+      start = fill.getDpsInputOperand(0)->get();
+    unsigned rank = outType.getRank();
+    SmallVector<Value> pieces;
+    for (int64_t i = 0; i < chunks; ++i) {
+      SmallVector<OpFoldResult> offsets(rank + 1, b.getIndexAttr(0)), sizes, strides(rank + 1, b.getIndexAttr(1));
+      offsets[0] = b.getIndexAttr(i);
+      sizes.push_back(b.getIndexAttr(1));
+      for (int64_t size : outType.getShape())
+        sizes.push_back(b.getIndexAttr(size));
+      auto pieceType = cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
+          outType.getShape(), cast<MemRefType>(partial.getType()), offsets, sizes, strides));
+      pieces.push_back(b.create<memref::SubViewOp>(loc, pieceType, partial, offsets, sizes, strides));
+    }
+    SmallVector<AffineMap> sumMaps(chunks + 1, AffineMap::getMultiDimIdentityMap(rank, ctx));
+    SmallVector<utils::IteratorType> sumIterators(rank, utils::IteratorType::parallel);
+    b.create<linalg::GenericOp>(loc, TypeRange{}, pieces, ValueRange{out}, sumMaps, sumIterators,
+                                [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                                  Value total = start ? start : args.back();
+                                  for (Value piece : args.drop_back())
+                                    total = nb.create<arith::AddFOp>(nloc, total, piece);
+                                  nb.create<linalg::YieldOp>(nloc, total);
+                                });
+    if (start)
+      fill.erase();
     op.erase();
   }
 };

@@ -170,6 +170,24 @@ def KilnGPUFuseLoops : Pass<"kiln-gpu-fuse-loops", "mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
+def KilnGPUSplitK : Pass<"kiln-gpu-split-k", "mlir::func::FuncOp"> {
+  let summary = "A product with few output tiles and a long reduction as partial products over chunks of it";
+  let description = [{
+    kiln-gpu-tile-matmul gives each 64x64 output tile one block, which walks
+    the whole reduction: a product with fewer tiles than kFewBlocks (a dense
+    layer at batch 64 with 256 outputs: 4) leaves most of a GPU idle while
+    each block walks K. Before the memory plan, such a product (one
+    reduction dimension of at least 256, neither side at most 8 wide) is
+    rewritten into partial products over S chunks of K, S the largest
+    divisor of K up to 16 leaving chunks of at least 64 (the chunk is a
+    batch dimension both operands read at chunk * size + k, a batched
+    product for kiln-gpu-tile-matmul), into a new buffer, then a reduction
+    over the chunks, in order, into the output (which takes the output's
+    fill). Deterministic; one more launch.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
 def KilnGPUTileMatmul : Pass<"kiln-gpu-tile-matmul", "mlir::func::FuncOp"> {
   let summary = "Matrix products (convolutions too) as kernels that share loads through shared memory";
   let description = [{

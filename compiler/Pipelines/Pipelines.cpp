@@ -140,6 +140,7 @@ void kiln::buildGPUKernelPipeline(OpPassManager &pm, const GPUOptions &options) 
   addBufferizationPasses(pm);
   // Before the memory plan: the sources' longer lives are planned for.
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUFoldTransposes());
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUSplitK()); // its partials are planned too
   addMemoryPlan(pm);
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUTileMatmul());
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUBlockReduce());

@@ -288,3 +288,63 @@ func.func @diagonal(%x: memref<16x16xf32>, %y: memref<16x16xf32>, %z: memref<16x
   }
   return
 }
+
+// -----
+
+// The memory plan gave the second loop's output the bytes of the first
+// loop's input (a split product's partials, dead after the sum): two names,
+// the same elements (one root, the same first byte, shape and strides), so
+// each iteration still touches only its own. Fused. The same with the
+// output one element further on: iteration i would overwrite what
+// iteration i + 1 of the first loop reads. Apart.
+// CHECK-LABEL: func.func @same_bytes_other_name
+// CHECK: scf.parallel
+// CHECK: memref.load %[[PIECE:.*]][%{{.*}}] : memref<64xf32, strided<[1], offset: 64>>
+// CHECK: memref.store %{{.*}}, %[[VIEW:.*]][%{{.*}}] : memref<64xf32>
+// CHECK-NOT: scf.parallel
+// CHECK-LABEL: func.func @shifted_by_one
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+func.func @same_bytes_other_name(%ws: memref<1024xi8>, %out: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %c256 = arith.constant 256 : index
+  %c512 = arith.constant 512 : index
+  %partial = memref.view %ws[%c0][] : memref<1024xi8> to memref<2x64xf32>
+  %piece = memref.subview %partial[1, 0] [1, 64] [1, 1] : memref<2x64xf32> to memref<64xf32, strided<[1], offset: 64>>
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %x = memref.load %piece[%i] : memref<64xf32, strided<[1], offset: 64>>
+    memref.store %x, %out[%i] : memref<64xf32>
+    scf.reduce
+  }
+  %reused = memref.view %ws[%c256][] : memref<1024xi8> to memref<64xf32>
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %x = memref.load %out[%i] : memref<64xf32>
+    %y = arith.addf %x, %x : f32
+    memref.store %y, %reused[%i] : memref<64xf32>
+    scf.reduce
+  }
+  return
+}
+func.func @shifted_by_one(%ws: memref<1024xi8>, %out: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %c252 = arith.constant 252 : index
+  %partial = memref.view %ws[%c0][] : memref<1024xi8> to memref<2x64xf32>
+  %piece = memref.subview %partial[1, 0] [1, 64] [1, 1] : memref<2x64xf32> to memref<64xf32, strided<[1], offset: 64>>
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %x = memref.load %piece[%i] : memref<64xf32, strided<[1], offset: 64>>
+    memref.store %x, %out[%i] : memref<64xf32>
+    scf.reduce
+  }
+  %reused = memref.view %ws[%c252][] : memref<1024xi8> to memref<64xf32>
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %x = memref.load %out[%i] : memref<64xf32>
+    %y = arith.addf %x, %x : f32
+    memref.store %y, %reused[%i] : memref<64xf32>
+    scf.reduce
+  }
+  return
+}
