@@ -7,7 +7,9 @@
 // A and B slices into shared memory once, then every thread accumulates a
 // 4x4 set of outputs from shared memory, in registers. A thread's outputs
 // are 16 rows and 16 columns apart, so a warp's loads from shared memory and
-// its stores to the output touch consecutive addresses.
+// its stores to the output touch consecutive addresses. kiln-gpu-split-k,
+// here too for the same product analysis, first splits the reduction of a
+// product with too few tiles to fill a GPU into partial products.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Conversion/GPUKernels.h"
