@@ -125,8 +125,9 @@ bool sameElements(Value x, Value y) {
   if (x == y)
     return true;
   auto tx = dyn_cast<MemRefType>(x.getType()), ty = dyn_cast<MemRefType>(y.getType());
-  if (!tx || !ty || tx.getShape() != ty.getShape() || tx.getElementType() != ty.getElementType())
-    return false;
+  if (!tx || !ty || tx.getShape() != ty.getShape() || tx.getElementType() != ty.getElementType() ||
+      !ownBytes(tx) || !ownBytes(ty))
+    return false; // (a range from a source's layout says nothing of the first element)
   int64_t ox, oy;
   SmallVector<int64_t> sx, sy;
   if (failed(getStridesAndOffset(tx, sx, ox)) || failed(getStridesAndOffset(ty, sy, oy)) ||

@@ -615,7 +615,8 @@ static FailureOr<Product> tiledProduct(linalg::GenericOp op) {
       }))
     return failure();
   FailureOr<Product> p = classify(op);
-  if (failed(p) || std::min(p->rows, p->cols) <= kThinRows)
+  if (failed(p) || std::min(p->rows, p->cols) <= kThinRows ||
+      !cast<MemRefType>(op.getDpsInitOperand(0)->get().getType()).hasStaticShape())
     return failure();
   return p;
 }
@@ -666,7 +667,10 @@ struct KilnGPUSplitKPass : kiln::impl::KilnGPUSplitKBase<KilnGPUSplitKPass> {
       AffineMap old = op.getMatchingIndexingMap(operand);
       auto at = llvm::find(old.getResults(), getAffineDimExpr(k, ctx));
       auto type = cast<MemRefType>(operand->get().getType());
-      if (at == old.getResults().end() || !isStrided(type))
+      // k must be that dimension alone: elsewhere (A[m + k, k]) it would
+      // now count within a chunk only.
+      if (at == old.getResults().end() || !isStrided(type) ||
+          llvm::count_if(old.getResults(), [&](AffineExpr e) { return e.isFunctionOfDim(k); }) != 1)
         return {};
       unsigned r = at - old.getResults().begin();
       SmallVector<int64_t> shape(type.getShape());

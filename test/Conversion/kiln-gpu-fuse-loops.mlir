@@ -348,3 +348,29 @@ func.func @shifted_by_one(%ws: memref<1024xi8>, %out: memref<64xf32>) {
   }
   return
 }
+
+// -----
+
+// Slices of dynamic size at offsets 2 and 5 of one buffer: the same root,
+// shape and strides, but no static layout says where each starts (their
+// ranges fall back to the buffer's). Apart.
+// CHECK-LABEL: func.func @dynamic_slices
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+func.func @dynamic_slices(%buf: memref<128xf32>, %out: memref<128xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %a = memref.subview %buf[2] [%n] [1] : memref<128xf32> to memref<?xf32, strided<[1], offset: 2>>
+  %b = memref.subview %buf[5] [%n] [1] : memref<128xf32> to memref<?xf32, strided<[1], offset: 5>>
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %x = memref.load %a[%i] : memref<?xf32, strided<[1], offset: 2>>
+    memref.store %x, %out[%i] : memref<128xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %x = memref.load %out[%i] : memref<128xf32>
+    memref.store %x, %b[%i] : memref<?xf32, strided<[1], offset: 5>>
+    scf.reduce
+  }
+  return
+}

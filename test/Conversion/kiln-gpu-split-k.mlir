@@ -120,3 +120,24 @@ func.func @left_alone(%x: memref<256x784xf32>, %w: memref<784x256xf32>, %y: memr
   }
   return
 }
+
+// -----
+
+// K also inside another index of A (a sliding window, A[i + k, k]): split,
+// that index would count k within a chunk only. Left alone.
+#a = affine_map<(i, j, k) -> (i + k, k)>
+#b = affine_map<(i, j, k) -> (k, j)>
+#c = affine_map<(i, j, k) -> (i, j)>
+// CHECK-LABEL: func.func @k_inside_an_index
+// CHECK-NOT: memref.expand_shape
+// CHECK-NOT: memref.alloc
+func.func @k_inside_an_index(%x: memref<847x784xf32>, %w: memref<784x256xf32>, %y: memref<64x256xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<847x784xf32>, memref<784x256xf32>) outs(%y : memref<64x256xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  return
+}
