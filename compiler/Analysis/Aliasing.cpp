@@ -128,13 +128,12 @@ bool sameElements(Value x, Value y) {
   if (!tx || !ty || tx.getShape() != ty.getShape() || tx.getElementType() != ty.getElementType() ||
       !ownBytes(tx) || !ownBytes(ty))
     return false; // (a range from a source's layout says nothing of the first element)
+  // Static layouts (ownBytes): each range starts at the memref's own first
+  // element, and the strides say where the others are.
   int64_t ox, oy;
   SmallVector<int64_t> sx, sy;
-  if (failed(getStridesAndOffset(tx, sx, ox)) || failed(getStridesAndOffset(ty, sy, oy)) ||
-      sx != sy || ShapedType::isDynamic(ox) || ShapedType::isDynamic(oy) ||
-      llvm::any_of(sx, ShapedType::isDynamic))
+  if (failed(getStridesAndOffset(tx, sx, ox)) || failed(getStridesAndOffset(ty, sy, oy)) || sx != sy)
     return false;
-  // Static layouts: each range starts at the memref's own first element.
   Place px = Place::of(x), py = Place::of(y);
   return px.root == py.root && px.bytes && py.bytes && px.bytes->first == py.bytes->first;
 }

@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Analysis/Aliasing.h"
+#include "compiler/Conversion/GPUKernels.h"
 #include "compiler/Conversion/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -33,18 +34,11 @@ using namespace mlir;
 
 namespace {
 
-/// Whether `op` copies its one input, permuted, into its one output.
-bool isPermutationCopy(linalg::GenericOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 ||
-      op.getNumParallelLoops() != op.getNumLoops())
-    return false;
-  OpOperand *in = op.getDpsInputOperand(0), *out = op.getDpsInitOperand(0);
-  auto yield = cast<linalg::YieldOp>(op.getRegion().front().getTerminator());
-  return isa<MemRefType>(in->get().getType()) &&
-         op.getMatchingIndexingMap(in).isPermutation() &&
-         op.getMatchingIndexingMap(out).isIdentity() &&
-         &op.getRegion().front().front() == yield.getOperation() &&
-         yield.getValues()[0] == op.getMatchingBlockArgument(in);
+/// A transpose (kiln::isPermutationCopy) writing its output in order: its
+/// readers may read the input through the permutation instead.
+bool foldableTranspose(linalg::GenericOp op) {
+  return kiln::isPermutationCopy(op) &&
+         op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity();
 }
 
 bool mayWrite(Operation *op, Value buffer) { return kiln::mayAccess(op, buffer, true); }
@@ -157,7 +151,7 @@ struct KilnGPUFoldTransposesPass
   void runOnOperation() override {
     SmallVector<linalg::GenericOp> copies;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (isPermutationCopy(op))
+      if (foldableTranspose(op))
         copies.push_back(op);
     });
     // In program order: a copy of a copy then reads the first one's source.

@@ -51,6 +51,19 @@ inline llvm::SmallVector<mlir::scf::ParallelOp> outermostParallelLoops(mlir::Ope
   return loops;
 }
 
+/// Whether `op` only copies its one input into its one output with the
+/// dimensions permuted (a transpose).
+inline bool isPermutationCopy(mlir::linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 ||
+      op.getNumParallelLoops() != op.getNumLoops())
+    return false;
+  mlir::Block &body = op.getRegion().front();
+  auto yield = llvm::cast<mlir::linalg::YieldOp>(body.getTerminator());
+  return body.getOperations().size() == 1 && yield.getOperand(0) == body.getArgument(0) &&
+         op.getIndexingMapsArray()[0].isPermutation() &&
+         op.getIndexingMapsArray()[1].isPermutation();
+}
+
 /// Whether `op`'s body computes without touching memory itself (what the
 /// kernels that load its operands and store its results for it assume).
 inline bool bodyIsMemoryFree(mlir::linalg::GenericOp op) {

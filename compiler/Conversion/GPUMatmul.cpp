@@ -71,19 +71,6 @@ static bool isMultiplyAdd(linalg::GenericOp op) {
          cast<linalg::YieldOp>(body.getTerminator()).getOperand(0) == add.getResult();
 }
 
-/// Whether `op` only copies its input into its output with the dimensions
-/// permuted (a transpose the CPU lowering makes for its packed kernels).
-static bool isTransposeCopy(linalg::GenericOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 ||
-      op.getNumParallelLoops() != op.getNumLoops())
-    return false;
-  Block &body = op.getRegion().front();
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  return body.getOperations().size() == 1 && yield.getOperand(0) == body.getArgument(0) &&
-         op.getIndexingMapsArray()[0].isPermutation() &&
-         op.getIndexingMapsArray()[1].isPermutation();
-}
-
 /// Reads through transposes made just for `op`: while the last operation
 /// before it that touches memory is a transpose copy into one of its
 /// inputs, and nothing else uses that copy, `op` reads the copy's source
@@ -96,7 +83,7 @@ static void foldTransposedInputs(linalg::GenericOp op) {
     while (prev && isMemoryEffectFree(prev))
       prev = prev->getPrevNode();
     auto copy = dyn_cast_or_null<linalg::GenericOp>(prev);
-    if (!copy || !isTransposeCopy(copy))
+    if (!copy || !kiln::isPermutationCopy(copy))
       return;
     Value copied = copy.getDpsInitOperand(0)->get();
     OpOperand *use = nullptr;
@@ -542,6 +529,25 @@ static void buildThin(const Product &p) {
   (void)loopUnrollByFactor(steps, std::min(kThinUnroll, ceilDiv(p.depth, kThinGroups)));
 }
 
+/// The Product `op` is when it is out + a * b on f32 buffers, or failure.
+static FailureOr<Product> productOf(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !isMultiplyAdd(op) || llvm::any_of(op->getOpOperands(), [](OpOperand &operand) {
+        auto type = dyn_cast<MemRefType>(operand.get().getType());
+        return !type || !type.getElementType().isF32();
+      }))
+    return failure();
+  return classify(op);
+}
+
+/// Whether a long reduction into a few blocks' worth of outputs (a
+/// convolution's weight gradient) is left to kiln-gpu-block-reduce, which
+/// gives each output element a block: faster than `blocks` walking it.
+static bool leftToBlockReduce(const Product &p, int64_t blocks) {
+  return blocks < kFewBlocks && p.depth >= kLongDepth &&
+         kiln::blockReduces(p.rows * p.cols * p.batches, p.depth);
+}
+
 struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatmulPass> {
   void runOnOperation() override {
     SmallVector<linalg::GenericOp> candidates;
@@ -555,15 +561,7 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
   llvm::DenseSet<Operation *> fused;
 
   void rewrite(linalg::GenericOp op) {
-    if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-        !isMultiplyAdd(op))
-      return;
-    for (OpOperand &operand : op->getOpOperands()) {
-      auto type = dyn_cast<MemRefType>(operand.get().getType());
-      if (!type || !type.getElementType().isF32())
-        return;
-    }
-    FailureOr<Product> found = classify(op);
+    FailureOr<Product> found = productOf(op);
     if (failed(found))
       return;
     Product &p = *found;
@@ -583,11 +581,7 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
     // The grid's y and z hold at most 65535 blocks each.
     if (p.batches > kMaxGridYZ || (!thin && ceilDiv(p.rows, kTile) > kMaxGridYZ))
       return;
-    // A long reduction into a few blocks' worth of outputs (a convolution's
-    // weight gradient) is faster as a block per output element: left to
-    // kiln-gpu-block-reduce.
-    if (blocks < kFewBlocks && p.depth >= kLongDepth &&
-        kiln::blockReduces(p.rows * p.cols * p.batches, p.depth))
+    if (leftToBlockReduce(p, blocks))
       return;
     // The output's fill first: it sits between a transpose and its product.
     p.filled = kiln::takeOutputFill(op);
@@ -608,13 +602,7 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
 /// Whether `op` is a product kiln-gpu-tile-matmul would tile, and the
 /// Product it would see.
 static FailureOr<Product> tiledProduct(linalg::GenericOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      !isMultiplyAdd(op) || llvm::any_of(op->getOpOperands(), [](OpOperand &operand) {
-        auto type = dyn_cast<MemRefType>(operand.get().getType());
-        return !type || !type.getElementType().isF32();
-      }))
-    return failure();
-  FailureOr<Product> p = classify(op);
+  FailureOr<Product> p = productOf(op);
   if (failed(p) || std::min(p->rows, p->cols) <= kThinRows ||
       !cast<MemRefType>(op.getDpsInitOperand(0)->get().getType()).hasStaticShape())
     return failure();
@@ -625,9 +613,7 @@ static FailureOr<Product> tiledProduct(linalg::GenericOp op) {
 static int64_t chunksFor(const Product &p) {
   int64_t blocks = ceilDiv(p.rows, kTile) * ceilDiv(p.cols, kTile) * p.batches;
   if (blocks >= kFewBlocks || p.k.size() != 1 || p.depth < kSplitDepth ||
-      // left to kiln-gpu-block-reduce, as kiln-gpu-tile-matmul would
-      (p.depth >= kLongDepth && kiln::blockReduces(p.rows * p.cols * p.batches, p.depth)) ||
-      p.batches * kMaxChunks > kMaxGridYZ)
+      leftToBlockReduce(p, blocks) || p.batches * kMaxChunks > kMaxGridYZ)
     return 1;
   for (int64_t s = kMaxChunks; s > 1; --s)
     if (p.depth % s == 0 && p.depth / s >= kMinChunk)

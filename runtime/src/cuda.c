@@ -263,7 +263,7 @@ int kiln_cuda_event_wait(kiln_cuda *c, void *event) {
 }
 
 int kiln_cuda_elapsed_ms(kiln_cuda *c, void *start, void *end, float *ms) {
-  return check(c, c->cuEventSynchronize(end), "cuEventSynchronize") ||
+  return kiln_cuda_event_wait(c, end) ||
                  check(c, c->cuEventElapsedTime(ms, start, end), "cuEventElapsedTime")
              ? -1
              : 0;

@@ -244,13 +244,13 @@ void kiln_gpu_destroy(kiln_gpu *g) {
   free(g->functions);
   free(g->params_of);
   free(g->times);
+  free(g->inputs);
+  free(g->input_ptrs);
+  free(g);
   if (*error)
     kiln_fail("%s", error);
   else
     kiln_clear_error();
-  free(g->inputs);
-  free(g->input_ptrs);
-  free(g);
 }
 
 void kiln_gpu_host_changed(kiln_gpu *g) {

@@ -57,6 +57,7 @@ typedef struct entry {
   char name[256];
   kernel_fn run;  /* the host-compiled kernel, if the build has one */
   int barriers;   /* it synchronizes its block's threads */
+  int faults;     /* KILN_FAKE_CUDA_FAULT names it */
   int nparams;
   size_t *param_bytes; /* each parameter's size, from the PTX */
 } entry;
@@ -329,6 +330,8 @@ CUresult cuModuleGetFunction(void **out, void *mod, const char *name) {
       e->run = (kernel_fn)dlsym(RTLD_DEFAULT, symbol);
       snprintf(symbol, sizeof symbol, "kiln_emu_barriers_%s", name);
       e->barriers = dlsym(RTLD_DEFAULT, symbol) != NULL;
+      const char *faulting = getenv("KILN_FAKE_CUDA_FAULT");
+      e->faults = faulting && !strcmp(faulting, name);
       *out = e;
       return 0;
     }
@@ -772,10 +775,9 @@ static CUresult drain(int stream, unsigned long upto) {
     if (w->kind == kCopy) {
       memcpy(w->dst, w->src, w->bytes);
     } else if (w->kind == kLaunch) {
-      const char *faulting = getenv("KILN_FAKE_CUDA_FAULT");
-      CUresult r = faulting && !strcmp(faulting, w->e->name) ? (fault = kLaunchFailed)
-                   : w->e->run                                ? emulate(w->e, w->v, w->params)
-                                                              : 0;
+      CUresult r = w->e->faults ? (fault = kLaunchFailed)
+                   : w->e->run    ? emulate(w->e, w->v, w->params)
+                                  : 0;
       if (r && !q->failed)
         q->failed = r;
     } else if (w->ev->stream == stream && w->ev->record == q->ran) {
@@ -809,10 +811,7 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
   const char *fail = getenv("KILN_FAKE_CUDA_FAIL");
   if (fail && !strcmp(fail, e->name))
     return kLaunchFailed;
-  const char *faulting = getenv("KILN_FAKE_CUDA_FAULT");
-  return e->run || (faulting && !strcmp(faulting, e->name))
-             ? defer_launch(stream_index(stream), e, v, params)
-             : 0;
+  return e->run || e->faults ? defer_launch(stream_index(stream), e, v, params) : 0;
 }
 
 CUresult cuGetErrorString(CUresult r, const char **msg) {
