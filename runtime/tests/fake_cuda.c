@@ -22,6 +22,11 @@
  *   KILN_FAKE_CUDA_INIT=CODE   cuInit fails with CODE
  *   KILN_FAKE_CUDA_MEMORY=N    device memory: allocations past N bytes in
  *                              all (frees not counted) are out of memory
+ *   KILN_FAKE_CUDA_WORK=FILE   with kernels built by --gpu-emulate-races,
+ *                              append per kernel, when its module is
+ *                              unloaded: launches, threads, global bytes
+ *                              and the most loads and stores one thread
+ *                              made (a device's serial path; see work_row)
  * Kernels built with kilnc --gpu-emulate-races are checked for data races
  * (see note_word); a launch with one fails, naming it on stderr.
  * Every call but initialisation needs the context pushed on the calling
@@ -60,6 +65,10 @@ typedef struct entry {
   int faults;     /* KILN_FAKE_CUDA_FAULT names it */
   int nparams;
   size_t *param_bytes; /* each parameter's size, from the PTX */
+  /* KILN_FAKE_CUDA_WORK's sums over the kernel's launches: threads, bytes
+   * of global memory accessed, and per launch the most accesses of global
+   * and of shared memory one thread made. */
+  unsigned long long launches, threads, global_bytes, deepest_global, deepest_shared;
 } entry;
 
 /* Runs a stream's deferred work (below; stream -1: every stream's), all of
@@ -308,10 +317,31 @@ CUresult cuModuleLoadData(void **out, const void *image) {
   return 0;
 }
 
+/* One row of KILN_FAKE_CUDA_WORK's table. "depth" is the sum over launches
+ * of the most loads and stores one thread made (global + shared): with
+ * every thread of a launch running at once, a lower bound on the accesses
+ * that follow each other, so a kernel with few threads and a deep path
+ * (one thread walking a long loop) stands out however fast its memory. */
+static void work_rows(const module *m) {
+  const char *path = getenv("KILN_FAKE_CUDA_WORK");
+  FILE *f = path ? fopen(path, "a") : NULL;
+  if (!f)
+    return;
+  for (int i = 0; i < m->count; ++i) {
+    const entry *e = &m->entries[i];
+    if (e->launches)
+      fprintf(f, "%s launches %llu threads %llu global_bytes %llu depth %llu shared_depth %llu\n",
+              e->name, e->launches, e->threads, e->global_bytes,
+              e->deepest_global + e->deepest_shared, e->deepest_shared);
+  }
+  fclose(f);
+}
+
 CUresult cuModuleUnload(void *mod) {
   NEED_CONTEXT();
   drain(-1, 0);
   module *m = mod;
+  work_rows(m);
   for (int i = 0; i < m->count; ++i)
     free(m->entries[i].param_bytes);
   free(m->entries);
@@ -545,7 +575,18 @@ static void note_word(uintptr_t key, int write, int shared) {
   }
 }
 
+/* KILN_FAKE_CUDA_WORK's counts: this block's threads' accesses. */
+enum { kMaxThreads = 1024 };
+static unsigned long long thread_global[kMaxThreads], thread_shared[kMaxThreads];
+static unsigned long long launch_bytes;
+
 static void on_access(void *address, long bytes, int flags) {
+  if (current < kMaxThreads) {
+    if (flags & 2)
+      ++thread_shared[current];
+    else
+      ++thread_global[current], launch_bytes += (unsigned long long)bytes;
+  }
   uintptr_t first = (uintptr_t)address / 4, last = ((uintptr_t)address + (uintptr_t)bytes - 1) / 4;
   for (uintptr_t k = first; k <= last; ++k)
     note_word(k + 1, flags & 1, flags & 2);
@@ -648,7 +689,7 @@ static CUresult run_block(const entry *e, void **params, unsigned n) {
   }
 }
 
-static CUresult emulate(const entry *e, const unsigned v[6], void **params) {
+static CUresult emulate(entry *e, const unsigned v[6], void **params) {
   if (!emu_ids) {
     emu_ids = dlsym(RTLD_DEFAULT, "kiln_emu_ids");
     void (**hook)(void) = dlsym(RTLD_DEFAULT, "kiln_emu_barrier_hook");
@@ -663,19 +704,33 @@ static CUresult emulate(const entry *e, const unsigned v[6], void **params) {
   race[0] = 0;
   for (int i = 0; i < 3; ++i)
     emu_ids->nctaid[i] = v[i], emu_ids->ntid[i] = v[3 + i];
+  unsigned long long deepest_global = 0, deepest_shared = 0;
+  unsigned n = v[3] * v[4] * v[5];
+  launch_bytes = 0;
   for (unsigned z = 0; z < v[2]; ++z)
     for (unsigned y = 0; y < v[1]; ++y)
       for (unsigned x = 0; x < v[0]; ++x) {
         emu_ids->ctaid[0] = x, emu_ids->ctaid[1] = y, emu_ids->ctaid[2] = z;
         race_block = (z * v[1] + y) * v[0] + x;
-        CUresult r = run_block(e, params, v[3] * v[4] * v[5]);
+        size_t counted = (n < kMaxThreads ? n : kMaxThreads) * sizeof thread_global[0];
+        memset(thread_global, 0, counted);
+        memset(thread_shared, 0, counted);
+        CUresult r = run_block(e, params, n);
         if (r)
           return r;
+        for (unsigned t = 0; t < n && t < kMaxThreads; ++t) {
+          deepest_global = thread_global[t] > deepest_global ? thread_global[t] : deepest_global;
+          deepest_shared = thread_shared[t] > deepest_shared ? thread_shared[t] : deepest_shared;
+        }
         if (race[0]) {
           fprintf(stderr, "fake_cuda: %s: %s\n", e->name, race);
           return kLaunchFailed;
         }
       }
+  ++e->launches;
+  e->threads += (unsigned long long)n * v[0] * v[1] * v[2];
+  e->global_bytes += launch_bytes;
+  e->deepest_global += deepest_global, e->deepest_shared += deepest_shared;
   return 0;
 }
 
@@ -687,7 +742,7 @@ typedef struct work {
   const void *src;
   size_t bytes;
   void *owned; /* a copy's staged source, a launch's parameter values */
-  const entry *e;
+  entry *e;
   unsigned v[6];
   void **params;
   event *ev;
@@ -736,7 +791,7 @@ static CUresult defer_record(int stream, event *e) {
 
 /* cuLaunchKernel reads the parameters when called: their values go with
  * the launch. */
-static CUresult defer_launch(int stream, const entry *e, const unsigned v[6], void **params) {
+static CUresult defer_launch(int stream, entry *e, const unsigned v[6], void **params) {
   size_t total = 0;
   for (int i = 0; i < e->nparams; ++i)
     total += e->param_bytes[i];
@@ -798,7 +853,7 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
   NEED_CONTEXT();
   NEED_STREAM(stream);
   (void)extra;
-  const entry *e = f;
+  entry *e = f;
   const unsigned v[6] = {gx, gy, gz, bx, by, bz};
   // A real device's limits (compute capability 3.0 and later): a launch
   // past them fails there, so it fails here too.
