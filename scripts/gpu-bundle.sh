@@ -7,6 +7,7 @@
 #   scripts/gpu-bundle.sh [OUT]     (default: gpu-bundle/, ignored by git)
 #   then, on the GPU machine:  cd OUT && ./gpu-device-run.sh  (or python3 gpu_check.py ...)
 #
+# KILN_EXAMPLES=DIR bundles the models in DIR instead of examples/.
 # KILN_GPU_EMULATE=1 also compiles the CUDA builds' kernels for this CPU
 # (kilnc --gpu-emulate), so that gpu_check.py runs them on any machine with
 # KILN_CUDA_DRIVER pointing at the stand-in driver (build/lib/libkiln-fake-cuda.so).
@@ -16,7 +17,7 @@ out=${1:-$root/gpu-bundle}
 kilnc=${KILNC:-${BUILD_DIR:-$root/build}/bin/kilnc}
 rm -rf "$out"
 mkdir -p "$out/src" "$out/bin" "$out/data"
-for f in "$root"/examples/*.kiln; do
+for f in "${KILN_EXAMPLES:-$root/examples}"/*.kiln; do
   b=$(basename "$f" .kiln)
   # Debian's data directories -> data/ (relative: the checks run in OUT).
   sed -e 's|"/usr/share/datasets/fashion-mnist/|"data/|g' \

@@ -71,14 +71,33 @@ inline bool bodyIsMemoryFree(mlir::linalg::GenericOp op) {
                       [](mlir::Operation &inner) { return mlir::isMemoryEffectFree(&inner); });
 }
 
+/// Whether `op`'s body (nested regions too) touches memory only to load
+/// from memrefs that cannot share memory with `op`'s outputs (an embedding
+/// gradient's updates, read where a row matches): a kernel that keeps the
+/// outputs in registers changes nothing they read.
+inline bool bodyOnlyReadsOthers(mlir::linalg::GenericOp op) {
+  auto walk = op.getRegion().front().walk([&](mlir::Operation *inner) {
+    if (inner == op.getRegion().front().getTerminator() || mlir::isMemoryEffectFree(inner))
+      return mlir::WalkResult::advance();
+    if (llvm::isa<mlir::scf::IfOp, mlir::scf::YieldOp>(inner))
+      return mlir::WalkResult::advance(); // their regions' ops are visited
+    auto load = llvm::dyn_cast<mlir::memref::LoadOp>(inner);
+    if (!load)
+      return mlir::WalkResult::interrupt();
+    for (mlir::OpOperand &init : op.getDpsInitsMutable())
+      if (!disjoint(load.getMemRef(), init.get()))
+        return mlir::WalkResult::interrupt();
+    return mlir::WalkResult::advance();
+  });
+  return !walk.wasInterrupted();
+}
+
 /// The value of a `linalg.fill` of `op`'s output placed right before it,
-/// the fill erased: a kernel that writes every element of its output once
-/// starts from that value, and the fill's own launch goes. Null if there is
-/// no such fill or the output is not covered (ownsOutput).
-inline mlir::Value takeOutputFill(mlir::linalg::GenericOp op) {
+/// the fill erased, for a kernel that writes every element of that output
+/// once (its caller's to know): it starts from that value, and the fill's
+/// own launch goes. Null if there is no such fill.
+inline mlir::Value takeFill(mlir::linalg::GenericOp op) {
   mlir::OpOperand *init = op.getDpsInitOperand(0);
-  if (!ownsOutput(op, init))
-    return {};
   for (mlir::OpOperand *input : op.getDpsInputOperands())
     if (input->get() == init->get())
       return {}; // read too: it needs the fill in memory
@@ -91,6 +110,12 @@ inline mlir::Value takeOutputFill(mlir::linalg::GenericOp op) {
     return {};
   fill.erase();
   return value;
+}
+
+/// takeFill where each element of `op`'s one output is one parallel
+/// iteration's (ownsOutput); null otherwise.
+inline mlir::Value takeOutputFill(mlir::linalg::GenericOp op) {
+  return ownsOutput(op, op.getDpsInitOperand(0)) ? takeFill(op) : mlir::Value();
 }
 
 /// Sets `dims[d]` for each dimension d of `which` (outermost first, sizes

@@ -34,9 +34,10 @@ namespace {
 /// Whether every output of `op` is indexed by all its parallel loops and
 /// nothing else (each element is one parallel iteration's), and no input
 /// or other output can share memory with an output, nor the body touch
-/// memory itself (registers would hide the output's updates from them).
+/// memory but to read other memory (registers would hide the output's
+/// updates from them).
 static bool ownsOutputs(linalg::GenericOp op) {
-  if (!kiln::bodyIsMemoryFree(op))
+  if (!kiln::bodyOnlyReadsOthers(op))
     return false;
   for (OpOperand &init : op.getDpsInitsMutable()) {
     if (!kiln::ownsOutput(op, &init))

@@ -496,6 +496,7 @@ void hoistLoopInvariants(func::FuncOp fn) {
 }
 
 struct ConvertKilnToLinalgPass : kiln::impl::ConvertKilnToLinalgBase<ConvertKilnToLinalgPass> {
+  using ConvertKilnToLinalgBase::ConvertKilnToLinalgBase;
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     ConversionTarget target(*ctx);
@@ -509,7 +510,7 @@ struct ConvertKilnToLinalgPass : kiln::impl::ConvertKilnToLinalgBase<ConvertKiln
                  SoftmaxLowering, LogSoftmaxLowering, OneHotLowering, SoftmaxCrossEntropyLowering,
                  SigmoidBCELowering, FusedLowering, RandomUniformLowering>(ctx);
     populateSpatialToLinalgPatterns(patterns);
-    populateShapeToLinalgPatterns(patterns);
+    populateShapeToLinalgPatterns(patterns, scatterPerRow);
     populateScanToSCFPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       return signalPassFailure();

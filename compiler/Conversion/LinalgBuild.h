@@ -11,8 +11,9 @@ namespace kiln {
 
 /// Adds the lowerings of convolution, pooling and reshape (SpatialToLinalg.cpp).
 void populateSpatialToLinalgPatterns(mlir::RewritePatternSet &patterns);
-/// Adds the lowerings of transpose, slice and pad (ShapeToLinalg.cpp).
-void populateShapeToLinalgPatterns(mlir::RewritePatternSet &patterns);
+/// Adds the lowerings of transpose, slice, pad, gather and scatter_add
+/// (ShapeToLinalg.cpp); `scatterPerRow`: see ConvertKilnToLinalg's option.
+void populateShapeToLinalgPatterns(mlir::RewritePatternSet &patterns, bool scatterPerRow);
 /// Adds the lowering of kiln.scan to scf.for (ScanToSCF.cpp).
 void populateScanToSCFPatterns(mlir::RewritePatternSet &patterns);
 

@@ -12,6 +12,12 @@ def ConvertKilnToLinalg : Pass<"kiln-to-linalg", "mlir::func::FuncOp"> {
     scalar form of the group. Matmuls iterate i-k-j so the innermost loop runs
     along contiguous rows of both the right operand and the result.
   }];
+  let options = [
+    Option<"scatterPerRow", "scatter-per-row", "bool", /*default=*/"false",
+           "kiln.scatter_add as a reduction per table element over the ids (the "
+           "GPU's: a thread or block each) instead of one loop over the updates "
+           "(the CPU's: work linear in the updates, but one thread on a GPU)">
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",
@@ -129,6 +135,25 @@ def KilnGPUBlockReduce : Pass<"kiln-gpu-block-reduce", "mlir::func::FuncOp"> {
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::affine::AffineDialect",
                            "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect"];
+}
+
+def KilnGPUGatherWindows : Pass<"kiln-gpu-gather-windows", "mlir::func::FuncOp"> {
+  let summary = "Scatter-adds through overlapping windows as a thread per output element";
+  let description = [{
+    A `linalg.generic` on buffers that adds `f(inputs)` into its one output
+    at indices `p * s + o` of two reduction loops (a convolution's image
+    gradient: col2im, out[n, c, i*s + a, j*s + b]) has only the loops the
+    output indexes alone as parallel ones. It becomes an `scf.parallel`
+    over the output's elements: each thread walks the offsets o that reach
+    its index Y (from max(0, Y - (P-1)*s), or Y mod s, to min(O - 1, Y), by
+    s), with p = (Y - o) / s, and the reductions the output does not index,
+    accumulating in registers from the output's value (or a `linalg.fill`
+    right before, which goes), and stores once. Deterministic; each
+    element's sum keeps the original order when the offsets come before
+    their partners among the loops.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect"];
 }
 
 def KilnGPUThreadReduce : Pass<"kiln-gpu-thread-reduce", "mlir::func::FuncOp"> {

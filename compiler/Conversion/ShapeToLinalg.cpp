@@ -111,11 +111,20 @@ struct GatherLowering : KilnPattern<GatherOp> {
 };
 
 /// A loop nest over the updates adding each into its id's row: linear in
-/// the number of updates, whatever the table's size.
+/// the number of updates, whatever the table's size. With `perRow` (the
+/// GPU's) a reduction per table element instead: result[v, d] = sum over
+/// i... of (ids[i...] == v ? updates[i..., d] : 0), each element's own
+/// parallel iteration (a thread or a block each on a GPU, where the loop
+/// nest is one thread) reading every id and only its row's updates. Its
+/// work grows with the table (V * D * ids), its depth does not.
 struct ScatterAddLowering : KilnPattern<ScatterAddOp> {
-  using KilnPattern::KilnPattern;
+  ScatterAddLowering(MLIRContext *ctx, bool perRow) : KilnPattern(ctx), perRow(perRow) {}
+  bool perRow;
+
   LogicalResult matchAndRewrite(ScatterAddOp op, Adaptor a,
                                 ConversionPatternRewriter &rw) const override {
+    if (perRow)
+      return perTableElement(op, a, rw);
     Location loc = op.getLoc();
     auto out = op.getType();
     auto upd = cast<RankedTensorType>(a.getUpdates().getType());
@@ -152,11 +161,50 @@ struct ScatterAddLowering : KilnPattern<ScatterAddOp> {
     rw.replaceOp(op, nest(rw, 0, acc));
     return success();
   }
+
+  LogicalResult perTableElement(ScatterAddOp op, Adaptor a, ConversionPatternRewriter &rw) const {
+    Location loc = op.getLoc();
+    auto out = op.getType();
+    int64_t idsRank = cast<RankedTensorType>(a.getIds().getType()).getRank();
+    MLIRContext *ctx = rw.getContext();
+    // Loops: v d | i...
+    SmallVector<int64_t> idDims(idsRank);
+    std::iota(idDims.begin(), idDims.end(), 2);
+    SmallVector<IteratorType> iters(2, IteratorType::parallel);
+    iters.append(idsRank, IteratorType::reduction);
+    Value updates = a.getUpdates();
+    Type elem = out.getElementType();
+    int64_t rows = out.getDimSize(0);
+    Value sums = generic(
+        rw, loc, a.getIds(), filled(rw, loc, out, 0.0),
+        {dimsMap(ctx, 2 + idsRank, idDims), dimsMap(ctx, 2 + idsRank, {0, 1})}, iters,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value hit = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq,
+                                              clampedRow(b, l, args[0], rows),
+                                              b.create<linalg::IndexOp>(l, 0));
+          SmallVector<Value> at; // (linalg.index only directly in the body)
+          for (int64_t d : idDims)
+            at.push_back(b.create<linalg::IndexOp>(l, d));
+          at.push_back(b.create<linalg::IndexOp>(l, 1));
+          auto pick = b.create<scf::IfOp>(
+              l, hit,
+              [&](OpBuilder &tb, Location tl) {
+                tb.create<scf::YieldOp>(tl, tb.create<tensor::ExtractOp>(tl, updates, at).getResult());
+              },
+              [&](OpBuilder &eb, Location el) {
+                eb.create<scf::YieldOp>(el, floatConst(eb, el, elem, 0.0));
+              });
+          b.create<linalg::YieldOp>(l, b.create<arith::AddFOp>(l, args[1], pick.getResult(0)).getResult());
+        });
+    rw.replaceOp(op, sums);
+    return success();
+  }
 };
 
 } // namespace
 
-void kiln::populateShapeToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<TransposeLowering, SliceLowering, PadLowering, GatherLowering, ScatterAddLowering>(
+void kiln::populateShapeToLinalgPatterns(RewritePatternSet &patterns, bool scatterPerRow) {
+  patterns.add<TransposeLowering, SliceLowering, PadLowering, GatherLowering>(
       patterns.getContext());
+  patterns.add<ScatterAddLowering>(patterns.getContext(), scatterPerRow);
 }

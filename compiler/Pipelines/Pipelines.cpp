@@ -64,9 +64,9 @@ void kiln::buildFusionPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-void kiln::buildLinalgPipeline(OpPassManager &pm) {
+void kiln::buildLinalgPipeline(OpPassManager &pm, bool gpu) {
   pm.addPass(createKilnABI());
-  pm.addNestedPass<func::FuncOp>(createConvertKilnToLinalg());
+  pm.addNestedPass<func::FuncOp>(createConvertKilnToLinalg(ConvertKilnToLinalgOptions{gpu}));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
@@ -142,6 +142,7 @@ void kiln::buildGPUKernelPipeline(OpPassManager &pm, const GPUOptions &options) 
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUFoldTransposes());
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUSplitK()); // its partials are planned too
   addMemoryPlan(pm);
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUGatherWindows());
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUTileMatmul());
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUBlockReduce());
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUThreadReduce());
@@ -195,7 +196,8 @@ void kiln::buildGPUHostPipeline(OpPassManager &pm) {
 void kiln::registerKilnPipelines() {
   PassPipelineRegistration<>("kiln-grad", "autodiff and optimizer update", buildGradPipeline);
   PassPipelineRegistration<>("kiln-fusion", "elementwise fusion", buildFusionPipeline);
-  PassPipelineRegistration<>("kiln-linalg", "entry points and kiln to linalg", buildLinalgPipeline);
+  PassPipelineRegistration<>("kiln-linalg", "entry points and kiln to linalg",
+                            [](OpPassManager &pm) { buildLinalgPipeline(pm); });
   PassPipelineRegistration<>("kiln-cpu-codegen", "linalg to the LLVM dialect for the host CPU",
                              [](OpPassManager &pm) { buildCPUCodegenPipeline(pm, CPUOptions()); });
   PassPipelineRegistration<>("kiln-gpu-codegen", "linalg to GPU kernels as PTX (sm_90)",

@@ -19,8 +19,9 @@ void registerKilnDialects(mlir::DialectRegistry &registry);
 void buildGradPipeline(mlir::OpPassManager &pm);
 /// Elementwise fusion on the kiln dialect.
 void buildFusionPipeline(mlir::OpPassManager &pm);
-/// Flat-buffer entry points and kiln -> linalg on tensors.
-void buildLinalgPipeline(mlir::OpPassManager &pm);
+/// Flat-buffer entry points and kiln -> linalg on tensors (`gpu`: the
+/// lowerings the GPU wants where the targets differ: kiln.scatter_add).
+void buildLinalgPipeline(mlir::OpPassManager &pm, bool gpu = false);
 struct CPUOptions {
   /// f32 lanes per vector register: 8 for AVX2, 16 for AVX-512.
   int64_t vectorWidth = 8;

@@ -104,7 +104,7 @@ func.func @untouched(%c: memref<3x14xf32>, %img: memref<16xf32>, %v: memref<8xf3
 
 // -----
 
-// Also left: a body that loads memory itself (it would not see the
+// Also left: a body that loads the output itself (it would not see the
 // outputs' updates held in registers) and two outputs on one buffer. A
 // scalar input is used as it is.
 #e2 = affine_map<(i, j) -> (i, j)>
@@ -138,6 +138,45 @@ func.func @edges(%x: memref<4x8xf32>, %o: memref<4xf32>, %s: f32) {
     %m = arith.mulf %a, %b : f32
     %t = arith.addf %acc, %m : f32
     linalg.yield %t : f32
+  }
+  return
+}
+
+// -----
+
+// A body that reads other memory itself (an embedding gradient on the GPU:
+// each table element (v, d) sums the updates whose id is v, read only
+// where it matches) keeps its sum in registers all the same: nothing it
+// reads is the output.
+#ids = affine_map<(v, d, i) -> (i)>
+#tab = affine_map<(v, d, i) -> (v, d)>
+// CHECK-LABEL: func.func @reads_other_memory
+// CHECK-SAME: %[[IDS:[^:]*]]: memref<8xi32>, %[[U:[^:]*]]: memref<8x4xf32>, %[[T:[^:]*]]: memref<30x4xf32>
+// CHECK: scf.parallel (%[[V:.*]], %[[D:.*]]) =
+// CHECK: scf.for %[[I:[^ ]*]] = {{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32)
+// CHECK: scf.if
+// CHECK: memref.load %[[U]][%[[I]], %[[D]]]
+// CHECK: memref.store %{{.*}}, %[[T]][%{{.*}}, %{{.*}}]
+// CHECK-NOT: linalg.generic
+func.func @reads_other_memory(%ids: memref<8xi32>, %u: memref<8x4xf32>, %t: memref<30x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%t : memref<30x4xf32>)
+  linalg.generic {indexing_maps = [#ids, #tab], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%ids : memref<8xi32>) outs(%t : memref<30x4xf32>) {
+  ^bb0(%id: i32, %acc: f32):
+    %row = arith.index_cast %id : i32 to index
+    %v = linalg.index 0 : index
+    %d = linalg.index 1 : index
+    %i = linalg.index 2 : index
+    %hit = arith.cmpi eq, %row, %v : index
+    %x = scf.if %hit -> (f32) {
+      %l = memref.load %u[%i, %d] : memref<8x4xf32>
+      scf.yield %l : f32
+    } else {
+      scf.yield %zero : f32
+    }
+    %s = arith.addf %acc, %x : f32
+    linalg.yield %s : f32
   }
   return
 }

@@ -346,7 +346,9 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
     return *r;
   if (auto r = stage("fusion", kiln::buildFusionPipeline, Emit::Fused, kiln::ReportStage::Fused))
     return *r;
-  if (auto r = stage("lowering to linalg", kiln::buildLinalgPipeline, Emit::Linalg, std::nullopt))
+  bool gpu = target == "cuda" || emit == Emit::PTX || emit == Emit::GPU;
+  auto linalg = [&](OpPassManager &pm) { kiln::buildLinalgPipeline(pm, gpu); };
+  if (auto r = stage("lowering to linalg", linalg, Emit::Linalg, std::nullopt))
     return *r;
   if (emit == Emit::PTX || emit == Emit::GPU)
     return emitPTX(*module, ctx);
