@@ -10,7 +10,10 @@
 #      test metrics, training samples/s and batch-1 latency (the GPU
 #      column: gpu_check.py's table);
 #   3. where the device time goes: KILN_CUDA_PROFILE's per-kernel table of
-#      a few dozen training steps and an evaluation of PROFILE_EXAMPLES.
+#      a few dozen training steps and an evaluation of PROFILE_EXAMPLES;
+#   4. what CUDA graphs give: 200 steps of GRAPH_EXAMPLES with the step as
+#      one graph (the default) and launched kernel by kernel
+#      (KILN_CUDA_GRAPHS=0), the driver's samples/s each.
 #   cd gpu-bundle && OUT=/some/dir ./gpu-device-run.sh
 # (STEPS_EXAMPLES, EPOCH_EXAMPLES: comma-separated subsets; TORCH_DEVICE:
 # cpu to try it without a GPU, with KILN_CUDA_DRIVER and an emulating
@@ -35,6 +38,15 @@ for name in $(echo "${PROFILE_EXAMPLES:-fashion_mlp,resnet_small,lstm_rows}" | t
     --epochs 1 --steps-per-epoch 40 --checkpoint "runs/$name.profile.safetensors" > /dev/null 2>&1
   echo "profile $name: exit $?" >> "$out/status.txt"
 done
+for name in $(echo "${GRAPH_EXAMPLES:-fashion_mlp,lstm_rows,resnet_small}" | tr , ' '); do
+  for graphs in 1 0; do
+    KILN_CUDA_GRAPHS=$graphs timeout "${PROFILE_TIMEOUT:-30}" "bin/$name.gpu" train --epochs 1 \
+      --steps-per-epoch 200 --checkpoint "runs/$name.graphs$graphs.safetensors" \
+      > "$out/graphs-$name-$graphs.txt" 2>&1
+    echo "graphs=$graphs $name: exit $?" >> "$out/status.txt"
+  done
+done
 cat "$out/status.txt"
 tail -n 12 "$out/steps.txt" "$out/epoch.txt"
 head -n 12 "$out"/profile-*.txt
+tail -n 1 "$out"/graphs-*.txt

@@ -17,7 +17,7 @@
 
 typedef int CUresult;
 typedef int CUdevice;
-typedef void *CUcontext, *CUmodule, *CUfunction, *CUstream, *CUevent;
+typedef void *CUcontext, *CUmodule, *CUfunction, *CUstream, *CUevent, *CUgraph, *CUgraphExec;
 typedef unsigned long long CUdeviceptr;
 
 struct kiln_cuda {
@@ -54,6 +54,14 @@ struct kiln_cuda {
   CUresult (*cuEventSynchronize)(CUevent);
   CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
   CUresult (*cuGetErrorString)(CUresult, const char **);
+  /* Optional: graphs (CUDA 11.4 and later). */
+  CUresult (*cuMemcpyDtoDAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+  CUresult (*cuStreamBeginCapture)(CUstream, int);
+  CUresult (*cuStreamEndCapture)(CUstream, CUgraph *);
+  CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec *, CUgraph, unsigned long long);
+  CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
+  CUresult (*cuGraphExecDestroy)(CUgraphExec);
+  CUresult (*cuGraphDestroy)(CUgraph);
 };
 
 static int check(kiln_cuda *c, CUresult r, const char *what) {
@@ -116,6 +124,17 @@ int kiln_cuda_open(int ordinal, kiln_cuda **out) {
       return kiln_fail("the CUDA driver lacks %s; it is too old", syms[i].name);
     }
   }
+  struct { void **slot; const char *name; } optional[] = {
+      {(void **)&c->cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2"},
+      {(void **)&c->cuStreamBeginCapture, "cuStreamBeginCapture_v2"},
+      {(void **)&c->cuStreamEndCapture, "cuStreamEndCapture"},
+      {(void **)&c->cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags"},
+      {(void **)&c->cuGraphLaunch, "cuGraphLaunch"},
+      {(void **)&c->cuGraphExecDestroy, "cuGraphExecDestroy"},
+      {(void **)&c->cuGraphDestroy, "cuGraphDestroy"},
+  };
+  for (size_t i = 0; i < sizeof optional / sizeof optional[0]; ++i)
+    *optional[i].slot = dlsym(lib, optional[i].name);
   int count = 0;
   CUresult init = c->cuInit(0);
   if (init == 100 /* CUDA_ERROR_NO_DEVICE */ ||
@@ -267,4 +286,44 @@ int kiln_cuda_elapsed_ms(kiln_cuda *c, void *start, void *end, float *ms) {
                  check(c, c->cuEventElapsedTime(ms, start, end), "cuEventElapsedTime")
              ? -1
              : 0;
+}
+
+int kiln_cuda_copy_on_device(kiln_cuda *c, kiln_device_ptr dst, kiln_device_ptr src, size_t bytes) {
+  if (!c->cuMemcpyDtoDAsync)
+    return kiln_fail("the CUDA driver lacks cuMemcpyDtoDAsync_v2");
+  return check(c, c->cuMemcpyDtoDAsync(dst, src, bytes, c->stream), "cuMemcpyDtoDAsync");
+}
+
+int kiln_cuda_has_graphs(const kiln_cuda *c) {
+  return c->cuMemcpyDtoDAsync && c->cuStreamBeginCapture && c->cuStreamEndCapture &&
+         c->cuGraphInstantiateWithFlags && c->cuGraphLaunch && c->cuGraphExecDestroy &&
+         c->cuGraphDestroy;
+}
+
+/* Thread-local mode: only this thread's calls that could not be captured
+ * (a synchronisation, an allocation) break the capture; other threads'
+ * models go on. */
+int kiln_cuda_capture_begin(kiln_cuda *c) {
+  return check(c, c->cuStreamBeginCapture(c->stream, 1 /* CU_STREAM_CAPTURE_MODE_THREAD_LOCAL */),
+               "cuStreamBeginCapture");
+}
+
+int kiln_cuda_capture_end(kiln_cuda *c, int keep, void **exec) {
+  CUgraph graph = NULL;
+  *exec = NULL;
+  CUresult r = c->cuStreamEndCapture(c->stream, &graph);
+  if (r == 0 && keep)
+    r = c->cuGraphInstantiateWithFlags((CUgraphExec *)exec, graph, 0);
+  if (graph)
+    c->cuGraphDestroy(graph); /* the executable graph is a copy */
+  return keep ? check(c, r, "graph capture") : 0;
+}
+
+int kiln_cuda_graph_launch(kiln_cuda *c, void *exec) {
+  return check(c, c->cuGraphLaunch(exec, c->stream), "cuGraphLaunch");
+}
+
+void kiln_cuda_graph_destroy(kiln_cuda *c, void *exec) {
+  if (exec)
+    c->cuGraphExecDestroy(exec);
 }

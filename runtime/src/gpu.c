@@ -6,7 +6,11 @@
  * kiln_gpu_launch); its loss stays on the device, in a slot of its own,
  * until the caller takes the queued steps' losses. Everything is in order
  * on one stream (cuda.c), so the host prepares the next batch while the
- * device runs the step before. The host arenas stay the checkpoint format:
+ * device runs the step before. The step's launches are the same every time
+ * (the same kernels on the same device buffers), so the first step records
+ * them as a CUDA graph and every step launches that graph: one call
+ * instead of one per kernel (a recurrent model's step is hundreds), its
+ * loss then copied from the graph's own slot to the step's. The host arenas stay the checkpoint format:
  * they are pulled from the device when read and pushed after the host
  * changed them.
  *===----------------------------------------------------------------------===*/
@@ -41,6 +45,9 @@ struct kiln_gpu {
   } stages[2];
   int next_stage;
   int sync_launches;        /* KILN_CUDA_SYNC=1: wait after each launch */
+  int graphs;               /* steps run as a graph (not profiling, not
+                               KILN_CUDA_SYNC, not KILN_CUDA_GRAPHS=0) */
+  void *step_graph;         /* the train step's, once captured */
   const char *profile;      /* KILN_CUDA_PROFILE=FILE: time every launch */
   struct kernel_time {
     int64_t launches;
@@ -131,7 +138,8 @@ kiln_gpu *kiln_gpu_create(const kiln_model *m, int device) {
       {&g->state, (size_t)m->state_numel * sizeof(float)},
       {&g->workspace, (size_t)m->workspace_bytes},
       {&g->hyper, sizeof(float)},
-      {&g->loss, KILN_QUEUE_STEPS * sizeof(float)}, /* a slot per queued step */
+      /* a slot per queued step, and the step graph's own last */
+      {&g->loss, (KILN_QUEUE_STEPS + 1) * sizeof(float)},
       {&g->label, label_bytes(m)},
       {&g->out, (size_t)(m->batch * m->output_numel) * sizeof(float)},
   };
@@ -166,6 +174,9 @@ kiln_gpu *kiln_gpu_create(const kiln_model *m, int device) {
     kiln_gpu_destroy(g);
     return NULL;
   }
+  const char *graphs = getenv("KILN_CUDA_GRAPHS");
+  g->graphs = kiln_cuda_has_graphs(g->cuda) && !g->sync_launches && !g->profile &&
+              !(graphs && !strcmp(graphs, "0"));
   g->device_stale = 1;
   g->lr_on_device = NAN;
   return g;
@@ -225,6 +236,7 @@ void kiln_gpu_destroy(kiln_gpu *g) {
       write_profile(g);
     kiln_cuda_event_destroy(g->cuda, g->start);
     kiln_cuda_event_destroy(g->cuda, g->end);
+    kiln_cuda_graph_destroy(g->cuda, g->step_graph);
     for (int k = 0; k < 2; ++k) {
       kiln_cuda_event_destroy(g->cuda, g->stages[k].copied);
       kiln_cuda_free_pinned(g->cuda, g->stages[k].host);
@@ -351,6 +363,24 @@ static void call_train_step(kiln_gpu *g, void *ctx) {
                    (uint8_t *)(uintptr_t)g->workspace);
 }
 
+/* Records the train step's launches (run later, by the graph), its loss
+ * into the loss buffer's last slot. A launch that fails while recording
+ * fails the step, as it would have run. */
+static int capture_step(kiln_gpu *g) {
+  if (kiln_cuda_capture_begin(g->cuda)) { /* the driver cannot: launch one by one */
+    kiln_clear_error();
+    g->graphs = 0;
+    return -1;
+  }
+  step_args a = {KILN_QUEUE_STEPS};
+  int rc = run_entry(g, call_train_step, &a);
+  char why[512];
+  snprintf(why, sizeof why, "%s", kiln_error());
+  if (kiln_cuda_capture_end(g->cuda, rc == 0, &g->step_graph))
+    return -1;
+  return rc ? kiln_fail("%s", why) : 0;
+}
+
 /* Copies `bytes` of `src` to `dst` through the stage at `*at` (advanced),
  * or straight from `src` without one. */
 static int stage_copy(kiln_gpu *g, struct stage *st, size_t *at, kiln_device_ptr dst,
@@ -406,9 +436,20 @@ static int queue_step(kiln_state *s, const void *const *x, const void *y, int64_
     return kiln_fail("%s", why);
   }
   g->next_stage ^= 1;
-  step_args a = {slot};
   g->host_stale = 1; /* even if a launch fails, the ones before it ran */
-  return run_entry(g, call_train_step, &a);
+  if (g->graphs && !g->step_graph && capture_step(g) && g->graphs)
+    return -1;
+  if (!g->graphs) {
+    step_args a = {slot};
+    return run_entry(g, call_train_step, &a);
+  }
+  kiln_device_ptr own = g->loss + (kiln_device_ptr)KILN_QUEUE_STEPS * sizeof(float);
+  return kiln_cuda_graph_launch(g->cuda, g->step_graph) ||
+                 kiln_cuda_copy_on_device(g->cuda, g->loss + (kiln_device_ptr)slot * sizeof(float),
+                                          own, sizeof(float))
+             ? kiln_fail("%s (an earlier step failed on the device; KILN_CUDA_SYNC=1 names the "
+                         "kernel)", kiln_error())
+             : 0;
 }
 
 typedef struct predict_args {

@@ -14,7 +14,8 @@
  *
  *   KILN_FAKE_CUDA_DEVICES=N   devices reported (default 1)
  *   KILN_FAKE_CUDA_LOG=FILE    append "launch NAME grid X,Y,Z block X,Y,Z"
- *                              per launch, "copy in|out BYTES" per copy
+ *                              per launch (a graph's too, after "graph
+ *                              launch N"), "copy in|out|dtod BYTES" per copy
  *   KILN_FAKE_CUDA_FAIL=NAME   launches of kernel NAME fail (error 719)
  *   KILN_FAKE_CUDA_FAULT=NAME  kernel NAME faults when it runs: the launch
  *                              succeeds, and every later launch, copy and
@@ -42,6 +43,11 @@
  * host that refills a page-locked buffer before the copy from it is done
  * sends the wrong data here too. A launch that fails when run is reported
  * by the call that waited for it.
+ * Stream capture records a stream's launches into a graph instead of
+ * queueing them (nothing else may go on a capturing stream, nor may the
+ * host wait: error 900, and the capture ends invalid, as in thread-local
+ * capture); launching the graph queues its launches in order, logged as
+ * any launch. KILN_FAKE_CUDA_NO_CAPTURE=1 makes capture unsupported.
  *===----------------------------------------------------------------------===*/
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -186,9 +192,21 @@ CUresult cuStreamDestroy_v2(void *stream) {
   *(int *)stream = 0;
   return 0;
 }
+/* The stream being captured (-1: none), and whether something the capture
+ * cannot hold happened during it. */
+static int capturing = -1, capture_broken;
+enum { kCaptureUnsupported = 900, kCaptureInvalidated = 901, kNotSupported = 801 };
+#define NOT_CAPTURING(stream)                                                                      \
+  do {                                                                                             \
+    if (capturing >= 0 && (stream == NULL || stream_index(stream) == capturing)) {                 \
+      capture_broken = 1;                                                                          \
+      return kCaptureUnsupported;                                                                  \
+    }                                                                                              \
+  } while (0)
 CUresult cuStreamSynchronize(void *stream) {
   NEED_CONTEXT();
   NEED_STREAM(stream);
+  NOT_CAPTURING(stream);
   return drain(stream_index(stream), 0);
 }
 
@@ -223,11 +241,13 @@ static CUresult defer_record(int stream, event *e);
 CUresult cuEventRecord(void *e, void *stream) {
   NEED_CONTEXT();
   NEED_STREAM(stream);
+  NOT_CAPTURING(stream);
   return fault ? fault : defer_record(stream_index(stream), e);
 }
 /* Never recorded: nothing to wait for, as on a device. */
 CUresult cuEventSynchronize(void *e) {
   NEED_CONTEXT();
+  NOT_CAPTURING(NULL);
   const event *ev = e;
   return ev->record ? drain(ev->stream, ev->record) : fault;
 }
@@ -412,6 +432,7 @@ static int is_pinned(const void *src, size_t bytes) {
  * zeros; where they do not, zeros keep the host side's numbers finite. */
 CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
   NEED_CONTEXT();
+  NOT_CAPTURING(NULL);
   static size_t allocated;
   const char *limit = getenv("KILN_FAKE_CUDA_MEMORY");
   if (limit && allocated + bytes > (size_t)strtoull(limit, NULL, 10))
@@ -426,6 +447,7 @@ CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
 
 CUresult cuMemFree_v2(CUdeviceptr p) {
   NEED_CONTEXT();
+  NOT_CAPTURING(NULL);
   drain(-1, 0); /* as a device finishes what may still use it */
   free((void *)(size_t)p);
   return 0;
@@ -436,6 +458,7 @@ static CUresult defer_copy(int stream, void *dst, const void *src, size_t bytes)
 CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t bytes, void *stream) {
   NEED_CONTEXT();
   NEED_STREAM(stream);
+  NOT_CAPTURING(stream);
   if (fault)
     return fault;
   log_copy("in", bytes);
@@ -446,6 +469,7 @@ CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t bytes, vo
 CUresult cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t bytes, void *stream) {
   NEED_CONTEXT();
   NEED_STREAM(stream);
+  NOT_CAPTURING(stream);
   CUresult r = drain(stream_index(stream), 0);
   if (r == 0)
     memcpy(dst, (const void *)(size_t)src, bytes);
@@ -791,23 +815,30 @@ static CUresult defer_record(int stream, event *e) {
 
 /* cuLaunchKernel reads the parameters when called: their values go with
  * the launch. */
-static CUresult defer_launch(int stream, entry *e, const unsigned v[6], void **params) {
+/* A copy of a launch's parameter values (sized by the PTX), as pointers
+ * into one block that the caller frees; NULL if out of memory. */
+static void **copy_params(const entry *e, void **params) {
   size_t total = 0;
   for (int i = 0; i < e->nparams; ++i)
     total += e->param_bytes[i];
-  work w = {.kind = kLaunch, .e = e};
-  memcpy(w.v, v, sizeof w.v);
   total += 8 * (size_t)e->nparams; /* each value 8-aligned, as the driver aligns them */
-  w.owned = malloc(total + (size_t)(e->nparams + 1) * sizeof(void *));
-  if (!w.owned)
-    return 2;
-  w.params = w.owned;
-  char *values = (char *)(w.params + e->nparams + 1);
+  void **copy = malloc(total + (size_t)(e->nparams + 1) * sizeof(void *));
+  if (!copy)
+    return NULL;
+  char *values = (char *)(copy + e->nparams + 1);
   for (int i = 0; i < e->nparams; ++i) {
     memcpy(values, params[i], e->param_bytes[i]);
-    w.params[i] = values;
+    copy[i] = values;
     values += (e->param_bytes[i] + 7) / 8 * 8;
   }
+  return copy;
+}
+
+static CUresult defer_launch(int stream, entry *e, const unsigned v[6], void **params) {
+  work w = {.kind = kLaunch, .e = e};
+  memcpy(w.v, v, sizeof w.v);
+  if (!(w.owned = w.params = copy_params(e, params)))
+    return 2;
   CUresult r = defer(stream, w);
   if (r)
     free(w.owned);
@@ -848,6 +879,48 @@ static CUresult drain(int stream, unsigned long upto) {
   return fault ? fault : r;
 }
 
+/* A captured graph: its launches, parameters copied when recorded. */
+typedef struct graph {
+  struct node {
+    entry *e;
+    unsigned v[6];
+    void **params;
+  } *nodes;
+  int count, cap;
+} graph;
+static graph *recording; /* the capture's */
+
+static void free_graph(graph *g) {
+  for (int i = 0; g && i < g->count; ++i)
+    free(g->nodes[i].params);
+  if (g)
+    free(g->nodes);
+  free(g);
+}
+
+static CUresult record_into(graph *g, entry *e, const unsigned v[6], void **params) {
+  if (g->count == g->cap) {
+    int cap = g->cap ? 2 * g->cap : 64;
+    struct node *grown = realloc(g->nodes, (size_t)cap * sizeof *grown);
+    if (!grown)
+      return 2;
+    g->nodes = grown, g->cap = cap;
+  }
+  struct node *n = &g->nodes[g->count];
+  n->e = e;
+  memcpy(n->v, v, sizeof n->v);
+  if (!(n->params = copy_params(e, params)))
+    return 2;
+  ++g->count;
+  return 0;
+}
+
+static CUresult record_node(entry *e, const unsigned v[6], void **params) {
+  CUresult r = record_into(recording, e, v, params);
+  capture_broken |= r != 0;
+  return r;
+}
+
 CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                         unsigned bz, unsigned smem, void *stream, void **params, void **extra) {
   NEED_CONTEXT();
@@ -862,11 +935,110 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
     return kInvalidValue;
   if (fault)
     return fault;
-  logf_("launch %s grid %u,%u,%u block %u,%u,%u\n", e->name, v);
   const char *fail = getenv("KILN_FAKE_CUDA_FAIL");
+  if (stream_index(stream) == capturing)
+    return fail && !strcmp(fail, e->name) ? (capture_broken = 1, kLaunchFailed)
+                                          : record_node(e, v, params);
+  logf_("launch %s grid %u,%u,%u block %u,%u,%u\n", e->name, v);
   if (fail && !strcmp(fail, e->name))
     return kLaunchFailed;
   return e->run || e->faults ? defer_launch(stream_index(stream), e, v, params) : 0;
+}
+
+CUresult cuStreamBeginCapture_v2(void *stream, int mode) {
+  NEED_CONTEXT();
+  NEED_STREAM(stream);
+  const char *no = getenv("KILN_FAKE_CUDA_NO_CAPTURE");
+  if (no && !strcmp(no, "1"))
+    return kNotSupported;
+  if (capturing >= 0 || mode != 1 /* Kiln captures thread-local */)
+    return kInvalidValue;
+  if (!(recording = calloc(1, sizeof *recording)))
+    return 2;
+  capturing = stream_index(stream);
+  capture_broken = 0;
+  return 0;
+}
+
+CUresult cuStreamEndCapture(void *stream, void **out) {
+  NEED_CONTEXT();
+  NEED_STREAM(stream);
+  *out = NULL;
+  if (stream_index(stream) != capturing)
+    return kInvalidValue;
+  capturing = -1;
+  if (capture_broken) {
+    free_graph(recording);
+    recording = NULL;
+    return kCaptureInvalidated;
+  }
+  *out = recording;
+  recording = NULL;
+  return 0;
+}
+
+CUresult cuGraphInstantiateWithFlags(void **out, void *g, unsigned long long flags) {
+  NEED_CONTEXT();
+  const graph *from = g;
+  graph *exec = flags || !g ? NULL : calloc(1, sizeof *exec);
+  *out = exec;
+  if (!exec)
+    return kInvalidValue;
+  for (int i = 0; i < from->count; ++i)
+    if (record_into(exec, from->nodes[i].e, from->nodes[i].v, from->nodes[i].params)) {
+      free_graph(exec);
+      *out = NULL;
+      return 2;
+    }
+  return 0;
+}
+
+CUresult cuGraphLaunch(void *exec, void *stream) {
+  NEED_CONTEXT();
+  NEED_STREAM(stream);
+  NOT_CAPTURING(stream);
+  if (fault)
+    return fault;
+  const graph *g = exec;
+  const char *path = getenv("KILN_FAKE_CUDA_LOG");
+  FILE *log = path ? fopen(path, "a") : NULL;
+  if (log) {
+    fprintf(log, "graph launch %d\n", g->count);
+    fclose(log);
+  }
+  for (int i = 0; i < g->count; ++i) {
+    const struct node *n = &g->nodes[i];
+    logf_("launch %s grid %u,%u,%u block %u,%u,%u\n", n->e->name, n->v);
+    CUresult r = n->e->run || n->e->faults ? defer_launch(stream_index(stream), n->e, n->v, n->params) : 0;
+    if (r)
+      return r;
+  }
+  return 0;
+}
+
+CUresult cuGraphExecDestroy(void *exec) {
+  NEED_CONTEXT();
+  drain(-1, 0); /* a queued launch of it may still read its parameters */
+  free_graph(exec);
+  return 0;
+}
+
+CUresult cuGraphDestroy(void *g) {
+  NEED_CONTEXT();
+  free_graph(g);
+  return 0;
+}
+
+/* Device memory is host memory: the source is read when the copy runs. */
+CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t bytes, void *stream) {
+  NEED_CONTEXT();
+  NEED_STREAM(stream);
+  NOT_CAPTURING(stream);
+  if (fault)
+    return fault;
+  log_copy("dtod", bytes);
+  return defer(stream_index(stream), (work){.kind = kCopy, .dst = (void *)(size_t)dst,
+                                            .src = (const void *)(size_t)src, .bytes = bytes});
 }
 
 CUresult cuGetErrorString(CUresult r, const char **msg) {
@@ -878,6 +1050,9 @@ CUresult cuGetErrorString(CUresult r, const char **msg) {
   case kInvalidValue: *msg = "invalid argument"; break;
   case kInvalidHandle: *msg = "invalid resource handle"; break;
   case kNoDevice: *msg = "no CUDA-capable device is detected"; break;
+  case kCaptureUnsupported: *msg = "operation not permitted when stream is capturing"; break;
+  case kCaptureInvalidated: *msg = "operation failed due to a previous error during capture"; break;
+  case kNotSupported: *msg = "operation not supported"; break;
   case 2: *msg = "out of memory"; break;
   default: *msg = "unknown error"; break;
   }

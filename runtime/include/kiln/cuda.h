@@ -58,6 +58,20 @@ int kiln_cuda_event_record(kiln_cuda *c, void *event);
 int kiln_cuda_event_wait(kiln_cuda *c, void *event);
 /* Waits for `end`, then the milliseconds between `start` and `end`. */
 int kiln_cuda_elapsed_ms(kiln_cuda *c, void *start, void *end, float *ms);
+/* A device-to-device copy on the stream (returns without waiting). */
+int kiln_cuda_copy_on_device(kiln_cuda *c, kiln_device_ptr dst, kiln_device_ptr src, size_t bytes);
+
+/* CUDA graphs: the launches made between capture_begin and capture_end are
+ * recorded (not run) and become one executable graph, which graph_launch
+ * queues on the stream as a whole: one call instead of one per kernel.
+ * has_graphs is 0 where the driver lacks them (before CUDA 11.4). */
+int kiln_cuda_has_graphs(const kiln_cuda *c);
+int kiln_cuda_capture_begin(kiln_cuda *c);
+/* Ends the capture; with `keep` instantiates what it recorded into `*exec`,
+ * else discards it (a launch failed while capturing). */
+int kiln_cuda_capture_end(kiln_cuda *c, int keep, void **exec);
+int kiln_cuda_graph_launch(kiln_cuda *c, void *exec);
+void kiln_cuda_graph_destroy(kiln_cuda *c, void *exec);
 
 #ifdef __cplusplus
 }
