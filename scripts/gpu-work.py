@@ -48,12 +48,20 @@ def main():
     if every:
         subprocess.run([exe, "predict", "--checkpoint", ckpt, "--limit", "2"] + extra, check=True,
                        env=env, stdout=subprocess.DEVNULL)
-    rows = []
+    if not os.path.exists(table):
+        sys.exit("gpu-work.py: the stand-in driver wrote no table (was the model's module "
+                 "unloaded? is KILN_CUDA_DRIVER the stand-in?)")
+    sums = {}  # a kernel's rows from the train and predict runs, added
     for line in open(table):
         f = line.split()
         name, v = f[0], dict(zip(f[1::2], (int(x) for x in f[2::2])))
         if not every and "_train_step_" not in name + "_":
             continue
+        total = sums.setdefault(name, dict.fromkeys(v, 0))
+        for k in v:
+            total[k] += v[k]
+    rows = []
+    for name, v in sums.items():
         n = v["launches"]
         rows.append((v["depth"], name, n, v["threads"] // n, v["global_bytes"] // n, v["depth"] // n,
                      v["shared_depth"] // n))

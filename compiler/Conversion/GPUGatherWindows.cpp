@@ -10,9 +10,9 @@
 // max(0, Y - (I-1)*s) or Y mod s, up to min(A - 1, Y), by s; i = (Y - a) / s)
 // and the reductions the output does not index, adding in registers and
 // storing once. Each element's terms are added in the original loop order
-// when the window offset comes first among the reductions (as the
-// convolution's lowering has it); an element no window reaches keeps its
-// starting value.
+// when the walked loop comes before its partner (always when both step by
+// 1; the convolution's lowering has the offsets first at any stride); an
+// element no window reaches keeps its starting value.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Conversion/GPUKernels.h"
@@ -95,8 +95,9 @@ static std::optional<SmallVector<Window>> windowsOf(linalg::GenericOp op) {
     auto lhs = scaledDim(sum.getLHS()), rhs = scaledDim(sum.getRHS());
     if (!lhs || !rhs || lhs->first == rhs->first)
       return std::nullopt;
-    // The walked loop has coefficient 1; of two such, the shorter.
-    if (rhs->second != 1 || (lhs->second == 1 && sizes[lhs->first] < sizes[rhs->first]))
+    // The walked loop has coefficient 1; of two such, the earlier one (the
+    // work is the same, and each element's terms keep the op's order).
+    if (rhs->second != 1 || (lhs->second == 1 && lhs->first < rhs->first))
       std::swap(lhs, rhs);
     if (rhs->second != 1)
       return std::nullopt;

@@ -97,9 +97,14 @@ struct KilnGPUBlockReducePass : kiln::impl::KilnGPUBlockReduceBase<KilnGPUBlockR
     }
     if (!kiln::blockReduces(parallel, reduced))
       return;
-    // Each output element must be one block's.
-    if (!kiln::ownsOutput(op, op.getDpsInitOperand(0)))
+    // Each output element must be one block's, and nothing the blocks read
+    // another block's output (it writes its element only at the end).
+    OpOperand *out = op.getDpsInitOperand(0);
+    if (!kiln::ownsOutput(op, out) || !kiln::bodyOnlyReadsOthers(op))
       return;
+    for (OpOperand *input : op.getDpsInputOperands())
+      if (isa<MemRefType>(input->get().getType()) && !kiln::disjoint(input->get(), out->get()))
+        return;
 
     Location loc = op.getLoc();
     MLIRContext *ctx = &getContext();

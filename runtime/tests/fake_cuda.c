@@ -72,9 +72,9 @@ typedef struct entry {
   int nparams;
   size_t *param_bytes; /* each parameter's size, from the PTX */
   /* KILN_FAKE_CUDA_WORK's sums over the kernel's launches: threads, bytes
-   * of global memory accessed, and per launch the most accesses of global
-   * and of shared memory one thread made. */
-  unsigned long long launches, threads, global_bytes, deepest_global, deepest_shared;
+   * of global memory accessed, and per launch the most accesses one thread
+   * made (global and shared) and the most of shared memory. */
+  unsigned long long launches, threads, global_bytes, deepest, deepest_shared;
 } entry;
 
 /* Runs a stream's deferred work (below; stream -1: every stream's), all of
@@ -351,8 +351,7 @@ static void work_rows(const module *m) {
     const entry *e = &m->entries[i];
     if (e->launches)
       fprintf(f, "%s launches %llu threads %llu global_bytes %llu depth %llu shared_depth %llu\n",
-              e->name, e->launches, e->threads, e->global_bytes,
-              e->deepest_global + e->deepest_shared, e->deepest_shared);
+              e->name, e->launches, e->threads, e->global_bytes, e->deepest, e->deepest_shared);
   }
   fclose(f);
 }
@@ -728,7 +727,7 @@ static CUresult emulate(entry *e, const unsigned v[6], void **params) {
   race[0] = 0;
   for (int i = 0; i < 3; ++i)
     emu_ids->nctaid[i] = v[i], emu_ids->ntid[i] = v[3 + i];
-  unsigned long long deepest_global = 0, deepest_shared = 0;
+  unsigned long long deepest = 0, deepest_shared = 0;
   unsigned n = v[3] * v[4] * v[5];
   launch_bytes = 0;
   for (unsigned z = 0; z < v[2]; ++z)
@@ -743,7 +742,8 @@ static CUresult emulate(entry *e, const unsigned v[6], void **params) {
         if (r)
           return r;
         for (unsigned t = 0; t < n && t < kMaxThreads; ++t) {
-          deepest_global = thread_global[t] > deepest_global ? thread_global[t] : deepest_global;
+          unsigned long long all = thread_global[t] + thread_shared[t];
+          deepest = all > deepest ? all : deepest;
           deepest_shared = thread_shared[t] > deepest_shared ? thread_shared[t] : deepest_shared;
         }
         if (race[0]) {
@@ -754,7 +754,7 @@ static CUresult emulate(entry *e, const unsigned v[6], void **params) {
   ++e->launches;
   e->threads += (unsigned long long)n * v[0] * v[1] * v[2];
   e->global_bytes += launch_bytes;
-  e->deepest_global += deepest_global, e->deepest_shared += deepest_shared;
+  e->deepest += deepest, e->deepest_shared += deepest_shared;
   return 0;
 }
 

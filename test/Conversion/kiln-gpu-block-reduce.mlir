@@ -168,3 +168,64 @@ func.func @long_product(%x: memref<16x6400xf32>, %w: memref<6400x150xf32>, %y: m
   }
   return
 }
+
+// -----
+
+// An embedding gradient per table element (30 rows of 4, over 512 ids): a
+// block per element, whose body reads the updates where the id matches.
+// Left alone: the same with a body that reads the output itself (another
+// block writes it, only at its end: a stale value), and an input sharing
+// the output's memory.
+#ids = affine_map<(v, d, i) -> (i)>
+#tab = affine_map<(v, d, i) -> (v, d)>
+#all = affine_map<(v, d, i) -> (v, i)>
+// CHECK-LABEL: func.func @scatter_rows
+// CHECK: gpu.launch blocks({{.*}}) in (%{{[^ ]*}} = %c120
+// CHECK: scf.if
+// CHECK: memref.load %{{.*}} : memref<512x4xf32>
+// CHECK-LABEL: func.func @reads_output
+// CHECK-NOT: gpu.launch
+// CHECK: linalg.generic
+// CHECK-NOT: gpu.launch
+// CHECK: linalg.generic
+// CHECK-NOT: gpu.launch
+func.func @scatter_rows(%ids: memref<512xi32>, %u: memref<512x4xf32>, %t: memref<30x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [#ids, #tab], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%ids : memref<512xi32>) outs(%t : memref<30x4xf32>) {
+  ^bb0(%id: i32, %acc: f32):
+    %row = arith.index_cast %id : i32 to index
+    %v = linalg.index 0 : index
+    %d = linalg.index 1 : index
+    %i = linalg.index 2 : index
+    %hit = arith.cmpi eq, %row, %v : index
+    %x = scf.if %hit -> (f32) {
+      %l = memref.load %u[%i, %d] : memref<512x4xf32>
+      scf.yield %l : f32
+    } else {
+      scf.yield %zero : f32
+    }
+    %s = arith.addf %acc, %x : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+func.func @reads_output(%ids: memref<512xi32>, %t: memref<4x2xf32>, %big: memref<4x512xf32>) {
+  linalg.generic {indexing_maps = [#ids, #tab], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%ids : memref<512xi32>) outs(%t : memref<4x2xf32>) {
+  ^bb0(%id: i32, %acc: f32):
+    %v = linalg.index 0 : index
+    %d = linalg.index 1 : index
+    %l = memref.load %t[%v, %d] : memref<4x2xf32>
+    %s = arith.addf %acc, %l : f32
+    linalg.yield %s : f32
+  }
+  %col = memref.subview %big[0, 0] [4, 2] [1, 1] : memref<4x512xf32> to memref<4x2xf32, strided<[512, 1]>>
+  linalg.generic {indexing_maps = [#all, #tab], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%big : memref<4x512xf32>) outs(%col : memref<4x2xf32, strided<[512, 1]>>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %acc, %a : f32
+    linalg.yield %s : f32
+  }
+  return
+}

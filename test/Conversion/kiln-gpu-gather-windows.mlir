@@ -143,3 +143,26 @@ func.func @not_a_sum(%x: memref<2x3x8xf32>, %y: memref<2x10xf32>) {
   }
   return
 }
+
+// -----
+
+// Both loops step by 1 and the output has fewer positions (2) than the
+// window (5): the earlier loop, a, is walked all the same (the work is the
+// same either way), so each element adds its terms in the op's order, a
+// ascending.
+#in = affine_map<(n, a, i) -> (n, a, i)>
+#out = affine_map<(n, a, i) -> (n, i + a)>
+// CHECK-LABEL: func.func @small_map_big_window
+// CHECK: scf.parallel (%[[N:.*]], %[[Y:.*]]) =
+// CHECK: scf.for %[[A:.*]] = %{{.*}} to %{{.*}} step %c1
+// CHECK: %[[I:.*]] = arith.subi %[[Y]], %[[A]] : index
+// CHECK: memref.load %{{.*}}[%[[N]], %[[A]], %[[I]]]
+func.func @small_map_big_window(%cols: memref<2x5x2xf32>, %dx: memref<2x6xf32>) {
+  linalg.generic {indexing_maps = [#in, #out], iterator_types = ["parallel", "reduction", "reduction"]}
+      ins(%cols : memref<2x5x2xf32>) outs(%dx : memref<2x6xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %t = arith.addf %acc, %v : f32
+    linalg.yield %t : f32
+  }
+  return
+}

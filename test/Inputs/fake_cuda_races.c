@@ -112,12 +112,25 @@ KERNEL(write_after_read) {
   kiln_emu_barrier_hook();
 }
 
+/* Thread 0 makes 3 global accesses, thread 1 3 shared ones: no thread
+ * makes 6 (KILN_FAKE_CUDA_WORK's depth is one thread's). */
+KERNEL(split_depth) {
+  (void)params;
+  if (T == 0)
+    for (int i = 0; i < 3; ++i)
+      store(&global[B * 3 + (unsigned)i], 1.0f, 0);
+  if (T == 1) {
+    store(&shared[1], 1.0f, kShared);
+    store(&shared[1], load(&shared[1], kShared), kShared);
+  }
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0); /* in order with the driver's stderr */
   static const char *names[] = {"neighbour_after_barrier", "neighbour_no_barrier", "tree",
                                 "blocks_write_one_word",   "blocks_read_one_word",
                                 "read_then_another_block_writes", "shared_unwritten",
-                                "write_after_read"};
+                                "write_after_read", "split_depth"};
   char ptx[2048] = "";
   for (size_t i = 0; i < sizeof names / sizeof *names; ++i)
     snprintf(ptx + strlen(ptx), sizeof ptx - strlen(ptx), ".entry %s()\n", names[i]);
