@@ -376,8 +376,12 @@ static int capture_step(kiln_gpu *g) {
   int rc = run_entry(g, call_train_step, &a);
   char why[512];
   snprintf(why, sizeof why, "%s", kiln_error());
-  if (kiln_cuda_capture_end(g->cuda, rc == 0, &g->step_graph))
+  if (kiln_cuda_capture_end(g->cuda, rc == 0, &g->step_graph) && rc == 0) {
+    /* Recording ran nothing: the step can still launch kernel by kernel. */
+    kiln_clear_error();
+    g->graphs = 0;
     return -1;
+  }
   return rc ? kiln_fail("%s", why) : 0;
 }
 
@@ -447,8 +451,8 @@ static int queue_step(kiln_state *s, const void *const *x, const void *y, int64_
   return kiln_cuda_graph_launch(g->cuda, g->step_graph) ||
                  kiln_cuda_copy_on_device(g->cuda, g->loss + (kiln_device_ptr)slot * sizeof(float),
                                           own, sizeof(float))
-             ? kiln_fail("%s (an earlier step failed on the device; KILN_CUDA_SYNC=1 names the "
-                         "kernel)", kiln_error())
+             ? kiln_fail("%s (KILN_CUDA_SYNC=1 launches kernel by kernel and names one that "
+                         "fails)", kiln_error())
              : 0;
 }
 

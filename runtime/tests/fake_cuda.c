@@ -47,7 +47,8 @@
  * queueing them (nothing else may go on a capturing stream, nor may the
  * host wait: error 900, and the capture ends invalid, as in thread-local
  * capture); launching the graph queues its launches in order, logged as
- * any launch. KILN_FAKE_CUDA_NO_CAPTURE=1 makes capture unsupported.
+ * any launch. KILN_FAKE_CUDA_NO_CAPTURE=begin makes capture unsupported,
+ * =instantiate makes instantiating a graph run out of memory.
  *===----------------------------------------------------------------------===*/
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -949,7 +950,7 @@ CUresult cuStreamBeginCapture_v2(void *stream, int mode) {
   NEED_CONTEXT();
   NEED_STREAM(stream);
   const char *no = getenv("KILN_FAKE_CUDA_NO_CAPTURE");
-  if (no && !strcmp(no, "1"))
+  if (no && !strcmp(no, "begin"))
     return kNotSupported;
   if (capturing >= 0 || mode != 1 /* Kiln captures thread-local */)
     return kInvalidValue;
@@ -979,6 +980,11 @@ CUresult cuStreamEndCapture(void *stream, void **out) {
 
 CUresult cuGraphInstantiateWithFlags(void **out, void *g, unsigned long long flags) {
   NEED_CONTEXT();
+  const char *no = getenv("KILN_FAKE_CUDA_NO_CAPTURE");
+  if (no && !strcmp(no, "instantiate")) {
+    *out = NULL;
+    return 2; /* out of memory */
+  }
   const graph *from = g;
   graph *exec = flags || !g ? NULL : calloc(1, sizeof *exec);
   *out = exec;

@@ -68,7 +68,8 @@ int kiln_cuda_copy_on_device(kiln_cuda *c, kiln_device_ptr dst, kiln_device_ptr 
 int kiln_cuda_has_graphs(const kiln_cuda *c);
 int kiln_cuda_capture_begin(kiln_cuda *c);
 /* Ends the capture; with `keep` instantiates what it recorded into `*exec`,
- * else discards it (a launch failed while capturing). */
+ * else discards it (a launch failed while capturing). Fails if the capture
+ * could not be ended or instantiated; nothing recorded has run. */
 int kiln_cuda_capture_end(kiln_cuda *c, int keep, void **exec);
 int kiln_cuda_graph_launch(kiln_cuda *c, void *exec);
 void kiln_cuda_graph_destroy(kiln_cuda *c, void *exec);
