@@ -55,6 +55,7 @@ struct kiln_cuda {
   CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
   CUresult (*cuGetErrorString)(CUresult, const char **);
   /* Optional: graphs (CUDA 11.4 and later). */
+  int graphs_missing;
   CUresult (*cuMemcpyDtoDAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
   CUresult (*cuStreamBeginCapture)(CUstream, int);
   CUresult (*cuStreamEndCapture)(CUstream, CUgraph *);
@@ -88,53 +89,51 @@ int kiln_cuda_open(int ordinal, kiln_cuda **out) {
     return kiln_fail("out of memory");
   }
   c->lib = lib;
-  struct { void **slot; const char *name; } syms[] = {
-      {(void **)&c->cuInit, "cuInit"},
-      {(void **)&c->cuDeviceGetCount, "cuDeviceGetCount"},
-      {(void **)&c->cuDeviceGet, "cuDeviceGet"},
-      {(void **)&c->cuDeviceGetName, "cuDeviceGetName"},
-      {(void **)&c->cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain"},
-      {(void **)&c->cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2"},
-      {(void **)&c->cuCtxPushCurrent, "cuCtxPushCurrent_v2"},
-      {(void **)&c->cuCtxPopCurrent, "cuCtxPopCurrent_v2"},
-      {(void **)&c->cuStreamCreate, "cuStreamCreate"},
-      {(void **)&c->cuStreamDestroy, "cuStreamDestroy_v2"},
-      {(void **)&c->cuStreamSynchronize, "cuStreamSynchronize"},
-      {(void **)&c->cuModuleLoadData, "cuModuleLoadData"},
-      {(void **)&c->cuModuleGetFunction, "cuModuleGetFunction"},
-      {(void **)&c->cuModuleUnload, "cuModuleUnload"},
-      {(void **)&c->cuMemAlloc, "cuMemAlloc_v2"},
-      {(void **)&c->cuMemFree, "cuMemFree_v2"},
-      {(void **)&c->cuMemHostAlloc, "cuMemHostAlloc"},
-      {(void **)&c->cuMemFreeHost, "cuMemFreeHost"},
-      {(void **)&c->cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2"},
-      {(void **)&c->cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"},
-      {(void **)&c->cuLaunchKernel, "cuLaunchKernel"},
-      {(void **)&c->cuEventCreate, "cuEventCreate"},
-      {(void **)&c->cuEventDestroy, "cuEventDestroy_v2"},
-      {(void **)&c->cuEventRecord, "cuEventRecord"},
-      {(void **)&c->cuEventSynchronize, "cuEventSynchronize"},
-      {(void **)&c->cuEventElapsedTime, "cuEventElapsedTime"},
-      {(void **)&c->cuGetErrorString, "cuGetErrorString"},
+  /* Optional entries (graphs, CUDA 11.4 and later) may be missing. */
+  struct { void **slot; const char *name; int optional; } syms[] = {
+      {(void **)&c->cuInit, "cuInit", 0},
+      {(void **)&c->cuDeviceGetCount, "cuDeviceGetCount", 0},
+      {(void **)&c->cuDeviceGet, "cuDeviceGet", 0},
+      {(void **)&c->cuDeviceGetName, "cuDeviceGetName", 0},
+      {(void **)&c->cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain", 0},
+      {(void **)&c->cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2", 0},
+      {(void **)&c->cuCtxPushCurrent, "cuCtxPushCurrent_v2", 0},
+      {(void **)&c->cuCtxPopCurrent, "cuCtxPopCurrent_v2", 0},
+      {(void **)&c->cuStreamCreate, "cuStreamCreate", 0},
+      {(void **)&c->cuStreamDestroy, "cuStreamDestroy_v2", 0},
+      {(void **)&c->cuStreamSynchronize, "cuStreamSynchronize", 0},
+      {(void **)&c->cuModuleLoadData, "cuModuleLoadData", 0},
+      {(void **)&c->cuModuleGetFunction, "cuModuleGetFunction", 0},
+      {(void **)&c->cuModuleUnload, "cuModuleUnload", 0},
+      {(void **)&c->cuMemAlloc, "cuMemAlloc_v2", 0},
+      {(void **)&c->cuMemFree, "cuMemFree_v2", 0},
+      {(void **)&c->cuMemHostAlloc, "cuMemHostAlloc", 0},
+      {(void **)&c->cuMemFreeHost, "cuMemFreeHost", 0},
+      {(void **)&c->cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2", 0},
+      {(void **)&c->cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2", 0},
+      {(void **)&c->cuLaunchKernel, "cuLaunchKernel", 0},
+      {(void **)&c->cuEventCreate, "cuEventCreate", 0},
+      {(void **)&c->cuEventDestroy, "cuEventDestroy_v2", 0},
+      {(void **)&c->cuEventRecord, "cuEventRecord", 0},
+      {(void **)&c->cuEventSynchronize, "cuEventSynchronize", 0},
+      {(void **)&c->cuEventElapsedTime, "cuEventElapsedTime", 0},
+      {(void **)&c->cuGetErrorString, "cuGetErrorString", 0},
+      {(void **)&c->cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2", 1},
+      {(void **)&c->cuStreamBeginCapture, "cuStreamBeginCapture_v2", 1},
+      {(void **)&c->cuStreamEndCapture, "cuStreamEndCapture", 1},
+      {(void **)&c->cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags", 1},
+      {(void **)&c->cuGraphLaunch, "cuGraphLaunch", 1},
+      {(void **)&c->cuGraphExecDestroy, "cuGraphExecDestroy", 1},
+      {(void **)&c->cuGraphDestroy, "cuGraphDestroy", 1},
   };
   for (size_t i = 0; i < sizeof syms / sizeof syms[0]; ++i) {
     *syms[i].slot = dlsym(lib, syms[i].name);
-    if (!*syms[i].slot) {
+    c->graphs_missing |= !*syms[i].slot;
+    if (!*syms[i].slot && !syms[i].optional) {
       kiln_cuda_close(c);
       return kiln_fail("the CUDA driver lacks %s; it is too old", syms[i].name);
     }
   }
-  struct { void **slot; const char *name; } optional[] = {
-      {(void **)&c->cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2"},
-      {(void **)&c->cuStreamBeginCapture, "cuStreamBeginCapture_v2"},
-      {(void **)&c->cuStreamEndCapture, "cuStreamEndCapture"},
-      {(void **)&c->cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags"},
-      {(void **)&c->cuGraphLaunch, "cuGraphLaunch"},
-      {(void **)&c->cuGraphExecDestroy, "cuGraphExecDestroy"},
-      {(void **)&c->cuGraphDestroy, "cuGraphDestroy"},
-  };
-  for (size_t i = 0; i < sizeof optional / sizeof optional[0]; ++i)
-    *optional[i].slot = dlsym(lib, optional[i].name);
   int count = 0;
   CUresult init = c->cuInit(0);
   if (init == 100 /* CUDA_ERROR_NO_DEVICE */ ||
@@ -294,11 +293,7 @@ int kiln_cuda_copy_on_device(kiln_cuda *c, kiln_device_ptr dst, kiln_device_ptr 
   return check(c, c->cuMemcpyDtoDAsync(dst, src, bytes, c->stream), "cuMemcpyDtoDAsync");
 }
 
-int kiln_cuda_has_graphs(const kiln_cuda *c) {
-  return c->cuMemcpyDtoDAsync && c->cuStreamBeginCapture && c->cuStreamEndCapture &&
-         c->cuGraphInstantiateWithFlags && c->cuGraphLaunch && c->cuGraphExecDestroy &&
-         c->cuGraphDestroy;
-}
+int kiln_cuda_has_graphs(const kiln_cuda *c) { return !c->graphs_missing; }
 
 /* Thread-local mode: only this thread's calls that could not be captured
  * (a synchronisation, an allocation) break the capture; other threads'

@@ -10,9 +10,9 @@
  * (the same kernels on the same device buffers), so the first step records
  * them as a CUDA graph and every step launches that graph: one call
  * instead of one per kernel (a recurrent model's step is hundreds), its
- * loss then copied from the graph's own slot to the step's. The host arenas stay the checkpoint format:
- * they are pulled from the device when read and pushed after the host
- * changed them.
+ * loss then copied from the graph's own slot to the step's. The host
+ * arenas stay the checkpoint format: they are pulled from the device when
+ * read and pushed after the host changed them.
  *===----------------------------------------------------------------------===*/
 #include "gpu.h"
 #include "kiln/cuda.h"
@@ -355,29 +355,31 @@ typedef struct step_args {
   int64_t slot;
 } step_args;
 
+/* Slot `slot` of the loss buffer (KILN_QUEUE_STEPS: the step graph's). */
+static kiln_device_ptr loss_slot(const kiln_gpu *g, int64_t slot) {
+  return g->loss + (kiln_device_ptr)slot * sizeof(float);
+}
+
 static void call_train_step(kiln_gpu *g, void *ctx) {
   step_args *a = ctx;
   g->m->train_step((float *)(uintptr_t)g->params, (float *)(uintptr_t)g->state, g->input_ptrs,
                    (const void *)(uintptr_t)g->label, (const float *)(uintptr_t)g->hyper,
-                   (float *)(uintptr_t)(g->loss + (kiln_device_ptr)a->slot * sizeof(float)),
-                   (uint8_t *)(uintptr_t)g->workspace);
+                   (float *)(uintptr_t)loss_slot(g, a->slot), (uint8_t *)(uintptr_t)g->workspace);
 }
 
 /* Records the train step's launches (run later, by the graph), its loss
  * into the loss buffer's last slot. A launch that fails while recording
  * fails the step, as it would have run. */
 static int capture_step(kiln_gpu *g) {
-  if (kiln_cuda_capture_begin(g->cuda)) { /* the driver cannot: launch one by one */
-    kiln_clear_error();
-    g->graphs = 0;
-    return -1;
+  int rc = 0, began = kiln_cuda_capture_begin(g->cuda) == 0;
+  char why[512] = "";
+  if (began) {
+    step_args a = {KILN_QUEUE_STEPS};
+    rc = run_entry(g, call_train_step, &a);
+    snprintf(why, sizeof why, "%s", kiln_error());
   }
-  step_args a = {KILN_QUEUE_STEPS};
-  int rc = run_entry(g, call_train_step, &a);
-  char why[512];
-  snprintf(why, sizeof why, "%s", kiln_error());
-  if (kiln_cuda_capture_end(g->cuda, rc == 0, &g->step_graph) && rc == 0) {
-    /* Recording ran nothing: the step can still launch kernel by kernel. */
+  if (!began || (kiln_cuda_capture_end(g->cuda, rc == 0, &g->step_graph) && rc == 0)) {
+    /* The driver could not record, and nothing ran: launch kernel by kernel. */
     kiln_clear_error();
     g->graphs = 0;
     return -1;
@@ -447,10 +449,9 @@ static int queue_step(kiln_state *s, const void *const *x, const void *y, int64_
     step_args a = {slot};
     return run_entry(g, call_train_step, &a);
   }
-  kiln_device_ptr own = g->loss + (kiln_device_ptr)KILN_QUEUE_STEPS * sizeof(float);
   return kiln_cuda_graph_launch(g->cuda, g->step_graph) ||
-                 kiln_cuda_copy_on_device(g->cuda, g->loss + (kiln_device_ptr)slot * sizeof(float),
-                                          own, sizeof(float))
+                 kiln_cuda_copy_on_device(g->cuda, loss_slot(g, slot),
+                                          loss_slot(g, KILN_QUEUE_STEPS), sizeof(float))
              ? kiln_fail("%s (KILN_CUDA_SYNC=1 launches kernel by kernel and names one that "
                          "fails)", kiln_error())
              : 0;

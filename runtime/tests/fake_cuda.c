@@ -52,6 +52,7 @@
  *===----------------------------------------------------------------------===*/
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,25 +92,25 @@ typedef struct module {
   int count;
 } module;
 
-static void logf_(const char *fmt, const char *name, const unsigned v[6]) {
-  const char *path = getenv("KILN_FAKE_CUDA_LOG");
-  if (!path)
-    return;
-  FILE *f = fopen(path, "a");
-  if (!f)
-    return;
-  fprintf(f, fmt, name, v[0], v[1], v[2], v[3], v[4], v[5]);
-  fclose(f);
-}
-
-static void log_copy(const char *dir, size_t bytes) {
+/* A line of KILN_FAKE_CUDA_LOG, if set. */
+static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void log_line(const char *fmt, ...) {
   const char *path = getenv("KILN_FAKE_CUDA_LOG");
   FILE *f = path ? fopen(path, "a") : NULL;
   if (!f)
     return;
-  fprintf(f, "copy %s %zu\n", dir, bytes);
+  va_list args;
+  va_start(args, fmt);
+  vfprintf(f, fmt, args);
+  va_end(args);
   fclose(f);
 }
+
+static void log_launch(const char *name, const unsigned v[6]) {
+  log_line("launch %s grid %u,%u,%u block %u,%u,%u\n", name, v[0], v[1], v[2], v[3], v[4], v[5]);
+}
+
+static void log_copy(const char *dir, size_t bytes) { log_line("copy %s %zu\n", dir, bytes); }
 
 CUresult cuInit(unsigned flags) {
   const char *fail = getenv("KILN_FAKE_CUDA_INIT");
@@ -940,7 +941,7 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned
   if (stream_index(stream) == capturing)
     return fail && !strcmp(fail, e->name) ? (capture_broken = 1, kLaunchFailed)
                                           : record_node(e, v, params);
-  logf_("launch %s grid %u,%u,%u block %u,%u,%u\n", e->name, v);
+  log_launch(e->name, v);
   if (fail && !strcmp(fail, e->name))
     return kLaunchFailed;
   return e->run || e->faults ? defer_launch(stream_index(stream), e, v, params) : 0;
@@ -1006,15 +1007,10 @@ CUresult cuGraphLaunch(void *exec, void *stream) {
   if (fault)
     return fault;
   const graph *g = exec;
-  const char *path = getenv("KILN_FAKE_CUDA_LOG");
-  FILE *log = path ? fopen(path, "a") : NULL;
-  if (log) {
-    fprintf(log, "graph launch %d\n", g->count);
-    fclose(log);
-  }
+  log_line("graph launch %d\n", g->count);
   for (int i = 0; i < g->count; ++i) {
     const struct node *n = &g->nodes[i];
-    logf_("launch %s grid %u,%u,%u block %u,%u,%u\n", n->e->name, n->v);
+    log_launch(n->e->name, n->v);
     CUresult r = n->e->run || n->e->faults ? defer_launch(stream_index(stream), n->e, n->v, n->params) : 0;
     if (r)
       return r;
