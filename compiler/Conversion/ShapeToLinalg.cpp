@@ -1,8 +1,9 @@
 //===- ShapeToLinalg.cpp - Lower transpose, slice and pad -----------------===//
 //
 // Transpose is a copy through a permuted map (linalg.generic, for both
-// targets); slice is a view (tensor.extract_slice) and pad is tensor.pad
-// (zeros around the block).
+// targets); slice is a view (tensor.extract_slice), pad is tensor.pad
+// (zeros around the block) and concat a tensor written block by block
+// (tensor.insert_slice), each element once.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Conversion/LinalgBuild.h"
@@ -72,6 +73,28 @@ struct PadLowering : KilnPattern<PadOp> {
     }
     Value zero = floatConst(rw, op.getLoc(), large.getElementType(), 0.0);
     rw.replaceOpWithNewOp<tensor::PadOp>(op, large, a.getInput(), lo, hi, zero);
+    return success();
+  }
+};
+
+struct ConcatLowering : KilnPattern<ConcatOp> {
+  using KilnPattern::KilnPattern;
+  LogicalResult matchAndRewrite(ConcatOp op, Adaptor a, ConversionPatternRewriter &rw) const override {
+    RankedTensorType type = op.getType();
+    Value out = empty(rw, op.getLoc(), type);
+    SmallVector<OpFoldResult> offsets(type.getRank(), rw.getIndexAttr(0));
+    SmallVector<OpFoldResult> strides(type.getRank(), rw.getIndexAttr(1));
+    int64_t at = 0;
+    for (Value in : a.getInputs()) {
+      auto t = cast<RankedTensorType>(in.getType());
+      offsets[op.getDim()] = rw.getIndexAttr(at);
+      SmallVector<OpFoldResult> sizes;
+      for (int64_t size : t.getShape())
+        sizes.push_back(rw.getIndexAttr(size));
+      out = rw.create<tensor::InsertSliceOp>(op.getLoc(), in, out, offsets, sizes, strides);
+      at += t.getDimSize(op.getDim());
+    }
+    rw.replaceOp(op, out);
     return success();
   }
 };
@@ -204,7 +227,7 @@ struct ScatterAddLowering : KilnPattern<ScatterAddOp> {
 } // namespace
 
 void kiln::populateShapeToLinalgPatterns(RewritePatternSet &patterns, bool scatterPerRow) {
-  patterns.add<TransposeLowering, SliceLowering, PadLowering, GatherLowering>(
+  patterns.add<TransposeLowering, SliceLowering, PadLowering, ConcatLowering, GatherLowering>(
       patterns.getContext());
   patterns.add<ScatterAddLowering>(patterns.getContext(), scatterPerRow);
 }

@@ -129,16 +129,9 @@ bool concatCheck(LayerChecker &c, Expr &e) {
   return true;
 }
 
-/// pad(a) + pad(b): each operand placed in zeros at its offset, so the
-/// gradient of each is a slice.
 Value concatBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs) {
-  OpBuilder &ob = b.builder();
   auto out = b.typeOf(e);
-  SmallVector<int64_t> offsets(out.getRank(), 0);
-  Value first = ob.create<PadOp>(l, out, xs[0], offsets);
-  offsets.back() = cast<RankedTensorType>(xs[0].getType()).getShape().back();
-  Value second = ob.create<PadOp>(l, out, xs[1], offsets);
-  return ob.create<AddOp>(l, first, second);
+  return b.builder().create<ConcatOp>(l, out, xs, out.getRank() - 1);
 }
 
 // --- dense(x, units, init = xavier, bias_init = zeros, bias = true) -----------

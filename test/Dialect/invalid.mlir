@@ -139,6 +139,38 @@ func.func @slice_outside(%x: tensor<2x8xf32>) -> tensor<2x4xf32> {
 
 // -----
 
+func.func @concat_sizes(%a: tensor<2x3xf32>, %b: tensor<2x4xf32>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{operands sum to 7 in dimension 1, the result has 8}}
+  %0 = kiln.concat %a, %b dim = 1 : tensor<2x3xf32>, tensor<2x4xf32> -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @concat_other_dim(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>) -> tensor<2x7xf32> {
+  // expected-error @+1 {{operand 1 has size 3 in dimension 0, the result 2}}
+  %0 = kiln.concat %a, %b dim = 1 : tensor<2x3xf32>, tensor<3x4xf32> -> tensor<2x7xf32>
+  return %0 : tensor<2x7xf32>
+}
+
+// -----
+
+func.func @concat_dim(%a: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{dimension 2 is not one of the result's 2}}
+  %0 = kiln.concat %a dim = 2 : tensor<2x3xf32> -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @concat_rank(%a: tensor<2x3xf32>, %b: tensor<2x3x1xf32>) -> tensor<2x6xf32> {
+  // expected-error @+1 {{operand 1 differs from the result in rank or element type}}
+  %0 = kiln.concat %a, %b dim = 1 : tensor<2x3xf32>, tensor<2x3x1xf32> -> tensor<2x6xf32>
+  return %0 : tensor<2x6xf32>
+}
+
+// -----
+
 func.func @scan_sequence_length(%h0: tensor<2xf32>, %xs: tensor<4x2xf32>) -> tensor<2xf32> {
   // expected-error @+1 {{sequence 'tensor<4x2xf32>' needs a leading dimension of 5}}
   %h = kiln.scan length = 5 inits(%h0 : tensor<2xf32>) sequences(%xs : tensor<4x2xf32>) -> carried(tensor<2xf32>) {

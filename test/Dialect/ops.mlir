@@ -62,6 +62,13 @@ func.func @shape_ops(%x: tensor<4x2x6xf32>) -> tensor<2x4x6xf32> {
   return %p : tensor<2x4x6xf32>
 }
 
+// CHECK-LABEL: func.func @concat
+func.func @concat(%a: tensor<2x3xf32>, %b: tensor<2x4xf32>) -> tensor<2x10xf32> {
+  // CHECK: kiln.concat %{{.*}}, %{{.*}}, %{{.*}} dim = 1 : tensor<2x3xf32>, tensor<2x4xf32>, tensor<2x3xf32> -> tensor<2x10xf32>
+  %c = kiln.concat %a, %b, %a dim = 1 : tensor<2x3xf32>, tensor<2x4xf32>, tensor<2x3xf32> -> tensor<2x10xf32>
+  return %c : tensor<2x10xf32>
+}
+
 // CHECK-LABEL: func.func @scan
 func.func @scan(%h0: tensor<2x3xf32>, %xs: tensor<5x2x3xf32>, %w: tensor<3x3xf32>) -> (tensor<2x3xf32>, tensor<5x2x3xf32>) {
   // CHECK: kiln.scan reverse length = 5 inits(%{{.*}} : tensor<2x3xf32>) sequences(%{{.*}} : tensor<5x2x3xf32>) captures(%{{.*}} : tensor<3x3xf32>) -> carried(tensor<2x3xf32>) stacked(tensor<5x2x3xf32>) {

@@ -89,6 +89,24 @@ func.func @passthrough(%a0: tensor<2xf64>, %b0: tensor<2xf64>, %w: tensor<2xf64>
   return %l : tensor<f64>
 }
 
+// The gradient of gates sliced from one tensor: the sum of their pads,
+// which canonicalization makes a concat (its gradient is slices again).
+// CHECK: @slices_summed_as_concat: max relative error {{.*}}: ok
+func.func @slices_summed_as_concat(%x: tensor<2x6xf64>, %r: tensor<2x6xf64>) -> tensor<f64> {
+  %a = kiln.slice %x offsets = [0, 0] : tensor<2x6xf64> -> tensor<2x2xf64>
+  %b = kiln.slice %x offsets = [0, 2] : tensor<2x6xf64> -> tensor<2x2xf64>
+  %c = kiln.slice %x offsets = [0, 4] : tensor<2x6xf64> -> tensor<2x2xf64>
+  %ea = kiln.exp %a : tensor<2x2xf64>
+  %tb = kiln.tanh %b : tensor<2x2xf64>
+  %m = kiln.mul %ea, %tb : tensor<2x2xf64>
+  %sc = kiln.sigmoid %c : tensor<2x2xf64>
+  %n = kiln.mul %m, %sc : tensor<2x2xf64>
+  %j = kiln.concat %n, %c, %ea dim = 1 : tensor<2x2xf64>, tensor<2x2xf64>, tensor<2x2xf64> -> tensor<2x6xf64>
+  %w = kiln.mul %j, %r : tensor<2x6xf64>
+  %l = kiln.reduce_sum %w dims = [0, 1] : tensor<2x6xf64> -> tensor<f64>
+  return %l : tensor<f64>
+}
+
 // CHECK: @transpose_slice_pad: max relative error {{.*}}: ok
 func.func @transpose_slice_pad(%x: tensor<2x3x4xf64>, %r: tensor<3x2x6xf64>) -> tensor<f64> {
   %t = kiln.transpose %x perm = [1, 0, 2] : tensor<2x3x4xf64> -> tensor<3x2x4xf64>

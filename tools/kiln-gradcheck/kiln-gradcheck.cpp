@@ -19,6 +19,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
@@ -74,6 +75,9 @@ OwningOpRef<ModuleOp> buildChecker(func::FuncOp fn, int64_t &numel) {
   if (failed(applyPassManagerCLOptions(pm)))
     return nullptr;
   pm.addPass(kiln::createKilnAutodiff());
+  // As kilnc's gradient pipeline does (it joins a sum of pads into a concat).
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
   if (fuse)
     kiln::buildFusionPipeline(pm);
   if (failed(pm.run(*m)))

@@ -53,7 +53,10 @@ class Kiln_BinaryOp<string mnemonic, string desc>
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
 }
 
-def Kiln_AddOp : Kiln_BinaryOp<"add", "sum">;
+// Sums of pads placing blocks next to each other become concats.
+def Kiln_AddOp : Kiln_BinaryOp<"add", "sum"> {
+  let hasCanonicalizer = 1;
+}
 def Kiln_SubOp : Kiln_BinaryOp<"sub", "difference">;
 def Kiln_MulOp : Kiln_BinaryOp<"mul", "product">;
 def Kiln_DivOp : Kiln_BinaryOp<"div", "quotient">;

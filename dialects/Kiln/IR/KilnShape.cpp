@@ -55,6 +55,35 @@ LogicalResult SliceOp::verify() {
 LogicalResult PadOp::verify() {
   return verifyBlock(*this, getType(), getInput().getType(), getOffsets());
 }
+OpFoldResult PadOp::fold(FoldAdaptor) {
+  return getInput().getType() == getType() ? getInput() : Value();
+}
+
+LogicalResult ConcatOp::verify() {
+  RankedTensorType out = getType();
+  int64_t dim = getDim(), along = 0;
+  if (getInputs().empty())
+    return emitOpError("expects at least one operand");
+  if (dim < 0 || dim >= out.getRank())
+    return emitOpError() << "dimension " << dim << " is not one of the result's " << out.getRank();
+  for (auto [i, in] : llvm::enumerate(getInputs())) {
+    auto t = cast<RankedTensorType>(in.getType());
+    if (t.getRank() != out.getRank() || t.getElementType() != out.getElementType())
+      return emitOpError() << "operand " << i << " differs from the result in rank or element type";
+    for (int64_t d = 0; d < t.getRank(); ++d)
+      if (d != dim && t.getDimSize(d) != out.getDimSize(d))
+        return emitOpError() << "operand " << i << " has size " << t.getDimSize(d)
+                             << " in dimension " << d << ", the result " << out.getDimSize(d);
+    along += t.getDimSize(dim);
+  }
+  if (along != out.getDimSize(dim))
+    return emitOpError() << "operands sum to " << along << " in dimension " << dim
+                         << ", the result has " << out.getDimSize(dim);
+  return success();
+}
+OpFoldResult ConcatOp::fold(FoldAdaptor) {
+  return getInputs().size() == 1 ? getInputs()[0] : Value();
+}
 
 LogicalResult TransposeOp::buildVJP(OpBuilder &b, ValueRange resultGrads,
                                     SmallVectorImpl<Value> &operandGrads) {
@@ -72,6 +101,17 @@ LogicalResult PadOp::buildVJP(OpBuilder &b, ValueRange resultGrads,
                               SmallVectorImpl<Value> &operandGrads) {
   operandGrads.push_back(
       b.create<SliceOp>(getLoc(), getInput().getType(), resultGrads[0], getOffsets()));
+  return success();
+}
+
+LogicalResult ConcatOp::buildVJP(OpBuilder &b, ValueRange resultGrads,
+                                 SmallVectorImpl<Value> &operandGrads) {
+  SmallVector<int64_t> offsets(getType().getRank(), 0);
+  for (Value in : getInputs()) {
+    auto t = cast<RankedTensorType>(in.getType());
+    operandGrads.push_back(b.create<SliceOp>(getLoc(), t, resultGrads[0], offsets));
+    offsets[getDim()] += t.getDimSize(getDim());
+  }
   return success();
 }
 

@@ -1,8 +1,10 @@
 //===- KilnShapeOps.td - Transpose, slice, pad -------------*- tablegen -*-===//
 //
 // Data movement without arithmetic. Slice and pad are each other's
-// gradients; recurrent layers use them to split gates, concat is a sum of
-// pads. Gather (embedding lookup) and scatter_add are a pair in the same way.
+// gradients; recurrent layers use slices to split gates, so their gradients
+// are sums of pads, which canonicalization joins into concats (a concat's
+// gradient is slices again). Gather (embedding lookup) and scatter_add are a
+// pair in the same way.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_SHAPE_OPS_TD
@@ -60,6 +62,30 @@ def Kiln_PadOp : Kiln_Op<"pad", [Pure,
   let assemblyFormat =
     "$input `offsets` `=` $offsets attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Kiln_ConcatOp : Kiln_Op<"concat", [Pure,
+    DeclareOpInterfaceMethods<Kiln_DifferentiableOpInterface>]> {
+  let summary = "tensors joined along one dimension";
+  let description = [{
+    The operands, in order, side by side along dimension `dim`; every other
+    dimension is the same in all of them. Its gradient is a slice per
+    operand. The sum of pads that place blocks next to each other (a
+    gradient of gates sliced from one tensor) is canonicalized into one, so
+    it is written once, piece by piece, instead of zero-filled per pad and
+    added up.
+
+    ```mlir
+    %d = kiln.concat %dr, %dz, %dn dim = 1 : tensor<32x64xf32>, tensor<32x64xf32>, tensor<32x64xf32> -> tensor<32x192xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<Kiln_FloatTensor>:$inputs, I64Attr:$dim);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat =
+    "$inputs `dim` `=` $dim attr-dict `:` type($inputs) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def Kiln_GatherOp : Kiln_Op<"gather", [Pure,
