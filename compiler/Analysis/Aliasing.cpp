@@ -1,6 +1,7 @@
 //===- Aliasing.cpp - Which buffers may share bytes ------------------------===//
 #include "compiler/Analysis/Aliasing.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
@@ -158,6 +159,47 @@ bool mayAccess(Operation *op, const Place &place, bool writesOnly) {
     return WalkResult::advance();
   });
   return walk.wasInterrupted();
+}
+
+bool overwrites(Operation *op, Value buffer) {
+  // A whole contiguous buffer whose bytes include `buffer`'s (the memory
+  // plan hands a dead buffer's bytes to later ones, under other names).
+  Place place = Place::of(buffer);
+  auto covers = [&](Value out) {
+    auto type = dyn_cast<MemRefType>(out.getType());
+    Place outPlace = Place::of(out);
+    return type && type.getLayout().isIdentity() && place.bytes && outPlace.bytes &&
+           outPlace.root == place.root && outPlace.bytes->first <= place.bytes->first &&
+           place.bytes->second <= outPlace.bytes->second;
+  };
+  if (auto fill = dyn_cast<linalg::FillOp>(op))
+    return fill.hasPureBufferSemantics() && covers(fill.getDpsInitOperand(0)->get());
+  auto generic = dyn_cast<linalg::GenericOp>(op);
+  if (!generic || !generic.hasPureBufferSemantics() ||
+      generic.getNumParallelLoops() != generic.getNumLoops())
+    return false;
+  bool writes = false;
+  for (OpOperand &operand : generic->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()) || disjoint(operand.get(), buffer))
+      continue;
+    if (!generic.isDpsInit(&operand) || !covers(operand.get()) ||
+        !generic.getMatchingIndexingMap(&operand).isIdentity() ||
+        generic.payloadUsesValueFromOperand(&operand))
+      return false;
+    writes = true;
+  }
+  return writes;
+}
+
+bool escapes(Value buffer) {
+  for (Operation *user : buffer.getUsers()) {
+    if (user->hasTrait<OpTrait::IsTerminator>())
+      return true;
+    if (auto view = dyn_cast<ViewLikeOpInterface>(user))
+      if (view.getViewSource() == buffer && escapes(view->getResult(0)))
+        return true;
+  }
+  return false;
 }
 
 } // namespace kiln

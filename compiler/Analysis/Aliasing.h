@@ -55,6 +55,16 @@ inline bool mayAccess(mlir::Operation *op, mlir::Value memref, bool writesOnly =
   return mayAccess(op, Place::of(memref), writesOnly);
 }
 
+/// Whether `op` writes every element of `buffer` without reading any byte
+/// of it first: a fill, or an all-parallel generic writing it through the
+/// identity map without reading its old value or anything overlapping.
+/// (The value `buffer` held before `op` is then unseen after it.)
+bool overwrites(mlir::Operation *op, mlir::Value buffer);
+
+/// Whether `buffer`, or a view of it, leaves its function or loop body
+/// (returned or yielded): then its contents are seen after the last op there.
+bool escapes(mlir::Value buffer);
+
 } // namespace kiln
 
 #endif // KILN_COMPILER_ANALYSIS_ALIASING_H

@@ -44,52 +44,6 @@ bool foldableTranspose(linalg::GenericOp op) {
 bool mayWrite(Operation *op, Value buffer) { return kiln::mayAccess(op, buffer, true); }
 bool mayTouch(Operation *op, Value buffer) { return kiln::mayAccess(op, buffer); }
 
-/// Whether `op` writes every element of `buffer` without reading any
-/// byte of it first: a fill, or an all-parallel generic writing it through
-/// the identity map without reading its old value or anything overlapping.
-bool overwrites(Operation *op, Value buffer) {
-  // A whole contiguous buffer whose bytes include `buffer`'s (the memory
-  // plan hands a dead buffer's bytes to later ones, under other names).
-  kiln::Place place = kiln::Place::of(buffer);
-  auto covers = [&](Value out) {
-    auto type = dyn_cast<MemRefType>(out.getType());
-    kiln::Place outPlace = kiln::Place::of(out);
-    return type && type.getLayout().isIdentity() && place.bytes && outPlace.bytes &&
-           outPlace.root == place.root && outPlace.bytes->first <= place.bytes->first &&
-           place.bytes->second <= outPlace.bytes->second;
-  };
-  if (auto fill = dyn_cast<linalg::FillOp>(op))
-    return fill.hasPureBufferSemantics() && covers(fill.getDpsInitOperand(0)->get());
-  auto generic = dyn_cast<linalg::GenericOp>(op);
-  if (!generic || !generic.hasPureBufferSemantics() ||
-      generic.getNumParallelLoops() != generic.getNumLoops())
-    return false;
-  bool writes = false;
-  for (OpOperand &operand : generic->getOpOperands()) {
-    if (!isa<MemRefType>(operand.get().getType()) || kiln::disjoint(operand.get(), buffer))
-      continue;
-    if (!generic.isDpsInit(&operand) || !covers(operand.get()) ||
-        !generic.getMatchingIndexingMap(&operand).isIdentity() ||
-        generic.payloadUsesValueFromOperand(&operand))
-      return false;
-    writes = true;
-  }
-  return writes;
-}
-
-/// Whether `buffer`, or a view of it, leaves the function (returned or
-/// yielded): then its contents are seen after the last op here.
-bool escapes(Value buffer) {
-  for (Operation *user : buffer.getUsers()) {
-    if (user->hasTrait<OpTrait::IsTerminator>())
-      return true;
-    if (auto view = dyn_cast<ViewLikeOpInterface>(user))
-      if (view.getViewSource() == buffer && escapes(view->getResult(0)))
-        return true;
-  }
-  return false;
-}
-
 /// Redirects the readers of `copy`'s output to its input; erases the copy
 /// if nothing reads its output any more.
 void fold(linalg::GenericOp copy) {
@@ -135,10 +89,10 @@ void fold(linalg::GenericOp copy) {
   // it reads before it is overwritten whole (the memory plan gives its
   // bytes to later buffers).
   if (!(copied.getDefiningOp<memref::AllocOp>() || copied.getDefiningOp<memref::ViewOp>()) ||
-      !isa<func::FuncOp>(copy->getParentOp()) || escapes(copied))
+      !isa<func::FuncOp>(copy->getParentOp()) || kiln::escapes(copied))
     return;
   for (Operation *op = copy->getNextNode(); op; op = op->getNextNode()) {
-    if (overwrites(op, copied))
+    if (kiln::overwrites(op, copied))
       break;
     if (mayTouch(op, copied))
       return;

@@ -12,6 +12,7 @@
 #include "compiler/Analysis/Aliasing.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Dominance.h"
 
 namespace kiln {
@@ -23,6 +24,35 @@ using namespace mlir;
 using namespace kiln;
 
 namespace {
+
+/// Whether `user`, outside the loops around `copy` (scf.for directly
+/// inside one another), cannot see what their iterations leave in `tmp`: it
+/// runs before them, or after them past an op that overwrites `tmp` whole
+/// (a scratch buffer also used by a forward pass before the loop, or by the
+/// optimizer after it). The loops' bodies themselves read only what they
+/// wrote into `tmp` earlier in the same iteration (the bufferized tensors
+/// were the iteration's own), so an iteration's last write is seen only by
+/// its copy.
+bool unseenOutsideLoops(Operation *user, Operation *copy, Value tmp) {
+  for (Operation *loop = copy->getParentOp(); isa_and_nonnull<scf::ForOp>(loop);
+       loop = loop->getParentOp()) {
+    Operation *mine = loop->getBlock()->findAncestorOpInBlock(*user);
+    if (!mine)
+      continue;
+    if (mine == loop || kiln::escapes(tmp))
+      return false;
+    if (mine->isBeforeInBlock(loop))
+      return true;
+    for (Operation *op = loop->getNextNode(); op; op = op->getNextNode()) {
+      if (kiln::overwrites(op, tmp))
+        return true;
+      if (kiln::mayAccess(op, tmp))
+        return false;
+    }
+    return false;
+  }
+  return false;
+}
 
 /// Rewrites `copy(tmp -> dest)` when legal: the last op writing `tmp` writes
 /// `dest` instead. Bufferization often reuses one temporary for several
@@ -36,10 +66,14 @@ bool rewrite(Operation *copy, Value tmp, Value dest, DominanceInfo &dominance) {
   for (Operation *user : tmp.getUsers()) {
     if (user == copy)
       continue;
-    if (user->getBlock() != copy->getBlock() || !user->isBeforeInBlock(copy))
+    if (user->getBlock() == copy->getBlock()) {
+      if (!user->isBeforeInBlock(copy))
+        return false;
+      if (!last || last->isBeforeInBlock(user))
+        last = user;
+    } else if (!unseenOutsideLoops(user, copy, tmp)) {
       return false;
-    if (!last || last->isBeforeInBlock(user))
-      last = user;
+    }
   }
   auto writer = dyn_cast_or_null<linalg::LinalgOp>(last);
   // The writer must be able to name the destination (a view of it may be
