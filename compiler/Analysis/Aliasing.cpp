@@ -3,6 +3,7 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -200,6 +201,34 @@ bool escapes(Value buffer) {
         return true;
   }
   return false;
+}
+
+/// The ops from `from` up to (not including) `to` in one block (`to` null:
+/// to its end): 1 if one overwrites `buffer` whole before any touches it, 0
+/// if one touches it first, -1 if none does either.
+static int firstAccess(Operation *from, Operation *to, Value buffer) {
+  for (Operation *op = from; op && op != to; op = op->getNextNode()) {
+    if (overwrites(op, buffer))
+      return 1;
+    if (mayAccess(op, buffer))
+      return 0;
+  }
+  return -1;
+}
+
+bool unreadAfter(Operation *op, Value buffer) {
+  int rest = firstAccess(op->getNextNode(), nullptr, buffer);
+  if (rest >= 0)
+    return rest;
+  Operation *parent = op->getParentOp();
+  if (isa_and_nonnull<FunctionOpInterface>(parent))
+    return !escapes(buffer);
+  auto loop = dyn_cast_or_null<scf::ForOp>(parent);
+  if (!loop)
+    return false;
+  // The next iteration up to `op`, where what it left is gone (`op` writes
+  // `buffer` whole, or the caller would not ask), then the loop's exit.
+  return firstAccess(&loop.getBody()->front(), op, buffer) != 0 && unreadAfter(loop, buffer);
 }
 
 } // namespace kiln

@@ -65,6 +65,15 @@ bool overwrites(mlir::Operation *op, mlir::Value buffer);
 /// (returned or yielded): then its contents are seen after the last op there.
 bool escapes(mlir::Value buffer);
 
+/// Whether what `buffer` holds right after `op` is never read: on every way
+/// on (the rest of `op`'s block, then, in an scf.for body, the next
+/// iterations up to `op` and what follows the loop, up to the function's
+/// end) an op overwrites it whole before any op touches it, and it does not
+/// leave the function. `op` itself is the caller's to vouch for: that it
+/// reads of `buffer` only what it wrote there (a copy into it, a loop whose
+/// iterations do). Inside any other op's region: assumed read.
+bool unreadAfter(mlir::Operation *op, mlir::Value buffer);
+
 } // namespace kiln
 
 #endif // KILN_COMPILER_ANALYSIS_ALIASING_H

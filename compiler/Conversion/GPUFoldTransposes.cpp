@@ -42,7 +42,6 @@ bool foldableTranspose(linalg::GenericOp op) {
 }
 
 bool mayWrite(Operation *op, Value buffer) { return kiln::mayAccess(op, buffer, true); }
-bool mayTouch(Operation *op, Value buffer) { return kiln::mayAccess(op, buffer); }
 
 /// Redirects the readers of `copy`'s output to its input; erases the copy
 /// if nothing reads its output any more.
@@ -84,19 +83,14 @@ void fold(linalg::GenericOp copy) {
     if (mayWrite(op, source) || mayWrite(op, copied))
       break;
   }
-  // The copy goes if it was workspace scratch in the function's own block
-  // (not a loop's, whose next iteration could read it) that nothing after
-  // it reads before it is overwritten whole (the memory plan gives its
-  // bytes to later buffers).
+  // The copy goes if it was workspace scratch (an allocation, or a
+  // workspace view) whose value nothing reads any more: before anything
+  // else touches it, it is overwritten whole (the memory plan gives its
+  // bytes to later buffers), in a loop's body also on the way round to the
+  // next iteration's copy and out of the loop.
   if (!(copied.getDefiningOp<memref::AllocOp>() || copied.getDefiningOp<memref::ViewOp>()) ||
-      !isa<func::FuncOp>(copy->getParentOp()) || kiln::escapes(copied))
+      !kiln::unreadAfter(copy, copied))
     return;
-  for (Operation *op = copy->getNextNode(); op; op = op->getNextNode()) {
-    if (kiln::overwrites(op, copied))
-      break;
-    if (mayTouch(op, copied))
-      return;
-  }
   copy.erase();
 }
 

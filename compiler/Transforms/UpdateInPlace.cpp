@@ -41,15 +41,7 @@ bool unseenOutsideLoops(Operation *user, Operation *copy, Value tmp) {
       continue;
     if (mine == loop || kiln::escapes(tmp))
       return false;
-    if (mine->isBeforeInBlock(loop))
-      return true;
-    for (Operation *op = loop->getNextNode(); op; op = op->getNextNode()) {
-      if (kiln::overwrites(op, tmp))
-        return true;
-      if (kiln::mayAccess(op, tmp))
-        return false;
-    }
-    return false;
+    return mine->isBeforeInBlock(loop) || kiln::unreadAfter(loop, tmp);
   }
   return false;
 }

@@ -205,3 +205,115 @@ func.func @returned(%w: memref<4x4xf32>, %y: memref<4x4xf32>) -> memref<16xf32> 
   %flat = memref.collapse_shape %wt [[0, 1]] : memref<4x4xf32> into memref<16xf32>
   return %flat : memref<16xf32>
 }
+
+// -----
+
+#t = affine_map<(d0, d1) -> (d1, d0)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#a = affine_map<(i, j, k) -> (i, k)>
+#b = affine_map<(i, j, k) -> (k, j)>
+#c = affine_map<(i, j, k) -> (i, j)>
+
+// In a loop's body (a recurrent step's weight gradient, h^T dY): the
+// transpose goes when its value is unread on the way round to the next
+// iteration's copy (a fill overwrites it first) and out of the loop.
+// CHECK-LABEL: func.func @in_loop
+// CHECK: scf.for
+// CHECK-NEXT: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : memref<8x4xf32>, memref<8x16xf32>)
+// CHECK-NEXT: ^bb0
+// CHECK: linalg.fill
+// CHECK-NEXT: }
+// CHECK-NEXT: return
+func.func @in_loop(%ws: memref<4096xi8>, %h: memref<8x4xf32>, %dy: memref<8x16xf32>, %dw: memref<4x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c5 = arith.constant 5 : index
+  %zero = arith.constant 0.0 : f32
+  %ht = memref.view %ws[%c0][] : memref<4096xi8> to memref<4x8xf32>
+  scf.for %i = %c0 to %c5 step %c1 {
+    linalg.generic {indexing_maps = [#t, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%h : memref<8x4xf32>) outs(%ht : memref<4x8xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      linalg.yield %in : f32
+    }
+    linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%ht, %dy : memref<4x8xf32>, memref<8x16xf32>) outs(%dw : memref<4x16xf32>) {
+    ^bb0(%p: f32, %q: f32, %acc: f32):
+      %m = arith.mulf %p, %q : f32
+      %s = arith.addf %acc, %m : f32
+      linalg.yield %s : f32
+    }
+    linalg.fill ins(%zero : f32) outs(%ht : memref<4x8xf32>)
+  }
+  return
+}
+
+// -----
+
+#t = affine_map<(d0, d1) -> (d1, d0)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#a = affine_map<(i, j, k) -> (i, k)>
+#b = affine_map<(i, j, k) -> (k, j)>
+#c = affine_map<(i, j, k) -> (i, j)>
+
+// The next iteration reads the transpose before its copy (at the loop's
+// start), or the code after the loop does: the copies stay.
+// CHECK-LABEL: func.func @in_loop_read_next_iteration
+// CHECK: scf.for
+// CHECK: ins(%{{.*}} : memref<4x8xf32>) outs(%{{.*}} : memref<4x8xf32>)
+// CHECK: ins(%{{.*}} : memref<8x4xf32>) outs(%{{.*}} : memref<4x8xf32>)
+// CHECK-LABEL: func.func @in_loop_read_after
+// CHECK: scf.for
+// CHECK: ins(%{{.*}} : memref<8x4xf32>) outs(%{{.*}} : memref<4x8xf32>)
+func.func @in_loop_read_next_iteration(%ws: memref<4096xi8>, %h: memref<8x4xf32>, %dy: memref<8x16xf32>, %dw: memref<4x16xf32>, %o: memref<4x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c5 = arith.constant 5 : index
+  %ht = memref.view %ws[%c0][] : memref<4096xi8> to memref<4x8xf32>
+  scf.for %i = %c0 to %c5 step %c1 {
+    linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%ht : memref<4x8xf32>) outs(%o : memref<4x8xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      linalg.yield %in : f32
+    }
+    linalg.generic {indexing_maps = [#t, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%h : memref<8x4xf32>) outs(%ht : memref<4x8xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      linalg.yield %in : f32
+    }
+    linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%ht, %dy : memref<4x8xf32>, memref<8x16xf32>) outs(%dw : memref<4x16xf32>) {
+    ^bb0(%p: f32, %q: f32, %acc: f32):
+      %m = arith.mulf %p, %q : f32
+      %s = arith.addf %acc, %m : f32
+      linalg.yield %s : f32
+    }
+  }
+  return
+}
+func.func @in_loop_read_after(%ws: memref<4096xi8>, %h: memref<8x4xf32>, %dy: memref<8x16xf32>, %dw: memref<4x16xf32>, %o: memref<4x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c5 = arith.constant 5 : index
+  %ht = memref.view %ws[%c0][] : memref<4096xi8> to memref<4x8xf32>
+  scf.for %i = %c0 to %c5 step %c1 {
+    linalg.generic {indexing_maps = [#t, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%h : memref<8x4xf32>) outs(%ht : memref<4x8xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      linalg.yield %in : f32
+    }
+    linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%ht, %dy : memref<4x8xf32>, memref<8x16xf32>) outs(%dw : memref<4x16xf32>) {
+    ^bb0(%p: f32, %q: f32, %acc: f32):
+      %m = arith.mulf %p, %q : f32
+      %s = arith.addf %acc, %m : f32
+      linalg.yield %s : f32
+    }
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%ht : memref<4x8xf32>) outs(%o : memref<4x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  return
+}
