@@ -7,7 +7,11 @@
 // A and B slices into shared memory once, then every thread accumulates a
 // 4x4 set of outputs from shared memory, in registers. A thread's outputs
 // are 16 rows and 16 columns apart, so a warp's loads from shared memory and
-// its stores to the output touch consecutive addresses. kiln-gpu-split-k,
+// its stores to the output touch consecutive addresses. A product whose
+// 64x64 tiles are too few to fill a GPU (a recurrent step's 32x64 or 64x32)
+// takes 32x32 or 16x16 tiles, 2x2 or one output per thread: more blocks,
+// each walking the reduction with a quarter or a sixteenth of the work per
+// slice (one 64x32 tile's walk was its time step's longest path). kiln-gpu-split-k,
 // here too for the same product analysis, first splits the reduction of a
 // product with too few tiles to fill a GPU into partial products.
 //
@@ -40,9 +44,9 @@ using namespace mlir;
 namespace {
 
 constexpr int64_t kTile = 64;          // output rows and columns per block
+constexpr int64_t kSmallestTile = 16;  // ... when 64 gives too few blocks
 constexpr int64_t kDepth = 16;         // reduction slice staged per step
 constexpr int64_t kSide = 16;          // threads per block side (16x16 = 256)
-constexpr int64_t kPer = kTile / kSide; // outputs per thread per side (4)
 constexpr int64_t kThinRows = 8;       // a product this thin on one side is thin
 constexpr int64_t kThinCols = 8;       // a thin product's columns per block
 constexpr int64_t kThinGroups = 32;    // threads splitting K per column (8x32 = 256)
@@ -281,9 +285,25 @@ static void accumulate(OpBuilder &b, const Builder &kb, const Product &p, ArrayR
         kiln::applyIndexingMap(b, loc, c.getMatchingIndexingMap(&init), loops));
 }
 
-/// The 64x64-tile kernel (the file comment). Rows are the m group's
-/// row-major index, columns the n group's, the reduction the k group's.
-static void buildTiled(const Product &p) {
+/// The blocks of `tile` x `tile` outputs covering `p`.
+static int64_t tiledBlocks(const Product &p, int64_t tile) {
+  return ceilDiv(p.rows, tile) * ceilDiv(p.cols, tile) * p.batches;
+}
+
+/// The largest tile (64, 32 or 16 a side) whose blocks are enough to fill a
+/// GPU, else the smallest.
+static int64_t tileFor(const Product &p) {
+  int64_t tile = kTile;
+  while (tile > kSmallestTile && tiledBlocks(p, tile) < kFewBlocks)
+    tile /= 2;
+  return tile;
+}
+
+/// The tiled kernel (the file comment), `tile` x `tile` outputs a block.
+/// Rows are the m group's row-major index, columns the n group's, the
+/// reduction the k group's.
+static void buildTiled(const Product &p, int64_t tile) {
+  const int64_t per = tile / kSide; // outputs per thread per side
   linalg::GenericOp op = p.op;
   Location loc = op.getLoc();
   Builder kb{loc};
@@ -296,10 +316,10 @@ static void buildTiled(const Product &p) {
   auto workgroup = gpu::AddressSpaceAttr::get(op.getContext(), gpu::AddressSpace::Workgroup);
   // A padding column keeps threads that store along k in different
   // shared-memory banks.
-  auto tileType = MemRefType::get({kDepth, kTile + 1}, f32, MemRefLayoutAttrInterface(), workgroup);
+  auto tileType = MemRefType::get({kDepth, tile + 1}, f32, MemRefLayoutAttrInterface(), workgroup);
   Value one = cst(bld, 1);
-  auto launch = bld.create<gpu::LaunchOp>(loc, cst(bld, ceilDiv(p.cols, kTile)),
-                                          cst(bld, ceilDiv(p.rows, kTile)), cst(bld, p.batches),
+  auto launch = bld.create<gpu::LaunchOp>(loc, cst(bld, ceilDiv(p.cols, tile)),
+                                          cst(bld, ceilDiv(p.rows, tile)), cst(bld, p.batches),
                                           cst(bld, kSide * kSide), one, one);
   Value sharedA = launch.addWorkgroupAttribution(tileType, loc);
   Value sharedB = launch.addWorkgroupAttribution(tileType, loc);
@@ -307,8 +327,8 @@ static void buildTiled(const Product &p) {
   Value thread = launch.getThreadIds().x;
   Value tx = b.create<arith::RemUIOp>(loc, thread, cst(b, kSide));
   Value ty = b.create<arith::DivUIOp>(loc, thread, cst(b, kSide));
-  Value row0 = b.create<arith::MulIOp>(loc, launch.getBlockIds().y, cst(b, kTile));
-  Value col0 = b.create<arith::MulIOp>(loc, launch.getBlockIds().x, cst(b, kTile));
+  Value row0 = b.create<arith::MulIOp>(loc, launch.getBlockIds().y, cst(b, tile));
+  Value col0 = b.create<arith::MulIOp>(loc, launch.getBlockIds().x, cst(b, tile));
 
   // Loop indices: batch dimensions from the block's z, the others set
   // where they are known.
@@ -316,18 +336,18 @@ static void buildTiled(const Product &p) {
   kiln::delinearize(b, loc, launch.getBlockIds().z, p.batch, p.sizes, dims);
   Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
 
-  // Copies element e of a kDepth x kTile slice (e = thread + 256 q) into
+  // Copies element e of a kDepth x tile slice (e = thread + 256 q) into
   // shared memory, zero outside the operand. Consecutive threads go along
   // the operand's fastest index: k, or its rows or columns.
   auto stage = [&](OpBuilder &at, OpOperand *operand, Value shared, ArrayRef<unsigned> group,
                    int64_t extent, Value base, Value k0) {
     bool kFastest = !fastestAlong(p, operand, group);
-    for (int64_t q = 0; q < kDepth * kTile / (kSide * kSide); ++q) {
+    for (int64_t q = 0; q < kDepth * tile / (kSide * kSide); ++q) {
       Value e = at.create<arith::AddIOp>(loc, thread, cst(at, q * kSide * kSide));
       Value kk = kFastest ? at.create<arith::RemUIOp>(loc, e, cst(at, kDepth)).getResult()
-                          : at.create<arith::DivUIOp>(loc, e, cst(at, kTile)).getResult();
+                          : at.create<arith::DivUIOp>(loc, e, cst(at, tile)).getResult();
       Value ii = kFastest ? at.create<arith::DivUIOp>(loc, e, cst(at, kDepth)).getResult()
-                          : at.create<arith::RemUIOp>(loc, e, cst(at, kTile)).getResult();
+                          : at.create<arith::RemUIOp>(loc, e, cst(at, tile)).getResult();
       Value kIdx = at.create<arith::AddIOp>(loc, k0, kk);
       Value iIdx = at.create<arith::AddIOp>(loc, base, ii);
       Value inside = at.create<arith::AndIOp>(loc, kb.lessThan(at, kIdx, p.depth),
@@ -346,8 +366,9 @@ static void buildTiled(const Product &p) {
     }
   };
 
-  // The reduction in slices of kDepth; the thread's 4x4 sums as loop values.
-  SmallVector<Value> init(kPer * kPer, zero);
+  // The reduction in slices of kDepth; the thread's per x per sums as loop
+  // values.
+  SmallVector<Value> init(per * per, zero);
   auto slices = b.create<scf::ForOp>(loc, cst(b, 0), cst(b, p.depth), cst(b, kDepth), init);
   {
     OpBuilder lb = OpBuilder::atBlockBegin(slices.getBody());
@@ -361,18 +382,18 @@ static void buildTiled(const Product &p) {
       OpBuilder ib = OpBuilder::atBlockBegin(inner.getBody());
       Value kk = inner.getInductionVar();
       SmallVector<Value> as, bs;
-      for (int64_t i = 0; i < kPer; ++i) {
+      for (int64_t i = 0; i < per; ++i) {
         Value r = ib.create<arith::AddIOp>(loc, ty, cst(ib, i * kSide));
         as.push_back(ib.create<memref::LoadOp>(loc, sharedA, ValueRange{kk, r}));
         Value c = ib.create<arith::AddIOp>(loc, tx, cst(ib, i * kSide));
         bs.push_back(ib.create<memref::LoadOp>(loc, sharedB, ValueRange{kk, c}));
       }
       SmallVector<Value> next;
-      for (int64_t i = 0; i < kPer; ++i)
-        for (int64_t j = 0; j < kPer; ++j) {
+      for (int64_t i = 0; i < per; ++i)
+        for (int64_t j = 0; j < per; ++j) {
           Value prod = ib.create<arith::MulFOp>(loc, as[i], bs[j]);
           next.push_back(
-              ib.create<arith::AddFOp>(loc, inner.getRegionIterArgs()[i * kPer + j], prod));
+              ib.create<arith::AddFOp>(loc, inner.getRegionIterArgs()[i * per + j], prod));
         }
       ib.create<scf::YieldOp>(loc, next);
     }
@@ -383,8 +404,8 @@ static void buildTiled(const Product &p) {
 
   // out += the thread's sums, inside the output (out = fill + sums where
   // the output was just filled).
-  for (int64_t i = 0; i < kPer; ++i)
-    for (int64_t j = 0; j < kPer; ++j) {
+  for (int64_t i = 0; i < per; ++i)
+    for (int64_t j = 0; j < per; ++j) {
       Value r = b.create<arith::AddIOp>(
           loc, row0, b.create<arith::AddIOp>(loc, ty, cst(b, i * kSide)).getResult());
       Value c = b.create<arith::AddIOp>(
@@ -396,7 +417,7 @@ static void buildTiled(const Product &p) {
       SmallVector<Value> values(dims);
       kiln::delinearize(tb, loc, r, p.m, p.sizes, values);
       kiln::delinearize(tb, loc, c, p.n, p.sizes, values);
-      accumulate(tb, kb, p, values, slices.getResult(i * kPer + j));
+      accumulate(tb, kb, p, values, slices.getResult(i * per + j));
     }
   b.create<gpu::TerminatorOp>(loc);
 }
@@ -590,7 +611,7 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
     if (thin)
       buildThin(p);
     else
-      buildTiled(p);
+      buildTiled(p, tileFor(p));
     if (p.consumer) {
       fused.insert(p.consumer);
       p.consumer.erase();

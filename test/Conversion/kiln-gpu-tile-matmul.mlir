@@ -1,7 +1,7 @@
 // RUN: kiln-opt %s --kiln-gpu-tile-matmul --split-input-file | FileCheck %s
 
-// A 100x70 by 70x30 product (no size a multiple of a tile): a grid of
-// ceil(30/64) x ceil(100/64) blocks of 256 threads, A and B staged in
+// A 300x70 by 70x290 product (no size a multiple of a tile): a grid of
+// ceil(290/64) x ceil(300/64) blocks of 256 threads, A and B staged in
 // 16-deep slices (both padded to 65 columns), zero outside the operands, a
 // barrier after staging and after use, 16 sums per thread carried through
 // the slices, and each sum added to the output inside its bounds.
@@ -9,15 +9,15 @@
 #b = affine_map<(i, j, k) -> (k, j)>
 #c = affine_map<(i, j, k) -> (i, j)>
 // CHECK-LABEL: func.func @matmul
-func.func @matmul(%x: memref<100x70xf32>, %w: memref<70x30xf32>, %y: memref<100x30xf32>) {
-  // CHECK: gpu.launch blocks({{.*}}) in (%{{[^ ]*}} = %c1{{(_[0-9]+)?}}, %{{[^ ]*}} = %c2, %{{[^ ]*}} = %c1{{(_[0-9]+)?}})
+func.func @matmul(%x: memref<300x70xf32>, %w: memref<70x290xf32>, %y: memref<300x290xf32>) {
+  // CHECK: gpu.launch blocks({{.*}}) in (%{{[^ ]*}} = %c5{{(_[0-9]+)?}}, %{{[^ ]*}} = %c5{{(_[0-9]+)?}}, %{{[^ ]*}} = %c1{{(_[0-9]+)?}})
   // CHECK-SAME: threads({{.*}}) in (%{{[^ ]*}} = %c256
   // CHECK-SAME: workgroup(%[[A:[^ ]*]] : memref<16x65xf32, #gpu.address_space<workgroup>>, %[[B:[^ ]*]] : memref<16x65xf32, #gpu.address_space<workgroup>>)
   // CHECK: %[[SUMS:.*]]:16 = scf.for %[[K0:.*]] = %{{.*}} to %c70{{.*}} step %c16
   // CHECK-COUNT-4: scf.if %{{.*}} -> (f32)
-  // CHECK: memref.load %{{.*}} : memref<100x70xf32>
+  // CHECK: memref.load %{{.*}} : memref<300x70xf32>
   // CHECK: memref.store %{{.*}}, %[[A]]
-  // CHECK: memref.load %{{.*}} : memref<70x30xf32>
+  // CHECK: memref.load %{{.*}} : memref<70x290xf32>
   // CHECK: memref.store %{{.*}}, %[[B]]
   // CHECK: gpu.barrier
   // CHECK: scf.for %{{.*}} = %{{.*}} to %c16
@@ -25,11 +25,63 @@ func.func @matmul(%x: memref<100x70xf32>, %w: memref<70x30xf32>, %y: memref<100x
   // CHECK-COUNT-16: arith.mulf
   // CHECK: gpu.barrier
   // CHECK: scf.yield
-  // CHECK-COUNT-16: memref.store %{{.*}} : memref<100x30xf32>
+  // CHECK-COUNT-16: memref.store %{{.*}} : memref<300x290xf32>
   // CHECK: gpu.terminator
   // CHECK-NOT: linalg.generic
   linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%x, %w : memref<100x70xf32>, memref<70x30xf32>) outs(%y : memref<100x30xf32>) {
+      ins(%x, %w : memref<300x70xf32>, memref<70x290xf32>) outs(%y : memref<300x290xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  return
+}
+
+// -----
+
+// Too few 64x64 tiles to fill a GPU (fewer than 16 blocks): the largest
+// tile that gives enough, else 16x16. 128x128 outputs: 4x4 blocks of 32x32,
+// each thread 2x2 sums, A and B staged twice per 16-deep slice. 100x30
+// outputs: 2x7 blocks of 16x16, one sum per thread, staged once.
+#a = affine_map<(i, j, k) -> (i, k)>
+#b = affine_map<(i, j, k) -> (k, j)>
+#c = affine_map<(i, j, k) -> (i, j)>
+// CHECK-LABEL: func.func @small_tiles
+// CHECK: gpu.launch blocks({{.*}}) in (%{{[^ ]*}} = %c4{{(_[0-9]+)?}}, %{{[^ ]*}} = %c4{{(_[0-9]+)?}}, %{{[^ ]*}} = %c1{{(_[0-9]+)?}})
+// CHECK-SAME: workgroup(%[[A:[^ ]*]] : memref<16x33xf32, #gpu.address_space<workgroup>>, %[[B:[^ ]*]] : memref<16x33xf32, #gpu.address_space<workgroup>>)
+// CHECK: %{{.*}}:4 = scf.for
+// CHECK-COUNT-2: memref.store %{{.*}}, %[[A]]
+// CHECK-COUNT-2: memref.store %{{.*}}, %[[B]]
+// CHECK: gpu.barrier
+// CHECK-COUNT-4: arith.mulf
+// CHECK: gpu.barrier
+// CHECK-COUNT-4: memref.store %{{.*}} : memref<128x128xf32>
+// CHECK: gpu.terminator
+// CHECK: gpu.launch blocks({{.*}}) in (%{{[^ ]*}} = %c2{{(_[0-9]+)?}}, %{{[^ ]*}} = %c7{{(_[0-9]+)?}}, %{{[^ ]*}} = %c1{{(_[0-9]+)?}})
+// CHECK-SAME: workgroup(%[[A1:[^ ]*]] : memref<16x17xf32, #gpu.address_space<workgroup>>, %[[B1:[^ ]*]] : memref<16x17xf32, #gpu.address_space<workgroup>>)
+// CHECK: %{{.*}} = scf.for %{{.*}} -> (f32)
+// CHECK: memref.store %{{.*}}, %[[A1]]
+// CHECK-NOT: memref.store %{{.*}}, %[[A1]]
+// CHECK: memref.store %{{.*}}, %[[B1]]
+// CHECK: gpu.barrier
+// CHECK: arith.mulf
+// CHECK-NOT: arith.mulf
+// CHECK: gpu.barrier
+// CHECK: memref.store %{{.*}} : memref<100x30xf32>
+// CHECK-NOT: memref.store
+// CHECK: gpu.terminator
+func.func @small_tiles(%x: memref<128x70xf32>, %w: memref<70x128xf32>, %y: memref<128x128xf32>,
+                       %u: memref<100x70xf32>, %v: memref<70x30xf32>, %z: memref<100x30xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<128x70xf32>, memref<70x128xf32>) outs(%y : memref<128x128xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%u, %v : memref<100x70xf32>, memref<70x30xf32>) outs(%z : memref<100x30xf32>) {
   ^bb0(%p: f32, %q: f32, %acc: f32):
     %m = arith.mulf %p, %q : f32
     %t = arith.addf %acc, %m : f32
@@ -93,7 +145,7 @@ func.func @filled(%x: memref<64x32xf32>, %w: memref<32x16xf32>, %y: memref<64x16
   // CHECK-NOT: linalg.fill
   // CHECK: gpu.launch
   // CHECK-NOT: memref.load %{{.*}} : memref<64x16xf32>
-  // CHECK: arith.addf %[[ZERO]], %{{.*}}#0 : f32
+  // CHECK: arith.addf %[[ZERO]], %{{.*}} : f32
   // CHECK: gpu.terminator
   linalg.fill ins(%zero : f32) outs(%y : memref<64x16xf32>)
   linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
@@ -463,7 +515,8 @@ func.func @epilogue(%x: memref<100x70xf32>, %w: memref<70x30xf32>, %bv: memref<3
 // -----
 
 // In place (the consumer overwrites the product's output): only its
-// result is stored, once per element (16 per thread); a thin product too.
+// result is stored, once per element (one per thread of these 16x16
+// tiles); a thin product too.
 #ia = affine_map<(i, j, k) -> (i, k)>
 #ib = affine_map<(i, j, k) -> (k, j)>
 #ic = affine_map<(i, j, k) -> (i, j)>
@@ -472,7 +525,7 @@ func.func @epilogue(%x: memref<100x70xf32>, %w: memref<70x30xf32>, %bv: memref<3
 // CHECK-LABEL: func.func @epilogue_in_place(
 // CHECK-SAME: %[[Y:[^:]*]]: memref<100x30xf32>, %[[T:[^:]*]]: memref<1x30xf32>)
 // CHECK: gpu.launch
-// CHECK-COUNT-16: memref.store %{{.*}}, %[[Y]]
+// CHECK: memref.store %{{.*}}, %[[Y]]
 // CHECK-NOT: memref.store %{{.*}}, %[[Y]]
 // CHECK: gpu.launch
 // CHECK: arith.maximumf
