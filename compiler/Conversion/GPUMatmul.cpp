@@ -203,17 +203,21 @@ struct Builder {
   }
 };
 
-/// The elementwise operation right after `op` (nothing that touches
-/// memory in between) if its thread for an output element can run in the
-/// product's epilogue, right after that element is computed: it reads and
-/// writes the product's output only at that element (one permutation map
-/// covering it), its other operands share no memory with that output, and
-/// what it writes shares none with the product's inputs (other blocks may
-/// still be reading them). Its launch and a pass over memory go.
+/// The elementwise operation that next touches `op`'s output if its
+/// thread for an output element can run in the product's epilogue, right
+/// after that element is computed: it reads and writes the product's output
+/// only at that element (one permutation map covering it), its other
+/// operands share no memory with that output, and what it writes shares
+/// none with the product's inputs (other blocks may still be reading them).
+/// The product then runs where the consumer was, so nothing in between may
+/// write its inputs (a gradient accumulated into a loop's carried sum a few
+/// ops after its product). Its launch and a pass over memory go.
 static linalg::GenericOp fusableConsumer(linalg::GenericOp op, AffineMap &toLoops) {
+  Value out = op.getDpsInitOperand(0)->get();
   Operation *next = op->getNextNode();
-  while (next && isMemoryEffectFree(next))
-    next = next->getNextNode();
+  for (; next && !kiln::mayAccess(next, out); next = next->getNextNode())
+    if (llvm::any_of(op.getDpsInputs(), [&](Value in) { return kiln::mayAccess(next, in, true); }))
+      return {};
   auto c = dyn_cast_or_null<linalg::GenericOp>(next);
   if (!c || !c.hasPureBufferSemantics() || c.getNumReductionLoops() || c.hasIndexSemantics())
     return {};
@@ -221,7 +225,6 @@ static linalg::GenericOp fusableConsumer(linalg::GenericOp op, AffineMap &toLoop
   // there would race with the other blocks).
   if (!kiln::bodyIsMemoryFree(c))
     return {};
-  Value out = op.getDpsInitOperand(0)->get();
   std::optional<AffineMap> map;
   unsigned writes = 0;
   for (OpOperand &operand : c->getOpOperands()) {
@@ -309,7 +312,7 @@ static void buildTiled(const Product &p, int64_t tile) {
   Builder kb{loc};
   auto cst = [&](OpBuilder &at, int64_t v) { return kb.cst(at, v); };
   // At the consumer when there is one: its operands may be defined after
-  // the product (nothing in between touches memory).
+  // the product (nothing in between touches the product's operands).
   linalg::GenericOp consumer = p.consumer;
   OpBuilder bld(consumer ? consumer.getOperation() : op.getOperation());
   Type f32 = bld.getF32Type();
@@ -434,7 +437,7 @@ static void buildThin(const Product &p) {
   Location loc = op.getLoc();
   Builder kb{loc};
   // At the consumer when there is one: its operands may be defined after
-  // the product (nothing in between touches memory).
+  // the product (nothing in between touches the product's operands).
   linalg::GenericOp consumer = p.consumer;
   OpBuilder bld(consumer ? consumer.getOperation() : op.getOperation());
   Type f32 = bld.getF32Type();

@@ -773,3 +773,80 @@ func.func @subview_of_view(%ws: memref<8192xi8>, %h: memref<1x64xf32>, %w: memre
   }
   return
 }
+
+// -----
+
+// The consumer need not follow the product at once: a weight gradient added
+// into a running sum (a recurrent step's dW += h^T dY) after another
+// product that touches neither its operands nor its output. The product runs
+// in the consumer's place, the sum in its epilogue. Not when an op in
+// between writes one of the product's inputs (the product would read the
+// new values).
+#a = affine_map<(i, j, k) -> (i, k)>
+#b = affine_map<(i, j, k) -> (k, j)>
+#c = affine_map<(i, j, k) -> (i, j)>
+#id = affine_map<(i, j) -> (i, j)>
+// CHECK-LABEL: func.func @consumer_later
+// CHECK-SAME: %[[O:[^:]*]]: memref<32x64xf32>, %[[ACC:[^:]*]]: memref<64x64xf32>)
+// CHECK: gpu.launch
+// CHECK: memref.store %{{.*}}, %[[O]][
+// CHECK: gpu.terminator
+// CHECK: gpu.launch
+// CHECK: arith.addf
+// CHECK: memref.store %{{.*}}, %[[ACC]]
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+// CHECK-LABEL: func.func @input_written_between
+// CHECK: gpu.launch
+// CHECK: gpu.launch
+// CHECK: linalg.generic
+func.func @consumer_later(%h: memref<32x64xf32>, %dy: memref<32x64xf32>, %tmp: memref<64x64xf32>,
+                          %u: memref<64x64xf32>, %o: memref<32x64xf32>, %acc: memref<64x64xf32>) {
+  %ht = memref.alloc() : memref<64x32xf32>
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%ht, %dy : memref<64x32xf32>, memref<32x64xf32>) outs(%tmp : memref<64x64xf32>) {
+  ^bb0(%p: f32, %q: f32, %s: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %s, %m : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%dy, %u : memref<32x64xf32>, memref<64x64xf32>) outs(%o : memref<32x64xf32>) {
+  ^bb0(%p: f32, %q: f32, %s: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %s, %m : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%acc, %tmp : memref<64x64xf32>, memref<64x64xf32>) outs(%acc : memref<64x64xf32>) {
+  ^bb0(%p: f32, %q: f32, %r: f32):
+    %t = arith.addf %p, %q : f32
+    linalg.yield %t : f32
+  }
+  return
+}
+func.func @input_written_between(%h: memref<32x64xf32>, %dy: memref<32x64xf32>, %tmp: memref<64x64xf32>,
+                                 %u: memref<64x64xf32>, %acc: memref<64x64xf32>) {
+  %ht = memref.alloc() : memref<64x32xf32>
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%ht, %dy : memref<64x32xf32>, memref<32x64xf32>) outs(%tmp : memref<64x64xf32>) {
+  ^bb0(%p: f32, %q: f32, %s: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %s, %m : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%h, %u : memref<32x64xf32>, memref<64x64xf32>) outs(%dy : memref<32x64xf32>) {
+  ^bb0(%p: f32, %q: f32, %s: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %s, %m : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%acc, %tmp : memref<64x64xf32>, memref<64x64xf32>) outs(%acc : memref<64x64xf32>) {
+  ^bb0(%p: f32, %q: f32, %r: f32):
+    %t = arith.addf %p, %q : f32
+    linalg.yield %t : f32
+  }
+  return
+}
