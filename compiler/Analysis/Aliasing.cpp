@@ -9,6 +9,8 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
+#include <numeric>
+
 using namespace mlir;
 
 namespace kiln {
@@ -33,6 +35,57 @@ std::optional<std::pair<int64_t, int64_t>> ownBytes(MemRefType type) {
   for (auto [size, stride] : llvm::zip(type.getShape(), strides))
     last += (size - 1) * stride;
   return std::pair<int64_t, int64_t>{offset * width, (last + 1) * width};
+}
+
+/// The element grid of a static strided memref (Place::Grid), from its base
+/// pointer; none where a stride is dynamic or negative.
+std::optional<Place::Grid> ownGrid(MemRefType type) {
+  int64_t offset;
+  SmallVector<int64_t> strides;
+  if (!ownBytes(type) || failed(getStridesAndOffset(type, strides, offset)))
+    return std::nullopt;
+  int64_t width = type.getElementTypeBitWidth() / 8;
+  Place::Grid grid{offset * width, width, {}, {}};
+  for (auto [size, stride] : llvm::zip(type.getShape(), strides))
+    if (size != 1) { // a unit dimension's stride places nothing
+      grid.sizes.push_back(size);
+      grid.strides.push_back(stride * width);
+    }
+  return grid;
+}
+
+/// Whether two grids of one buffer with the same element width and strides
+/// certainly share no element. Their elements are a.first + sum i_k s_k and
+/// b.first + sum j_k s_k; one is shared iff the first elements' distance is
+/// sum (i_k - j_k) s_k for in-range indices. With each stride more than
+/// twice the reach of the smaller ones (rows wider than two row blocks),
+/// the distance has at most one such form, found outer stride first.
+bool gridsDisjoint(const Place::Grid &a, const Place::Grid &b) {
+  if (a.width != b.width || a.strides != b.strides || a.sizes.size() != b.sizes.size())
+    return false;
+  int64_t rest = b.first - a.first;
+  if (rest % a.width)
+    return false;
+  // Dimensions by stride, largest first.
+  SmallVector<unsigned> order(a.strides.size());
+  std::iota(order.begin(), order.end(), 0);
+  llvm::sort(order, [&](unsigned x, unsigned y) { return a.strides[x] > a.strides[y]; });
+  for (size_t at = 0; at < order.size(); ++at) {
+    unsigned k = order[at];
+    int64_t stride = a.strides[k], reach = 0;
+    for (size_t inner = at + 1; inner < order.size(); ++inner) {
+      unsigned l = order[inner];
+      reach += (std::max(a.sizes[l], b.sizes[l]) - 1) * a.strides[l];
+    }
+    if (stride <= 0 || stride <= 2 * reach)
+      return false; // the distance may have several forms: not settled here
+    // The one d with |rest - d * stride| <= reach, if any.
+    int64_t d = llvm::divideFloorSigned(rest + reach, stride);
+    if (std::abs(rest - d * stride) > reach || d < -(b.sizes[k] - 1) || d > a.sizes[k] - 1)
+      return true;
+    rest -= d * stride;
+  }
+  return rest != 0;
 }
 
 /// The buffer a loop threads through its iterations unchanged (an iteration
@@ -69,9 +122,11 @@ Value threadedInit(Value v) {
 } // namespace
 
 Place Place::of(Value memref) {
-  Place place{memref, std::nullopt};
-  if (auto type = dyn_cast<MemRefType>(memref.getType()))
+  Place place{memref, std::nullopt, std::nullopt};
+  if (auto type = dyn_cast<MemRefType>(memref.getType())) {
     place.bytes = ownBytes(type);
+    place.grid = ownGrid(type);
+  }
   // Down the chain of views (and loops threading a buffer) to the root.
   // Subviews, casts, reshapes and reinterpret_casts keep their source's base
   // pointer (a layout's offset is counted from it); a memref.view starts a
@@ -95,12 +150,17 @@ Place Place::of(Value memref) {
         place.bytes = ownBytes(source);
     if (auto shifted = dyn_cast<memref::ViewOp>(view.getOperation())) {
       std::optional<int64_t> shift = getConstantIntValue(shifted.getByteShift());
-      if (shift && place.bytes)
+      if (shift && place.bytes) {
         place.bytes = {{place.bytes->first + *shift, place.bytes->second + *shift}};
-      else
+        if (place.grid)
+          place.grid->first += *shift;
+      } else {
         place.bytes.reset();
+        place.grid.reset();
+      }
     } else if (!within && !isa<memref::ReinterpretCastOp>(view.getOperation())) {
       place.bytes.reset();
+      place.grid.reset();
     }
     memref = view.getViewSource();
   }
@@ -119,8 +179,10 @@ bool Place::distinctRoot() const {
 bool Place::disjointFrom(const Place &other) const {
   if (root != other.root)
     return distinctRoot() && other.distinctRoot();
-  return bytes && other.bytes &&
-         (bytes->second <= other.bytes->first || other.bytes->second <= bytes->first);
+  if (!bytes || !other.bytes)
+    return false;
+  return bytes->second <= other.bytes->first || other.bytes->second <= bytes->first ||
+         (grid && other.grid && gridsDisjoint(*grid, *other.grid));
 }
 
 bool sameElements(Value x, Value y) {

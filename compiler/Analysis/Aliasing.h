@@ -11,6 +11,7 @@
 #ifndef KILN_COMPILER_ANALYSIS_ALIASING_H
 #define KILN_COMPILER_ANALYSIS_ALIASING_H
 
+#include "llvm/ADT/SmallVector.h"
 #include "mlir/IR/Operation.h"
 #include "mlir/IR/Value.h"
 
@@ -24,6 +25,15 @@ namespace kiln {
 struct Place {
   mlir::Value root;
   std::optional<std::pair<int64_t, int64_t>> bytes;
+  /// Where each element lies, when the memref's own static layout says (in
+  /// bytes from the root's start: the first element, and per dimension its
+  /// size and stride): views of one buffer interleaved by rows (a tensor's
+  /// column blocks) share a byte range but no element.
+  struct Grid {
+    int64_t first, width;
+    llvm::SmallVector<int64_t> sizes, strides;
+  };
+  std::optional<Grid> grid;
 
   static Place of(mlir::Value memref);
   /// Whether the root is a buffer of its own: an entry-block argument of a

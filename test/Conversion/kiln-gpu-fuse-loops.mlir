@@ -218,6 +218,80 @@ func.func @separate_views(%ws: memref<1024xi8>, %x: memref<64xf32>) {
 
 // -----
 
+// Column blocks of one row-major buffer (a concat of gate gradients, the
+// gates it overwrites): their byte ranges interleave, but with rows wider
+// than two blocks no element is in two of them (kiln::Place's grid), so a
+// loop writing one block and a loop reading another fuse. Blocks that share
+// columns (0..63 and 60..123), or the same columns a row apart, stay apart.
+// CHECK-LABEL: func.func @column_blocks
+// CHECK: scf.parallel
+// CHECK-NOT: scf.parallel
+// CHECK-LABEL: func.func @column_blocks_meeting
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+// CHECK-LABEL: func.func @row_shifted_block
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+func.func @column_blocks(%g: memref<32x256xf32>, %t: memref<32x64xf32>, %o: memref<32x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  %f = memref.subview %g[0, 64] [32, 64] [1, 1] : memref<32x256xf32> to memref<32x64xf32, strided<[256, 1], offset: 64>>
+  %i = memref.subview %g[0, 0] [32, 64] [1, 1] : memref<32x256xf32> to memref<32x64xf32, strided<[256, 1]>>
+  scf.parallel (%r, %c) = (%c0, %c0) to (%c32, %c64) step (%c1, %c1) {
+    %v = memref.load %f[%r, %c] : memref<32x64xf32, strided<[256, 1], offset: 64>>
+    memref.store %v, %o[%r, %c] : memref<32x64xf32>
+    scf.reduce
+  }
+  scf.parallel (%r, %c) = (%c0, %c0) to (%c32, %c64) step (%c1, %c1) {
+    %v = memref.load %t[%r, %c] : memref<32x64xf32>
+    memref.store %v, %i[%r, %c] : memref<32x64xf32, strided<[256, 1]>>
+    scf.reduce
+  }
+  return
+}
+func.func @column_blocks_meeting(%g: memref<32x256xf32>, %t: memref<32x64xf32>, %o: memref<32x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  %f = memref.subview %g[0, 60] [32, 64] [1, 1] : memref<32x256xf32> to memref<32x64xf32, strided<[256, 1], offset: 60>>
+  %i = memref.subview %g[0, 0] [32, 64] [1, 1] : memref<32x256xf32> to memref<32x64xf32, strided<[256, 1]>>
+  scf.parallel (%r, %c) = (%c0, %c0) to (%c32, %c64) step (%c1, %c1) {
+    %v = memref.load %f[%r, %c] : memref<32x64xf32, strided<[256, 1], offset: 60>>
+    memref.store %v, %o[%r, %c] : memref<32x64xf32>
+    scf.reduce
+  }
+  scf.parallel (%r, %c) = (%c0, %c0) to (%c32, %c64) step (%c1, %c1) {
+    %v = memref.load %t[%r, %c] : memref<32x64xf32>
+    memref.store %v, %i[%r, %c] : memref<32x64xf32, strided<[256, 1]>>
+    scf.reduce
+  }
+  return
+}
+func.func @row_shifted_block(%g: memref<33x256xf32>, %t: memref<32x64xf32>, %o: memref<32x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  %f = memref.subview %g[1, 0] [32, 64] [1, 1] : memref<33x256xf32> to memref<32x64xf32, strided<[256, 1], offset: 256>>
+  %i = memref.subview %g[0, 0] [32, 64] [1, 1] : memref<33x256xf32> to memref<32x64xf32, strided<[256, 1]>>
+  scf.parallel (%r, %c) = (%c0, %c0) to (%c32, %c64) step (%c1, %c1) {
+    %v = memref.load %f[%r, %c] : memref<32x64xf32, strided<[256, 1], offset: 256>>
+    memref.store %v, %o[%r, %c] : memref<32x64xf32>
+    scf.reduce
+  }
+  scf.parallel (%r, %c) = (%c0, %c0) to (%c32, %c64) step (%c1, %c1) {
+    %v = memref.load %t[%r, %c] : memref<32x64xf32>
+    memref.store %v, %i[%r, %c] : memref<32x64xf32, strided<[256, 1]>>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
 // Between the loops a store to what the first loop reads: it cannot move
 // above it. Loops over different spaces, or with a body doing more than
 // loads and stores (a copy), stay apart too.
