@@ -25,25 +25,17 @@ using namespace kiln;
 
 namespace {
 
-/// Whether `user`, outside the loops around `copy` (scf.for directly
-/// inside one another), cannot see what their iterations leave in `tmp`: it
-/// runs before them, or after them past an op that overwrites `tmp` whole
-/// (a scratch buffer also used by a forward pass before the loop, or by the
-/// optimizer after it). The loops' bodies themselves read only what they
-/// wrote into `tmp` earlier in the same iteration (the bufferized tensors
-/// were the iteration's own), so an iteration's last write is seen only by
-/// its copy.
-bool unseenOutsideLoops(Operation *user, Operation *copy, Value tmp) {
-  for (Operation *loop = copy->getParentOp(); isa_and_nonnull<scf::ForOp>(loop);
-       loop = loop->getParentOp()) {
-    Operation *mine = loop->getBlock()->findAncestorOpInBlock(*user);
-    if (!mine)
-      continue;
-    if (mine == loop || kiln::escapes(tmp))
-      return false;
-    return mine->isBeforeInBlock(loop) || kiln::unreadAfter(loop, tmp);
-  }
-  return false;
+/// Whether what the iterations of the loop around `copy` leave in `tmp`
+/// is unseen after it (kiln::unreadAfter: overwritten whole before anything
+/// touches it, through any view): then uses of `tmp` outside the loop (a
+/// scratch buffer also used by a forward pass before it, or by the
+/// optimizer after it) cannot tell where an iteration's last write went.
+/// The loop's body itself reads only what it wrote into `tmp` earlier in
+/// the same iteration (the bufferized tensors were the iteration's own), so
+/// that write is seen only by its copy.
+bool unseenAfterLoop(Operation *copy, Value tmp) {
+  auto loop = dyn_cast<scf::ForOp>(copy->getParentOp());
+  return loop && kiln::unreadAfter(loop, tmp);
 }
 
 /// Rewrites `copy(tmp -> dest)` when legal: the last op writing `tmp` writes
@@ -55,6 +47,7 @@ bool rewrite(Operation *copy, Value tmp, Value dest, DominanceInfo &dominance) {
   if (!tmp.getDefiningOp<memref::AllocOp>() || !destPlace.distinctRoot())
     return false;
   Operation *last = nullptr;
+  bool usedOutside = false;
   for (Operation *user : tmp.getUsers()) {
     if (user == copy)
       continue;
@@ -63,10 +56,14 @@ bool rewrite(Operation *copy, Value tmp, Value dest, DominanceInfo &dominance) {
         return false;
       if (!last || last->isBeforeInBlock(user))
         last = user;
-    } else if (!unseenOutsideLoops(user, copy, tmp)) {
-      return false;
+    } else if (copy->getBlock()->findAncestorOpInBlock(*user)) {
+      return false; // inside an op beside the copy: not ordered here
+    } else {
+      usedOutside = true;
     }
   }
+  if (usedOutside && !unseenAfterLoop(copy, tmp))
+    return false;
   auto writer = dyn_cast_or_null<linalg::LinalgOp>(last);
   // The writer must be able to name the destination (a view of it may be
   // made only after the writer, for the copy).

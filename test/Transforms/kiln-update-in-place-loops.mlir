@@ -131,3 +131,38 @@ func.func @read_by_later_loop(%x: memref<4xf32>, %out: memref<4xf32>) {
   }
   return
 }
+
+// -----
+
+#id = affine_map<(d0) -> (d0)>
+// A view of the scratch buffer made before the loop and read after it sees
+// the last iteration's value: the copy stays (the view's reader, not a user
+// of the buffer itself, is found by what it accesses).
+// CHECK-LABEL: func.func @view_read_after_loop
+// CHECK: scf.for
+// CHECK: linalg.copy
+// CHECK: scf.yield
+func.func @view_read_after_loop(%x: memref<4xf32>, %out: memref<2xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %init = memref.alloc() : memref<4xf32>
+  %tmp = memref.alloc() : memref<4xf32>
+  %half = memref.subview %tmp[0] [2] [1] : memref<4xf32> to memref<2xf32, strided<[1]>>
+  %h = scf.for %i = %c0 to %c3 step %c1 iter_args(%hi = %init) -> (memref<4xf32>) {
+    linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+        ins(%hi : memref<4xf32>) outs(%tmp : memref<4xf32>) {
+    ^bb0(%a: f32, %o: f32):
+      %y = arith.mulf %a, %a : f32
+      linalg.yield %y : f32
+    }
+    linalg.copy ins(%tmp : memref<4xf32>) outs(%hi : memref<4xf32>)
+    scf.yield %hi : memref<4xf32>
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%half : memref<2xf32, strided<[1]>>) outs(%out : memref<2xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  }
+  return
+}
