@@ -17,9 +17,10 @@ namespace kiln {
 
 namespace {
 
-/// The bytes a static strided memref covers from its base pointer: from its
-/// offset to one past its farthest element.
-std::optional<std::pair<int64_t, int64_t>> ownBytes(MemRefType type) {
+/// The element grid of a static strided memref (Place::Grid), from its base
+/// pointer; none where its shape, offset or a stride is dynamic, a stride
+/// negative, or its elements not bytes wide.
+std::optional<Place::Grid> ownGrid(MemRefType type) {
   int64_t offset;
   SmallVector<int64_t> strides;
   if (!type.hasStaticShape() || !type.getElementType().isIntOrFloat() ||
@@ -29,22 +30,6 @@ std::optional<std::pair<int64_t, int64_t>> ownBytes(MemRefType type) {
   int64_t width = type.getElementTypeBitWidth() / 8;
   if (width == 0)
     return std::nullopt;
-  if (type.getNumElements() == 0)
-    return std::pair<int64_t, int64_t>{offset * width, offset * width};
-  int64_t last = offset;
-  for (auto [size, stride] : llvm::zip(type.getShape(), strides))
-    last += (size - 1) * stride;
-  return std::pair<int64_t, int64_t>{offset * width, (last + 1) * width};
-}
-
-/// The element grid of a static strided memref (Place::Grid), from its base
-/// pointer; none where a stride is dynamic or negative.
-std::optional<Place::Grid> ownGrid(MemRefType type) {
-  int64_t offset;
-  SmallVector<int64_t> strides;
-  if (!ownBytes(type) || failed(getStridesAndOffset(type, strides, offset)))
-    return std::nullopt;
-  int64_t width = type.getElementTypeBitWidth() / 8;
   Place::Grid grid{offset * width, width, {}, {}};
   for (auto [size, stride] : llvm::zip(type.getShape(), strides))
     if (size != 1) { // a unit dimension's stride places nothing
@@ -52,6 +37,25 @@ std::optional<Place::Grid> ownGrid(MemRefType type) {
       grid.strides.push_back(stride * width);
     }
   return grid;
+}
+
+/// The bytes a grid covers: from its first element to one past its
+/// farthest (none when it has no elements).
+std::pair<int64_t, int64_t> span(const Place::Grid &grid) {
+  int64_t last = grid.first;
+  for (auto [size, stride] : llvm::zip(grid.sizes, grid.strides)) {
+    if (size == 0)
+      return {grid.first, grid.first};
+    last += (size - 1) * stride;
+  }
+  return {grid.first, last + grid.width};
+}
+
+/// The bytes a static strided memref covers from its base pointer.
+std::optional<std::pair<int64_t, int64_t>> ownBytes(MemRefType type) {
+  if (std::optional<Place::Grid> grid = ownGrid(type))
+    return span(*grid);
+  return std::nullopt;
 }
 
 /// Whether two grids of one buffer with the same element width and strides
@@ -124,8 +128,9 @@ Value threadedInit(Value v) {
 Place Place::of(Value memref) {
   Place place{memref, std::nullopt, std::nullopt};
   if (auto type = dyn_cast<MemRefType>(memref.getType())) {
-    place.bytes = ownBytes(type);
     place.grid = ownGrid(type);
+    if (place.grid)
+      place.bytes = span(*place.grid);
   }
   // Down the chain of views (and loops threading a buffer) to the root.
   // Subviews, casts, reshapes and reinterpret_casts keep their source's base

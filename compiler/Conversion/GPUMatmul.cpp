@@ -214,9 +214,13 @@ struct Builder {
 /// ops after its product). Its launch and a pass over memory go.
 static linalg::GenericOp fusableConsumer(linalg::GenericOp op, AffineMap &toLoops) {
   Value out = op.getDpsInitOperand(0)->get();
+  kiln::Place outPlace = kiln::Place::of(out);
+  SmallVector<kiln::Place> inPlaces;
+  for (Value in : op.getDpsInputs())
+    inPlaces.push_back(kiln::Place::of(in));
   Operation *next = op->getNextNode();
-  for (; next && !kiln::mayAccess(next, out); next = next->getNextNode())
-    if (llvm::any_of(op.getDpsInputs(), [&](Value in) { return kiln::mayAccess(next, in, true); }))
+  for (; next && !kiln::mayAccess(next, outPlace); next = next->getNextNode())
+    if (llvm::any_of(inPlaces, [&](const kiln::Place &in) { return kiln::mayAccess(next, in, true); }))
       return {};
   auto c = dyn_cast_or_null<linalg::GenericOp>(next);
   if (!c || !c.hasPureBufferSemantics() || c.getNumReductionLoops() || c.hasIndexSemantics())
@@ -600,8 +604,7 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
              : outMap.getNumResults() && llvm::is_contained(p.m, outMap.getDimPosition(
                                                                      outMap.getNumResults() - 1)))
       transpose(p);
-    int64_t blocks = thin ? ceilDiv(p.cols, kThinCols) * p.batches
-                          : ceilDiv(p.rows, kTile) * ceilDiv(p.cols, kTile) * p.batches;
+    int64_t blocks = thin ? ceilDiv(p.cols, kThinCols) * p.batches : tiledBlocks(p, kTile);
     // The grid's y and z hold at most 65535 blocks each.
     if (p.batches > kMaxGridYZ || (!thin && ceilDiv(p.rows, kTile) > kMaxGridYZ))
       return;
@@ -635,7 +638,7 @@ static FailureOr<Product> tiledProduct(linalg::GenericOp op) {
 
 /// The number of chunks to split `p`'s reduction into, or 1.
 static int64_t chunksFor(const Product &p) {
-  int64_t blocks = ceilDiv(p.rows, kTile) * ceilDiv(p.cols, kTile) * p.batches;
+  int64_t blocks = tiledBlocks(p, kTile);
   if (blocks >= kFewBlocks || p.k.size() != 1 || p.depth < kSplitDepth ||
       leftToBlockReduce(p, blocks) || p.batches * kMaxChunks > kMaxGridYZ)
     return 1;

@@ -21,10 +21,11 @@ namespace {
 
 /// `pad`'s block joined with `other`'s into one pad of their concat, if the
 /// blocks lie next to each other along one dimension and match in every
-/// other. A concat along that dimension is spliced in, not nested.
-std::optional<Value> joinPads(PatternRewriter &rw, Location loc, PadOp pad, PadOp other) {
+/// other (else null). A concat along that dimension is spliced in, not
+/// nested.
+Value joinPads(PatternRewriter &rw, Location loc, PadOp pad, PadOp other) {
   if (!pad || !other || pad.getType() != other.getType())
-    return std::nullopt;
+    return {};
   ArrayRef<int64_t> at = pad.getOffsets(), otherAt = other.getOffsets();
   auto size = pad.getInput().getType().getShape(), otherSize = other.getInput().getType().getShape();
   std::optional<int64_t> dim;
@@ -32,20 +33,20 @@ std::optional<Value> joinPads(PatternRewriter &rw, Location loc, PadOp pad, PadO
     if (at[d] == otherAt[d] && size[d] == otherSize[d])
       continue;
     if (dim)
-      return std::nullopt;
+      return {};
     dim = d;
   }
   if (!dim)
-    return std::nullopt; // the same block twice: a sum, not a concat
+    return {}; // the same block twice: a sum, not a concat
   PadOp first = pad, second = other;
   if (otherAt[*dim] + otherSize[*dim] == at[*dim])
     std::swap(first, second);
   else if (at[*dim] + size[*dim] != otherAt[*dim])
-    return std::nullopt;
+    return {};
   SmallVector<Value> inputs;
   for (PadOp p : {first, second}) {
     auto concat = p.getInput().getDefiningOp<ConcatOp>();
-    if (concat && concat.getDim() == *dim)
+    if (concat && int64_t(concat.getDim()) == *dim)
       llvm::append_range(inputs, concat.getInputs());
     else
       inputs.push_back(p.getInput());
@@ -72,8 +73,8 @@ struct JoinAdjacentPads : OpRewritePattern<AddOp> {
       if (!pad)
         continue;
       Value other = operands[1 - i];
-      if (auto joined = joinPads(rw, op.getLoc(), pad, other.getDefiningOp<PadOp>())) {
-        rw.replaceOp(op, *joined);
+      if (Value joined = joinPads(rw, op.getLoc(), pad, other.getDefiningOp<PadOp>())) {
+        rw.replaceOp(op, joined);
         return success();
       }
       auto inner = other.getDefiningOp<AddOp>();
@@ -81,8 +82,8 @@ struct JoinAdjacentPads : OpRewritePattern<AddOp> {
         continue;
       Value innerOperands[2] = {inner.getLhs(), inner.getRhs()};
       for (int j = 0; j < 2; ++j)
-        if (auto joined = joinPads(rw, op.getLoc(), innerOperands[j].getDefiningOp<PadOp>(), pad)) {
-          rw.replaceOpWithNewOp<AddOp>(op, innerOperands[1 - j], *joined);
+        if (Value joined = joinPads(rw, op.getLoc(), innerOperands[j].getDefiningOp<PadOp>(), pad)) {
+          rw.replaceOpWithNewOp<AddOp>(op, innerOperands[1 - j], joined);
           return success();
         }
     }
