@@ -6,11 +6,12 @@
  * kiln_gpu_launch); its loss stays on the device, in a slot of its own,
  * until the caller takes the queued steps' losses. Everything is in order
  * on one stream (cuda.c), so the host prepares the next batch while the
- * device runs the step before. The step's launches are the same every time
- * (the same kernels on the same device buffers), so the first step records
- * them as a CUDA graph and every step launches that graph: one call
- * instead of one per kernel (a recurrent model's step is hundreds), its
- * loss then copied from the graph's own slot to the step's. The host
+ * device runs the step before. An entry point's launches are the same every
+ * time (the same kernels on the same device buffers), so its first call
+ * records them as a CUDA graph and every call launches that graph: one
+ * call instead of one per kernel (a recurrent model's step is hundreds,
+ * its prediction of one row dozens); a step's loss is then copied from the
+ * graph's own slot to the step's. The host
  * arenas stay the checkpoint format: they are pulled from the device when
  * read and pushed after the host changed them.
  *===----------------------------------------------------------------------===*/
@@ -45,9 +46,9 @@ struct kiln_gpu {
   } stages[2];
   int next_stage;
   int sync_launches;        /* KILN_CUDA_SYNC=1: wait after each launch */
-  int graphs;               /* steps run as a graph (not profiling, not
-                               KILN_CUDA_SYNC, not KILN_CUDA_GRAPHS=0) */
-  void *step_graph;         /* the train step's, once captured */
+  int graphs;               /* entry points run as graphs (not profiling,
+                               not KILN_CUDA_SYNC, not KILN_CUDA_GRAPHS=0) */
+  void *graph[3];           /* each entry point's (enum entry), once captured */
   const char *profile;      /* KILN_CUDA_PROFILE=FILE: time every launch */
   struct kernel_time {
     int64_t launches;
@@ -58,6 +59,9 @@ struct kiln_gpu {
   int failed;               /* a launch failed: the rest of the call is skipped */
   char error[512];
 };
+
+/* The entry points a state runs, each as a graph of its own. */
+enum entry { TRAIN_STEP, PREDICT, PREDICT_ONE };
 
 /* The state whose entry point is running on this thread. */
 static _Thread_local kiln_gpu *current;
@@ -236,7 +240,8 @@ void kiln_gpu_destroy(kiln_gpu *g) {
       write_profile(g);
     kiln_cuda_event_destroy(g->cuda, g->start);
     kiln_cuda_event_destroy(g->cuda, g->end);
-    kiln_cuda_graph_destroy(g->cuda, g->step_graph);
+    for (size_t i = 0; i < sizeof g->graph / sizeof *g->graph; ++i)
+      kiln_cuda_graph_destroy(g->cuda, g->graph[i]);
     for (int k = 0; k < 2; ++k) {
       kiln_cuda_event_destroy(g->cuda, g->stages[k].copied);
       kiln_cuda_free_pinned(g->cuda, g->stages[k].host);
@@ -367,24 +372,39 @@ static void call_train_step(kiln_gpu *g, void *ctx) {
                    (float *)(uintptr_t)loss_slot(g, a->slot), (uint8_t *)(uintptr_t)g->workspace);
 }
 
-/* Records the train step's launches (run later, by the graph), its loss
- * into the loss buffer's last slot. A launch that fails while recording
- * fails the step, as it would have run. */
-static int capture_step(kiln_gpu *g) {
+/* Records the launches of `call(ctx)` as the graph of `entry` (run later).
+ * A launch that fails while recording fails the call, as it would have
+ * run. */
+static int capture(kiln_gpu *g, enum entry entry, void (*call)(kiln_gpu *, void *), void *ctx) {
   int rc = 0, began = kiln_cuda_capture_begin(g->cuda) == 0;
   char why[512] = "";
   if (began) {
-    step_args a = {KILN_QUEUE_STEPS};
-    rc = run_entry(g, call_train_step, &a);
+    rc = run_entry(g, call, ctx);
     snprintf(why, sizeof why, "%s", kiln_error());
   }
-  if (!began || (kiln_cuda_capture_end(g->cuda, rc == 0, &g->step_graph) && rc == 0)) {
+  if (!began || (kiln_cuda_capture_end(g->cuda, rc == 0, &g->graph[entry]) && rc == 0)) {
     /* The driver could not record, and nothing ran: launch kernel by kernel. */
     kiln_clear_error();
     g->graphs = 0;
     return -1;
   }
   return rc ? kiln_fail("%s", why) : 0;
+}
+
+/* Runs an entry point's launches, always the same (the same kernels on
+ * the same device buffers): as its graph, recorded at the first call with
+ * the arguments `recorded`, so one driver call instead of one per kernel;
+ * or, without graphs, kernel by kernel with the arguments `direct`. */
+static int launch_entry(kiln_gpu *g, enum entry entry, void (*call)(kiln_gpu *, void *),
+                        void *recorded, void *direct) {
+  if (g->graphs && !g->graph[entry] && capture(g, entry, call, recorded) && g->graphs)
+    return -1;
+  if (!g->graphs)
+    return run_entry(g, call, direct);
+  return kiln_cuda_graph_launch(g->cuda, g->graph[entry])
+             ? kiln_fail("%s (KILN_CUDA_SYNC=1 launches kernel by kernel and names one that "
+                         "fails)", kiln_error())
+             : 0;
 }
 
 /* Copies `bytes` of `src` to `dst` through the stage at `*at` (advanced),
@@ -443,18 +463,13 @@ static int queue_step(kiln_state *s, const void *const *x, const void *y, int64_
   }
   g->next_stage ^= 1;
   g->host_stale = 1; /* even if a launch fails, the ones before it ran */
-  if (g->graphs && !g->step_graph && capture_step(g) && g->graphs)
+  /* The graph's loss goes to its own slot, then to the step's. */
+  step_args recorded = {KILN_QUEUE_STEPS}, direct = {slot};
+  if (launch_entry(g, TRAIN_STEP, call_train_step, &recorded, &direct))
     return -1;
-  if (!g->graphs) {
-    step_args a = {slot};
-    return run_entry(g, call_train_step, &a);
-  }
-  return kiln_cuda_graph_launch(g->cuda, g->step_graph) ||
-                 kiln_cuda_copy_on_device(g->cuda, loss_slot(g, slot),
-                                          loss_slot(g, KILN_QUEUE_STEPS), sizeof(float))
-             ? kiln_fail("%s (KILN_CUDA_SYNC=1 launches kernel by kernel and names one that "
-                         "fails)", kiln_error())
-             : 0;
+  return g->graphs ? kiln_cuda_copy_on_device(g->cuda, loss_slot(g, slot),
+                                              loss_slot(g, KILN_QUEUE_STEPS), sizeof(float))
+                   : 0;
 }
 
 typedef struct predict_args {
@@ -477,7 +492,7 @@ static int predict(kiln_state *s, const void *const *x, int64_t rows, int one, f
     if (kiln_cuda_to_device(g->cuda, g->inputs[i], x[i], input_bytes(m, i, rows)))
       return -1;
   predict_args a = {one};
-  if (run_entry(g, call_predict, &a) ||
+  if (launch_entry(g, one ? PREDICT_ONE : PREDICT, call_predict, &a, &a) ||
       kiln_cuda_to_host(g->cuda, out, g->out, (size_t)(rows * m->output_numel) * sizeof(float)))
     return -1;
   return 0;

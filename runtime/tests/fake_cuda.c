@@ -15,7 +15,8 @@
  *   KILN_FAKE_CUDA_DEVICES=N   devices reported (default 1)
  *   KILN_FAKE_CUDA_LOG=FILE    append "launch NAME grid X,Y,Z block X,Y,Z"
  *                              per launch (a graph's too, after "graph
- *                              launch N"), "copy in|out|dtod BYTES" per copy
+ *                              launch N"), "graph recorded N" per capture,
+ *                              "copy in|out|dtod BYTES" per copy
  *   KILN_FAKE_CUDA_FAIL=NAME   launches of kernel NAME fail (error 719)
  *   KILN_FAKE_CUDA_FAULT=NAME  kernel NAME faults when it runs: the launch
  *                              succeeds, and every later launch, copy and
@@ -974,6 +975,7 @@ CUresult cuStreamEndCapture(void *stream, void **out) {
     recording = NULL;
     return kCaptureInvalidated;
   }
+  log_line("graph recorded %d\n", recording->count);
   *out = recording;
   recording = NULL;
   return 0;
