@@ -13,7 +13,9 @@
 #      a few dozen training steps and an evaluation of PROFILE_EXAMPLES;
 #   4. what CUDA graphs give: 200 steps of GRAPH_EXAMPLES with the step as
 #      one graph (the default) and launched kernel by kernel
-#      (KILN_CUDA_GRAPHS=0), the driver's samples/s each.
+#      (KILN_CUDA_GRAPHS=0), the driver's samples/s each; then one-row
+#      prediction latency (`bench --rows 1`) of the weights trained, both
+#      ways.
 #   cd gpu-bundle && OUT=/some/dir ./gpu-device-run.sh
 # (STEPS_EXAMPLES, EPOCH_EXAMPLES: comma-separated subsets; TORCH_DEVICE:
 # cpu to try it without a GPU, with KILN_CUDA_DRIVER and an emulating
@@ -45,8 +47,13 @@ for name in $(echo "${GRAPH_EXAMPLES:-fashion_mlp,lstm_rows,resnet_small}" | tr 
       > "$out/graphs-$name-$graphs.txt" 2>&1
     echo "graphs=$graphs $name: exit $?" >> "$out/status.txt"
   done
+  for graphs in 1 0; do
+    KILN_CUDA_GRAPHS=$graphs timeout "${PROFILE_TIMEOUT:-30}" "bin/$name.gpu" bench --rows 1 --seconds 2 \
+      --checkpoint "runs/$name.graphs1.safetensors" > "$out/latency-$name-$graphs.txt" 2>&1
+    echo "latency graphs=$graphs $name: exit $?" >> "$out/status.txt"
+  done
 done
 cat "$out/status.txt"
 tail -n 12 "$out/steps.txt" "$out/epoch.txt"
 head -n 12 "$out"/profile-*.txt
-tail -n 1 "$out"/graphs-*.txt
+tail -n 1 "$out"/graphs-*.txt "$out"/latency-*.txt

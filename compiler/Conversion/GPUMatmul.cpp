@@ -606,7 +606,8 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
       transpose(p);
     int64_t blocks = thin ? ceilDiv(p.cols, kThinCols) * p.batches : tiledBlocks(p, kTile);
     // The grid's y and z hold at most 65535 blocks each.
-    if (p.batches > kMaxGridYZ || (!thin && ceilDiv(p.rows, kTile) > kMaxGridYZ))
+    int64_t tile = thin ? 0 : tileFor(p);
+    if (p.batches > kMaxGridYZ || (!thin && ceilDiv(p.rows, tile) > kMaxGridYZ))
       return;
     if (leftToBlockReduce(p, blocks))
       return;
@@ -617,7 +618,7 @@ struct KilnGPUTileMatmulPass : kiln::impl::KilnGPUTileMatmulBase<KilnGPUTileMatm
     if (thin)
       buildThin(p);
     else
-      buildTiled(p, tileFor(p));
+      buildTiled(p, tile);
     if (p.consumer) {
       fused.insert(p.consumer);
       p.consumer.erase();
