@@ -92,6 +92,80 @@ bool gridsDisjoint(const Place::Grid &a, const Place::Grid &b) {
   return rest != 0;
 }
 
+/// Whether `x` and `y` are equal views of one buffer: the same view op on
+/// the same operands, or on equal views (a subview at the same dynamic
+/// offset, made twice): the same elements, whatever the offset is.
+bool equalViews(Value x, Value y) {
+  if (x == y)
+    return true;
+  auto rx = dyn_cast<OpResult>(x), ry = dyn_cast<OpResult>(y);
+  if (!rx || !ry || rx.getResultNumber() != ry.getResultNumber())
+    return false;
+  Operation *a = rx.getOwner(), *b = ry.getOwner();
+  if (!isa<ViewLikeOpInterface>(a) || a->getNumRegions() || !isMemoryEffectFree(a))
+    return false;
+  return OperationEquivalence::isEquivalentTo(
+      a, b,
+      [](Value l, Value r) {
+        return success(l == r || (isa<MemRefType>(l.getType()) && equalViews(l, r)));
+      },
+      /*markEquivalent=*/nullptr, OperationEquivalence::IgnoreLocations);
+}
+
+/// The element grid of `x` relative to the first element of `base`, of
+/// which `x` is a chain of subviews at static offsets over static strides
+/// (`base`'s own offset may be dynamic); none otherwise.
+std::optional<Place::Grid> gridWithin(Value x, Value base) {
+  auto type = dyn_cast<MemRefType>(x.getType());
+  int64_t offset, shift = 0;
+  SmallVector<int64_t> strides;
+  if (!type || !type.hasStaticShape() || !type.getElementType().isIntOrFloat() ||
+      failed(getStridesAndOffset(type, strides, offset)) || llvm::any_of(strides, ShapedType::isDynamic) ||
+      llvm::any_of(strides, [](int64_t s) { return s < 0; }) || type.getElementTypeBitWidth() % 8)
+    return std::nullopt;
+  for (Value v = x; v != base;) {
+    auto sub = v.getDefiningOp<memref::SubViewOp>();
+    SmallVector<int64_t> sourceStrides;
+    int64_t sourceOffset;
+    if (!sub || failed(getStridesAndOffset(sub.getSourceType(), sourceStrides, sourceOffset)))
+      return std::nullopt;
+    for (auto [at, stride] : llvm::zip(sub.getStaticOffsets(), sourceStrides)) {
+      if (ShapedType::isDynamic(at) || (at && ShapedType::isDynamic(stride)))
+        return std::nullopt;
+      shift += at * stride;
+    }
+    v = sub.getSource();
+  }
+  int64_t width = type.getElementTypeBitWidth() / 8;
+  Place::Grid grid{shift * width, width, {}, {}};
+  for (auto [size, stride] : llvm::zip(type.getShape(), strides))
+    if (size != 1) {
+      grid.sizes.push_back(size);
+      grid.strides.push_back(stride * width);
+    }
+  return grid;
+}
+
+/// The grids of `x` and `y` relative to the nearest view both are subviews
+/// of (Place::Grid, gridWithin), when there is one and both are known.
+std::optional<std::pair<Place::Grid, Place::Grid>> gridsWithinCommonView(Value x, Value y) {
+  SmallVector<Value> chain{x};
+  while (auto sub = chain.back().getDefiningOp<memref::SubViewOp>())
+    chain.push_back(sub.getSource());
+  for (Value v = y;;) {
+    if (llvm::is_contained(chain, v)) {
+      std::optional<Place::Grid> gx = gridWithin(x, v), gy = gridWithin(y, v);
+      if (gx && gy)
+        return std::make_pair(*gx, *gy);
+      return std::nullopt;
+    }
+    auto sub = v.getDefiningOp<memref::SubViewOp>();
+    if (!sub)
+      return std::nullopt;
+    v = sub.getSource();
+  }
+}
+
 /// The buffer a loop threads through its iterations unchanged (an iteration
 /// argument, or the loop's result, whose yielded value is that argument or an
 /// inner loop's threading of it):
@@ -190,8 +264,28 @@ bool Place::disjointFrom(const Place &other) const {
          (grid && other.grid && gridsDisjoint(*grid, *other.grid));
 }
 
+bool disjoint(Value x, Value y) {
+  if (Place::of(x).disjointFrom(Place::of(y)))
+    return true;
+  auto grids = gridsWithinCommonView(x, y);
+  if (!grids)
+    return false;
+  auto [a, b] = *grids;
+  auto [a0, a1] = span(a);
+  auto [b0, b1] = span(b);
+  return a1 <= b0 || b1 <= a0 || gridsDisjoint(a, b);
+}
+
 bool sameElements(Value x, Value y) {
   if (x == y)
+    return true;
+  if (auto grids = gridsWithinCommonView(x, y)) {
+    auto [a, b] = *grids;
+    if (a.first == b.first && a.sizes == b.sizes && a.strides == b.strides &&
+        cast<MemRefType>(x.getType()).getShape() == cast<MemRefType>(y.getType()).getShape())
+      return true;
+  }
+  if (equalViews(x, y))
     return true;
   auto tx = dyn_cast<MemRefType>(x.getType()), ty = dyn_cast<MemRefType>(y.getType());
   if (!tx || !ty || tx.getShape() != ty.getShape() || tx.getElementType() != ty.getElementType() ||

@@ -43,14 +43,17 @@ struct Place {
   bool disjointFrom(const Place &other) const;
 };
 
-/// Whether two memrefs certainly share no byte.
-inline bool disjoint(mlir::Value x, mlir::Value y) {
-  return Place::of(x).disjointFrom(Place::of(y));
-}
+/// Whether two memrefs certainly share no byte: by their Places, or, for
+/// two subviews at static offsets of one view whose own offset is dynamic
+/// (column blocks of a recurrent step's slice of a stacked tensor), by
+/// their element grids relative to that view.
+bool disjoint(mlir::Value x, mlir::Value y);
 
 /// Whether two memrefs name the same bytes at every index: one root, the
 /// same static shape and strides, the same first byte (an arena slice and a
-/// view of a larger buffer that the memory plan put at the same offset).
+/// view of a larger buffer that the memory plan put at the same offset); or
+/// two equal views of one buffer, or subviews of one view at the same
+/// static offsets.
 bool sameElements(mlir::Value x, mlir::Value y);
 
 /// Whether `op`, or an op nested in it, may read or write (with

@@ -88,6 +88,7 @@ static void addBufferizationPasses(OpPassManager &pm) {
     return success();
   };
   pm.addNestedPass<func::FuncOp>(kiln::createKilnFillPerUse());
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnConcatDestinations());
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
   pm.addNestedPass<func::FuncOp>(kiln::createKilnUpdateInPlace());
 }

@@ -69,6 +69,25 @@ def KilnFillPerUse : Pass<"kiln-fill-per-use", "mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def KilnConcatDestinations : Pass<"kiln-concat-destinations", "mlir::func::FuncOp"> {
+  let summary = "Build each concatenation's insert_slice chain on its own and where it goes";
+  let description = [{
+    Before bufferization. When several `tensor.insert_slice` ops in one
+    block insert into the result of the same insert_slice (two
+    concatenations sharing their first pieces, merged by CSE), each but the
+    first gets a copy of that insert, and so, in turn, of the chain before
+    it: bufferization then copies the shared pieces into the second
+    destination instead of the whole tensor built so far. Then a value
+    built from a `tensor.empty` (through insert_slices and ops writing their
+    outputs, each the only use of the one before) and inserted into a
+    larger tensor, read otherwise only before that insert, is built in that
+    slice of the larger tensor instead (that use of the empty only), so it
+    is written in place there: a recurrent step's gate gradients stacked
+    over time steps.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
 def KilnUpdateInPlace : Pass<"kiln-update-in-place", "mlir::func::FuncOp"> {
   let summary = "Write new parameters and state straight into their arenas";
   let description = [{

@@ -117,6 +117,12 @@ struct KilnUpdateInPlacePass : kiln::impl::KilnUpdateInPlaceBase<KilnUpdateInPla
         src = m.getSource();
         dst = m.getTarget();
       }
+      // A copy onto itself (an insert_slice of what was built in the slice
+      // it inserts, which bufferization copies anyway) does nothing.
+      if (kiln::sameElements(src, dst)) {
+        copy->erase();
+        continue;
+      }
       rewrite(copy, src, dst, dominance);
     }
   }

@@ -290,6 +290,85 @@ func.func @row_shifted_block(%g: memref<33x256xf32>, %t: memref<32x64xf32>, %o: 
   return
 }
 
+
+// -----
+
+// The same inside a time step's slice of a stacked tensor (its offset the
+// step's index, so no byte range is known): column blocks of that slice are
+// told apart by their grids relative to it, and a block read through two
+// equal views of the slice is the same elements (a loop writing it and one
+// reading it fuse). Blocks sharing columns stay apart.
+// CHECK-LABEL: func.func @column_blocks_of_step
+// CHECK: scf.parallel
+// CHECK-NOT: scf.parallel
+// CHECK-LABEL: func.func @same_block_of_step
+// CHECK: scf.parallel
+// CHECK-NOT: scf.parallel
+// CHECK-LABEL: func.func @meeting_blocks_of_step
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+func.func @column_blocks_of_step(%g: memref<28x32x256xf32>, %step: index, %t: memref<32x64xf32>, %o: memref<32x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  %s = memref.subview %g[%step, 0, 0] [1, 32, 256] [1, 1, 1] : memref<28x32x256xf32> to memref<32x256xf32, strided<[256, 1], offset: ?>>
+  %f = memref.subview %s[0, 64] [32, 64] [1, 1] : memref<32x256xf32, strided<[256, 1], offset: ?>> to memref<32x64xf32, strided<[256, 1], offset: ?>>
+  %i = memref.subview %s[0, 0] [32, 64] [1, 1] : memref<32x256xf32, strided<[256, 1], offset: ?>> to memref<32x64xf32, strided<[256, 1], offset: ?>>
+  scf.parallel (%r, %c) = (%c0, %c0) to (%c32, %c64) step (%c1, %c1) {
+    %v = memref.load %f[%r, %c] : memref<32x64xf32, strided<[256, 1], offset: ?>>
+    memref.store %v, %o[%r, %c] : memref<32x64xf32>
+    scf.reduce
+  }
+  scf.parallel (%r, %c) = (%c0, %c0) to (%c32, %c64) step (%c1, %c1) {
+    %v = memref.load %t[%r, %c] : memref<32x64xf32>
+    memref.store %v, %i[%r, %c] : memref<32x64xf32, strided<[256, 1], offset: ?>>
+    scf.reduce
+  }
+  return
+}
+func.func @same_block_of_step(%g: memref<28x32x256xf32>, %step: index, %t: memref<32x64xf32>, %o: memref<32x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  %s = memref.subview %g[%step, 0, 0] [1, 32, 256] [1, 1, 1] : memref<28x32x256xf32> to memref<32x256xf32, strided<[256, 1], offset: ?>>
+  %w = memref.subview %s[0, 64] [32, 64] [1, 1] : memref<32x256xf32, strided<[256, 1], offset: ?>> to memref<32x64xf32, strided<[256, 1], offset: ?>>
+  %s2 = memref.subview %g[%step, 0, 0] [1, 32, 256] [1, 1, 1] : memref<28x32x256xf32> to memref<32x256xf32, strided<[256, 1], offset: ?>>
+  %r2 = memref.subview %s2[0, 64] [32, 64] [1, 1] : memref<32x256xf32, strided<[256, 1], offset: ?>> to memref<32x64xf32, strided<[256, 1], offset: ?>>
+  scf.parallel (%r, %c) = (%c0, %c0) to (%c32, %c64) step (%c1, %c1) {
+    %v = memref.load %t[%r, %c] : memref<32x64xf32>
+    memref.store %v, %w[%r, %c] : memref<32x64xf32, strided<[256, 1], offset: ?>>
+    scf.reduce
+  }
+  scf.parallel (%r, %c) = (%c0, %c0) to (%c32, %c64) step (%c1, %c1) {
+    %v = memref.load %r2[%r, %c] : memref<32x64xf32, strided<[256, 1], offset: ?>>
+    memref.store %v, %o[%r, %c] : memref<32x64xf32>
+    scf.reduce
+  }
+  return
+}
+func.func @meeting_blocks_of_step(%g: memref<28x32x256xf32>, %step: index, %t: memref<32x64xf32>, %o: memref<32x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  %s = memref.subview %g[%step, 0, 0] [1, 32, 256] [1, 1, 1] : memref<28x32x256xf32> to memref<32x256xf32, strided<[256, 1], offset: ?>>
+  %f = memref.subview %s[0, 60] [32, 64] [1, 1] : memref<32x256xf32, strided<[256, 1], offset: ?>> to memref<32x64xf32, strided<[256, 1], offset: ?>>
+  %i = memref.subview %s[0, 0] [32, 64] [1, 1] : memref<32x256xf32, strided<[256, 1], offset: ?>> to memref<32x64xf32, strided<[256, 1], offset: ?>>
+  scf.parallel (%r, %c) = (%c0, %c0) to (%c32, %c64) step (%c1, %c1) {
+    %v = memref.load %f[%r, %c] : memref<32x64xf32, strided<[256, 1], offset: ?>>
+    memref.store %v, %o[%r, %c] : memref<32x64xf32>
+    scf.reduce
+  }
+  scf.parallel (%r, %c) = (%c0, %c0) to (%c32, %c64) step (%c1, %c1) {
+    %v = memref.load %t[%r, %c] : memref<32x64xf32>
+    memref.store %v, %i[%r, %c] : memref<32x64xf32, strided<[256, 1], offset: ?>>
+    scf.reduce
+  }
+  return
+}
+
 // -----
 
 // Between the loops a store to what the first loop reads: it cannot move

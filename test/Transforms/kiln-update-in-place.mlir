@@ -88,3 +88,31 @@ func.func @disjoint(%arena: memref<64xf32>, %out: memref<4xf32>) {
   memref.copy %tmp, %p : memref<4xf32> to memref<4xf32, strided<[1]>>
   return
 }
+
+// -----
+
+// A value built in a time step's slice of a stacked buffer and then
+// inserted there: bufferization copies the slice onto itself (two equal
+// subviews at the step's offset); the copy goes. A copy between the slices
+// of two different steps, or of a column block onto another, stays.
+// CHECK-LABEL: func.func @copy_onto_itself
+// CHECK-NOT: linalg.copy
+// CHECK: return
+// CHECK-LABEL: func.func @copies_elsewhere
+// CHECK-COUNT-2: linalg.copy
+// CHECK: return
+func.func @copy_onto_itself(%g: memref<28x32x256xf32>, %t: index) {
+  %a = memref.subview %g[%t, 0, 0] [1, 32, 256] [1, 1, 1] : memref<28x32x256xf32> to memref<32x256xf32, strided<[256, 1], offset: ?>>
+  %b = memref.subview %g[%t, 0, 0] [1, 32, 256] [1, 1, 1] : memref<28x32x256xf32> to memref<32x256xf32, strided<[256, 1], offset: ?>>
+  linalg.copy ins(%a : memref<32x256xf32, strided<[256, 1], offset: ?>>) outs(%b : memref<32x256xf32, strided<[256, 1], offset: ?>>)
+  return
+}
+func.func @copies_elsewhere(%g: memref<28x32x256xf32>, %t: index, %u: index) {
+  %a = memref.subview %g[%t, 0, 0] [1, 32, 256] [1, 1, 1] : memref<28x32x256xf32> to memref<32x256xf32, strided<[256, 1], offset: ?>>
+  %b = memref.subview %g[%u, 0, 0] [1, 32, 256] [1, 1, 1] : memref<28x32x256xf32> to memref<32x256xf32, strided<[256, 1], offset: ?>>
+  linalg.copy ins(%a : memref<32x256xf32, strided<[256, 1], offset: ?>>) outs(%b : memref<32x256xf32, strided<[256, 1], offset: ?>>)
+  %c = memref.subview %a[0, 0] [32, 64] [1, 1] : memref<32x256xf32, strided<[256, 1], offset: ?>> to memref<32x64xf32, strided<[256, 1], offset: ?>>
+  %d = memref.subview %a[0, 64] [32, 64] [1, 1] : memref<32x256xf32, strided<[256, 1], offset: ?>> to memref<32x64xf32, strided<[256, 1], offset: ?>>
+  linalg.copy ins(%c : memref<32x64xf32, strided<[256, 1], offset: ?>>) outs(%d : memref<32x64xf32, strided<[256, 1], offset: ?>>)
+  return
+}
