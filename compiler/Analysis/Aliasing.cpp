@@ -1,6 +1,7 @@
 //===- Aliasing.cpp - Which buffers may share bytes ------------------------===//
 #include "compiler/Analysis/Aliasing.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -248,6 +249,11 @@ Place Place::of(Value memref) {
 }
 
 bool Place::distinctRoot() const {
+  // A kernel's shared or private memory: no other buffer's bytes.
+  if (auto type = dyn_cast<MemRefType>(root.getType()))
+    if (auto space = dyn_cast_or_null<gpu::AddressSpaceAttr>(type.getMemorySpace()))
+      if (space.getValue() != gpu::AddressSpace::Global)
+        return true;
   if (auto arg = dyn_cast<BlockArgument>(root)) {
     Block *block = arg.getOwner();
     return block->isEntryBlock() && isa_and_nonnull<FunctionOpInterface>(block->getParentOp());
@@ -305,6 +311,8 @@ bool mayAccess(Operation *op, const Place &place, bool writesOnly) {
   WalkResult walk = op->walk([&](Operation *inner) {
     if (inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
       return WalkResult::advance(); // its nested ops say
+    if (isa<gpu::BarrierOp>(inner))
+      return WalkResult::advance(); // orders a block's threads, touches nothing
     auto effecting = dyn_cast<MemoryEffectOpInterface>(inner);
     if (!effecting)
       return WalkResult::interrupt();

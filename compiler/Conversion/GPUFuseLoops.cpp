@@ -23,6 +23,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SetVector.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace kiln {
@@ -114,24 +115,62 @@ bool movesAbove(Operation *op, scf::ParallelOp first, ArrayRef<Access> accesses)
   });
 }
 
-/// Fuses `first` into the next scf.parallel of its block if legal; returns
-/// the fused loop, or null.
+/// Whether `loop` may move up over `op`: `op` writes nothing `loop`
+/// touches and reads nothing `loop` writes.
+bool movesOver(scf::ParallelOp loop, ArrayRef<Access> accesses, Operation *op) {
+  return llvm::none_of(accesses, [&](const Access &access) {
+    return kiln::mayAccess(op, access.memref, /*writesOnly=*/!access.write);
+  });
+}
+
+/// The plain ops between `first` and `second` that `second` uses (directly,
+/// inside its body, or through other such ops), in block order, if each
+/// uses only values defined before `first` or by another of them; else
+/// nothing.
+std::optional<SmallVector<Operation *>> plainOpsUsed(scf::ParallelOp first, scf::ParallelOp second) {
+  llvm::SetVector<Operation *> used;
+  SmallVector<Value> worklist;
+  second->walk([&](Operation *inner) { llvm::append_range(worklist, inner->getOperands()); });
+  while (!worklist.empty()) {
+    Operation *def = worklist.pop_back_val().getDefiningOp();
+    if (!def || def->getBlock() != first->getBlock() || def->isBeforeInBlock(first) ||
+        second->isAncestor(def) || used.contains(def))
+      continue;
+    if (!isPlain(def))
+      return std::nullopt;
+    used.insert(def);
+    llvm::append_range(worklist, def->getOperands());
+  }
+  SmallVector<Operation *> ordered(used.begin(), used.end());
+  llvm::sort(ordered, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  return ordered;
+}
+
+/// Fuses `first` into the next scf.parallel of its block over the same
+/// space if legal; returns the fused loop, or null. The ops in between
+/// either all move above `first` (each touches nothing `first` does), or
+/// the second loop moves up to `first` over all of them (none touches what
+/// it does: a bias gradient's sum over the batch and its accumulation, a
+/// recurrent step's products in between).
 scf::ParallelOp fuseWithNext(scf::ParallelOp first) {
   auto firstAccesses = accessesOf(first);
   if (!firstAccesses)
     return {};
-  SmallVector<Operation *> hoisted;
+  SmallVector<Operation *> between; // not plain
+  bool allMoveAbove = true;
   scf::ParallelOp second;
   for (Operation *op = first->getNextNode(); op; op = op->getNextNode()) {
-    if ((second = dyn_cast<scf::ParallelOp>(op)))
+    auto loop = dyn_cast<scf::ParallelOp>(op);
+    if (loop && sameSpace(first, loop)) {
+      second = loop;
       break;
+    }
     if (isPlain(op))
       continue;
-    if (!movesAbove(op, first, *firstAccesses))
-      return {};
-    hoisted.push_back(op);
+    allMoveAbove &= movesAbove(op, first, *firstAccesses);
+    between.push_back(op);
   }
-  if (!second || !sameSpace(first, second))
+  if (!second)
     return {};
   auto secondAccesses = accessesOf(second);
   if (!secondAccesses)
@@ -140,8 +179,19 @@ scf::ParallelOp fuseWithNext(scf::ParallelOp first) {
     for (const Access &b : *secondAccesses)
       if (!compatible(first, a, second, b))
         return {};
-  for (Operation *op : hoisted)
-    op->moveBefore(first);
+  if (allMoveAbove) {
+    for (Operation *op : between)
+      op->moveBefore(first);
+  } else {
+    std::optional<SmallVector<Operation *>> plain = plainOpsUsed(first, second);
+    if (!plain || !llvm::all_of(between, [&](Operation *op) {
+          return movesOver(second, *secondAccesses, op);
+        }))
+      return {};
+    for (Operation *op : *plain)
+      op->moveBefore(first);
+    second->moveAfter(first);
+  }
   IRMapping ivs;
   ivs.map(first.getInductionVars(), second.getInductionVars());
   OpBuilder b = OpBuilder::atBlockBegin(second.getBody());

@@ -372,16 +372,48 @@ func.func @meeting_blocks_of_step(%g: memref<28x32x256xf32>, %step: index, %t: m
 // -----
 
 // Between the loops a store to what the first loop reads: it cannot move
-// above it. Loops over different spaces, or with a body doing more than
-// loads and stores (a copy), stay apart too.
-// CHECK-LABEL: func.func @blocked
+// above it, but the second loop, which does not touch it, moves up over it
+// (fused, the store after). With the second loop reading it too, neither
+// moves: apart. Loops over different spaces, or with a body doing more
+// than loads and stores (a copy), stay apart too.
+// CHECK-LABEL: func.func @blocked_both
 // CHECK: scf.parallel
-// CHECK: memref.store
+// CHECK: memref.store %{{.*}}, %{{.*}}[] : memref<f32>
 // CHECK: scf.parallel
+// CHECK-LABEL: func.func @blocked(
+// CHECK: scf.parallel
+// CHECK: memref.load %{{.*}}[] : memref<f32>
+// CHECK: arith.mulf
+// CHECK-NOT: scf.parallel
+// CHECK: memref.store %{{.*}}, %arg0[%{{.*}}] : memref<64xf32>
+// CHECK-NEXT: scf.reduce
+// CHECK: memref.store %{{.*}}, %{{.*}}[] : memref<f32>
 // CHECK: scf.parallel
 // CHECK: scf.parallel
 // CHECK: memref.copy
 // CHECK: scf.parallel
+func.func @blocked_both(%x: memref<64xf32>, %y: memref<64xf32>, %s: memref<f32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %one = arith.constant 1.0 : f32
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %k = memref.load %s[] : memref<f32>
+    %v = memref.load %x[%i] : memref<64xf32>
+    %w = arith.mulf %v, %k : f32
+    memref.store %w, %y[%i] : memref<64xf32>
+    scf.reduce
+  }
+  memref.store %one, %s[] : memref<f32>
+  scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+    %k = memref.load %s[] : memref<f32>
+    %v = memref.load %y[%i] : memref<64xf32>
+    %w = arith.mulf %v, %k : f32
+    memref.store %w, %x[%i] : memref<64xf32>
+    scf.reduce
+  }
+  return
+}
 func.func @blocked(%x: memref<64xf32>, %y: memref<64xf32>, %z: memref<32xf32>, %s: memref<f32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -523,6 +555,99 @@ func.func @dynamic_slices(%buf: memref<128xf32>, %out: memref<128xf32>, %n: inde
   scf.parallel (%i) = (%c0) to (%n) step (%c1) {
     %x = memref.load %out[%i] : memref<128xf32>
     memref.store %x, %b[%i] : memref<?xf32, strided<[1], offset: 5>>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// A recurrent step's bias gradient: a sum over the batch, then products
+// (kernels of their own, with shared memory and barriers) and another loop,
+// then the sum added into the accumulated gradient. The last loop touches
+// nothing they do (shared memory is no other buffer's, a barrier touches
+// nothing), so it moves up to the sum and the two are one kernel. If a
+// product wrote the accumulated gradient, it would stay apart.
+// CHECK-LABEL: func.func @over_a_launch
+// CHECK: scf.parallel
+// CHECK: memref.store %{{.*}}, %arg4[
+// CHECK-NOT: gpu.launch
+// CHECK: memref.store %{{.*}}, %arg5[
+// CHECK: gpu.launch
+// CHECK: scf.parallel
+// CHECK-NOT: scf.parallel
+// CHECK-LABEL: func.func @launch_writes_it
+// CHECK: scf.parallel
+// CHECK: gpu.launch
+// CHECK: scf.parallel
+func.func @over_a_launch(%g: memref<32x8xf32>, %a: memref<16xf32>, %b: memref<16xf32>, %c: memref<16xf32>,
+                         %tmp: memref<8xf32>, %acc: memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %zero = arith.constant 0.0 : f32
+  scf.parallel (%j) = (%c0) to (%c8) step (%c1) {
+    %s = scf.for %i = %c0 to %c32 step %c1 iter_args(%t = %zero) -> (f32) {
+      %v = memref.load %g[%i, %j] : memref<32x8xf32>
+      %n = arith.addf %t, %v : f32
+      scf.yield %n : f32
+    }
+    memref.store %s, %tmp[%j] : memref<8xf32>
+    scf.reduce
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c16, %sy = %c1, %sz = %c1)
+             workgroup(%shared : memref<16xf32, #gpu.address_space<workgroup>>) {
+    %v = memref.load %a[%tx] : memref<16xf32>
+    memref.store %v, %shared[%tx] : memref<16xf32, #gpu.address_space<workgroup>>
+    gpu.barrier
+    %w = memref.load %shared[%tx] : memref<16xf32, #gpu.address_space<workgroup>>
+    memref.store %w, %b[%tx] : memref<16xf32>
+    gpu.terminator
+  }
+  scf.parallel (%i) = (%c0) to (%c16) step (%c1) {
+    %v = memref.load %b[%i] : memref<16xf32>
+    memref.store %v, %c[%i] : memref<16xf32>
+    scf.reduce
+  }
+  scf.parallel (%j) = (%c0) to (%c8) step (%c1) {
+    %x = memref.load %acc[%j] : memref<8xf32>
+    %y = memref.load %tmp[%j] : memref<8xf32>
+    %z = arith.addf %x, %y : f32
+    memref.store %z, %acc[%j] : memref<8xf32>
+    scf.reduce
+  }
+  return
+}
+func.func @launch_writes_it(%g: memref<32x8xf32>, %a: memref<16xf32>, %tmp: memref<8xf32>, %acc: memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %zero = arith.constant 0.0 : f32
+  scf.parallel (%j) = (%c0) to (%c8) step (%c1) {
+    %s = scf.for %i = %c0 to %c32 step %c1 iter_args(%t = %zero) -> (f32) {
+      %v = memref.load %g[%i, %j] : memref<32x8xf32>
+      %n = arith.addf %t, %v : f32
+      scf.yield %n : f32
+    }
+    memref.store %s, %tmp[%j] : memref<8xf32>
+    scf.reduce
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c8, %sy = %c1, %sz = %c1) {
+    %v = memref.load %a[%tx] : memref<16xf32>
+    memref.store %v, %acc[%tx] : memref<8xf32>
+    gpu.terminator
+  }
+  scf.parallel (%j) = (%c0) to (%c8) step (%c1) {
+    %x = memref.load %acc[%j] : memref<8xf32>
+    %y = memref.load %tmp[%j] : memref<8xf32>
+    %z = arith.addf %x, %y : f32
+    memref.store %z, %acc[%j] : memref<8xf32>
     scf.reduce
   }
   return
