@@ -37,7 +37,8 @@ struct Place {
 
   static Place of(mlir::Value memref);
   /// Whether the root is a buffer of its own: an entry-block argument of a
-  /// function (the ABI passes distinct buffers) or an allocation.
+  /// function (the ABI passes distinct buffers), an allocation, or a
+  /// kernel's shared or private memory.
   bool distinctRoot() const;
   /// Whether no byte of `other` may be one of this place's.
   bool disjointFrom(const Place &other) const;
