@@ -18,20 +18,21 @@ namespace kiln {
 
 namespace {
 
-/// The element grid of a static strided memref (Place::Grid), from its base
-/// pointer; none where its shape, offset or a stride is dynamic, a stride
-/// negative, or its elements not bytes wide.
-std::optional<Place::Grid> ownGrid(MemRefType type) {
+/// The element grid (Place::Grid) of a memref with a static shape and
+/// strides whose first element is `first` elements from its base pointer
+/// (by default its layout's offset); none where a size or stride (or the
+/// default offset) is dynamic, a stride negative, or its elements not
+/// whole bytes.
+std::optional<Place::Grid> gridAt(MemRefType type, std::optional<int64_t> first = std::nullopt) {
   int64_t offset;
   SmallVector<int64_t> strides;
   if (!type.hasStaticShape() || !type.getElementType().isIntOrFloat() ||
-      failed(getStridesAndOffset(type, strides, offset)) || ShapedType::isDynamic(offset) ||
-      llvm::any_of(strides, ShapedType::isDynamic) || llvm::any_of(strides, [](int64_t s) { return s < 0; }))
+      type.getElementTypeBitWidth() % 8 || failed(getStridesAndOffset(type, strides, offset)) ||
+      (!first && ShapedType::isDynamic(offset)) || llvm::any_of(strides, ShapedType::isDynamic) ||
+      llvm::any_of(strides, [](int64_t s) { return s < 0; }))
     return std::nullopt;
   int64_t width = type.getElementTypeBitWidth() / 8;
-  if (width == 0)
-    return std::nullopt;
-  Place::Grid grid{offset * width, width, {}, {}};
+  Place::Grid grid{first.value_or(offset) * width, width, {}, {}};
   for (auto [size, stride] : llvm::zip(type.getShape(), strides))
     if (size != 1) { // a unit dimension's stride places nothing
       grid.sizes.push_back(size);
@@ -54,7 +55,7 @@ std::pair<int64_t, int64_t> span(const Place::Grid &grid) {
 
 /// The bytes a static strided memref covers from its base pointer.
 std::optional<std::pair<int64_t, int64_t>> ownBytes(MemRefType type) {
-  if (std::optional<Place::Grid> grid = ownGrid(type))
+  if (std::optional<Place::Grid> grid = gridAt(type))
     return span(*grid);
   return std::nullopt;
 }
@@ -117,13 +118,7 @@ bool equalViews(Value x, Value y) {
 /// which `x` is a chain of subviews at static offsets over static strides
 /// (`base`'s own offset may be dynamic); none otherwise.
 std::optional<Place::Grid> gridWithin(Value x, Value base) {
-  auto type = dyn_cast<MemRefType>(x.getType());
-  int64_t offset, shift = 0;
-  SmallVector<int64_t> strides;
-  if (!type || !type.hasStaticShape() || !type.getElementType().isIntOrFloat() ||
-      failed(getStridesAndOffset(type, strides, offset)) || llvm::any_of(strides, ShapedType::isDynamic) ||
-      llvm::any_of(strides, [](int64_t s) { return s < 0; }) || type.getElementTypeBitWidth() % 8)
-    return std::nullopt;
+  int64_t shift = 0;
   for (Value v = x; v != base;) {
     auto sub = v.getDefiningOp<memref::SubViewOp>();
     SmallVector<int64_t> sourceStrides;
@@ -137,28 +132,23 @@ std::optional<Place::Grid> gridWithin(Value x, Value base) {
     }
     v = sub.getSource();
   }
-  int64_t width = type.getElementTypeBitWidth() / 8;
-  Place::Grid grid{shift * width, width, {}, {}};
-  for (auto [size, stride] : llvm::zip(type.getShape(), strides))
-    if (size != 1) {
-      grid.sizes.push_back(size);
-      grid.strides.push_back(stride * width);
-    }
-  return grid;
+  auto type = dyn_cast<MemRefType>(x.getType());
+  return type ? gridAt(type, shift) : std::nullopt;
 }
 
-/// The grids of `x` and `y` relative to the nearest view both are subviews
-/// of (Place::Grid, gridWithin), when there is one and both are known.
-std::optional<std::pair<Place::Grid, Place::Grid>> gridsWithinCommonView(Value x, Value y) {
+/// The Places of `x` and `y` within the nearest view both are subviews of
+/// (as if it were their root, its first element at byte 0: gridWithin),
+/// when there is one and both grids are known.
+std::optional<std::pair<Place, Place>> placesWithinCommonView(Value x, Value y) {
   SmallVector<Value> chain{x};
   while (auto sub = chain.back().getDefiningOp<memref::SubViewOp>())
     chain.push_back(sub.getSource());
   for (Value v = y;;) {
     if (llvm::is_contained(chain, v)) {
       std::optional<Place::Grid> gx = gridWithin(x, v), gy = gridWithin(y, v);
-      if (gx && gy)
-        return std::make_pair(*gx, *gy);
-      return std::nullopt;
+      if (!gx || !gy)
+        return std::nullopt;
+      return std::make_pair(Place{v, span(*gx), *gx}, Place{v, span(*gy), *gy});
     }
     auto sub = v.getDefiningOp<memref::SubViewOp>();
     if (!sub)
@@ -203,7 +193,7 @@ Value threadedInit(Value v) {
 Place Place::of(Value memref) {
   Place place{memref, std::nullopt, std::nullopt};
   if (auto type = dyn_cast<MemRefType>(memref.getType())) {
-    place.grid = ownGrid(type);
+    place.grid = gridAt(type);
     if (place.grid)
       place.bytes = span(*place.grid);
   }
@@ -273,20 +263,15 @@ bool Place::disjointFrom(const Place &other) const {
 bool disjoint(Value x, Value y) {
   if (Place::of(x).disjointFrom(Place::of(y)))
     return true;
-  auto grids = gridsWithinCommonView(x, y);
-  if (!grids)
-    return false;
-  auto [a, b] = *grids;
-  auto [a0, a1] = span(a);
-  auto [b0, b1] = span(b);
-  return a1 <= b0 || b1 <= a0 || gridsDisjoint(a, b);
+  auto within = placesWithinCommonView(x, y);
+  return within && within->first.disjointFrom(within->second);
 }
 
 bool sameElements(Value x, Value y) {
   if (x == y)
     return true;
-  if (auto grids = gridsWithinCommonView(x, y)) {
-    auto [a, b] = *grids;
+  if (auto within = placesWithinCommonView(x, y)) {
+    const Place::Grid &a = *within->first.grid, &b = *within->second.grid;
     if (a.first == b.first && a.sizes == b.sizes && a.strides == b.strides &&
         cast<MemRefType>(x.getType()).getShape() == cast<MemRefType>(y.getType()).getShape())
       return true;

@@ -99,6 +99,14 @@ bool sameSpace(scf::ParallelOp a, scf::ParallelOp b) {
          llvm::equal(a.getStep(), b.getStep());
 }
 
+/// Whether `op` writes nothing `accesses` touch and reads nothing they
+/// write: a loop making them may run before or after it.
+bool independent(Operation *op, ArrayRef<Access> accesses) {
+  return llvm::none_of(accesses, [&](const Access &access) {
+    return kiln::mayAccess(op, access.memref, /*writesOnly=*/!access.write);
+  });
+}
+
 /// Whether `op`, between `first` and the next loop, may move above `first`:
 /// its operands are there already, it has no regions, and it writes nothing
 /// `first` touches and reads nothing `first` writes.
@@ -110,17 +118,7 @@ bool movesAbove(Operation *op, scf::ParallelOp first, ArrayRef<Access> accesses)
     if (def && def->getBlock() == first->getBlock() && !def->isBeforeInBlock(first))
       return false;
   }
-  return llvm::none_of(accesses, [&](const Access &access) {
-    return kiln::mayAccess(op, access.memref, /*writesOnly=*/!access.write);
-  });
-}
-
-/// Whether `loop` may move up over `op`: `op` writes nothing `loop`
-/// touches and reads nothing `loop` writes.
-bool movesOver(scf::ParallelOp loop, ArrayRef<Access> accesses, Operation *op) {
-  return llvm::none_of(accesses, [&](const Access &access) {
-    return kiln::mayAccess(op, access.memref, /*writesOnly=*/!access.write);
-  });
+  return independent(op, accesses);
 }
 
 /// The plain ops between `first` and `second` that `second` uses (directly,
@@ -184,9 +182,7 @@ scf::ParallelOp fuseWithNext(scf::ParallelOp first) {
       op->moveBefore(first);
   } else {
     std::optional<SmallVector<Operation *>> plain = plainOpsUsed(first, second);
-    if (!plain || !llvm::all_of(between, [&](Operation *op) {
-          return movesOver(second, *secondAccesses, op);
-        }))
+    if (!plain || !llvm::all_of(between, [&](Operation *op) { return independent(op, *secondAccesses); }))
       return {};
     for (Operation *op : *plain)
       op->moveBefore(first);

@@ -391,6 +391,13 @@ static int capture(kiln_gpu *g, enum entry entry, void (*call)(kiln_gpu *, void 
   return rc ? kiln_fail("%s", why) : 0;
 }
 
+/* The error of a driver call about a graph's launches, with the way to
+ * find the kernel that failed. */
+static int fail_in_graph(void) {
+  return kiln_fail("%s (KILN_CUDA_SYNC=1 launches kernel by kernel and names one that fails)",
+                   kiln_error());
+}
+
 /* Runs an entry point's launches, always the same (the same kernels on
  * the same device buffers): as its graph, recorded at the first call with
  * the arguments `recorded`, so one driver call instead of one per kernel;
@@ -401,10 +408,7 @@ static int launch_entry(kiln_gpu *g, enum entry entry, void (*call)(kiln_gpu *, 
     return -1;
   if (!g->graphs)
     return run_entry(g, call, direct);
-  return kiln_cuda_graph_launch(g->cuda, g->graph[entry])
-             ? kiln_fail("%s (KILN_CUDA_SYNC=1 launches kernel by kernel and names one that "
-                         "fails)", kiln_error())
-             : 0;
+  return kiln_cuda_graph_launch(g->cuda, g->graph[entry]) ? fail_in_graph() : 0;
 }
 
 /* Copies `bytes` of `src` to `dst` through the stage at `*at` (advanced),
@@ -467,9 +471,10 @@ static int queue_step(kiln_state *s, const void *const *x, const void *y, int64_
   step_args recorded = {KILN_QUEUE_STEPS}, direct = {slot};
   if (launch_entry(g, TRAIN_STEP, call_train_step, &recorded, &direct))
     return -1;
-  return g->graphs ? kiln_cuda_copy_on_device(g->cuda, loss_slot(g, slot),
-                                              loss_slot(g, KILN_QUEUE_STEPS), sizeof(float))
-                   : 0;
+  return g->graphs && kiln_cuda_copy_on_device(g->cuda, loss_slot(g, slot),
+                                               loss_slot(g, KILN_QUEUE_STEPS), sizeof(float))
+             ? fail_in_graph()
+             : 0;
 }
 
 typedef struct predict_args {
