@@ -19,6 +19,11 @@ import kilnref
 
 F = torch.nn.functional
 
+# Like for like on a GPU: Kiln computes in FP32 throughout, so PyTorch may
+# not round matrix products or convolutions to TF32 (cuDNN's default).
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
+
 
 def _fashion(standardize=False):
     d = kilnref.FM
