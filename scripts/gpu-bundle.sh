@@ -7,6 +7,8 @@
 #   scripts/gpu-bundle.sh [OUT]     (default: gpu-bundle/, ignored by git)
 #   then, on the GPU machine:  cd OUT && ./gpu-device-run.sh  (or python3 gpu_check.py ...)
 #
+# The builds are for any CPU with AVX2 (KILN_CPU, default x86-64-v3: kilnc
+# --cpu), not only for this one: the GPU machine's CPU is another.
 # KILN_EXAMPLES=DIR bundles the models in DIR instead of examples/.
 # KILN_GPU_EMULATE=1 also compiles the CUDA builds' kernels for this CPU
 # (kilnc --gpu-emulate), so that gpu_check.py runs them on any machine with
@@ -15,6 +17,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/gpu-bundle}
 kilnc=${KILNC:-${BUILD_DIR:-$root/build}/bin/kilnc}
+cpu=${KILN_CPU:-x86-64-v3}
 rm -rf "$out"
 mkdir -p "$out/src" "$out/bin" "$out/data"
 for f in "${KILN_EXAMPLES:-$root/examples}"/*.kiln; do
@@ -26,8 +29,8 @@ for f in "${KILN_EXAMPLES:-$root/examples}"/*.kiln; do
   for path in $(grep -o '"/[^"]*"' "$f" | tr -d '"'); do
     cp -n "$path" "$out/data/"
   done
-  "$kilnc" "$out/src/$b.kiln" -o "$out/bin/$b.cpu"
-  "$kilnc" "$out/src/$b.kiln" --target=cuda ${KILN_GPU_EMULATE:+--gpu-emulate} -o "$out/bin/$b.gpu"
+  "$kilnc" "$out/src/$b.kiln" --cpu="$cpu" -o "$out/bin/$b.cpu"
+  "$kilnc" "$out/src/$b.kiln" --cpu="$cpu" --target=cuda ${KILN_GPU_EMULATE:+--gpu-emulate} -o "$out/bin/$b.gpu"
 done
 cp "$root/bench/gpu_check.py" "$root/scripts/gpu-device-run.sh" "$out/"
 mkdir -p "$out/bench"

@@ -52,6 +52,15 @@ if all(os.path.exists("/usr/share/dict/" + f)
     config.available_features.add("wordlists")
 if os.path.exists("/usr/lib/python3/dist-packages/torch/__init__.py"):
     config.available_features.add("torch")
+# x86 CPU features this host lacks (Linux's names), for tests of programs
+# compiled for a CPU that has them.
+try:
+    flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo")
+                  if l.startswith("flags")), [])
+    if flags and "avx512_fp16" not in flags:
+        config.available_features.add("cpu-without-avx512fp16")
+except OSError:
+    pass
 ptxas = shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"
 if os.path.exists(ptxas):
     config.available_features.add("ptxas")

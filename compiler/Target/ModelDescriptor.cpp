@@ -143,7 +143,7 @@ kiln::ArenaSizes kiln::arenaSizes(ModuleOp module) {
 }
 
 LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModule,
-                                        bool exportEntry) {
+                                        StringRef cpuFeatures, bool exportEntry) {
   auto model = module->getAttrOfType<DictionaryAttr>(attrs::kModel);
   auto layout = module->getAttrOfType<ArrayAttr>(attrs::kLayout);
   if (!model || !layout)
@@ -241,7 +241,7 @@ LogicalResult kiln::emitModelDescriptor(ModuleOp module, llvm::Module &llvmModul
       kernels.push_back(t.str(name));
   auto ptx = module->getAttrOfType<StringAttr>("kiln.gpu.ptx");
   fields.append({ptx ? t.str(ptx.getValue()) : t.ptrNull(), t.i64(kernels.size()),
-                 t.array(kernels, ".kiln.kernels")});
+                 t.array(kernels, ".kiln.kernels"), t.str(cpuFeatures)});
   llvm::Constant *table = t.record(fields);
   llvm::Constant *desc = t.global("kiln_model_" + name, table, false);
   if (exportEntry)

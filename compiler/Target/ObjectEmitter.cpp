@@ -4,24 +4,28 @@
 
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Passes/StandardInstrumentations.h"
 #include "llvm/Support/CommandLine.h"
-
-#include <mutex>
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
+#include "llvm/TargetParser/Triple.h"
+
+#include "kiln/model.h"
+
+#include <mutex>
 
 using namespace mlir;
 
-static std::unique_ptr<llvm::TargetMachine> hostMachine(std::string &error) {
-  // LLVM defaults that cost compile time without speeding up Kiln's code,
-  // set as if given on the command line (the only way these options win
+/// LLVM defaults that cost compile time without speeding up Kiln's code.
+static void setCodegenDefaults() {
+  // Set as if given on the command line (the only way these options win
   // over the subtarget's and pass defaults), once, unless the user gave them:
   // - the post-RA list scheduler (on for some hosts, e.g. AMD Zen) is
   //   quadratic in basic-block size: a fully unrolled 28x64 weight transpose
@@ -42,43 +46,78 @@ static std::unique_ptr<llvm::TargetMachine> hostMachine(std::string &error) {
       if (auto it = options.find(name); it != options.end() && !it->second->getNumOccurrences())
         it->second->addOccurrence(1, name, value);
   });
+}
+
+/// The host's target, initialized once.
+static const llvm::Target *hostTarget(std::string &error) {
+  setCodegenDefaults();
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
-  std::string triple = llvm::sys::getDefaultTargetTriple();
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  return llvm::TargetRegistry::lookupTarget(llvm::sys::getDefaultTargetTriple(), error);
+}
+
+std::unique_ptr<llvm::TargetMachine> kiln::createTargetMachine(const CPUTarget &cpu,
+                                                               std::string &error) {
+  const llvm::Target *target = hostTarget(error);
   if (!target)
     return nullptr;
-  llvm::SubtargetFeatures features;
-  for (auto &f : llvm::sys::getHostCPUFeatures())
-    features.AddFeature(f.first(), f.second);
   llvm::TargetOptions options;
   return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
-      triple, llvm::sys::getHostCPUName(), features.getString(), options, llvm::Reloc::PIC_,
+      llvm::sys::getDefaultTargetTriple(), cpu.cpu, cpu.features, options, llvm::Reloc::PIC_,
       std::nullopt, llvm::CodeGenOptLevel::Aggressive));
 }
 
-int64_t kiln::hostVectorWidth() {
-  auto features = llvm::sys::getHostCPUFeatures();
-  auto it = features.find("avx512f");
-  return it != features.end() && it->second ? 16 : 8;
-}
-
-std::unique_ptr<llvm::TargetMachine> kiln::createHostMachine(std::string &error) {
-  return hostMachine(error);
+std::optional<kiln::CPUTarget> kiln::resolveCPU(llvm::StringRef spec, std::string &error) {
+  const llvm::Target *target = hostTarget(error);
+  if (!target)
+    return std::nullopt;
+  std::string triple = llvm::sys::getDefaultTargetTriple();
+  CPUTarget cpu;
+  if (spec == "native") {
+    cpu.cpu = llvm::sys::getHostCPUName().str();
+    llvm::SubtargetFeatures features;
+    for (auto &f : llvm::sys::getHostCPUFeatures())
+      features.AddFeature(f.first(), f.second);
+    cpu.features = features.getString();
+  } else {
+    // Asked of a subtarget with no CPU named, so that LLVM does not warn.
+    std::unique_ptr<llvm::MCSubtargetInfo> sti(target->createMCSubtargetInfo(triple, "", ""));
+    if (spec.empty() || !sti || !sti->isCPUStringValid(spec)) {
+      error = ("unknown --cpu '" + spec + "' for " + triple +
+               ": give native or an LLVM CPU name (x86-64, x86-64-v2, x86-64-v3, x86-64-v4, "
+               "skylake-avx512, znver4, ...)")
+                  .str();
+      return std::nullopt;
+    }
+    cpu.cpu = spec.str();
+  }
+  auto tm = createTargetMachine(cpu, error);
+  if (!tm)
+    return std::nullopt;
+  const llvm::MCSubtargetInfo &sti = *tm->getMCSubtargetInfo();
+  cpu.vectorWidth = sti.checkFeatures("+avx512f") ? 16 : 8;
+  if (llvm::Triple(triple).isX86()) {
+#define KILN_REQUIRE(name)                                                                   \
+  if (sti.checkFeatures("+" name))                                                           \
+    cpu.required += (cpu.required.empty() ? "" : ",") + std::string(name);
+    KILN_X86_FEATURES(KILN_REQUIRE)
+#undef KILN_REQUIRE
+  }
+  return cpu;
 }
 
 std::unique_ptr<llvm::Module> kiln::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &ctx,
-                                                      bool exportEntry) {
+                                                      const CPUTarget &cpu, bool exportEntry) {
   auto llvmModule = translateModuleToLLVMIR(module, ctx, "kiln");
   if (!llvmModule) {
     module.emitError("failed to translate to LLVM IR");
     return nullptr;
   }
-  if (failed(emitModelDescriptor(module, *llvmModule, exportEntry)) ||
+  if (failed(emitModelDescriptor(module, *llvmModule, cpu.required, exportEntry)) ||
       failed(emitEmbeddingAPI(module, *llvmModule)))
     return nullptr;
   std::string error;
-  auto tm = hostMachine(error);
+  auto tm = createTargetMachine(cpu, error);
   if (!tm) {
     module.emitError("no LLVM target for this host: ") << error;
     return nullptr;
@@ -88,7 +127,7 @@ std::unique_ptr<llvm::Module> kiln::translateToLLVMIR(ModuleOp module, llvm::LLV
   return llvmModule;
 }
 
-void kiln::optimizeForHost(llvm::Module &module, llvm::TargetMachine &tm) {
+void kiln::optimizeForTarget(llvm::Module &module, llvm::TargetMachine &tm) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
@@ -111,23 +150,24 @@ void kiln::optimizeForHost(llvm::Module &module, llvm::TargetMachine &tm) {
 }
 
 std::unique_ptr<llvm::Module> kiln::translateAndOptimize(ModuleOp module, llvm::LLVMContext &ctx,
-                                                         bool exportEntry) {
-  auto llvmModule = translateToLLVMIR(module, ctx, exportEntry);
+                                                         const CPUTarget &cpu, bool exportEntry) {
+  auto llvmModule = translateToLLVMIR(module, ctx, cpu, exportEntry);
   if (!llvmModule)
     return nullptr;
   std::string error;
-  auto tm = hostMachine(error);
+  auto tm = createTargetMachine(cpu, error);
   if (!tm) {
     module.emitError("no LLVM target for this host: ") << error;
     return nullptr;
   }
-  optimizeForHost(*llvmModule, *tm);
+  optimizeForTarget(*llvmModule, *tm);
   return llvmModule;
 }
 
-LogicalResult kiln::writeObjectFile(llvm::Module &module, llvm::StringRef path, bool assembly) {
+LogicalResult kiln::writeObjectFile(llvm::Module &module, const CPUTarget &cpu,
+                                    llvm::StringRef path, bool assembly) {
   std::string error;
-  auto tm = hostMachine(error);
+  auto tm = createTargetMachine(cpu, error);
   if (!tm) {
     llvm::errs() << "kilnc: error: no LLVM target for this host: " << error << "\n";
     return failure();

@@ -7,29 +7,41 @@
 #include "llvm/Target/TargetMachine.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace kiln {
 
-/// f32 lanes of the host's widest vector registers (16 with AVX-512, else 8).
-int64_t hostVectorWidth();
+/// The CPU that generated code is compiled for (kilnc --cpu), on the
+/// host's target triple.
+struct CPUTarget {
+  std::string cpu, features; // LLVM's CPU name and feature string
+  int64_t vectorWidth = 8;   // f32 lanes of its widest vector registers
+  std::string required;      // its KILN_X86_FEATURES, comma-separated
+};
 
-/// An LLVM target machine for the host CPU (its features, O3 code
-/// generation), or null with `error` set.
-std::unique_ptr<llvm::TargetMachine> createHostMachine(std::string &error);
+/// `spec` is "native" (this host's CPU and every feature it has) or an LLVM
+/// CPU name for the host's triple (x86-64-v3, skylake-avx512, znver4, ...);
+/// nullopt with `error` set for a name the target does not know.
+std::optional<CPUTarget> resolveCPU(llvm::StringRef spec, std::string &error);
 
-/// Translates a module in the LLVM dialect to LLVM IR for the host and adds
+/// An LLVM target machine for `cpu` (O3 code generation), or null with
+/// `error` set.
+std::unique_ptr<llvm::TargetMachine> createTargetMachine(const CPUTarget &cpu,
+                                                         std::string &error);
+
+/// Translates a module in the LLVM dialect to LLVM IR for `cpu` and adds
 /// the model descriptor table and the C API, unoptimized.
 std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &ctx,
-                                                bool exportEntry);
+                                                const CPUTarget &cpu, bool exportEntry);
 
 /// LLVM's O3 pipeline for `tm`'s CPU.
-void optimizeForHost(llvm::Module &module, llvm::TargetMachine &tm);
+void optimizeForTarget(llvm::Module &module, llvm::TargetMachine &tm);
 
-/// translateToLLVMIR, then optimizeForHost: one module, for --emit=llvm/asm.
+/// translateToLLVMIR, then optimizeForTarget: one module, for --emit=llvm/asm.
 std::unique_ptr<llvm::Module> translateAndOptimize(mlir::ModuleOp module,
-                                                   llvm::LLVMContext &ctx,
+                                                   llvm::LLVMContext &ctx, const CPUTarget &cpu,
                                                    bool exportEntry);
 
 /// Optimizes and compiles the unoptimized `module` into `parts` native
@@ -38,11 +50,12 @@ std::unique_ptr<llvm::Module> translateAndOptimize(mlir::ModuleOp module,
 /// out of `module`, re-read in an LLVM context of its own and compiled
 /// there (ParallelCodegen.cpp). The split depends only on the module, so
 /// the objects do not depend on the core count. Empty on failure (reported).
-std::vector<std::string> compileInParts(llvm::Module &module, unsigned parts);
+std::vector<std::string> compileInParts(llvm::Module &module, const CPUTarget &cpu,
+                                        unsigned parts);
 
-/// Writes `module` as a native object file (or assembly) for the host CPU.
-mlir::LogicalResult writeObjectFile(llvm::Module &module, llvm::StringRef path,
-                                    bool assembly = false);
+/// Writes `module` as a native object file (or assembly) for `cpu`.
+mlir::LogicalResult writeObjectFile(llvm::Module &module, const CPUTarget &cpu,
+                                    llvm::StringRef path, bool assembly = false);
 
 /// What a model instance allocates: floats of the parameter and state
 /// arenas (each rounded up to 16) and the largest entry point's workspace
@@ -56,8 +69,9 @@ ArenaSizes arenaSizes(mlir::ModuleOp module);
 /// Adds the constant `kiln_model_<name>` table (see runtime/include/kiln/model.h)
 /// built from the kiln.model and kiln.layout attributes; with `exportEntry`,
 /// also the `kiln_entry_model` pointer that the runtime's driver starts from.
+/// `cpuFeatures` is what the runtime checks the running CPU for.
 mlir::LogicalResult emitModelDescriptor(mlir::ModuleOp module, llvm::Module &llvmModule,
-                                        bool exportEntry);
+                                        llvm::StringRef cpuFeatures, bool exportEntry);
 
 } // namespace kiln
 

@@ -62,17 +62,17 @@ llvm::DenseMap<const llvm::GlobalValue *, unsigned> assignParts(llvm::Module &mo
 }
 
 /// Optimizes and compiles one part, given as bitcode, in its own context.
-std::string compilePart(llvm::StringRef bitcode, std::string &error) {
+std::string compilePart(llvm::StringRef bitcode, const kiln::CPUTarget &cpu, std::string &error) {
   llvm::LLVMContext ctx;
   auto module = llvm::parseBitcodeFile(llvm::MemoryBufferRef(bitcode, "kiln-part"), ctx);
   if (!module) {
     error = llvm::toString(module.takeError());
     return {};
   }
-  auto tm = kiln::createHostMachine(error);
+  auto tm = kiln::createTargetMachine(cpu, error);
   if (!tm)
     return {};
-  kiln::optimizeForHost(**module, *tm);
+  kiln::optimizeForTarget(**module, *tm);
   llvm::SmallVector<char, 0> object;
   llvm::raw_svector_ostream os(object);
   llvm::legacy::PassManager pm;
@@ -86,7 +86,8 @@ std::string compilePart(llvm::StringRef bitcode, std::string &error) {
 
 } // namespace
 
-std::vector<std::string> kiln::compileInParts(llvm::Module &module, unsigned parts) {
+std::vector<std::string> kiln::compileInParts(llvm::Module &module, const CPUTarget &cpu,
+                                              unsigned parts) {
   // LLVM's pass timers are process-wide and not thread-safe.
   if (llvm::TimePassesIsEnabled)
     parts = 1;
@@ -108,7 +109,7 @@ std::vector<std::string> kiln::compileInParts(llvm::Module &module, unsigned par
   std::atomic<unsigned> next{0};
   auto work = [&] {
     for (unsigned p; (p = next++) < parts;)
-      objects[p] = compilePart(bitcode[p], errors[p]);
+      objects[p] = compilePart(bitcode[p], cpu, errors[p]);
   };
   unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, parts);
   std::vector<std::thread> pool;

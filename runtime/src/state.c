@@ -2,6 +2,7 @@
 #include "kiln/runtime.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,42 @@ static void *aligned_zeroed(size_t bytes) {
   return p;
 }
 
+/* Whether this CPU has every feature `m` was compiled for; if not, says
+ * which it lacks (generated code would die of an illegal instruction). */
+static int cpu_supports_model(const kiln_model *m) {
+#if defined(__x86_64__) || defined(__i386__)
+#define KILN_NAME(name) name,
+#define KILN_HAS(name) __builtin_cpu_supports(name) != 0, /* takes literals only */
+  static const char *const names[] = {KILN_X86_FEATURES(KILN_NAME)};
+  __builtin_cpu_init();
+  const int has[] = {KILN_X86_FEATURES(KILN_HAS)};
+#undef KILN_NAME
+#undef KILN_HAS
+  char missing[256] = "";
+  const char *p = m->cpu_features ? m->cpu_features : "";
+  while (*p) {
+    size_t n = strcspn(p, ","), i = 0;
+    while (i < sizeof names / sizeof *names && !(strlen(names[i]) == n && !strncmp(names[i], p, n)))
+      ++i;
+    if (i == sizeof names / sizeof *names || !has[i]) { /* lacking, or unknown to this runtime */
+      size_t used = strlen(missing);
+      snprintf(missing + used, sizeof missing - used, "%s%.*s", used ? ", " : "", (int)n, p);
+    }
+    p += n + (p[n] == ',');
+  }
+  if (*missing) {
+    kiln_fail("model '%s' was compiled for a CPU with %s, which this CPU lacks; compile it "
+              "with kilnc --cpu=native on this machine, or with a --cpu whose features this "
+              "CPU has (x86-64-v3 for AVX2, x86-64-v2, x86-64)",
+              m->name, missing);
+    return 0;
+  }
+#else
+  (void)m;
+#endif
+  return 1;
+}
+
 kiln_state *kiln_state_create(const kiln_model *m) {
   const char *device = getenv("KILN_CUDA_DEVICE");
   return kiln_state_create_on(m, device && *device ? atoi(device) : 0);
@@ -27,6 +64,8 @@ kiln_state *kiln_state_create_on(const kiln_model *m, int device) {
               m ? (long long)m->abi_version : -1LL, KILN_ABI_VERSION);
     return NULL;
   }
+  if (!cpu_supports_model(m))
+    return NULL;
   kiln_state *s = calloc(1, sizeof *s);
   if (!s) {
     kiln_fail("out of memory");

@@ -130,6 +130,33 @@ static const kiln_model kModel = {
     .workspace_bytes = 64, .split = 0.25, .scale = 0.5, .train_step = dummy_step,
     .predict = dummy_predict, .predict_one = dummy_predict_one};
 
+/* A model compiled for CPU features this CPU lacks, or that this runtime
+ * cannot check, gets no state: the message names each such feature. */
+static void test_cpu_features(void) {
+  kiln_model m = kModel;
+  m.cpu_features = "";
+  kiln_state *s = kiln_state_create(&m);
+  CHECK(s != NULL);
+  kiln_state_destroy(s);
+  m.cpu_features = "nosuchfeature,sse3,avx512nothing";
+  CHECK(kiln_state_create(&m) == NULL &&
+        strstr(kiln_error(), "was compiled for a CPU with nosuchfeature, avx512nothing, which this "
+                             "CPU lacks") != NULL);
+#if defined(__x86_64__)
+  /* Each feature this CPU has passes, each it lacks is named. */
+  static const char *const names[] = {"avx2", "avx512f", "avx512fp16", "avxvnni"};
+  const int has[] = {__builtin_cpu_supports("avx2"), __builtin_cpu_supports("avx512f"),
+                     __builtin_cpu_supports("avx512fp16"), __builtin_cpu_supports("avxvnni")};
+  for (int i = 0; i < 4; ++i) {
+    m.cpu_features = names[i];
+    s = kiln_state_create(&m);
+    CHECK((s != NULL) == (has[i] != 0));
+    CHECK(s || strstr(kiln_error(), names[i]) != NULL);
+    kiln_state_destroy(s);
+  }
+#endif
+}
+
 static void test_schedules(void) {
   kiln_schedule constant = {KILN_SCHEDULE_CONSTANT, 0, 0};
   kiln_schedule step = {KILN_SCHEDULE_STEP, 2, 0.5};
@@ -491,6 +518,7 @@ int main(int argc, char **argv) {
   test_shuffle();
   test_split_gather();
   test_schedules();
+  test_cpu_features();
   test_preprocess();
   test_inputs();
   test_text_encode();

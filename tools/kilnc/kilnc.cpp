@@ -65,6 +65,13 @@ cl::opt<Emit> emit("emit", cl::desc("What to produce"), cl::init(Emit::Exe),
                    cl::cat(kilncCategory));
 cl::opt<std::string> target("target", cl::desc("cpu (default) or cuda"), cl::init("cpu"),
                             cl::cat(kilncCategory));
+cl::opt<std::string> cpuName(
+    "cpu",
+    cl::desc("CPU the code is compiled for: native (default: this machine's) or an LLVM CPU "
+             "name such as x86-64-v3 (AVX2: most x86-64 machines of the last ten years), "
+             "x86-64-v4 (AVX-512), skylake-avx512, znver4. A program refuses to run on a CPU "
+             "without the features it was compiled for"),
+    cl::init("native"), cl::cat(kilncCategory));
 cl::opt<std::string> gpuChip("gpu-chip", cl::desc("CUDA architecture for --target=cuda (sm_80, sm_90)"),
                              cl::init("sm_90"), cl::cat(kilncCategory));
 cl::opt<std::string> cudaPath("cuda-path",
@@ -285,6 +292,9 @@ LogicalResult emitClipped(llvm::SourceMgr &sourceMgr, Diagnostic &d) {
 }
 
 /// Checks option combinations before any work is done.
+/// What --cpu names, once validateOptions has resolved it.
+std::optional<kiln::CPUTarget> cpuTarget;
+
 LogicalResult validateOptions() {
   if (target != "cpu" && target != "cuda") {
     llvm::errs() << "kilnc: error: unknown --target=" << target << " (expected cpu or cuda)\n";
@@ -297,6 +307,12 @@ LogicalResult validateOptions() {
   if ((gpuEmulate || gpuEmulateRaces) && target != "cuda") {
     llvm::errs() << "kilnc: error: --gpu-emulate" << (gpuEmulateRaces ? "-races" : "")
                  << " needs --target=cuda\n";
+    return failure();
+  }
+  std::string error;
+  cpuTarget = kiln::resolveCPU(cpuName, error);
+  if (!cpuTarget) {
+    llvm::errs() << "kilnc: error: " << error << "\n";
     return failure();
   }
   return success();
@@ -365,7 +381,7 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
       return failure();
   } else {
     kiln::CPUOptions cpu;
-    cpu.vectorWidth = kiln::hostVectorWidth();
+    cpu.vectorWidth = cpuTarget->vectorWidth;
     auto codegen = [&](OpPassManager &pm) { kiln::buildCPUCodegenPipeline(pm, cpu); };
     // No --emit stops here: only failure returns.
     if (stage("CPU code generation", codegen, std::nullopt, kiln::ReportStage::Codegen))
@@ -377,18 +393,19 @@ LogicalResult compile(std::unique_ptr<llvm::MemoryBuffer> buffer, MLIRContext &c
   llvm::LLVMContext llvmCtx;
   if (emit == Emit::LLVM || emit == Emit::Asm) {
     // One module to read: optimized whole, not in parts.
-    auto llvmModule = kiln::translateAndOptimize(*module, llvmCtx, false);
+    auto llvmModule = kiln::translateAndOptimize(*module, llvmCtx, *cpuTarget, false);
     if (!llvmModule)
       return internal("translation to LLVM IR");
     if (emit == Emit::LLVM)
       return writeText([&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
-    return kiln::writeObjectFile(*llvmModule, outputFile.empty() ? "-" : outputFile.getValue(),
+    return kiln::writeObjectFile(*llvmModule, *cpuTarget,
+                                 outputFile.empty() ? "-" : outputFile.getValue(),
                                  /*assembly=*/true);
   }
-  auto llvmModule = kiln::translateToLLVMIR(*module, llvmCtx, emit == Emit::Exe);
+  auto llvmModule = kiln::translateToLLVMIR(*module, llvmCtx, *cpuTarget, emit == Emit::Exe);
   if (!llvmModule)
     return internal("translation to LLVM IR");
-  std::vector<std::string> objects = kiln::compileInParts(*llvmModule, kCodegenParts);
+  std::vector<std::string> objects = kiln::compileInParts(*llvmModule, *cpuTarget, kCodegenParts);
   if (objects.empty())
     return internal("LLVM code generation");
   if (emit == Emit::Lib)

@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-#define KILN_ABI_VERSION 8
+#define KILN_ABI_VERSION 9
 
 /* Parameter initialisers; fans come from the tensor's table entry. */
 enum kiln_init {
@@ -84,6 +84,19 @@ typedef struct kiln_data_source {
                            model's seed), 0: all */
 } kiln_data_source;
 
+/* x86 features generated code may use, by the names both LLVM and the C
+ * compilers' __builtin_cpu_supports know: kilnc records those of the CPU it
+ * compiles for (kilnc --cpu) in `cpu_features`, and the runtime refuses to
+ * create a model's state on a CPU that lacks one, instead of dying of an
+ * illegal instruction. (Features LLVM emits only for intrinsics, such as
+ * AES or SHA, are not listed.) */
+#define KILN_X86_FEATURES(X)                                                             \
+  X("sse3") X("ssse3") X("sse4.1") X("sse4.2") X("popcnt") X("avx") X("avx2") X("fma")     \
+  X("f16c") X("bmi") X("bmi2") X("lzcnt") X("movbe") X("avx512f") X("avx512dq")           \
+  X("avx512bw") X("avx512vl") X("avx512cd") X("avx512vnni") X("avx512bf16")               \
+  X("avx512vbmi") X("avx512vbmi2") X("avx512ifma") X("avx512vpopcntdq")                   \
+  X("avx512bitalg") X("avx512fp16") X("gfni") X("avxvnni")
+
 /* The entry points' parameters, in order, as text: kilnc checks every entry
  * point it emits against these lists (an internal error if one differs), so
  * the typedefs below and the generated code cannot drift apart silently.
@@ -146,6 +159,9 @@ typedef struct kiln_model {
   const char *ptx;
   int64_t num_kernels;
   const char *const *kernel_names;
+  /* The KILN_X86_FEATURES the code was compiled for, comma-separated
+   * ("avx,avx2,fma"); "" for none. */
+  const char *cpu_features;
 } kiln_model;
 
 #ifdef __cplusplus
