@@ -16,7 +16,14 @@ puts them side by side (rates only from an --epochs run). Prints a line
 per example and a JSON summary (--json FILE), exits 1 if any example
 differs or fails. scripts/gpu-device-run.sh runs the whole device check.
 
+The final metrics of whole trainings (each example's epochs from its .kiln
+file) take the CPU build minutes, so they are recorded where the bundle is
+made (--record FILE: scripts/gpu-bundle.sh with KILN_RECORD_CPU=1), and on
+the GPU only the GPU builds train (--final FILE): each final test metric
+must be within 0.5 points (accuracy) or 1% (MSE) of the CPU build's.
+
   python3 gpu_check.py [--steps 20] [--epochs 0] [--torch cuda] [--only NAME,...] [--json FILE]
+  python3 gpu_check.py --record FILE | --final FILE [--only NAME,...] [--json FILE]
 """
 import argparse
 import glob
@@ -96,6 +103,37 @@ def table(results, timed):
             fmt(lat), fmt(torch_lat), "%.2f" % (torch_lat / lat) if lat and torch_lat else "-"))
 
 
+def whole_trainings(names, build, recorded, out_json):
+    """Each example's whole training on `build` ("cpu" or "gpu"): with
+    `recorded` (the CPU's, from --record), checks the final test metric
+    against it; prints a line per example; returns what it found."""
+    results, bad = {}, 0
+    for name in names:
+        lines, err, seconds = train("bin/%s.%s" % (name, build), "runs", [])
+        res = {"seconds": round(seconds, 1)}
+        if err:
+            res.update(error=err[0], ok=False)
+        else:
+            last = lines[-1]
+            key = "test_accuracy" if "test_accuracy" in last else "test_mse"
+            res.update({key: last[key], "epoch": last.get("epoch"),
+                        "samples_per_sec": last.get("samples_per_sec"), "ok": True})
+            if recorded is not None:
+                cpu = recorded.get(name)
+                if not cpu or key not in cpu:
+                    res.update(error="no CPU record", ok=False)
+                else:
+                    close, _ = metric_close(cpu, last)
+                    res.update(cpu=cpu[key], ok=close)
+        bad += not res["ok"]
+        results[name] = res
+        print(("ok   " if res["ok"] else "FAIL ") + json.dumps(dict(example=name, **res)), flush=True)
+    if out_json:
+        json.dump(results, open(out_json, "w"), indent=1)
+    print("%d examples, %d differ or fail" % (len(results), bad))
+    return bad
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--steps", type=int, default=20)
@@ -108,6 +146,11 @@ def main():
     p.add_argument("--only", default="")
     p.add_argument("--json", default="")
     p.add_argument("--torch", default="", help="also time PyTorch on this device (cpu, cuda)")
+    p.add_argument("--record", metavar="FILE",
+                   help="train every CPU build its whole training; write the final test metrics to FILE")
+    p.add_argument("--final", metavar="FILE",
+                   help="train every GPU build its whole training; compare the final test metrics "
+                        "with FILE's (from --record)")
     p.add_argument("--latency", action="store_true",
                    help="also time batch-1 prediction (median microseconds per call) of both "
                         "builds and, with --torch, of PyTorch")
@@ -120,6 +163,10 @@ def main():
     names = sorted(os.path.basename(f)[:-4] for f in glob.glob("bin/*.cpu"))
     if a.only:
         names = [n for n in names if n in a.only.split(",")]
+    if a.record:
+        sys.exit(1 if whole_trainings(names, "cpu", None, a.record) else 0)
+    if a.final:
+        sys.exit(1 if whole_trainings(names, "gpu", json.load(open(a.final)), a.json) else 0)
     results, bad = [], 0
     for name in names:
         res = {"example": name}

@@ -10,6 +10,9 @@
 # The builds are for any CPU with AVX2 (KILN_CPU, default x86-64-v3: kilnc
 # --cpu), not only for this one: the GPU machine's CPU is another.
 # KILN_EXAMPLES=DIR bundles the models in DIR instead of examples/.
+# KILN_RECORD_CPU=1 also trains every CPU build its whole training here and
+# records the final test metrics (cpu-final.json), for the GPU machine to
+# check its builds' against without spending its time on the CPU's.
 # KILN_GPU_EMULATE=1 also compiles the CUDA builds' kernels for this CPU
 # (kilnc --gpu-emulate), so that gpu_check.py runs them on any machine with
 # KILN_CUDA_DRIVER pointing at the stand-in driver (build/lib/libkiln-fake-cuda.so).
@@ -35,4 +38,7 @@ done
 cp "$root/bench/gpu_check.py" "$root/scripts/gpu-device-run.sh" "$out/"
 mkdir -p "$out/bench"
 cp "$root/bench/torch_models.py" "$root/bench/kilnref.py" "$out/bench/"
+if [ -n "${KILN_RECORD_CPU:-}" ]; then
+  (cd "$out" && "${PYTHON:-python3}" gpu_check.py --record cpu-final.json && rm -rf runs)
+fi
 du -sh "$out"

@@ -7,20 +7,24 @@
 #   1. every example's CUDA build against its CPU build: 20 steps' losses
 #      (resnet_small 4: its training amplifies summation order), the test
 #      metric after them, batch-1 predictions;
-#   2. an epoch of the small examples on both builds and on PyTorch-CUDA:
+#   2. every example's whole training (its .kiln file's epochs) on the GPU
+#      build: the final test metric against the CPU build's, recorded
+#      where the bundle was made (cpu-final.json; skipped without it);
+#   3. an epoch of the small examples on both builds and on PyTorch-CUDA:
 #      test metrics, training samples/s and batch-1 latency (the GPU
 #      column: gpu_check.py's table);
-#   3. where the device time goes: KILN_CUDA_PROFILE's per-kernel table of
+#   4. where the device time goes: KILN_CUDA_PROFILE's per-kernel table of
 #      a few dozen training steps and an evaluation of PROFILE_EXAMPLES;
-#   4. what CUDA graphs give: 200 steps of GRAPH_EXAMPLES with the step as
+#   5. what CUDA graphs give: 200 steps of GRAPH_EXAMPLES with the step as
 #      one graph (the default) and launched kernel by kernel
 #      (KILN_CUDA_GRAPHS=0), the driver's samples/s each; then one-row
 #      prediction latency (`bench --rows 1`) of the weights trained, both
 #      ways.
 #   cd gpu-bundle && OUT=/some/dir ./gpu-device-run.sh
-# The device tool brings back at most 8 files of $OUT, so $OUT gets seven:
-# env.txt, status.txt, steps.{txt,json}, epoch.{txt,json} as each part ends,
-# and parts 3 and 4's files in more.tar.gz at the end (also in results/).
+# The device tool brings back at most 8 files of $OUT, so $OUT gets six:
+# env.txt, status.txt, steps.txt, final.txt, epoch.txt as each part ends
+# (a JSON line per example), and the rest (JSON summaries, parts 4 and 5's
+# files) in more.tar.gz at the end, also left in results/.
 # (STEPS_EXAMPLES, EPOCH_EXAMPLES: comma-separated subsets; TORCH_DEVICE:
 # cpu to try it without a GPU, with KILN_CUDA_DRIVER and an emulating
 # bundle.)
@@ -54,11 +58,18 @@ part() {
 
 { nvidia-smi; "$py" -c 'import torch; print(torch.__version__, torch.cuda.is_available(), torch.cuda.get_device_name(0))'
 } > "$out/env.txt" 2>&1
-part steps "${STEPS_TIMEOUT:-180}" "$py" gpu_check.py --steps 20 --steps-for resnet_small=4 \
-  ${STEPS_EXAMPLES:+--only "$STEPS_EXAMPLES"} --json "$out/steps.json" > "$out/steps.txt" 2>&1
-part epoch "${EPOCH_TIMEOUT:-180}" "$py" gpu_check.py --steps 4 --epochs 1 --torch "${TORCH_DEVICE:-cuda}" --latency \
+part steps "${STEPS_TIMEOUT:-150}" "$py" gpu_check.py --steps 20 --steps-for resnet_small=4 \
+  ${STEPS_EXAMPLES:+--only "$STEPS_EXAMPLES"} --json "$more/steps.json" > "$out/steps.txt" 2>&1
+if [ -f cpu-final.json ]; then
+  part final "${FINAL_TIMEOUT:-150}" "$py" gpu_check.py --final cpu-final.json \
+    ${FINAL_EXAMPLES:+--only "$FINAL_EXAMPLES"} --json "$more/final.json" > "$out/final.txt" 2>&1
+else
+  echo "final: skipped, the bundle has no cpu-final.json (KILN_RECORD_CPU=1)" >> "$out/status.txt"
+  failed=1
+fi
+part epoch "${EPOCH_TIMEOUT:-120}" "$py" gpu_check.py --steps 4 --epochs 1 --torch "${TORCH_DEVICE:-cuda}" --latency \
   --only "${EPOCH_EXAMPLES:-fashion_mlp,lenet,digits_mlp,house_prices,softmax_classifier}" \
-  --json "$out/epoch.json" > "$out/epoch.txt" 2>&1
+  --json "$more/epoch.json" > "$out/epoch.txt" 2>&1
 for name in $(echo "${PROFILE_EXAMPLES:-fashion_mlp,resnet_small,lstm_rows}" | tr , ' '); do
   KILN_CUDA_PROFILE="$more/profile-$name.txt" part "profile $name" "${PROFILE_TIMEOUT:-20}" \
     "bin/$name.gpu" train --epochs 1 --steps-per-epoch 40 --checkpoint "runs/$name.profile.safetensors" \
@@ -78,7 +89,7 @@ for name in $(echo "${GRAPH_EXAMPLES:-fashion_mlp,lstm_rows,resnet_small}" | tr 
 done
 tar czf "$out/more.tar.gz" "$more"
 cat "$out/status.txt"
-tail -n 12 "$out/steps.txt" "$out/epoch.txt"
+tail -n 12 "$out/steps.txt" "$out"/final.txt "$out/epoch.txt"
 head -n 12 "$more"/profile-*.txt
 grep -H "^epoch 1:" "$more"/graphs-*.txt
 grep -H median_us "$more"/latency-*.txt
