@@ -172,13 +172,17 @@ def KilnGPUThreadReduce : Pass<"kiln-gpu-thread-reduce", "mlir::func::FuncOp"> {
 }
 
 def KilnGPUFoldTransposes : Pass<"kiln-gpu-fold-transposes", "mlir::func::FuncOp"> {
-  let summary = "Products read a transposed copy's source through the composed map";
+  let summary = "Transposes folded into the indexing maps of their readers or their producer";
   let description = [{
     A `linalg.generic` on buffers that copies its input permuted into its
     output (a transpose) is read, by each later `linalg.generic` that reads
     the copy before anything writes the source or the copy, as the source
     through the composed indexing map. The copy is erased when nothing else
-    reads it and it is a workspace view in the function's block.
+    reads it and it is a workspace view in the function's block. A copy
+    that stays, whose source is scratch one `linalg.generic` (after a
+    fill, if it accumulates) has just written whole and nothing reads
+    after it, is folded into that generic instead: it writes the copy's
+    output through the inverse permutation.
   }];
 }
 

@@ -317,3 +317,161 @@ func.func @in_loop_read_after(%ws: memref<4096xi8>, %h: memref<8x4xf32>, %dy: me
   }
   return
 }
+
+// -----
+
+#t = affine_map<(d0, d1) -> (d1, d0)>
+#a = affine_map<(i, j, k) -> (i, k)>
+#bt = affine_map<(i, j, k) -> (j, k)>
+#c = affine_map<(i, j, k) -> (i, j)>
+
+// The copy's reader is out of reach (a recurrent step's dh, read by the next
+// time step), but its source is scratch that a product just wrote whole
+// after a fill, and nothing reads it after the copy: the fill and the
+// product write the copy's output, the product through the transposed map,
+// and the copy goes (an LSTM's backward step, a launch per time step).
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2) -> (d1, d0)>
+// CHECK-LABEL: func.func @into_producer
+// CHECK-SAME: (%[[WS:.*]]: memref<4096xi8>, %[[W:.*]]: memref<4x16xf32>, %[[DY:.*]]: memref<8x16xf32>, %[[DH:.*]]: memref<8x4xf32>)
+// CHECK: linalg.fill {{.*}} outs(%[[DH]] : memref<8x4xf32>)
+// CHECK-NEXT: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #[[OUT]]]{{.*}} ins(%[[W]], %[[DY]] : memref<4x16xf32>, memref<8x16xf32>) outs(%[[DH]] : memref<8x4xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @into_producer(%ws: memref<4096xi8>, %w: memref<4x16xf32>, %dy: memref<8x16xf32>, %dh: memref<8x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %s = memref.view %ws[%c0][] : memref<4096xi8> to memref<4x8xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<4x8xf32>)
+  linalg.generic {indexing_maps = [#a, #bt, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %dy : memref<4x16xf32>, memref<8x16xf32>) outs(%s : memref<4x8xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %r = arith.addf %acc, %m : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#t, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%s : memref<4x8xf32>) outs(%dh : memref<8x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  return
+}
+
+// -----
+
+#t = affine_map<(d0, d1) -> (d1, d0)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// An elementwise producer (no fill needed) writes the copy's output, a view
+// made after it and read by an op the readers' fold cannot change: the
+// view moves up before the producer.
+// CHECK-LABEL: func.func @elementwise_view_moved
+// CHECK-SAME: (%[[WS:.*]]: memref<4096xi8>, %[[X:.*]]: memref<4x8xf32>, %[[Y:.*]]: memref<4x8xf32>, %[[O:.*]]: memref<8x4xf32>)
+// CHECK: %[[T:.*]] = memref.view %[[WS]]{{.*}} to memref<8x4xf32>
+// CHECK-NEXT: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #[[TR:.*]]]{{.*}} ins(%[[X]], %[[Y]] : memref<4x8xf32>, memref<4x8xf32>) outs(%[[T]] : memref<8x4xf32>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.addf
+// CHECK-NEXT: linalg.yield
+// CHECK-NEXT: }
+// CHECK-NEXT: memref.copy %[[T]], %[[O]]
+func.func @elementwise_view_moved(%ws: memref<4096xi8>, %x: memref<4x8xf32>, %y: memref<4x8xf32>, %o: memref<8x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1024 = arith.constant 1024 : index
+  %s = memref.view %ws[%c0][] : memref<4096xi8> to memref<4x8xf32>
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %y : memref<4x8xf32>, memref<4x8xf32>) outs(%s : memref<4x8xf32>) {
+  ^bb0(%p: f32, %q: f32, %out: f32):
+    %r = arith.addf %p, %q : f32
+    linalg.yield %r : f32
+  }
+  %tv = memref.view %ws[%c1024][] : memref<4096xi8> to memref<8x4xf32>
+  linalg.generic {indexing_maps = [#t, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%s : memref<4x8xf32>) outs(%tv : memref<8x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  memref.copy %tv, %o : memref<8x4xf32> to memref<8x4xf32>
+  return
+}
+
+// -----
+
+#t = affine_map<(d0, d1) -> (d1, d0)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// Left alone: the source is read after the copy (@source_read_after); the
+// copy's output is read between the producer and the copy (@output_read_between);
+// an accumulating producer whose start is not a fill of the whole source
+// (@accumulator_not_filled).
+// CHECK-LABEL: func.func @source_read_after
+// CHECK: linalg.generic {{.*}} outs(%[[S:.*]] : memref<4x8xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[S]] : memref<4x8xf32>) outs(%{{.*}} : memref<8x4xf32>)
+// CHECK: memref.copy %[[S]]
+func.func @source_read_after(%ws: memref<4096xi8>, %x: memref<4x8xf32>, %dh: memref<8x4xf32>, %o: memref<4x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %s = memref.view %ws[%c0][] : memref<4096xi8> to memref<4x8xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<4x8xf32>) outs(%s : memref<4x8xf32>) {
+  ^bb0(%p: f32, %out: f32):
+    %r = arith.negf %p : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#t, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%s : memref<4x8xf32>) outs(%dh : memref<8x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  memref.copy %s, %o : memref<4x8xf32> to memref<4x8xf32>
+  return
+}
+
+// CHECK-LABEL: func.func @output_read_between
+// CHECK-SAME: (%[[WS:.*]]: memref<4096xi8>, %[[X:.*]]: memref<4x8xf32>, %[[DH:.*]]: memref<8x4xf32>, %[[O:.*]]: memref<8x4xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[X]] : memref<4x8xf32>) outs(%[[S:.*]] : memref<4x8xf32>)
+// CHECK: memref.copy %[[DH]], %[[O]]
+// CHECK: linalg.generic {{.*}} ins(%[[S]] : memref<4x8xf32>) outs(%[[DH]] : memref<8x4xf32>)
+func.func @output_read_between(%ws: memref<4096xi8>, %x: memref<4x8xf32>, %dh: memref<8x4xf32>, %o: memref<8x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %s = memref.view %ws[%c0][] : memref<4096xi8> to memref<4x8xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<4x8xf32>) outs(%s : memref<4x8xf32>) {
+  ^bb0(%p: f32, %out: f32):
+    %r = arith.negf %p : f32
+    linalg.yield %r : f32
+  }
+  memref.copy %dh, %o : memref<8x4xf32> to memref<8x4xf32>
+  linalg.generic {indexing_maps = [#t, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%s : memref<4x8xf32>) outs(%dh : memref<8x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  return
+}
+
+// CHECK-LABEL: func.func @accumulator_not_filled
+// CHECK-SAME: (%[[WS:.*]]: memref<4096xi8>, %[[X:.*]]: memref<4x8xf32>, %[[DH:.*]]: memref<8x4xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[X]] : memref<4x8xf32>) outs(%[[S:.*]] : memref<4x8xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[X]] : memref<4x8xf32>) outs(%[[S]] : memref<4x8xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[S]] : memref<4x8xf32>) outs(%[[DH]] : memref<8x4xf32>)
+func.func @accumulator_not_filled(%ws: memref<4096xi8>, %x: memref<4x8xf32>, %dh: memref<8x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %s = memref.view %ws[%c0][] : memref<4096xi8> to memref<4x8xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<4x8xf32>) outs(%s : memref<4x8xf32>) {
+  ^bb0(%p: f32, %out: f32):
+    %r = arith.negf %p : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<4x8xf32>) outs(%s : memref<4x8xf32>) {
+  ^bb0(%p: f32, %out: f32):
+    %r = arith.addf %p, %out : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#t, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%s : memref<4x8xf32>) outs(%dh : memref<8x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  return
+}
