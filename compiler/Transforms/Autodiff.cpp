@@ -6,11 +6,14 @@
 // directly; whether a value is kept or recomputed is memory planning's call.
 //
 // A kiln.scan is differentiated into a reverse kiln.scan: the forward scan
-// also stacks the values it carries into each step (the only residual), and
-// the reverse scan's body recomputes that step from them and runs the same
-// reverse mode over it, carrying the adjoints of the carried values backwards
-// and accumulating the captures' gradients across steps. The IR grows with
-// the body, never with the sequence length.
+// also stacks the values it carries into each step and the results of the
+// step's matrix products, and the reverse scan's body recomputes that step
+// from them (its elementwise ops, which fuse into the backward kernels; a
+// product, the step's costly op, is read back rather than recomputed: one
+// product per step less, for the memory of one result per step) and runs
+// the same reverse mode over it, carrying the adjoints of the carried values
+// backwards and accumulating the captures' gradients across steps. The IR
+// grows with the body, never with the sequence length.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Transforms/ModelAttrs.h"
@@ -107,32 +110,58 @@ public:
   }
 
 private:
-  /// The number of stacked results of a rewritten scan that are its own;
-  /// the rest are the carried values at each step.
-  llvm::DenseMap<Operation *, unsigned> ownStacked;
+  /// What a rewritten scan stacks beyond its own stacked results: the
+  /// carried values each step starts from, then `products` (values of its
+  /// step).
+  struct Saved {
+    unsigned own = 0;
+    SmallVector<Value> products;
+  };
+  llvm::DenseMap<Operation *, Saved> saved;
+
+  /// What a scan's reverse reads back of a product of its step: the
+  /// product's result, or the sum it is added into right after (its only
+  /// use; a bias, the input's part of a recurrent layer's gates), and so
+  /// on: the reverse of a sum needs no values, so none of these is made
+  /// again.
+  static Value savedValue(MatmulOp product) {
+    Value v = product.getResult();
+    while (v.hasOneUse() && isa<AddOp>(*v.user_begin()))
+      v = v.user_begin()->getResult(0);
+    return v;
+  }
 
   /// Replaces `scan` by one that also stacks, per step, the carried values
-  /// the step starts from.
+  /// the step starts from and its products' results.
   ScanOp stackCarries(ScanOp scan) {
     OpBuilder b(scan);
+    Saved save{static_cast<unsigned>(scan.getStacked().size()), {}};
+    for (Operation &op : scan.getStep().without_terminator())
+      if (auto product = dyn_cast<MatmulOp>(op))
+        if (!llvm::is_contained(save.products, savedValue(product)))
+          save.products.push_back(savedValue(product));
     SmallVector<Type> types(scan.getStacked().getTypes());
-    for (Value init : scan.getInits()) {
-      auto t = cast<RankedTensorType>(init.getType());
+    auto stack = [&](Type type) {
+      auto t = cast<RankedTensorType>(type);
       SmallVector<int64_t> shape{int64_t(scan.getLength())};
       shape.append(t.getShape().begin(), t.getShape().end());
       types.push_back(RankedTensorType::get(shape, t.getElementType()));
-    }
+    };
+    for (Value init : scan.getInits())
+      stack(init.getType());
+    for (Value product : save.products)
+      stack(product.getType());
     auto saving = b.create<ScanOp>(scan.getLoc(), scan.getFinals().getTypes(), types,
                                    scan.getLength(), scan.getInits(), scan.getSequences(),
                                    scan.getCaptures(), scan.getReverse());
-    unsigned own = scan.getStacked().size();
     saving.getBody().takeBody(scan.getBody());
     auto yield = cast<YieldOp>(saving.getStep().getTerminator());
     yield.getValuesMutable().append(saving.getCarryArgs());
+    yield.getValuesMutable().append(save.products);
     for (auto [old, now] : llvm::zip(scan.getResults(), saving.getResults()))
       old.replaceAllUsesWith(now);
     scan.erase();
-    ownStacked[saving] = own;
+    saved[saving] = save;
     return saving;
   }
 
@@ -140,7 +169,8 @@ private:
   LogicalResult scanVJP(OpBuilder &b, ScanOp scan, ArrayRef<Value> resultGrads,
                         const Activity &activity, SmallVectorImpl<Value> &operandGrads) {
     Location loc = scan.getLoc();
-    unsigned nc = scan.getInits().size(), own = ownStacked.lookup(scan);
+    const Saved &save = saved[scan];
+    unsigned nc = scan.getInits().size(), own = save.own, np = save.products.size();
     auto isVaried = [&](Value v) { return activity.varied.contains(v); };
     SmallVector<unsigned> variedSeqs, variedCaps, seededOutputs;
     for (auto [i, v] : llvm::enumerate(scan.getSequences()))
@@ -160,12 +190,15 @@ private:
                                      : zeros(b, loc, scan.getInits()[k].getType()));
     for (unsigned j : variedCaps)
       inits.push_back(zeros(b, loc, scan.getCaptures()[j].getType()));
-    // Per step: the saved carries, the forward slices, the outputs' adjoints.
+    // Per step: the saved carries, the forward slices, the outputs'
+    // adjoints, the saved products.
     for (unsigned k = 0; k < nc; ++k)
       sequences.push_back(scan.getStacked()[own + k]);
     sequences.append(scan.getSequences().begin(), scan.getSequences().end());
     for (unsigned j : seededOutputs)
       sequences.push_back(resultGrads[nc + j]);
+    for (unsigned p = 0; p < np; ++p)
+      sequences.push_back(scan.getStacked()[own + nc + p]);
     SmallVector<Type> stackedTypes;
     for (unsigned i : variedSeqs)
       stackedTypes.push_back(scan.getSequences()[i].getType());
@@ -186,6 +219,7 @@ private:
     auto savedCarry = args.slice(inits.size(), nc);
     auto slices = args.slice(inits.size() + nc, scan.getSequences().size());
     auto dOutputs = args.slice(inits.size() + nc + slices.size(), seededOutputs.size());
+    auto savedProducts = args.slice(inits.size() + nc + slices.size() + seededOutputs.size(), np);
     auto caps = args.take_back(scan.getCaptures().size());
 
     // Recompute the step, then reverse it.
@@ -225,6 +259,14 @@ private:
     for (unsigned i : variedSeqs)
       next.push_back(gradOr0(slices[i]));
     bb.create<YieldOp>(loc, next);
+    // The recomputed step reads the saved products instead of making them
+    // again (their reverse, and a bias sum's, reads only their operands);
+    // what made them is then dead.
+    for (auto [product, value] : llvm::zip(save.products, savedProducts))
+      map.lookup(product).replaceAllUsesWith(value);
+    for (Operation *op : llvm::reverse(step))
+      if (op->use_empty() && isMemoryEffectFree(op))
+        op->erase();
 
     // Gradients of the scan's operands: inits, sequences, captures.
     operandGrads.assign(scan->getNumOperands(), Value());

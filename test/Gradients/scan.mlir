@@ -117,3 +117,28 @@ func.func @transpose_slice_pad(%x: tensor<2x3x4xf64>, %r: tensor<3x2x6xf64>) -> 
   %l = kiln.reduce_sum %m dims = [0, 1, 2] : tensor<3x2x6xf64> -> tensor<f64>
   return %l : tensor<f64>
 }
+
+// A step whose reverse reads saved values back (kiln-autodiff): two
+// products summed with a bias (the sum is saved once), and a product that
+// a mul reads (saved as it is, its reverse reading it).
+// CHECK: @saved_products: max relative error {{.*}}: ok
+func.func @saved_products(%h0: tensor<2x3xf64>, %xs: tensor<4x2x3xf64>, %a: tensor<3x3xf64>, %w: tensor<3x3xf64>, %b: tensor<3xf64>) -> tensor<f64> {
+  %h, %hs = kiln.scan length = 4 inits(%h0 : tensor<2x3xf64>) sequences(%xs : tensor<4x2x3xf64>) captures(%a, %w, %b : tensor<3x3xf64>, tensor<3x3xf64>, tensor<3xf64>) -> carried(tensor<2x3xf64>) stacked(tensor<4x2x3xf64>) {
+  ^bb0(%c: tensor<2x3xf64>, %x: tensor<2x3xf64>, %aa: tensor<3x3xf64>, %ww: tensor<3x3xf64>, %bb: tensor<3xf64>):
+    %p = kiln.matmul %x, %aa : tensor<2x3xf64>, tensor<3x3xf64> -> tensor<2x3xf64>
+    %q = kiln.matmul %c, %ww : tensor<2x3xf64>, tensor<3x3xf64> -> tensor<2x3xf64>
+    %s = kiln.add %p, %q : tensor<2x3xf64>
+    %bc = kiln.broadcast %bb dims = [1] : tensor<3xf64> -> tensor<2x3xf64>
+    %t = kiln.add %s, %bc : tensor<2x3xf64>
+    %g = kiln.sigmoid %t : tensor<2x3xf64>
+    %m = kiln.matmul %g, %ww : tensor<2x3xf64>, tensor<3x3xf64> -> tensor<2x3xf64>
+    %k = kiln.mul %m, %c : tensor<2x3xf64>
+    %n = kiln.tanh %k : tensor<2x3xf64>
+    kiln.yield %n, %t : tensor<2x3xf64>, tensor<2x3xf64>
+  }
+  %a1 = kiln.reduce_sum %h dims = [0, 1] : tensor<2x3xf64> -> tensor<f64>
+  %sq = kiln.mul %hs, %hs : tensor<4x2x3xf64>
+  %a2 = kiln.reduce_sum %sq dims = [0, 1, 2] : tensor<4x2x3xf64> -> tensor<f64>
+  %l = kiln.add %a1, %a2 : tensor<f64>
+  return %l : tensor<f64>
+}

@@ -1,20 +1,23 @@
 // RUN: kiln-opt %s --kiln-autodiff --canonicalize | FileCheck %s
 // A scan is differentiated into a reverse scan: the forward scan also
-// stacks the carried value each step starts from; the reverse scan carries
-// the state's adjoint and the captured weight's gradient (summed over steps),
-// reads the saved states, the inputs and the outputs' adjoints per step,
-// recomputes the step and stacks the inputs' gradients.
+// stacks the carried value each step starts from and what its product is
+// summed into (the pre-activation); the reverse scan carries the state's
+// adjoint and the captured weight's gradient (summed over steps), reads the
+// saved states, the inputs, the outputs' adjoints and the saved sums per
+// step, recomputes the step's elementwise ops from them (not its product)
+// and stacks the inputs' gradients.
 
 module attributes {kiln.model = {name = "rnn"}} {
 // CHECK-LABEL: func.func @loss_grad
 // CHECK-SAME: (%[[H0:.*]]: tensor<2x3xf32> {kiln.param = "h0"}, %[[XS:.*]]: tensor<4x2x3xf32> {kiln.param = "xs"}, %[[W:.*]]: tensor<3x3xf32> {kiln.param = "w"})
-// CHECK: %[[H:.*]], %[[ST:.*]]:2 = kiln.scan length = 4 inits(%[[H0]] : tensor<2x3xf32>) sequences(%[[XS]] : tensor<4x2x3xf32>) captures(%[[W]] : tensor<3x3xf32>) -> carried(tensor<2x3xf32>) stacked(tensor<4x2x3xf32>, tensor<4x2x3xf32>) {
+// CHECK: %[[H:.*]], %[[ST:.*]]:3 = kiln.scan length = 4 inits(%[[H0]] : tensor<2x3xf32>) sequences(%[[XS]] : tensor<4x2x3xf32>) captures(%[[W]] : tensor<3x3xf32>) -> carried(tensor<2x3xf32>) stacked(tensor<4x2x3xf32>, tensor<4x2x3xf32>, tensor<4x2x3xf32>) {
 // CHECK-NEXT: ^bb0(%[[C:.*]]: tensor<2x3xf32>, %{{.*}}: tensor<2x3xf32>, %{{.*}}: tensor<3x3xf32>):
-// CHECK: kiln.yield %[[N:.*]], %[[N]], %[[C]]
-// CHECK: %[[FIN:.*]]:2, %[[DXS:.*]] = kiln.scan reverse length = 4 inits(%{{.*}}, %{{.*}} : tensor<2x3xf32>, tensor<3x3xf32>) sequences(%[[ST]]#1, %[[XS]], %{{.*}} : tensor<4x2x3xf32>, tensor<4x2x3xf32>, tensor<4x2x3xf32>) captures(%[[W]] : tensor<3x3xf32>) -> carried(tensor<2x3xf32>, tensor<3x3xf32>) stacked(tensor<4x2x3xf32>) {
-// CHECK-NEXT: ^bb0(%[[DC:.*]]: tensor<2x3xf32>, %[[ACC:.*]]: tensor<3x3xf32>, %[[SAVED:.*]]: tensor<2x3xf32>, %[[X:.*]]: tensor<2x3xf32>, %[[DY:.*]]: tensor<2x3xf32>, %[[WW:.*]]: tensor<3x3xf32>):
-// CHECK: kiln.matmul %[[SAVED]], %[[WW]]
-// CHECK: kiln.tanh
+// CHECK: %[[S:.*]] = kiln.add
+// CHECK: kiln.yield %[[N:.*]], %[[N]], %[[C]], %[[S]]
+// CHECK: %[[FIN:.*]]:2, %[[DXS:.*]] = kiln.scan reverse length = 4 inits(%{{.*}}, %{{.*}} : tensor<2x3xf32>, tensor<3x3xf32>) sequences(%[[ST]]#1, %[[XS]], %{{.*}}, %[[ST]]#2 : tensor<4x2x3xf32>, tensor<4x2x3xf32>, tensor<4x2x3xf32>, tensor<4x2x3xf32>) captures(%[[W]] : tensor<3x3xf32>) -> carried(tensor<2x3xf32>, tensor<3x3xf32>) stacked(tensor<4x2x3xf32>) {
+// CHECK-NEXT: ^bb0(%[[DC:.*]]: tensor<2x3xf32>, %[[ACC:.*]]: tensor<3x3xf32>, %[[SAVED:.*]]: tensor<2x3xf32>, %[[X:.*]]: tensor<2x3xf32>, %[[DY:.*]]: tensor<2x3xf32>, %[[PRE:.*]]: tensor<2x3xf32>, %[[WW:.*]]: tensor<3x3xf32>):
+// CHECK-NOT: kiln.matmul %[[SAVED]], %[[WW]] :
+// CHECK: kiln.tanh %[[PRE]]
 // CHECK: %[[G:.*]] = kiln.add %[[DC]], %[[DY]]
 // CHECK: %[[DPRE:.*]] = kiln.mul %[[G]], %{{.*}}
 // CHECK: %[[DPREV:.*]] = kiln.matmul %[[DPRE]], %[[WW]] transpose_b
