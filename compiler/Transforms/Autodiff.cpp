@@ -6,14 +6,15 @@
 // directly; whether a value is kept or recomputed is memory planning's call.
 //
 // A kiln.scan is differentiated into a reverse kiln.scan: the forward scan
-// also stacks the values it carries into each step and the results of the
-// step's matrix products, and the reverse scan's body recomputes that step
-// from them (its elementwise ops, which fuse into the backward kernels; a
-// product, the step's costly op, is read back rather than recomputed: one
-// product per step less, for the memory of one result per step) and runs
-// the same reverse mode over it, carrying the adjoints of the carried values
-// backwards and accumulating the captures' gradients across steps. The IR
-// grows with the body, never with the sequence length.
+// also stacks the values it carries into each step and, of each matrix
+// product of the step, the sum it is added into (savedValue), and the
+// reverse scan's body recomputes that step from them (its elementwise ops,
+// which fuse into the backward kernels; a product, the step's costly op, is
+// read back rather than made again: a product per step less, for one slab
+// of memory per product) and runs the same reverse mode over it, carrying
+// the adjoints of the carried values backwards and accumulating the
+// captures' gradients across steps. The IR grows with the body, never with
+// the sequence length.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Transforms/ModelAttrs.h"
@@ -262,11 +263,15 @@ private:
     // The recomputed step reads the saved products instead of making them
     // again (their reverse, and a bias sum's, reads only their operands);
     // what made them is then dead.
+    // (The body's ops, not `step`: reversing a nested scan replaced its
+    // clone there.)
     for (auto [product, value] : llvm::zip(save.products, savedProducts))
       map.lookup(product).replaceAllUsesWith(value);
-    for (Operation *op : llvm::reverse(step))
-      if (op->use_empty() && isMemoryEffectFree(op))
+    for (Operation *op = body->getTerminator()->getPrevNode(), *prev; op; op = prev) {
+      prev = op->getPrevNode();
+      if (op->getNumResults() && op->use_empty() && isMemoryEffectFree(op))
         op->erase();
+    }
 
     // Gradients of the scan's operands: inits, sequences, captures.
     operandGrads.assign(scan->getNumOperands(), Value());
