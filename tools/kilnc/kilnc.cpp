@@ -291,10 +291,10 @@ LogicalResult emitClipped(llvm::SourceMgr &sourceMgr, Diagnostic &d) {
   return success();
 }
 
-/// Checks option combinations before any work is done.
 /// What --cpu names, once validateOptions has resolved it.
 std::optional<kiln::CPUTarget> cpuTarget;
 
+/// Checks option combinations before any work is done.
 LogicalResult validateOptions() {
   if (target != "cpu" && target != "cuda") {
     llvm::errs() << "kilnc: error: unknown --target=" << target << " (expected cpu or cuda)\n";
