@@ -50,10 +50,15 @@ def train(exe, workdir, args):
     return lines, None, elapsed
 
 
+def metric_key(line):
+    """The test metric an epoch line reports."""
+    return "test_accuracy" if "test_accuracy" in line else "test_mse"
+
+
 def metric_close(ec, eg):
     """Whether two epoch lines' test metrics agree: accuracy within 0.5
     points, a mean squared error within 1%."""
-    key = "test_accuracy" if "test_accuracy" in ec else "test_mse"
+    key = metric_key(ec)
     diff = abs(ec[key] - eg[key])
     return (diff <= 0.005 if key == "test_accuracy" else diff <= 0.01 * abs(ec[key])), key
 
@@ -115,7 +120,7 @@ def whole_trainings(names, build, recorded, out_json):
             res.update(error=err[0], ok=False)
         else:
             last = lines[-1]
-            key = "test_accuracy" if "test_accuracy" in last else "test_mse"
+            key = metric_key(last)
             res.update({key: last[key], "epoch": last.get("epoch"),
                         "samples_per_sec": last.get("samples_per_sec"), "ok": True})
             if recorded is not None:

@@ -52,6 +52,12 @@ bool foldableTranspose(linalg::GenericOp op) {
 
 bool mayWrite(Operation *op, Value buffer) { return kiln::mayAccess(op, buffer, true); }
 
+/// Whether `buffer` is workspace scratch (an allocation, or a workspace
+/// view): its value is nobody's result once nothing reads it.
+bool isScratch(Value buffer) {
+  return buffer.getDefiningOp<memref::AllocOp>() || buffer.getDefiningOp<memref::ViewOp>();
+}
+
 /// Redirects the readers of `copy`'s output to its input; erases the copy
 /// if nothing reads its output any more, and says whether it did.
 bool fold(linalg::GenericOp copy) {
@@ -97,8 +103,7 @@ bool fold(linalg::GenericOp copy) {
   // else touches it, it is overwritten whole (the memory plan gives its
   // bytes to later buffers), in a loop's body also on the way round to the
   // next iteration's copy and out of the loop.
-  if (!(copied.getDefiningOp<memref::AllocOp>() || copied.getDefiningOp<memref::ViewOp>()) ||
-      !kiln::unreadAfter(copy, copied))
+  if (!isScratch(copied) || !kiln::unreadAfter(copy, copied))
     return false;
   copy.erase();
   return true;
@@ -123,8 +128,7 @@ bool writesWhole(linalg::GenericOp op, AffineMap map, Value buffer) {
 void foldIntoProducer(linalg::GenericOp copy) {
   Value source = copy.getDpsInputOperand(0)->get();
   Value copied = copy.getDpsInitOperand(0)->get();
-  if (!(source.getDefiningOp<memref::AllocOp>() || source.getDefiningOp<memref::ViewOp>()) ||
-      !kiln::disjoint(source, copied) || !kiln::unreadAfter(copy, source))
+  if (!isScratch(source) || !kiln::disjoint(source, copied) || !kiln::unreadAfter(copy, source))
     return;
   // The last op before the copy that touches either buffer, and before it
   // the one before that.

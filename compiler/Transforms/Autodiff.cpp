@@ -139,8 +139,8 @@ private:
     Saved save{static_cast<unsigned>(scan.getStacked().size()), {}};
     for (Operation &op : scan.getStep().without_terminator())
       if (auto product = dyn_cast<MatmulOp>(op))
-        if (!llvm::is_contained(save.products, savedValue(product)))
-          save.products.push_back(savedValue(product));
+        if (Value v = savedValue(product); !llvm::is_contained(save.products, v))
+          save.products.push_back(v);
     SmallVector<Type> types(scan.getStacked().getTypes());
     auto stack = [&](Type type) {
       auto t = cast<RankedTensorType>(type);
