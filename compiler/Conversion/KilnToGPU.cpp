@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
@@ -23,6 +24,7 @@ namespace kiln {
 #define GEN_PASS_DEF_KILNEXPANDMATH
 #define GEN_PASS_DEF_KILNGPULOOPORDER
 #define GEN_PASS_DEF_KILNGPUMAPLOOPS
+#define GEN_PASS_DEF_KILNGPUPRECISESQRT
 #define GEN_PASS_DEF_KILNGPUDEVICEONLY
 #define GEN_PASS_DEF_KILNGPUCHECKHOST
 #define GEN_PASS_DEF_KILNGPUMERGEMODULES
@@ -40,6 +42,23 @@ struct KilnExpandMathPass : kiln::impl::KilnExpandMathBase<KilnExpandMathPass> {
     populateMathPolynomialApproximationPatterns(patterns);
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
+  }
+};
+
+struct KilnGPUPreciseSqrtPass : kiln::impl::KilnGPUPreciseSqrtBase<KilnGPUPreciseSqrtPass> {
+  void runOnOperation() override {
+    static constexpr llvm::StringLiteral kApprox = "__nv_sqrtf";
+    getOperation().walk([](LLVM::CallOp call) {
+      if (call.getCallee() != kApprox)
+        return;
+      OpBuilder b(call);
+      call.getResult().replaceAllUsesWith(
+          b.create<LLVM::SqrtOp>(call.getLoc(), call.getArgOperands()[0]).getResult());
+      call.erase();
+    });
+    auto decl = getOperation().lookupSymbol<LLVM::LLVMFuncOp>(kApprox);
+    if (decl && SymbolTable::symbolKnownUseEmpty(decl, getOperation()))
+      decl.erase();
   }
 };
 

@@ -84,6 +84,20 @@ def KilnExpandMath : Pass<"kiln-expand-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def KilnGPUPreciseSqrt : Pass<"kiln-gpu-precise-sqrt", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Square roots in kernels correctly rounded, as on the CPU";
+  let description = [{
+    Runs after convert-gpu-to-nvvm: replaces its calls of libdevice's
+    `__nv_sqrtf` by `llvm.intr.sqrt`, which NVPTX emits as `sqrt.rn.f32`
+    (IEEE round-to-nearest: what the CPU computes, and nvcc's default,
+    `-prec-sqrt=true`). `__nv_sqrtf` picks its precise path by
+    `__nvvm_reflect("__CUDA_PREC_SQRT")`, a key LLVM 19's NVVMReflect does not
+    set, so it would be `sqrt.approx.f32` (about 1 ulp off), carried by
+    Adam's denominator and gradient clipping's norm into every update.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def KilnGPUMapLoops : Pass<"kiln-gpu-map-loops", "mlir::func::FuncOp"> {
   let summary = "Map outermost parallel loops to grids of 256-thread blocks";
   let description = [{

@@ -175,6 +175,7 @@ void kiln::buildGPUCodegenPipeline(OpPassManager &pm, const GPUOptions &options)
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createConvertSCFToCFPass());
   kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(kiln::createKilnGPUPreciseSqrt());
   kernels.addPass(createReconcileUnrealizedCastsPass());
   if (options.emulate)
     pm.addPass(kiln::createKilnGPUEmulate(kiln::KilnGPUEmulateOptions{options.races}));
