@@ -166,12 +166,86 @@ private:
     return saving;
   }
 
+  /// `t` with a leading dimension of `length` steps.
+  static RankedTensorType stackedType(int64_t length, Type t) {
+    auto r = cast<RankedTensorType>(t);
+    SmallVector<int64_t> shape{length};
+    shape.append(r.getShape().begin(), r.getShape().end());
+    return RankedTensorType::get(shape, r.getElementType());
+  }
+
+  /// A term of a capture's per-step gradient that sums over steps after the
+  /// reverse scan: a product contracting rows (a weight's gradient, h_t^T
+  /// dz_t) or a sum over dims (a bias's). Its operands are per-step values
+  /// the reverse scan stacks (or sequences it already reads).
+  struct HoistedTerm {
+    Type type;
+    std::optional<SmallVector<int64_t>> sumDims; // none: a product
+    SmallVector<Value, 2> operands;
+  };
+
+  /// Splits `g`, the gradient a step contributes to a capture, into terms
+  /// that sum over steps outside the loop; false when some part does not
+  /// (it then accumulates in the loop, as a carried value).
+  static bool hoistableTerms(Value g, ArrayRef<BlockArgument> caps,
+                             SmallVectorImpl<HoistedTerm> &terms) {
+    Operation *def = g.getDefiningOp();
+    if (!def)
+      return false;
+    auto perStep = [&](Value v) { return !llvm::is_contained(caps, v); };
+    if (auto add = dyn_cast<AddOp>(def))
+      return add.getLhs().getType() == add.getRhs().getType() &&
+             hoistableTerms(add.getLhs(), caps, terms) && hoistableTerms(add.getRhs(), caps, terms);
+    if (auto product = dyn_cast<MatmulOp>(def)) {
+      if (!product.getTransposeA() || product.getTransposeB() || !perStep(product.getLhs()) ||
+          !perStep(product.getRhs()))
+        return false;
+      terms.push_back({product.getType(), std::nullopt, {product.getLhs(), product.getRhs()}});
+      return true;
+    }
+    if (auto sum = dyn_cast<ReduceSumOp>(def)) {
+      if (!perStep(sum.getInput()))
+        return false;
+      terms.push_back({sum.getType(), SmallVector<int64_t>(sum.getDims()), {sum.getInput()}});
+      return true;
+    }
+    return false;
+  }
+
+  /// The sum over all steps of `term`, given its operands stacked.
+  static Value sumOverSteps(OpBuilder &b, Location loc, const HoistedTerm &term,
+                            ArrayRef<Value> stacked) {
+    if (!term.sumDims) {
+      // [T, rows, n] -> [T * rows, n]: one product contracting every step's rows.
+      SmallVector<Value, 2> flat;
+      for (Value v : stacked) {
+        auto t = cast<RankedTensorType>(v.getType());
+        auto type = RankedTensorType::get({t.getDimSize(0) * t.getDimSize(1), t.getDimSize(2)},
+                                          t.getElementType());
+        flat.push_back(b.create<ReshapeOp>(loc, type, v));
+      }
+      auto all = b.create<MatmulOp>(loc, term.type, flat[0], flat[1]);
+      all.setTransposeA(true);
+      return all;
+    }
+    SmallVector<int64_t> dims{0};
+    for (int64_t d : *term.sumDims)
+      dims.push_back(d + 1);
+    return b.create<ReduceSumOp>(loc, term.type, stacked[0], dims);
+  }
+
   /// Builds the reverse scan of `scan` (already rewritten by stackCarries).
+  /// A captured weight's gradient is a sum over steps; where a step's part
+  /// is a product over its batch rows or a sum (hoistableTerms), the
+  /// reverse scan stacks that part's operands and one product over all
+  /// steps' rows (or one sum) follows it, instead of a small product and an
+  /// accumulator read and written at every step.
   LogicalResult scanVJP(OpBuilder &b, ScanOp scan, ArrayRef<Value> resultGrads,
                         const Activity &activity, SmallVectorImpl<Value> &operandGrads) {
     Location loc = scan.getLoc();
     const Saved &save = saved[scan];
     unsigned nc = scan.getInits().size(), own = save.own, np = save.products.size();
+    int64_t length = scan.getLength();
     auto isVaried = [&](Value v) { return activity.varied.contains(v); };
     SmallVector<unsigned> variedSeqs, variedCaps, seededOutputs;
     for (auto [i, v] : llvm::enumerate(scan.getSequences()))
@@ -184,15 +258,9 @@ private:
       if (resultGrads[nc + j])
         seededOutputs.push_back(j);
 
-    // Carried: carry adjoints, then capture gradients summed over steps.
-    SmallVector<Value> inits, sequences;
-    for (unsigned k = 0; k < nc; ++k)
-      inits.push_back(resultGrads[k] ? resultGrads[k]
-                                     : zeros(b, loc, scan.getInits()[k].getType()));
-    for (unsigned j : variedCaps)
-      inits.push_back(zeros(b, loc, scan.getCaptures()[j].getType()));
     // Per step: the saved carries, the forward slices, the outputs'
     // adjoints, the saved products.
+    SmallVector<Value> sequences;
     for (unsigned k = 0; k < nc; ++k)
       sequences.push_back(scan.getStacked()[own + k]);
     sequences.append(scan.getSequences().begin(), scan.getSequences().end());
@@ -200,31 +268,35 @@ private:
       sequences.push_back(resultGrads[nc + j]);
     for (unsigned p = 0; p < np; ++p)
       sequences.push_back(scan.getStacked()[own + nc + p]);
-    SmallVector<Type> stackedTypes;
-    for (unsigned i : variedSeqs)
-      stackedTypes.push_back(scan.getSequences()[i].getType());
 
-    auto rev = b.create<ScanOp>(loc, ValueRange(inits).getTypes(), stackedTypes, scan.getLength(),
-                                inits, sequences, scan.getCaptures(), !scan.getReverse());
-    Block *body = b.createBlock(&rev.getBody());
-    b.setInsertionPointAfter(rev);
-    for (Value v : inits)
-      body->addArgument(v.getType(), loc);
+    // The body, built before the scan: which captures' gradients it carries
+    // is known once it is. Carried: carry adjoints, then capture gradients
+    // summed over steps.
+    Region region;
+    Block *body = new Block;
+    region.push_back(body);
+    for (Value init : scan.getInits())
+      body->addArgument(init.getType(), loc);
+    for (unsigned j : variedCaps)
+      body->addArgument(scan.getCaptures()[j].getType(), loc);
     for (Value v : sequences)
       body->addArgument(ScanOp::stepType(v.getType()), loc);
     for (Value v : scan.getCaptures())
       body->addArgument(v.getType(), loc);
+    unsigned carried = nc + variedCaps.size();
     auto args = body->getArguments();
     auto dCarry = args.take_front(nc);
     auto dCapAcc = args.slice(nc, variedCaps.size());
-    auto savedCarry = args.slice(inits.size(), nc);
-    auto slices = args.slice(inits.size() + nc, scan.getSequences().size());
-    auto dOutputs = args.slice(inits.size() + nc + slices.size(), seededOutputs.size());
-    auto savedProducts = args.slice(inits.size() + nc + slices.size() + seededOutputs.size(), np);
+    auto seqArgs = args.slice(carried, sequences.size());
+    auto savedCarry = seqArgs.take_front(nc);
+    auto slices = seqArgs.slice(nc, scan.getSequences().size());
+    auto dOutputs = seqArgs.slice(nc + slices.size(), seededOutputs.size());
+    auto savedProducts = seqArgs.take_back(np);
     auto caps = args.take_back(scan.getCaptures().size());
 
     // Recompute the step, then reverse it.
-    OpBuilder bb = OpBuilder::atBlockEnd(body);
+    OpBuilder bb(scan.getContext()); // (the region has no op to get it from yet)
+    bb.setInsertionPointToEnd(body);
     IRMapping map;
     map.map(scan.getCarryArgs(), savedCarry);
     map.map(scan.getSliceArgs(), slices);
@@ -250,19 +322,47 @@ private:
       Value g = adjoint.lookup(v);
       return g ? g : zeros(bb, loc, v.getType());
     };
-    SmallVector<Value> next;
+    SmallVector<Value> next, stacked;
     for (Value c : savedCarry)
       next.push_back(gradOr0(c));
-    for (auto [j, acc] : llvm::zip(variedCaps, dCapAcc)) {
-      Value g = adjoint.lookup(caps[j]);
-      next.push_back(g ? bb.create<AddOp>(loc, acc, g).getResult() : Value(acc));
-    }
     for (unsigned i : variedSeqs)
-      next.push_back(gradOr0(slices[i]));
-    bb.create<YieldOp>(loc, next);
+      stacked.push_back(gradOr0(slices[i]));
+    // Each hoisted term's operands: a sequence the reverse scan reads (>= 0)
+    // or a value it stacks (-1 - its index among the stacked).
+    SmallVector<std::pair<unsigned, SmallVector<HoistedTerm>>> hoisted;
+    SmallVector<SmallVector<int64_t, 2>> termOperands;
+    SmallVector<unsigned> keptCaps; // indices into variedCaps
+    for (auto [n, j] : llvm::enumerate(variedCaps)) {
+      Value g = adjoint.lookup(caps[j]);
+      SmallVector<HoistedTerm> terms;
+      if (g && hoistableTerms(g, caps, terms)) {
+        for (HoistedTerm &term : terms) {
+          SmallVector<int64_t, 2> refs;
+          for (Value v : term.operands) {
+            auto arg = dyn_cast<BlockArgument>(v);
+            if (arg && llvm::is_contained(seqArgs, arg)) {
+              refs.push_back(arg.getArgNumber() - carried);
+              continue;
+            }
+            auto *at = llvm::find(stacked, v);
+            if (at == stacked.end())
+              stacked.push_back(v);
+            refs.push_back(-1 - int64_t(llvm::find(stacked, v) - stacked.begin()));
+          }
+          termOperands.push_back(refs);
+        }
+        hoisted.push_back({j, std::move(terms)});
+        continue;
+      }
+      keptCaps.push_back(n);
+      next.push_back(g ? bb.create<AddOp>(loc, dCapAcc[n], g).getResult() : Value(dCapAcc[n]));
+    }
+    SmallVector<Value> yields(next);
+    yields.append(stacked);
+    bb.create<YieldOp>(loc, yields);
     // The recomputed step reads the saved products instead of making them
     // again (their reverse, and a bias sum's, reads only their operands);
-    // what made them is then dead.
+    // what made them is then dead, and so are the hoisted terms' ops.
     // (The body's ops, not `step`: reversing a nested scan replaced its
     // clone there.)
     for (auto [product, value] : llvm::zip(save.products, savedProducts))
@@ -272,6 +372,23 @@ private:
       if (op->getNumResults() && op->use_empty() && isMemoryEffectFree(op))
         op->erase();
     }
+    for (unsigned n = variedCaps.size(); n-- > 0;)
+      if (!llvm::is_contained(keptCaps, n))
+        body->eraseArgument(nc + n);
+
+    SmallVector<Value> inits;
+    for (unsigned k = 0; k < nc; ++k)
+      inits.push_back(resultGrads[k] ? resultGrads[k]
+                                     : zeros(b, loc, scan.getInits()[k].getType()));
+    for (unsigned n : keptCaps)
+      inits.push_back(zeros(b, loc, scan.getCaptures()[variedCaps[n]].getType()));
+    SmallVector<Type> stackedTypes;
+    for (Value v : stacked)
+      stackedTypes.push_back(stackedType(length, v.getType()));
+    auto rev = b.create<ScanOp>(loc, ValueRange(inits).getTypes(), stackedTypes, length, inits,
+                                sequences, scan.getCaptures(), !scan.getReverse());
+    rev.getBody().takeBody(region);
+    b.setInsertionPointAfter(rev);
 
     // Gradients of the scan's operands: inits, sequences, captures.
     operandGrads.assign(scan->getNumOperands(), Value());
@@ -279,8 +396,21 @@ private:
       operandGrads[k] = rev.getFinals()[k];
     for (auto [n, i] : llvm::enumerate(variedSeqs))
       operandGrads[nc + i] = rev.getStacked()[n];
-    for (auto [n, j] : llvm::enumerate(variedCaps))
-      operandGrads[nc + scan.getSequences().size() + j] = rev.getFinals()[nc + n];
+    unsigned firstCap = nc + scan.getSequences().size();
+    for (auto [m, n] : llvm::enumerate(keptCaps))
+      operandGrads[firstCap + variedCaps[n]] = rev.getFinals()[nc + m];
+    unsigned t = 0;
+    for (auto &[j, terms] : hoisted) {
+      Value total;
+      for (HoistedTerm &term : terms) {
+        SmallVector<Value, 2> operands;
+        for (int64_t ref : termOperands[t++])
+          operands.push_back(ref >= 0 ? sequences[ref] : rev.getStacked()[-1 - ref]);
+        Value sum = sumOverSteps(b, loc, term, operands);
+        total = total ? b.create<AddOp>(loc, total, sum).getResult() : sum;
+      }
+      operandGrads[firstCap + j] = total;
+    }
     return success();
   }
 };

@@ -142,3 +142,20 @@ func.func @saved_products(%h0: tensor<2x3xf64>, %xs: tensor<4x2x3xf64>, %a: tens
   %l = kiln.add %a1, %a2 : tensor<f64>
   return %l : tensor<f64>
 }
+
+// A weight used by a product and elementwise in one step: its gradient's
+// product term could be summed after the loop, its elementwise term not, so
+// the whole stays accumulated in the reverse loop (no term is lost).
+// CHECK: @mixed_capture: max relative error {{.*}}: ok
+func.func @mixed_capture(%c0: tensor<3x3xf64>, %xs: tensor<4x3x3xf64>, %w: tensor<3x3xf64>) -> tensor<f64> {
+  %h = kiln.scan reverse length = 4 inits(%c0 : tensor<3x3xf64>) sequences(%xs : tensor<4x3x3xf64>) captures(%w : tensor<3x3xf64>) -> carried(tensor<3x3xf64>) {
+  ^bb0(%c: tensor<3x3xf64>, %x: tensor<3x3xf64>, %ww: tensor<3x3xf64>):
+    %z = kiln.matmul %c, %ww : tensor<3x3xf64>, tensor<3x3xf64> -> tensor<3x3xf64>
+    %e = kiln.mul %z, %ww : tensor<3x3xf64>
+    %a = kiln.add %e, %x : tensor<3x3xf64>
+    %t = kiln.tanh %a : tensor<3x3xf64>
+    kiln.yield %t : tensor<3x3xf64>
+  }
+  %l = kiln.reduce_sum %h dims = [0, 1] : tensor<3x3xf64> -> tensor<f64>
+  return %l : tensor<f64>
+}

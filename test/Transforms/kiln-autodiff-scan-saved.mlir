@@ -4,7 +4,8 @@
 // a bias), stacked once where two products meet in one sum; a product read
 // by anything else (here a mul, whose reverse reads it) as it is. The
 // reverse body makes neither product again: its only products are the
-// reverse's own (dX, dW of each product).
+// reverse's own dX; the weights' gradients (dW of each product, two terms
+// for the weight used twice) are products over all steps after it.
 
 module attributes {kiln.model = {name = "cell"}} {
 // CHECK-LABEL: func.func @loss_grad
@@ -18,13 +19,16 @@ module attributes {kiln.model = {name = "cell"}} {
 // CHECK: %[[M:.*]] = kiln.matmul %[[G]], %[[W]]
 // CHECK: kiln.yield %{{.*}}, %[[C]], %[[T]], %[[M]]
 // CHECK: kiln.scan reverse length = 4 {{.*}} sequences(%[[ST]]#0, %{{.*}}, %[[ST]]#1, %[[ST]]#2 :
-// CHECK-NEXT: ^bb0(%{{.*}}: tensor<2x3xf32>, %{{.*}}: tensor<3x3xf32>, %{{.*}}: tensor<3x3xf32>, %{{.*}}: tensor<3xf32>, %[[SC:.*]]: tensor<2x3xf32>, %[[SX:.*]]: tensor<2x3xf32>, %[[ST2:.*]]: tensor<2x3xf32>, %[[SM:.*]]: tensor<2x3xf32>,
+// CHECK-NEXT: ^bb0(%{{.*}}: tensor<2x3xf32>, %[[SC:.*]]: tensor<2x3xf32>, %[[SX:.*]]: tensor<2x3xf32>, %[[ST2:.*]]: tensor<2x3xf32>, %[[SM:.*]]: tensor<2x3xf32>,
 // CHECK-NOT: kiln.matmul %[[SX]], %{{[a-z0-9_]+}} :
 // CHECK-NOT: kiln.matmul %[[SC]], %{{[a-z0-9_]+}} :
 // CHECK: %[[SG:.*]] = kiln.sigmoid %[[ST2]]
 // CHECK-NOT: kiln.matmul %[[SG]], %{{[a-z0-9_]+}} :
 // CHECK: kiln.mul %[[SM]], %[[SC]]
 // CHECK: kiln.yield
+// CHECK-NEXT: }
+// CHECK-COUNT-3: kiln.matmul %{{.*}}, %{{.*}} transpose_a : tensor<8x3xf32>, tensor<8x3xf32> -> tensor<3x3xf32>
+// CHECK: kiln.reduce_sum %{{.*}} dims = [0, 1] : tensor<4x2x3xf32> -> tensor<3xf32>
 func.func @loss(%h0: tensor<2x3xf32> {kiln.param = "h0"}, %xs: tensor<4x2x3xf32> {kiln.param = "xs"},
                 %a: tensor<3x3xf32> {kiln.param = "a"}, %w: tensor<3x3xf32> {kiln.param = "w"},
                 %b: tensor<3xf32> {kiln.param = "b"}) -> tensor<f32> {

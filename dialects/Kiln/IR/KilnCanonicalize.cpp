@@ -7,6 +7,11 @@
 // repeated, the sum of all the gates' pads becomes one concat that writes
 // every element once. Exact: wherever one block is, the other adds zero.
 //
+// A product that is only read transposed is made transposed: (A B)^T =
+// B^T A^T is the same product with its operands swapped and their flags
+// flipped, so no copy follows it (a recurrent weight's gradient, summed over
+// steps in the layout the step reads it, then transposed back).
+//
 //===----------------------------------------------------------------------===//
 #include "dialects/Kiln/IR/KilnOps.h"
 
@@ -91,7 +96,27 @@ struct JoinAdjacentPads : OpRewritePattern<AddOp> {
   }
 };
 
+struct TransposedProduct : OpRewritePattern<TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TransposeOp op, PatternRewriter &rewriter) const override {
+    auto product = op.getInput().getDefiningOp<MatmulOp>();
+    if (!product || !product->hasOneUse() || op.getPerm() != ArrayRef<int64_t>{1, 0})
+      return failure();
+    auto swapped = rewriter.create<MatmulOp>(op.getLoc(), op.getType(), product.getRhs(),
+                                             product.getLhs());
+    swapped.setTransposeA(!product.getTransposeB());
+    swapped.setTransposeB(!product.getTransposeA());
+    rewriter.replaceOp(op, swapped);
+    rewriter.eraseOp(product);
+    return success();
+  }
+};
+
 } // namespace
+
+void TransposeOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *context) {
+  results.add<TransposedProduct>(context);
+}
 
 void AddOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *context) {
   results.add<JoinAdjacentPads>(context);

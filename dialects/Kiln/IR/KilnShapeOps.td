@@ -26,6 +26,7 @@ def Kiln_TransposeOp : Kiln_Op<"transpose", [Pure,
   let assemblyFormat =
     "$input `perm` `=` $perm attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Kiln_SliceOp : Kiln_Op<"slice", [Pure,
