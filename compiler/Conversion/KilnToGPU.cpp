@@ -23,6 +23,7 @@
 namespace kiln {
 #define GEN_PASS_DEF_KILNEXPANDMATH
 #define GEN_PASS_DEF_KILNGPULOOPORDER
+#define GEN_PASS_DEF_KILNGPUFUSEINTOREDUCTIONS
 #define GEN_PASS_DEF_KILNGPUMAPLOOPS
 #define GEN_PASS_DEF_KILNGPUPRECISESQRT
 #define GEN_PASS_DEF_KILNGPUDEVICEONLY
@@ -59,6 +60,78 @@ struct KilnGPUPreciseSqrtPass : kiln::impl::KilnGPUPreciseSqrtBase<KilnGPUPrecis
     auto decl = getOperation().lookupSymbol<LLVM::LLVMFuncOp>(kApprox);
     if (decl && SymbolTable::symbolKnownUseEmpty(decl, getOperation()))
       decl.erase();
+  }
+};
+
+struct KilnGPUFuseIntoReductionsPass
+    : kiln::impl::KilnGPUFuseIntoReductionsBase<KilnGPUFuseIntoReductionsPass> {
+  /// A reduction that reads each element of each input once.
+  static bool readsEachElementOnce(linalg::GenericOp op) {
+    return op.getNumDpsInits() == 1 && op.getNumReductionLoops() > 0 &&
+           llvm::all_of(op.getDpsInputOperands(), [&](OpOperand *in) {
+             return op.getMatchingIndexingMap(in).isPermutation();
+           });
+  }
+
+  /// The input of `op` to fuse next: made by an elementwise generic that
+  /// only `op` reads, from at most one whole tensor `op` does not read
+  /// already (a reduction with few blocks streams its inputs: one read of
+  /// the producer's result is not traded for two; smaller, broadcast
+  /// operands are not counted).
+  static OpOperand *fusable(linalg::GenericOp op) {
+    for (OpOperand *in : op.getDpsInputOperands()) {
+      auto producer = in->get().getDefiningOp<linalg::GenericOp>();
+      if (!producer || producer.getNumLoops() != producer.getNumParallelLoops() ||
+          producer->getNumResults() != 1 ||
+          llvm::any_of(producer->getUsers(), [&](Operation *u) { return u != op; }) ||
+          !linalg::areElementwiseOpsFusable(in))
+        continue;
+      llvm::SmallPtrSet<void *, 4> newReads;
+      for (OpOperand *pin : producer.getDpsInputOperands())
+        if (producer.getMatchingIndexingMap(pin).isPermutation() &&
+            llvm::none_of(op->getOperands(), [&](Value v) { return v == pin->get(); }))
+          newReads.insert(pin->get().getAsOpaquePointer());
+      if (newReads.size() <= 1)
+        return in;
+    }
+    return nullptr;
+  }
+
+  void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    SmallVector<linalg::GenericOp> reductions;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (op.hasPureTensorSemantics() && readsEachElementOnce(op))
+        reductions.push_back(op);
+    });
+    SmallVector<Operation *> fusedOps;
+    for (linalg::GenericOp op : reductions) {
+      // Each fusion makes a new op; it fuses on until no input qualifies.
+      bool fusedAny = false;
+      while (OpOperand *in = fusable(op)) {
+        auto producer = in->get().getDefiningOp<linalg::GenericOp>();
+        rewriter.setInsertionPoint(op);
+        FailureOr<linalg::ElementwiseOpFusionResult> fused = linalg::fuseElementwiseOps(rewriter, in);
+        if (failed(fused))
+          break;
+        for (auto [old, now] : fused->replacements)
+          rewriter.replaceAllUsesWith(old, now);
+        rewriter.eraseOp(op);
+        if (producer->use_empty()) // else the fused op still reads it: fused next
+          rewriter.eraseOp(producer);
+        op = cast<linalg::GenericOp>(fused->fusedOp);
+        fusedAny = true;
+        if (!readsEachElementOnce(op))
+          break;
+      }
+      if (fusedAny)
+        fusedOps.push_back(op);
+    }
+    // A square's two operands (x * x) become two inputs reading the same
+    // tensor: one.
+    RewritePatternSet dedup(&getContext());
+    linalg::populateEraseUnusedOperandsAndResultsPatterns(dedup);
+    (void)applyOpPatternsAndFold(fusedOps, std::move(dedup)); // best effort
   }
 };
 

@@ -113,6 +113,20 @@ def KilnGPUMapLoops : Pass<"kiln-gpu-map-loops", "mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::affine::AffineDialect"];
 }
 
+def KilnGPUFuseIntoReductions : Pass<"kiln-gpu-fuse-into-reductions", "mlir::func::FuncOp"> {
+  let summary = "Elementwise producers computed inside the reductions that read them";
+  let description = [{
+    A reduction (`linalg.generic` on tensors with a reduction loop) whose
+    inputs are each read once per element (permutation maps: a sum, a sum of
+    squares, not a product, which reads its operands again for every output)
+    takes in the elementwise `linalg.generic` that makes an input when
+    nothing else reads that: the squares of a gradient for its norm, a copy
+    through a transpose. One kernel and no round trip through memory where
+    there were two; the producer is still computed once per element.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def KilnGPULoopOrder : Pass<"kiln-gpu-loop-order", "mlir::func::FuncOp"> {
   let summary = "Move reduction dimensions of linalg.generic innermost";
   let description = [{

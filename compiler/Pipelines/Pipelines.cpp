@@ -137,6 +137,7 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm, const CPUOptions &options)
 }
 
 void kiln::buildGPUKernelPipeline(OpPassManager &pm, const GPUOptions &options) {
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUFuseIntoReductions());
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPULoopOrder());
   addBufferizationPasses(pm);
   // Before the memory plan: the sources' longer lives are planned for.
