@@ -14,11 +14,19 @@
 // between the loops must be pure, or touch no memory the first loop does
 // (they move above it).
 //
+// Then loops over different spaces that share no written memory (the
+// optimizer's update of each parameter, each its own buffers) run side by
+// side as one loop over both spaces laid end to end: iteration i < N1 is
+// the first's (its indices recovered from i), the rest the second's.
+// Nothing one writes the other touches, so no order between them is lost;
+// a launch less each, and the two run at once.
+//
 //===----------------------------------------------------------------------===//
 #include "compiler/Analysis/Aliasing.h"
 #include "compiler/Conversion/GPUKernels.h"
 #include "compiler/Conversion/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -197,6 +205,93 @@ scf::ParallelOp fuseWithNext(scf::ParallelOp first) {
   return second;
 }
 
+/// The constant trip counts of `loop`'s dimensions, if each runs from 0 by 1.
+std::optional<SmallVector<int64_t>> normalizedExtents(scf::ParallelOp loop) {
+  SmallVector<int64_t> extents;
+  for (auto [lb, ub, step] : llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
+    std::optional<int64_t> l = getConstantIntValue(lb), u = getConstantIntValue(ub),
+                           st = getConstantIntValue(step);
+    if (!l || !u || !st || *l != 0 || *st != 1 || *u <= 0)
+      return std::nullopt;
+    extents.push_back(*u);
+  }
+  return extents;
+}
+
+/// Clones `loop`'s body at `b`, its induction variables recovered from the
+/// row-major linear index `linear` over `extents`.
+void cloneDelinearized(OpBuilder &b, Location loc, scf::ParallelOp loop, ArrayRef<int64_t> extents,
+                       Value linear) {
+  IRMapping map;
+  Value rest = linear;
+  for (int64_t d = extents.size() - 1; d > 0; --d) {
+    Value extent = b.create<arith::ConstantIndexOp>(loc, extents[d]);
+    map.map(loop.getInductionVars()[d], b.create<arith::RemUIOp>(loc, rest, extent));
+    rest = b.create<arith::DivUIOp>(loc, rest, extent);
+  }
+  map.map(loop.getInductionVars()[0], rest);
+  for (Operation &op : loop.getBody()->without_terminator())
+    b.clone(op, map);
+}
+
+/// Runs `first` and the next scf.parallel of its block (only plain ops in
+/// between, or ops the second may move up over) as one 1-D loop when
+/// neither writes memory the other touches; returns it, or null.
+scf::ParallelOp mergeWithNext(scf::ParallelOp first) {
+  auto firstAccesses = accessesOf(first);
+  auto firstExtents = normalizedExtents(first);
+  if (!firstAccesses || !firstExtents)
+    return {};
+  scf::ParallelOp second;
+  SmallVector<Operation *> between; // not plain
+  for (Operation *op = first->getNextNode(); op && !second; op = op->getNextNode()) {
+    if (auto loop = dyn_cast<scf::ParallelOp>(op))
+      second = loop;
+    else if (!isPlain(op))
+      between.push_back(op);
+  }
+  if (!second)
+    return {};
+  auto secondAccesses = accessesOf(second);
+  auto secondExtents = normalizedExtents(second);
+  if (!secondAccesses || !secondExtents)
+    return {};
+  for (const Access &a : *firstAccesses)
+    for (const Access &b : *secondAccesses)
+      if ((a.write || b.write) && !kiln::disjoint(a.memref, b.memref))
+        return {};
+  std::optional<SmallVector<Operation *>> plain = plainOpsUsed(first, second);
+  if (!plain || !llvm::all_of(between, [&](Operation *op) { return independent(op, *secondAccesses); }))
+    return {};
+  for (Operation *op : *plain)
+    op->moveBefore(first);
+
+  Location loc = first.getLoc();
+  OpBuilder b(first);
+  int64_t n1 = 1, n2 = 1;
+  for (int64_t e : *firstExtents)
+    n1 *= e;
+  for (int64_t e : *secondExtents)
+    n2 *= e;
+  Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+  Value one = b.create<arith::ConstantIndexOp>(loc, 1);
+  Value total = b.create<arith::ConstantIndexOp>(loc, n1 + n2);
+  auto merged = b.create<scf::ParallelOp>(loc, ValueRange{zero}, ValueRange{total}, ValueRange{one});
+  OpBuilder inner = OpBuilder::atBlockBegin(merged.getBody());
+  Value i = merged.getInductionVars()[0];
+  Value split = inner.create<arith::ConstantIndexOp>(loc, n1);
+  Value inFirst = inner.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, i, split);
+  auto branch = inner.create<scf::IfOp>(loc, inFirst, /*withElseRegion=*/true);
+  OpBuilder thenB = branch.getThenBodyBuilder();
+  cloneDelinearized(thenB, loc, first, *firstExtents, i);
+  OpBuilder elseB = branch.getElseBodyBuilder();
+  Value j = elseB.create<arith::SubIOp>(loc, i, split);
+  cloneDelinearized(elseB, loc, second, *secondExtents, j);
+  first.erase();
+  second.erase();
+  return merged;
+}
+
 struct KilnGPUFuseLoopsPass : kiln::impl::KilnGPUFuseLoopsBase<KilnGPUFuseLoopsPass> {
   void runOnOperation() override {
     // Loops in blocks outside any parallel loop (the function's, a
@@ -211,6 +306,27 @@ struct KilnGPUFuseLoopsPass : kiln::impl::KilnGPUFuseLoopsBase<KilnGPUFuseLoopsP
         current = fuseWithNext(current);
         if (current)
           erased.insert(gone);
+      }
+    }
+    // Then side by side, over the loops left.
+    loops = kiln::outermostParallelLoops(getOperation());
+    erased.clear();
+    for (scf::ParallelOp loop : loops) {
+      if (erased.contains(loop))
+        continue;
+      for (scf::ParallelOp current = loop; current;) {
+        scf::ParallelOp next = current;
+        for (Operation *op = current->getNextNode(); op; op = op->getNextNode())
+          if (auto l = dyn_cast<scf::ParallelOp>(op)) {
+            next = l;
+            break;
+          }
+        Operation *gone = current;
+        current = mergeWithNext(current);
+        if (current) {
+          erased.insert(gone);
+          erased.insert(next);
+        }
       }
     }
   }

@@ -215,14 +215,18 @@ def KilnGPUFoldTransposes : Pass<"kiln-gpu-fold-transposes", "mlir::func::FuncOp
 }
 
 def KilnGPUFuseLoops : Pass<"kiln-gpu-fuse-loops", "mlir::func::FuncOp"> {
-  let summary = "Neighbouring parallel loops over the same space as one kernel";
+  let summary = "Neighbouring parallel loops as one kernel: over the same space, or side by side";
   let description = [{
     Two `scf.parallel` loops with the same bounds, separated only by pure
     ops (or ops touching no memory the first touches, which move above it),
     become one when every element one writes and the other touches is named
     in both by the loops' induction variables, each once: each iteration
     then sees what it saw before. Bodies may hold loads, stores, `scf.for`,
-    `scf.if` and pure ops; aliasing is `kiln::Place`'s.
+    `scf.if` and pure ops; aliasing is `kiln::Place`'s. Then two such loops
+    over different spaces (from 0 by 1 to constants) that share no memory
+    either writes run side by side: one 1-D loop over N1 + N2 iterations,
+    an `scf.if` choosing the first's body (indices recovered from the
+    linear one) or the second's.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }

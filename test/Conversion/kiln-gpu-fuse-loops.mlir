@@ -652,3 +652,81 @@ func.func @launch_writes_it(%g: memref<32x8xf32>, %a: memref<16xf32>, %tmp: memr
   }
   return
 }
+
+// -----
+
+// Over different spaces, sharing no written memory (two parameters'
+// optimizer updates, each its own slice of the arenas, both reading one
+// scalar): one loop over 32 + 6 iterations, the first 32 the 4x8 loop's
+// (i = l / 8, j = l % 8), the rest the other's (l - 32).
+// CHECK-LABEL: func.func @side_by_side
+// CHECK: %[[C38:.*]] = arith.constant 38 : index
+// CHECK: scf.parallel (%[[L:.*]]) = (%{{.*}}) to (%[[C38]])
+// CHECK-NEXT: %[[C32:.*]] = arith.constant 32 : index
+// CHECK-NEXT: %[[FIRST:.*]] = arith.cmpi ult, %[[L]], %[[C32]]
+// CHECK-NEXT: scf.if %[[FIRST]] {
+// CHECK: %[[J:.*]] = arith.remui %[[L]], %[[C8:.*]] : index
+// CHECK: %[[I:.*]] = arith.divui %[[L]], %[[C8]] : index
+// CHECK: memref.load %{{.*}}[%[[I]], %[[J]]] : memref<4x8xf32>
+// CHECK: memref.store {{.*}}[%[[I]], %[[J]]] : memref<4x8xf32, strided<[8, 1]>>
+// CHECK: } else {
+// CHECK: %[[K:.*]] = arith.subi %[[L]], %[[C32]] : index
+// CHECK: memref.load %{{.*}}[%[[K]]] : memref<6xf32>
+// CHECK: memref.store {{.*}}[%[[K]]] : memref<6xf32, strided<[1], offset: 32>>
+// CHECK-NOT: scf.parallel
+// CHECK: return
+func.func @side_by_side(%params: memref<38xf32>, %grads: memref<512xi8>, %lr: memref<f32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c6 = arith.constant 6 : index
+  %c8 = arith.constant 8 : index
+  %c256 = arith.constant 256 : index
+  %w2 = memref.reinterpret_cast %params to offset: [0], sizes: [4, 8], strides: [8, 1] : memref<38xf32> to memref<4x8xf32, strided<[8, 1]>>
+  %b = memref.reinterpret_cast %params to offset: [32], sizes: [6], strides: [1] : memref<38xf32> to memref<6xf32, strided<[1], offset: 32>>
+  %gw = memref.view %grads[%c0][] : memref<512xi8> to memref<4x8xf32>
+  %gb = memref.view %grads[%c256][] : memref<512xi8> to memref<6xf32>
+  %r = memref.load %lr[] : memref<f32>
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c4, %c8) step (%c1, %c1) {
+    %g = memref.load %gw[%i, %j] : memref<4x8xf32>
+    %p = memref.load %w2[%i, %j] : memref<4x8xf32, strided<[8, 1]>>
+    %s = arith.mulf %g, %r : f32
+    %n = arith.subf %p, %s : f32
+    memref.store %n, %w2[%i, %j] : memref<4x8xf32, strided<[8, 1]>>
+    scf.reduce
+  }
+  scf.parallel (%k) = (%c0) to (%c6) step (%c1) {
+    %g = memref.load %gb[%k] : memref<6xf32>
+    %p = memref.load %b[%k] : memref<6xf32, strided<[1], offset: 32>>
+    %s = arith.mulf %g, %r : f32
+    %n = arith.subf %p, %s : f32
+    memref.store %n, %b[%k] : memref<6xf32, strided<[1], offset: 32>>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// Over different spaces, the second reading what the first writes: apart
+// (side by side, its iterations could run before the writes they read).
+// CHECK-LABEL: func.func @reads_the_other
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+func.func @reads_the_other(%x: memref<4x8xf32>, %y: memref<4x8xf32>, %z: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c4, %c8) step (%c1, %c1) {
+    %v = memref.load %x[%i, %j] : memref<4x8xf32>
+    memref.store %v, %y[%i, %j] : memref<4x8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    %v = memref.load %y[%i, %c0] : memref<4x8xf32>
+    memref.store %v, %z[%i] : memref<4xf32>
+    scf.reduce
+  }
+  return
+}
