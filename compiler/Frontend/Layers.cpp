@@ -267,7 +267,10 @@ bool flattenCheck(LayerChecker &c, Expr &e) {
 }
 
 Value flattenBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs) {
-  return b.builder().create<ReshapeOp>(l, b.typeOf(e), xs[0]);
+  Type type = b.typeOf(e);
+  if (xs[0].getType() == type) // [batch, n] already: nothing to merge
+    return xs[0];
+  return b.builder().create<ReshapeOp>(l, type, xs[0]);
 }
 
 // --- batch_norm(x, momentum = 0.1, eps = 1e-5): PyTorch's BatchNorm1d/2d ----
