@@ -344,10 +344,10 @@ private:
               refs.push_back(arg.getArgNumber() - carried);
               continue;
             }
-            auto *at = llvm::find(stacked, v);
-            if (at == stacked.end())
+            int64_t index = llvm::find(stacked, v) - stacked.begin();
+            if (index == int64_t(stacked.size()))
               stacked.push_back(v);
-            refs.push_back(-1 - int64_t(llvm::find(stacked, v) - stacked.begin()));
+            refs.push_back(-1 - index);
           }
           termOperands.push_back(refs);
         }
