@@ -30,6 +30,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/SetVector.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -234,24 +235,26 @@ void cloneDelinearized(OpBuilder &b, Location loc, scf::ParallelOp loop, ArrayRe
     b.clone(op, map);
 }
 
-/// Runs `first` and the next scf.parallel of its block (only plain ops in
-/// between, or ops the second may move up over) as one 1-D loop when
-/// neither writes memory the other touches; returns it, or null.
-scf::ParallelOp mergeWithNext(scf::ParallelOp first) {
+/// The next scf.parallel after `op` in its block, or null.
+scf::ParallelOp nextLoop(Operation *op) {
+  for (op = op->getNextNode(); op; op = op->getNextNode())
+    if (auto loop = dyn_cast<scf::ParallelOp>(op))
+      return loop;
+  return {};
+}
+
+/// Runs `first` and `second`, the next scf.parallel of its block (only
+/// plain ops in between, or ops the second may move up over), as one 1-D
+/// loop when neither writes memory the other touches; returns it, or null.
+scf::ParallelOp mergeSideBySide(scf::ParallelOp first, scf::ParallelOp second) {
   auto firstAccesses = accessesOf(first);
   auto firstExtents = normalizedExtents(first);
   if (!firstAccesses || !firstExtents)
     return {};
-  scf::ParallelOp second;
   SmallVector<Operation *> between; // not plain
-  for (Operation *op = first->getNextNode(); op && !second; op = op->getNextNode()) {
-    if (auto loop = dyn_cast<scf::ParallelOp>(op))
-      second = loop;
-    else if (!isPlain(op))
+  for (Operation *op = first->getNextNode(); op != second; op = op->getNextNode())
+    if (!isPlain(op))
       between.push_back(op);
-  }
-  if (!second)
-    return {};
   auto secondAccesses = accessesOf(second);
   auto secondExtents = normalizedExtents(second);
   if (!secondAccesses || !secondExtents)
@@ -268,11 +271,7 @@ scf::ParallelOp mergeWithNext(scf::ParallelOp first) {
 
   Location loc = first.getLoc();
   OpBuilder b(first);
-  int64_t n1 = 1, n2 = 1;
-  for (int64_t e : *firstExtents)
-    n1 *= e;
-  for (int64_t e : *secondExtents)
-    n2 *= e;
+  int64_t n1 = computeProduct(*firstExtents), n2 = computeProduct(*secondExtents);
   Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
   Value one = b.create<arith::ConstantIndexOp>(loc, 1);
   Value total = b.create<arith::ConstantIndexOp>(loc, n1 + n2);
@@ -314,15 +313,9 @@ struct KilnGPUFuseLoopsPass : kiln::impl::KilnGPUFuseLoopsBase<KilnGPUFuseLoopsP
     for (scf::ParallelOp loop : loops) {
       if (erased.contains(loop))
         continue;
-      for (scf::ParallelOp current = loop; current;) {
-        scf::ParallelOp next = current;
-        for (Operation *op = current->getNextNode(); op; op = op->getNextNode())
-          if (auto l = dyn_cast<scf::ParallelOp>(op)) {
-            next = l;
-            break;
-          }
+      for (scf::ParallelOp current = loop, next; current && (next = nextLoop(current));) {
         Operation *gone = current;
-        current = mergeWithNext(current);
+        current = mergeSideBySide(current, next);
         if (current) {
           erased.insert(gone);
           erased.insert(next);

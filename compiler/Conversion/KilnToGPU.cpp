@@ -86,11 +86,11 @@ struct KilnGPUFuseIntoReductionsPass
           llvm::any_of(producer->getUsers(), [&](Operation *u) { return u != op; }) ||
           !linalg::areElementwiseOpsFusable(in))
         continue;
-      llvm::SmallPtrSet<void *, 4> newReads;
+      llvm::SmallDenseSet<Value, 4> newReads;
       for (OpOperand *pin : producer.getDpsInputOperands())
         if (producer.getMatchingIndexingMap(pin).isPermutation() &&
-            llvm::none_of(op->getOperands(), [&](Value v) { return v == pin->get(); }))
-          newReads.insert(pin->get().getAsOpaquePointer());
+            !llvm::is_contained(op->getOperands(), pin->get()))
+          newReads.insert(pin->get());
       if (newReads.size() <= 1)
         return in;
     }

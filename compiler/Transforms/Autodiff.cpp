@@ -132,6 +132,14 @@ private:
     return v;
   }
 
+  /// `t` with a leading dimension of `length` steps.
+  static RankedTensorType stackedType(int64_t length, Type t) {
+    auto r = cast<RankedTensorType>(t);
+    SmallVector<int64_t> shape{length};
+    shape.append(r.getShape().begin(), r.getShape().end());
+    return RankedTensorType::get(shape, r.getElementType());
+  }
+
   /// Replaces `scan` by one that also stacks, per step, the carried values
   /// the step starts from and its products' results.
   ScanOp stackCarries(ScanOp scan) {
@@ -142,16 +150,10 @@ private:
         if (Value v = savedValue(product); !llvm::is_contained(save.products, v))
           save.products.push_back(v);
     SmallVector<Type> types(scan.getStacked().getTypes());
-    auto stack = [&](Type type) {
-      auto t = cast<RankedTensorType>(type);
-      SmallVector<int64_t> shape{int64_t(scan.getLength())};
-      shape.append(t.getShape().begin(), t.getShape().end());
-      types.push_back(RankedTensorType::get(shape, t.getElementType()));
-    };
     for (Value init : scan.getInits())
-      stack(init.getType());
+      types.push_back(stackedType(scan.getLength(), init.getType()));
     for (Value product : save.products)
-      stack(product.getType());
+      types.push_back(stackedType(scan.getLength(), product.getType()));
     auto saving = b.create<ScanOp>(scan.getLoc(), scan.getFinals().getTypes(), types,
                                    scan.getLength(), scan.getInits(), scan.getSequences(),
                                    scan.getCaptures(), scan.getReverse());
@@ -166,22 +168,17 @@ private:
     return saving;
   }
 
-  /// `t` with a leading dimension of `length` steps.
-  static RankedTensorType stackedType(int64_t length, Type t) {
-    auto r = cast<RankedTensorType>(t);
-    SmallVector<int64_t> shape{length};
-    shape.append(r.getShape().begin(), r.getShape().end());
-    return RankedTensorType::get(shape, r.getElementType());
-  }
-
   /// A term of a capture's per-step gradient that sums over steps after the
   /// reverse scan: a product contracting rows (a weight's gradient, h_t^T
   /// dz_t) or a sum over dims (a bias's). Its operands are per-step values
-  /// the reverse scan stacks (or sequences it already reads).
+  /// the reverse scan stacks (or sequences it already reads): `refs` says
+  /// where each is once the scan is built, a sequence's index (>= 0) or -1
+  /// minus its index among the stacked.
   struct HoistedTerm {
     Type type;
     std::optional<SmallVector<int64_t>> sumDims; // none: a product
     SmallVector<Value, 2> operands;
+    SmallVector<int64_t, 2> refs = {};
   };
 
   /// Splits `g`, the gradient a step contributes to a capture, into terms
@@ -327,30 +324,24 @@ private:
       next.push_back(gradOr0(c));
     for (unsigned i : variedSeqs)
       stacked.push_back(gradOr0(slices[i]));
-    // Each hoisted term's operands: a sequence the reverse scan reads (>= 0)
-    // or a value it stacks (-1 - its index among the stacked).
     SmallVector<std::pair<unsigned, SmallVector<HoistedTerm>>> hoisted;
-    SmallVector<SmallVector<int64_t, 2>> termOperands;
     SmallVector<unsigned> keptCaps; // indices into variedCaps
     for (auto [n, j] : llvm::enumerate(variedCaps)) {
       Value g = adjoint.lookup(caps[j]);
       SmallVector<HoistedTerm> terms;
       if (g && hoistableTerms(g, caps, terms)) {
-        for (HoistedTerm &term : terms) {
-          SmallVector<int64_t, 2> refs;
+        for (HoistedTerm &term : terms)
           for (Value v : term.operands) {
             auto arg = dyn_cast<BlockArgument>(v);
             if (arg && llvm::is_contained(seqArgs, arg)) {
-              refs.push_back(arg.getArgNumber() - carried);
+              term.refs.push_back(arg.getArgNumber() - carried);
               continue;
             }
             int64_t index = llvm::find(stacked, v) - stacked.begin();
             if (index == int64_t(stacked.size()))
               stacked.push_back(v);
-            refs.push_back(-1 - index);
+            term.refs.push_back(-1 - index);
           }
-          termOperands.push_back(refs);
-        }
         hoisted.push_back({j, std::move(terms)});
         continue;
       }
@@ -399,12 +390,11 @@ private:
     unsigned firstCap = nc + scan.getSequences().size();
     for (auto [m, n] : llvm::enumerate(keptCaps))
       operandGrads[firstCap + variedCaps[n]] = rev.getFinals()[nc + m];
-    unsigned t = 0;
     for (auto &[j, terms] : hoisted) {
       Value total;
       for (HoistedTerm &term : terms) {
         SmallVector<Value, 2> operands;
-        for (int64_t ref : termOperands[t++])
+        for (int64_t ref : term.refs)
           operands.push_back(ref >= 0 ? sequences[ref] : rev.getStacked()[-1 - ref]);
         Value sum = sumOverSteps(b, loc, term, operands);
         total = total ? b.create<AddOp>(loc, total, sum).getResult() : sum;
