@@ -362,8 +362,12 @@ static void score_row(void *ctx, int64_t row, const float *o) {
       if (o[c] > o[best])
         best = c;
     sc->correct += best == sc->d->yi[row];
-  } else if (!strcmp(sc->m->task, "binary")) {
-    sc->correct += (o[0] > 0) == (sc->d->yf[row] > 0.5f);
+  } else if (!strcmp(sc->m->task, "binary")) { /* each of the row's outputs a decision */
+    const float *y = sc->d->yf + row * sc->d->label_numel;
+    int64_t right = 0;
+    for (int64_t k = 0; k < on; ++k)
+      right += (o[k] > 0) == (y[k] > 0.5f);
+    sc->correct += right / (double)on;
   } else {
     for (int64_t k = 0; k < on; ++k) {
       double e = o[k] - sc->d->yf[row * sc->d->label_numel + k];
@@ -372,7 +376,8 @@ static void score_row(void *ctx, int64_t row, const float *o) {
   }
 }
 
-/* Test metric: accuracy for classifiers, mean squared error for regression. */
+/* Test metric: accuracy for classifiers (for binary models with several
+ * outputs, the fraction of outputs right), mean squared error for regression. */
 static int evaluate(kiln_state *s, const kiln_dataset *d, double *metric) {
   score sc = {s->model, d, 0, 0};
   if (for_each_output(s, d, d->n, score_row, &sc))
@@ -512,8 +517,9 @@ static int train(kiln_state *s, const options *o, data *d, const char *checkpoin
   return rc;
 }
 
-/* One line per row: the class and its probability for classifiers, the
- * probability of class 1 for binary models, the values for regression; with
+/* One line per row: the class and its probability for classifiers, each
+ * output's class and probability of class 1 for binary models, the values
+ * for regression; with
  * the true label when the rows have one. */
 static void print_prediction(const kiln_model *m, int64_t row, const float *o, const kiln_dataset *d,
                              int labelled) {
@@ -529,11 +535,13 @@ static void print_prediction(const kiln_model *m, int64_t row, const float *o, c
     printf(" class %lld (p=%.4f)", (long long)best, 1.0 / sum);
     if (labelled)
       printf(" label %d", d->yi[row]);
-  } else if (!strcmp(m->task, "binary")) {
-    double p = 1.0 / (1.0 + exp(-(double)o[0]));
-    printf(" class %d (p=%.4f)", p > 0.5, p);
-    if (labelled)
-      printf(" label %g", d->yf[row]);
+  } else if (!strcmp(m->task, "binary")) { /* a class and its probability per output */
+    for (int64_t k = 0; k < m->output_numel; ++k) {
+      double p = 1.0 / (1.0 + exp(-(double)o[k]));
+      printf(" class %d (p=%.4f)", p > 0.5, p);
+    }
+    for (int64_t k = 0; labelled && k < d->label_numel; ++k)
+      printf(k ? " %g" : " label %g", d->yf[row * d->label_numel + k]);
   } else {
     for (int64_t k = 0; k < m->output_numel; ++k)
       printf(" %.6g", o[k]);
