@@ -9,7 +9,8 @@ pooling, batch_norm, dropout, embedding, rnn/lstm/gru, concat, add, mul,
 the activations; odd sizes, strides, paddings and batches; any loss and
 optimizer, clipping sometimes), with a data set of made-up rows (values
 k/64, exact in f32) written as CSV. Kiln compiles it, saves its initial
-weights and trains N steps logging every loss; PyTorch builds the same
+weights and trains one or two epochs of N steps (a learning-rate schedule
+sometimes) logging every loss; PyTorch builds the same
 network from torch.nn.functional and torch.nn's recurrent layers, loads
 those weights and replays the same batches (bench/kilnref.py's order) with
 torch.optim: every step's loss must agree within 1e-4 relative, or where
@@ -41,7 +42,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import kilnref  # noqa: E402
-from torch_models import KilnDropout, make_optimizer  # noqa: E402
+from torch_models import KilnDropout, make_optimizer, make_schedule  # noqa: E402
 
 F = torch.nn.functional
 TOLERANCE = 1e-4
@@ -228,6 +229,9 @@ class Model:
         if r.random() < 0.3:
             opt["clip_norm"] = r.choice([0.05, 1.0])
         self.opt = opt
+        self.epochs = r.choice([1, 1, 2])  # each of `steps` batches of its own shuffle
+        self.schedule = r.choice([None, None, dict(kind="step", every=1, gamma=0.5),
+                                  dict(kind="cosine", epochs=self.epochs, min_lr=lr / 10)])
 
     # --- the .kiln text and the data ----------------------------------------
     def text(self, csv, labels):
@@ -244,7 +248,13 @@ class Model:
         out.append(f"  loss = {self.loss}({self.out}, {self.target})")
         opt = ", ".join(f"{k} = {str(v).lower()}" for k, v in self.opt.items() if k != "kind")
         out.append(f"  optimizer = {self.opt['kind']}({opt})")
-        out.append(f"  train {{ batch = {self.batch}, epochs = 1, seed = {self.seed % 1000} }}")
+        schedule = ""
+        if self.schedule and self.schedule["kind"] == "step":
+            schedule = f", schedule = step(every = 1, gamma = {self.schedule['gamma']})"
+        elif self.schedule:
+            schedule = f", schedule = cosine(min_lr = {self.schedule['min_lr']:.9g})"
+        out.append(f"  train {{ batch = {self.batch}, epochs = {self.epochs}, "
+                   f"seed = {self.seed % 1000}{schedule} }}")
         source = (f'csv(features = "{csv}", labels = "{labels}")' if labels
                   else f'csv("{csv}", label_column = -1)')
         out.append(f"  data {{\n    train = {source}\n    test = {source}\n  }}\n}}")
@@ -377,12 +387,17 @@ class Torch:
         return "test_mse", float(np.mean((out - y) ** 2)), 0.0
 
     def train(self, xs, y, steps, shuffle=None):
-        """Every step's loss; `shuffle` (a numpy Generator) reorders each
-        batch's rows: the same sums, added in another order."""
+        """Every step's loss, `steps` batches an epoch; `shuffle` (a numpy
+        Generator) reorders each batch's rows: the same sums, added in
+        another order."""
         opt = make_optimizer(self.params, self.m.opt)
-        order = kilnref.epoch_order(len(y), self.m.seed % 1000, 1)
+        schedule = make_schedule(opt, self.m.schedule)
         losses = []
-        for i in range(steps):
+        for epoch, i in ((e, i) for e in range(1, self.m.epochs + 1) for i in range(steps)):
+            if i == 0:
+                order = kilnref.epoch_order(len(y), self.m.seed % 1000, epoch)
+                if epoch > 1 and schedule:
+                    schedule.step()
             b = order[i * self.m.batch:(i + 1) * self.m.batch]
             b = torch.tensor(shuffle.permutation(b) if shuffle else b)
             opt.zero_grad()
@@ -398,7 +413,7 @@ class Torch:
 
 
 # --- one seed ------------------------------------------------------------------
-def kiln_train(exe, work, steps, env=None):
+def kiln_train(exe, work, steps, epochs, env=None):
     """The loss of every step, the trained weights' checkpoint and eval's
     (metric name, value) for them."""
     name = os.path.basename(exe)
@@ -410,7 +425,7 @@ def kiln_train(exe, work, steps, env=None):
             raise Failure(f"{name} {flags[0]} exited {r.returncode}: {r.stderr.strip()[-400:]}")
         return r
 
-    r = run("train", "--resume", os.path.join(work, "init.st"), "--epochs", "1", "--steps-per-epoch",
+    r = run("train", "--resume", os.path.join(work, "init.st"), "--epochs", str(epochs), "--steps-per-epoch",
             str(steps), "--metrics", metrics, "--log-every", "1", "--checkpoint", ckpt)
     losses = [json.loads(l)["loss"] for l in open(metrics) if '"step"' in l]
     if r.returncode:  # a diverging loss stops training: that step's loss is NaN here
@@ -473,7 +488,7 @@ def check(seed, args):
                        capture_output=True, text=True, timeout=600)
     if r.returncode:
         raise Failure(f"saving the initial weights: {r.stderr.strip()[-400:]}")
-    ours, trained, our_metric = kiln_train(exe, work, args.steps)
+    ours, trained, our_metric = kiln_train(exe, work, args.steps, m.epochs)
     init = kilnref.load_safetensors(os.path.join(work, "init.st"))[0]
     theirs = Torch(m, init).train(xs, y, args.steps)
     exact, spread = [], []
@@ -523,7 +538,7 @@ def check(seed, args):
         gpu = os.path.join(work, "gpu")
         compile_model(args.kilnc, source, gpu, "--target=cuda", "--gpu-emulate")
         env = dict(os.environ, KILN_CUDA_DRIVER=args.fake_cuda)
-        on_gpu, gpu_trained, gpu_metric = kiln_train(gpu, work, args.steps, env)
+        on_gpu, gpu_trained, gpu_metric = kiln_train(gpu, work, args.steps, m.epochs, env)
         if differs(on_gpu, ours, TOLERANCE) and not accurate(on_gpu):
             raise Failure(f"the CUDA build's losses differ from the CPU build's:\n  cpu {ours}\n"
                           f"  gpu {on_gpu}\n  torch {theirs}\n  float64 {exact}")
