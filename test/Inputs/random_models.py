@@ -8,7 +8,7 @@ For each seed, a model is drawn from the language's layers (dense, conv2d,
 pooling, batch_norm, dropout, embedding, rnn/lstm/gru, concat, add, mul,
 the activations; odd sizes, strides, paddings and batches; any loss and
 optimizer, clipping sometimes), with a data set of made-up rows (values
-k/64, exact in f32) written as CSV. Kiln compiles it, saves its initial
+k/64, exact in f32) written as CSV (scaled or standardised sometimes). Kiln compiles it, saves its initial
 weights and trains one or two epochs of N steps (a learning-rate schedule
 sometimes) logging every loss; PyTorch builds the same
 network from torch.nn.functional and torch.nn's recurrent layers, loads
@@ -229,6 +229,9 @@ class Model:
         if r.random() < 0.3:
             opt["clip_norm"] = r.choice([0.05, 1.0])
         self.opt = opt
+        self.prep = {k: v for k, v in (("scale", r.choice([None, None, 0.5, 0.125])),
+                                       ("standardize", r.random() < 0.3))
+                     if v and any(not vocab for _, _, vocab in self.inputs)}
         self.epochs = r.choice([1, 1, 2])  # each of `steps` batches of its own shuffle
         self.schedule = r.choice([None, None, dict(kind="step", every=1, gamma=0.5),
                                   dict(kind="cosine", epochs=self.epochs, min_lr=lr / 10)])
@@ -257,7 +260,8 @@ class Model:
                    f"seed = {self.seed % 1000}{schedule} }}")
         source = (f'csv(features = "{csv}", labels = "{labels}")' if labels
                   else f'csv("{csv}", label_column = -1)')
-        out.append(f"  data {{\n    train = {source}\n    test = {source}\n  }}\n}}")
+        prep = "".join(f"\n    {k} = {str(v).lower()}" for k, v in self.prep.items())
+        out.append(f"  data {{\n    train = {source}\n    test = {source}{prep}\n  }}\n}}")
         return "\n".join(out) + "\n"
 
     @staticmethod
@@ -467,8 +471,15 @@ def check(seed, args):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     rows = m.batch * args.steps + m.r.randint(0, m.batch - 1)
-    xs, y = m.data(rows)
-    features = np.concatenate([x.reshape(rows, -1) for x in xs], 1)
+    raw, y = m.data(rows)
+    features = np.concatenate([x.reshape(rows, -1) for x in raw], 1)
+    # What the model reads: `scale` and `standardize` applied (kilnref:
+    # runtime/src/preprocess.c's arithmetic), ids as they are.
+    ends = np.cumsum([0] + [x[0].size for x in raw])
+    ids = [c for (_, _, vocab), a, b in zip(m.inputs, ends, ends[1:]) if vocab for c in range(a, b)]
+    model_rows = kilnref.preprocess(features, features[:1], m.prep.get("scale", 1.0),
+                                    m.prep.get("standardize", False), ids)[0]
+    xs = [model_rows[:, a:b].reshape(x.shape) for x, a, b in zip(raw, ends, ends[1:])]
     csv, labels = os.path.join(work, "train.csv"), None
     fmt = lambda a: ",".join(f"{v:.9g}" for v in a)  # exact: k/64
     with open(csv, "w") as f:
