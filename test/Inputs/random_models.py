@@ -189,19 +189,36 @@ class Model:
         return self.flat(x)
 
     def activation4(self, x):
-        op = self.r.choice(["relu", "sigmoid", "tanh", None])
+        """On images or sequences: softmaxes over the last dimension, dropout."""
+        op = self.r.choice(["relu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout",
+                            None, None, None])
+        if op == "dropout":
+            return self.bind(op, [x], self.shape[x], p=self.r.choice([0.2, 0.5]))
         return self.bind(op, [x], self.shape[x]) if op else x
+
+    def recurrent(self, x, sequences):
+        r = self.r
+        hidden = self.size(1, 9, 48)
+        steps = self.shape[x][0]
+        return self.bind(r.choice(["rnn", "lstm", "gru"]), [x],
+                         (steps, hidden) if sequences else (hidden,), hidden=hidden,
+                         sequences=sequences)
 
     def sequence(self, x):
         r = self.r
         layers = r.randint(1, 2)
         for i in range(layers):
-            steps = self.shape[x][0]
-            cell = r.choice(["rnn", "lstm", "gru"])
-            hidden = self.size(1, 9, 48)
             seqs = i + 1 < layers or r.random() < 0.3
-            x = self.bind(cell, [x], (steps, hidden) if seqs else (hidden,), hidden=hidden,
-                          sequences=seqs)
+            source, x = x, self.recurrent(x, seqs)
+            if seqs and r.random() < 0.3:  # a second layer over the same input, joined
+                y = self.recurrent(source, True)
+                same = self.shape[x] == self.shape[y]
+                op = r.choice(["add", "mul", "concat"] if same else ["concat"])
+                shape = self.shape[x] if op != "concat" else (
+                    self.shape[x][0], self.shape[x][1] + self.shape[y][1])
+                x = self.bind(op, [x, y], shape)
+            if seqs:
+                x = self.activation4(x)
         return self.flat(x)
 
     def head(self, x):
