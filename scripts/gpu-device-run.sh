@@ -13,6 +13,8 @@
 #   3. an epoch of the small examples on both builds and on PyTorch-CUDA:
 #      test metrics, training samples/s and batch-1 latency (the GPU
 #      column: gpu_check.py's table);
+#   3b. with the bundle's random models (KILN_RANDOM_MODELS), each one's
+#      CUDA build against its CPU build: 4 steps, test metric, predictions;
 #   4. where the device time goes: KILN_CUDA_PROFILE's per-kernel table of
 #      a few dozen training steps and an evaluation of PROFILE_EXAMPLES;
 #   5. what CUDA graphs give: 200 steps of GRAPH_EXAMPLES with the step as
@@ -21,8 +23,8 @@
 #      prediction latency (`bench --rows 1`) of the weights trained, both
 #      ways.
 #   cd gpu-bundle && OUT=/some/dir ./gpu-device-run.sh
-# The device tool brings back at most 8 files of $OUT, so $OUT gets six:
-# env.txt, status.txt, steps.txt, final.txt, epoch.txt as each part ends
+# The device tool brings back at most 8 files of $OUT, so $OUT gets seven:
+# env.txt, status.txt, steps.txt, final.txt, epoch.txt, random.txt as each part ends
 # (a JSON line per example), and the rest (JSON summaries, parts 4 and 5's
 # files) in more.tar.gz at the end, also left in results/.
 # (STEPS_EXAMPLES, EPOCH_EXAMPLES: comma-separated subsets; TORCH_DEVICE:
@@ -70,6 +72,10 @@ fi
 part epoch "${EPOCH_TIMEOUT:-120}" "$py" gpu_check.py --steps 4 --epochs 1 --torch "${TORCH_DEVICE:-cuda}" --latency \
   --only "${EPOCH_EXAMPLES:-fashion_mlp,lenet,digits_mlp,house_prices,softmax_classifier}" \
   --json "$more/epoch.json" > "$out/epoch.txt" 2>&1
+if [ -d random ]; then
+  part random "${RANDOM_TIMEOUT:-45}" bash -c "cd random && $py gpu_check.py --steps 4 --json ../$more/random.json" \
+    > "$out/random.txt" 2>&1
+fi
 for name in $(echo "${PROFILE_EXAMPLES:-fashion_mlp,resnet_small,lstm_rows}" | tr , ' '); do
   KILN_CUDA_PROFILE="$more/profile-$name.txt" part "profile $name" "${PROFILE_TIMEOUT:-20}" \
     "bin/$name.gpu" train --epochs 1 --steps-per-epoch 40 --checkpoint "runs/$name.profile.safetensors" \
@@ -89,7 +95,7 @@ for name in $(echo "${GRAPH_EXAMPLES:-fashion_mlp,lstm_rows,resnet_small}" | tr 
 done
 tar czf "$out/more.tar.gz" "$more"
 cat "$out/status.txt"
-tail -n 12 "$out/steps.txt" "$out"/final.txt "$out/epoch.txt"
+tail -n 12 "$out/steps.txt" "$out"/final.txt "$out/epoch.txt" "$out"/random.txt
 head -n 12 "$more"/profile-*.txt
 grep -H "^epoch 1:" "$more"/graphs-*.txt
 grep -H median_us "$more"/latency-*.txt

@@ -2,7 +2,7 @@
 build, on architectures nobody wrote by hand.
 
   random_models.py KILNC WORK [--seeds A-B] [--seconds S] [--steps N]
-                   [--fake-cuda LIB] [--keep]
+                   [--fake-cuda LIB] [--keep] [--write]
 
 For each seed, a model is drawn from the language's layers (dense, conv2d,
 pooling, batch_norm, dropout, embedding, rnn/lstm/gru, concat, add, mul,
@@ -23,7 +23,9 @@ accurate, judged as above).
 A compile that fails, a crash, a loss that differs: the seed's model and
 data are kept under WORK/seed-N and the run exits 1. --seconds runs fresh
 random seeds until the time is up (CI's fuzz stage); a failing seed is
-printed and reproduces with --seeds N-N.
+printed and reproduces with --seeds N-N. --write only writes the models
+and their data into WORK, for scripts/gpu-bundle.sh (KILN_RANDOM_MODELS)
+to take to a GPU.
 """
 import argparse
 import json
@@ -482,12 +484,11 @@ def differs(a, b, tol):
         for x, y in zip(a, b) if math.isfinite(x) or math.isfinite(y))
 
 
-def check(seed, args):
-    m = Model(seed)
-    work = os.path.join(args.work, f"seed-{seed}")
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    rows = m.batch * args.steps + m.r.randint(0, m.batch - 1)
+def write(m, steps, work, name):
+    """The model's source work/NAME.kiln and its data beside it (NAME-train.csv,
+    NAME-labels.txt), rows for `steps` batches and part of one; returns the
+    source's path and the rows as the model reads them (inputs, labels)."""
+    rows = m.batch * steps + m.r.randint(0, m.batch - 1)
     raw, y = m.data(rows)
     features = np.concatenate([x.reshape(rows, -1) for x in raw], 1)
     # What the model reads: `scale` and `standardize` applied (kilnref:
@@ -497,19 +498,28 @@ def check(seed, args):
     model_rows = kilnref.preprocess(features, features[:1], m.prep.get("scale", 1.0),
                                     m.prep.get("standardize", False), ids)[0]
     xs = [model_rows[:, a:b].reshape(x.shape) for x, a, b in zip(raw, ends, ends[1:])]
-    csv, labels = os.path.join(work, "train.csv"), None
+    csv, labels = os.path.join(work, name + "-train.csv"), None
     fmt = lambda a: ",".join(f"{v:.9g}" for v in a)  # exact: k/64
     with open(csv, "w") as f:
         for i in range(rows):
             tail = [str(int(y[i]))] if y.ndim == 1 else []
             f.write(",".join([fmt(features[i])] + tail) + "\n")
     if y.ndim == 2:
-        labels = os.path.join(work, "labels.txt")
+        labels = os.path.join(work, name + "-labels.txt")
         with open(labels, "w") as f:
             f.writelines(fmt(row) + "\n" for row in y)
-    source = os.path.join(work, "model.kiln")
+    source = os.path.join(work, name + ".kiln")
     with open(source, "w") as f:
         f.write(m.text(csv, labels))
+    return source, xs, y
+
+
+def check(seed, args):
+    m = Model(seed)
+    work = os.path.join(args.work, f"seed-{seed}")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    source, xs, y = write(m, args.steps, work, "model")
     exe = os.path.join(work, "cpu")
     compile_model(args.kilnc, source, exe)
     r = subprocess.run([exe, "train", "--epochs", "0", "--checkpoint", os.path.join(work, "init.st")],
@@ -585,9 +595,17 @@ def main():
     p.add_argument("--steps", type=int, default=4)
     p.add_argument("--fake-cuda", help="the stand-in CUDA driver: check the CUDA build too")
     p.add_argument("--keep", action="store_true", help="keep every seed's files")
+    p.add_argument("--write", action="store_true",
+                   help="only write the seeds' models and data to WORK (rmSEED.kiln, "
+                        "rmSEED-train.csv...), for scripts/gpu-bundle.sh")
     args = p.parse_args()
     torch.set_num_threads(1)
     os.makedirs(args.work, exist_ok=True)
+    if args.write:
+        a, b = map(int, args.seeds.split("-"))
+        for seed in range(a, b + 1):
+            write(Model(seed), args.steps, os.path.abspath(args.work), f"rm{seed}")
+        return
     if args.seconds:
         end = time.monotonic() + args.seconds
         seeds = iter(lambda: random.randrange(1, 10**9), None)
