@@ -8,17 +8,19 @@ For each seed, a model is drawn from the language's layers (dense, conv2d,
 pooling, batch_norm, dropout, embedding, rnn/lstm/gru, concat, add, mul,
 the activations; odd sizes, strides, paddings and batches; any loss and
 optimizer, clipping sometimes), with a data set of made-up rows (values
-k/64, exact in f32) written as CSV (scaled or standardised sometimes). Kiln compiles it, saves its initial
-weights and trains one or two epochs of N steps (a learning-rate schedule
-sometimes) logging every loss; PyTorch builds the same
-network from torch.nn.functional and torch.nn's recurrent layers, loads
-those weights and replays the same batches (bench/kilnref.py's order) with
-torch.optim: every step's loss must agree within 1e-4 relative, or where
-the training amplifies rounding, Kiln must be at most four times as far
-from PyTorch's float64 run as PyTorch float32 runs are (see `accurate`). With --fake-cuda, the model's CUDA build (kilnc --gpu-emulate:
-its NVVM kernels compiled for this CPU, run by the stand-in driver) trains
-the same steps and must agree with the CPU build within 1e-4 (or be as
-accurate, judged as above).
+k/64, exact in f32) written as CSV (scaled or standardised sometimes).
+Kiln compiles it, saves its initial weights and trains one or two epochs
+of N steps (a learning-rate schedule sometimes) logging every loss;
+PyTorch builds the same network from torch.nn.functional and torch.nn's
+recurrent layers, loads those weights and replays the same batches
+(bench/kilnref.py's order) with torch.optim: every step's loss must agree
+within 1e-4 relative, or where the training amplifies rounding, Kiln must
+be at most four times as far from PyTorch's float64 run as PyTorch float32
+runs are (see `accurate`). eval's test metric of Kiln's trained weights
+must be what PyTorch computes from them. With --fake-cuda, the model's
+CUDA build (kilnc --gpu-emulate: its NVVM kernels compiled for this CPU,
+run by the stand-in driver) trains the same steps and must agree with the
+CPU build within 1e-4 (or be as accurate, judged as above).
 
 A compile that fails, a crash, a loss that differs: the seed's model and
 data are kept under WORK/seed-N and the run exits 1. --seconds runs fresh
@@ -72,7 +74,6 @@ class Model:
         self.batch = self.r.choice([1, 2, 3, 4, 5, 8, 13] + self.big * [17, 32, 64])
         self.bindings = []  # (name, op, [operands], {settings})
         self.shape = {}  # value -> shape without batch
-        self.ints = set()  # i32 inputs
         self.inputs = []  # (name, shape, vocabulary or None)
         self.counter = 0
         self.build()
@@ -103,9 +104,9 @@ class Model:
         if family in ("ids", "mixed"):
             vocab = self.size(2, 11, 300)
             ids = self.input((self.size(1, 5, 12),), vocab)
-            e = self.bind("embedding", [ids], self.shape[ids] + (self.size(1, 7, 40),),
-                          vocabulary=vocab + r.randint(0, 3), width=None)
-            self.bindings[-1][3]["width"] = self.shape[e][-1]
+            width = self.size(1, 7, 40)
+            e = self.bind("embedding", [ids], self.shape[ids] + (width,),
+                          vocabulary=vocab + r.randint(0, 3), width=width)
             heads.append(self.sequence(e) if r.random() < 0.5 else self.flat(e))
         x = heads[0]
         for other in heads[1:]:  # several inputs: joined
@@ -119,8 +120,6 @@ class Model:
         name = f"in{len(self.inputs)}"
         self.inputs.append((name, shape, vocabulary))
         self.shape[name] = tuple(shape)
-        if vocabulary:
-            self.ints.add(name)
         return name
 
     def flat(self, x):
