@@ -362,17 +362,17 @@ static void score_row(void *ctx, int64_t row, const float *o) {
       if (o[c] > o[best])
         best = c;
     sc->correct += best == sc->d->yi[row];
-  } else if (!strcmp(sc->m->task, "binary")) { /* each of the row's outputs a decision */
+  } else { /* f32 labels: each output a decision (binary) or a value */
     const float *y = sc->d->yf + row * sc->d->label_numel;
+    int binary = !strcmp(sc->m->task, "binary");
     int64_t right = 0;
-    for (int64_t k = 0; k < on; ++k)
-      right += (o[k] > 0) == (y[k] > 0.5f);
-    sc->correct += right / (double)on;
-  } else {
     for (int64_t k = 0; k < on; ++k) {
-      double e = o[k] - sc->d->yf[row * sc->d->label_numel + k];
+      double e = o[k] - y[k];
+      right += (o[k] > 0) == (y[k] > 0.5f);
       sc->sq += e * e;
     }
+    if (binary)
+      sc->correct += right / (double)on;
   }
 }
 
@@ -519,8 +519,7 @@ static int train(kiln_state *s, const options *o, data *d, const char *checkpoin
 
 /* One line per row: the class and its probability for classifiers, each
  * output's class and probability of class 1 for binary models, the values
- * for regression; with
- * the true label when the rows have one. */
+ * for regression; with the true label when the rows have one. */
 static void print_prediction(const kiln_model *m, int64_t row, const float *o, const kiln_dataset *d,
                              int labelled) {
   printf("%lld:", (long long)row);
@@ -535,16 +534,15 @@ static void print_prediction(const kiln_model *m, int64_t row, const float *o, c
     printf(" class %lld (p=%.4f)", (long long)best, 1.0 / sum);
     if (labelled)
       printf(" label %d", d->yi[row]);
-  } else if (!strcmp(m->task, "binary")) { /* a class and its probability per output */
+  } else { /* f32 labels: a class and its probability per output (binary), or the values */
+    int binary = !strcmp(m->task, "binary");
     for (int64_t k = 0; k < m->output_numel; ++k) {
       double p = 1.0 / (1.0 + exp(-(double)o[k]));
-      printf(" class %d (p=%.4f)", p > 0.5, p);
+      if (binary)
+        printf(" class %d (p=%.4f)", p > 0.5, p);
+      else
+        printf(" %.6g", o[k]);
     }
-    for (int64_t k = 0; labelled && k < d->label_numel; ++k)
-      printf(k ? " %g" : " label %g", d->yf[row * d->label_numel + k]);
-  } else {
-    for (int64_t k = 0; k < m->output_numel; ++k)
-      printf(" %.6g", o[k]);
     for (int64_t k = 0; labelled && k < d->label_numel; ++k)
       printf(k ? " %g" : " label %g", d->yf[row * d->label_numel + k]);
   }

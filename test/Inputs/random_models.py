@@ -568,9 +568,9 @@ def check(seed, args):
     # eval's test metric of the trained weights (unless training diverged,
     # as PyTorch's did), against PyTorch's from them.
     metric_of = lambda ckpt: Torch(m, kilnref.load_safetensors(ckpt)[0]).metric(xs, y)
-    if our_metric and metric_differs(our_metric, metric_of(trained)):
+    if our_metric and metric_differs(our_metric, their_metric := metric_of(trained)):
         raise Failure(f"eval's metric of the trained weights is {our_metric}, PyTorch's "
-                      f"{metric_of(trained)[:2]}")
+                      f"{their_metric[:2]}")
     if args.fake_cuda:
         gpu = os.path.join(work, "gpu")
         compile_model(args.kilnc, source, gpu, "--target=cuda", "--gpu-emulate")
@@ -579,10 +579,9 @@ def check(seed, args):
         if differs(on_gpu, ours, TOLERANCE) and not accurate(on_gpu):
             raise Failure(f"the CUDA build's losses differ from the CPU build's:\n  cpu {ours}\n"
                           f"  gpu {on_gpu}\n  torch {theirs}\n  float64 {exact}")
-        if gpu_metric and metric_differs(gpu_metric, metric_of(gpu_trained)):
+        if gpu_metric and metric_differs(gpu_metric, their_metric := metric_of(gpu_trained)):
             raise Failure(f"the CUDA build's eval metric is {gpu_metric}, PyTorch's from its "
-                          f"weights {metric_of(gpu_trained)[:2]}")
-    return m
+                          f"weights {their_metric[:2]}")
 
 
 def main():
@@ -600,17 +599,16 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(1)
     os.makedirs(args.work, exist_ok=True)
+    first, last = map(int, args.seeds.split("-"))
     if args.write:
-        a, b = map(int, args.seeds.split("-"))
-        for seed in range(a, b + 1):
+        for seed in range(first, last + 1):
             write(Model(seed), args.steps, os.path.abspath(args.work), f"rm{seed}")
         return
     if args.seconds:
         end = time.monotonic() + args.seconds
         seeds = iter(lambda: random.randrange(1, 10**9), None)
     else:
-        a, b = map(int, args.seeds.split("-"))
-        seeds, end = iter(range(a, b + 1)), None
+        seeds, end = iter(range(first, last + 1)), None
     done, failed = 0, []
     for seed in seeds:
         if end and time.monotonic() > end:
