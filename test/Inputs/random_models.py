@@ -528,7 +528,7 @@ def check(seed, args):
     ours, trained, our_metric = kiln_train(exe, work, args.steps, m.epochs)
     init = kilnref.load_safetensors(os.path.join(work, "init.st"))[0]
     theirs = Torch(m, init).train(xs, y, args.steps)
-    exact, spread = [], []
+    exact, spread, parted = [], [], []
 
     def accurate(losses):
         """Some trainings amplify rounding: Adam's or RMSprop's first steps
@@ -544,23 +544,35 @@ def check(seed, args):
         far as the farthest, plus the tolerance: its sums are float32
         throughout, PyTorch's on a CPU partly in double or pairwise, so its
         rounding noise is a few times theirs (measured: gradients 1-5 times
-        as far from float64 as PyTorch's)."""
+        as far from float64 as PyTorch's). Where those float32 runs part
+        from one another by more than ten times the tolerance, rounding has
+        taken over (how far a run strays from there on is heavy-tailed: of
+        five runs, one may stray six times as far as the others), and from
+        that step on only the finiteness of the losses is compared."""
         if not exact:
             exact[:] = Torch(m, init, torch.float64).train(xs, y, args.steps)
             spread[:] = [abs(t - e) for t, e in zip(theirs, exact)]
+            low, high = list(theirs), list(theirs)
             dropout = any(op == "dropout" for _, op, _, _ in m.bindings)
             for k in range(4):
                 g = np.random.default_rng(k)
                 if k % 2 and not dropout:
                     run = Torch(m, init).train(xs, y, args.steps, shuffle=g)
                 else:
+                    # Tensors only: the checkpoint's scalars are counters
+                    # (the step, a dropout's mask counter) stored as floats.
                     moved = {n: (w * (1 + np.float32(2.0**-24) * g.choice([-1, 1], np.shape(w)))
-                                 ).astype(w.dtype) if w.dtype == np.float32 else w
+                                 ).astype(w.dtype) if w.dtype == np.float32 and np.ndim(w) else w
                              for n, w in init.items()}
                     run = Torch(m, moved).train(xs, y, args.steps)
                 spread[:] = [max(d, abs(t - e)) for d, t, e in zip(spread, run, exact)]
+                low[:] = map(min, low, run)
+                high[:] = map(max, high, run)
+            parted[:] = [next((i for i, (a, b, e) in enumerate(zip(low, high, exact))
+                               if not b - a <= 10 * TOLERANCE * max(abs(e), LOSS_FLOOR)), len(exact))]
         return all(abs(a - e) <= 4 * d + TOLERANCE * max(abs(e), LOSS_FLOOR)
-                   for a, d, e in zip(losses, spread, exact)) and not differs(losses, exact, math.inf)
+                   for a, d, e in list(zip(losses, spread, exact))[:parted[0]]
+                   ) and not differs(losses, exact, math.inf)
 
     if differs(ours, theirs, TOLERANCE) and not accurate(ours):
         raise Failure(f"losses differ from PyTorch's:\n  kiln    {ours}\n  torch   {theirs}\n"
@@ -620,7 +632,12 @@ def main():
                 shutil.rmtree(os.path.join(args.work, f"seed-{seed}"))
         except (Failure, subprocess.TimeoutExpired) as e:
             failed.append(seed)
-            print(f"seed {seed}: FAIL {e}\n  kept in {os.path.join(args.work, f'seed-{seed}')}")
+            report = f"seed {seed}: FAIL {e}\n  kept in {os.path.join(args.work, f'seed-{seed}')}"
+            # stdout goes to FileCheck in the tests, which shows little of
+            # it; stderr reaches the log, so a fresh seed's failure there
+            # can be reproduced with --seeds.
+            print(report)
+            print(report, file=sys.stderr)
         sys.stdout.flush()
         done += 1
     print(f"{done} models, {len(failed)} failed" + (f": seeds {failed}" if failed else ""))
