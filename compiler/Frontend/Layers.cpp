@@ -213,7 +213,9 @@ Value conv2dBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs
   return addBias(b, e, l, y);
 }
 
-/// max_pool2d(x, kernel) and avg_pool2d(x, kernel): non-overlapping windows.
+/// max_pool2d(x, window) and avg_pool2d(x, window): non-overlapping windows.
+/// As PyTorch's default (ceil_mode = False), rows and columns past the last
+/// whole window are left out: a 7x7 image pooled by 2 is 3x3.
 bool poolCheck(LayerChecker &c, Expr &e) {
   const Expr &x = arg(e, 0);
   if (!isImage(c, x, e))
@@ -221,10 +223,9 @@ bool poolCheck(LayerChecker &c, Expr &e) {
   auto k = intArg(c, e, arg(e, 1), "a window size", 1, 1 << 10);
   if (!k)
     return false;
-  if (x.shape[2] % *k || x.shape[3] % *k) {
-    c.diagnostics().error(e.loc) << "'" << e.text << "' needs the " << x.shape[2] << "x"
-                                 << x.shape[3] << " image to be a whole number of " << *k << "x"
-                                 << *k << " windows";
+  if (*k > x.shape[2] || *k > x.shape[3]) {
+    c.diagnostics().error(e.loc) << "'" << e.text << "' window " << *k << " is larger than the "
+                                 << x.shape[2] << "x" << x.shape[3] << " image";
     return false;
   }
   e.shape = {x.shape[0], x.shape[1], x.shape[2] / *k, x.shape[3] / *k};
@@ -233,9 +234,22 @@ bool poolCheck(LayerChecker &c, Expr &e) {
 
 int64_t window(const Expr &e) { return int64_t(arg(e, 1).number); }
 
+/// The part of `x` the windows of the pooled type `out` cover: `x` itself,
+/// or a slice without the rows and columns left over (whose gradient,
+/// kiln.slice's, is zero there, as PyTorch's).
+Value wholeWindows(OpBuilder &ob, Location l, Value x, RankedTensorType out, int64_t k) {
+  auto xt = cast<RankedTensorType>(x.getType());
+  auto s = out.getShape();
+  if (xt.getDimSize(2) == s[2] * k && xt.getDimSize(3) == s[3] * k)
+    return x;
+  auto covered = RankedTensorType::get({s[0], s[1], s[2] * k, s[3] * k}, xt.getElementType());
+  return ob.create<SliceOp>(l, covered, x, ArrayRef<int64_t>{0, 0, 0, 0});
+}
+
 Value maxPoolBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs) {
   int64_t k = window(e);
-  return b.builder().create<MaxPool2DOp>(l, b.typeOf(e), xs[0],
+  auto out = b.typeOf(e);
+  return b.builder().create<MaxPool2DOp>(l, out, wholeWindows(b.builder(), l, xs[0], out, k),
                                          b.builder().getDenseI64ArrayAttr({k, k}));
 }
 
@@ -246,7 +260,7 @@ Value avgPoolBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> x
   auto out = b.typeOf(e);
   auto s = out.getShape();
   auto split = RankedTensorType::get({s[0], s[1], s[2], k, s[3], k}, out.getElementType());
-  Value windows = ob.create<ReshapeOp>(l, split, xs[0]);
+  Value windows = ob.create<ReshapeOp>(l, split, wholeWindows(ob, l, xs[0], out, k));
   Value sum = ob.create<ReduceSumOp>(l, out, windows, ArrayRef<int64_t>{3, 5});
   return ob.create<MulOp>(l, sum, ob.create<ConstantOp>(l, out, 1.0 / double(k * k)));
 }

@@ -172,7 +172,7 @@ class Model:
                           bias=r.random() < 0.8,
                           bias_init=r.choice(["zeros", "torch"]))
             x = self.activation4(x)
-            windows = [q for q in (2, 3) if oh % q == 0 and ow % q == 0]
+            windows = [q for q in (2, 3) if q <= min(oh, ow)]  # leftover rows dropped
             if windows and r.random() < 0.6:
                 q = r.choice(windows)
                 x = self.bind(r.choice(["max_pool2d", "avg_pool2d"]), [x], (ch, oh // q, ow // q),
