@@ -265,7 +265,7 @@ def make_optimizer(params, opt):
     if kind in ("adam", "adamw"):
         o["betas"] = (o.pop("beta1", 0.9), o.pop("beta2", 0.999))
     cls = dict(sgd=torch.optim.SGD, adam=torch.optim.Adam, adamw=torch.optim.AdamW,
-               rmsprop=torch.optim.RMSprop)[kind]
+               rmsprop=torch.optim.RMSprop, adagrad=torch.optim.Adagrad)[kind]
     return cls(params, lr=lr, **o)
 
 

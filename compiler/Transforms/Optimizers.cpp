@@ -158,6 +158,33 @@ void rmspropUpdate(const UpdateArgs &a, SmallVectorImpl<Value> &out) {
     out.push_back(gradAvg);
 }
 
+// --- Adagrad ---------------------------------------------------------------------
+// PyTorch's `initial_accumulator_value` is not offered: the sum starts at 0
+// (its default), as every optimizer state does.
+const HyperParam kAdagradHypers[] = {
+    {"lr_decay", 0.0, 0.0, 1e6}, {"weight_decay", 0.0, 0.0, 1e6}, {"eps", 1e-10, 0.0, 1e6}};
+
+SmallVector<StringRef> adagradSlots(const Hypers &) { return {"sum"}; }
+
+/// sum += g^2; p -= clr * g / (sqrt(sum) + eps), clr = lr / (1 + (step - 1) lr_decay).
+void adagradUpdate(const UpdateArgs &a, SmallVectorImpl<Value> &out) {
+  KilnBuilder &u = a.u;
+  Type ty = a.param.getType();
+  double decay = a.h.lookup("lr_decay");
+  Value clr = a.lr;
+  if (decay != 0.0)
+    clr = a.shared("clr", [&] {
+      auto scalar = a.step.getType();
+      Value one = u.constant(scalar, 1.0);
+      return u.div(a.lr, u.add(u.scale(u.sub(a.step, one), decay), one));
+    });
+  Value g = decayedGrad(a);
+  Value sum = u.add(a.state[0], u.mul(g, g));
+  Value std = u.add(sqrt(a, sum), u.constant(ty, a.h.lookup("eps")));
+  out.push_back(u.sub(a.param, u.mul(u.splat(clr, ty), u.div(g, std))));
+  out.push_back(sum);
+}
+
 const char *noCheck(const Hypers &) { return nullptr; }
 
 const OptimizerDef kOptimizers[] = {
@@ -165,6 +192,7 @@ const OptimizerDef kOptimizers[] = {
     {"adam", kAdamHypers, 1e-3, noCheck, adamSlots, true, adamUpdate},
     {"adamw", kAdamWHypers, 1e-3, noCheck, adamSlots, true, adamwUpdate},
     {"rmsprop", kRmspropHypers, 0.01, noCheck, rmspropSlots, false, rmspropUpdate},
+    {"adagrad", kAdagradHypers, 0.01, noCheck, adagradSlots, true, adagradUpdate},
 };
 
 } // namespace

@@ -166,7 +166,7 @@ model_cases = [
     ("no loss", body("  h = dense(x, 2)\n").encode(), r"1:1: error: model 'm' has no 'loss = ...' statement"),
     ("label of the wrong type", body(GOOD_LOSS).replace("label y: i32[batch]", "label y: f32[batch, 2]").encode(),
      r"4:45: error: 'softmax_cross_entropy' expects class labels of type i32\[batch\], got f32\[32, 2\]"),
-    ("unknown optimizer", body(GOOD_LOSS).replace("sgd(", "sgdd(").encode(), r"5:15: error: the optimizer must be one of sgd, adam, adamw, rmsprop.*did you mean 'sgd'\?"),
+    ("unknown optimizer", body(GOOD_LOSS).replace("sgd(", "sgdd(").encode(), r"5:15: error: the optimizer must be one of sgd, adam, adamw, rmsprop, adagrad.*did you mean 'sgd'\?"),
     ("negative learning rate", body(GOOD_LOSS).replace("lr = 0.1", "lr = -1").encode(), r"5:24: error: 'lr' must be in \[0, 1e\+06\], got -1"),
     ("batch of zero", body(GOOD_LOSS + "  train { batch = 0 }\n").encode(), r"5:19: error: 'batch' must be in \[1, 1.04858e\+06\], got 0"),
     ("too large for memory", ("model big {\n  input x: f32[batch, 100000]\n  label y: i32[batch]\n"

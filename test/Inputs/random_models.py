@@ -232,8 +232,8 @@ class Model:
             self.shape["y"] = (self.classes,)
             self.target = self.bind(r.choice(["sigmoid", "tanh"] if self.loss == "mse" else ["sigmoid"]),
                                     ["y"], (self.classes,))
-        kind = r.choice(["sgd", "adam", "adamw", "rmsprop"])
-        lr = r.choice([0.01, 0.03, 0.1]) if kind == "sgd" else r.choice([0.001, 0.003, 0.01])
+        kind = r.choice(["sgd", "adam", "adamw", "rmsprop", "adagrad"])
+        lr = r.choice([0.01, 0.03, 0.1]) if kind in ("sgd", "adagrad") else r.choice([0.001, 0.003, 0.01])
         opt = dict(kind=kind, lr=lr)
         if kind == "sgd" and r.random() < 0.6:
             opt["momentum"] = 0.9
@@ -242,6 +242,8 @@ class Model:
             opt["centered"] = r.random() < 0.5
             if r.random() < 0.4:
                 opt["momentum"] = 0.5
+        if kind == "adagrad" and r.random() < 0.4:
+            opt["lr_decay"] = 0.1
         if kind != "adamw" and r.random() < 0.3:
             opt["weight_decay"] = 0.01
         if r.random() < 0.3:
