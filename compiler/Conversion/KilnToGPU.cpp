@@ -13,6 +13,7 @@
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
@@ -36,17 +37,61 @@ using namespace mlir;
 
 namespace {
 
+/// f32 tanh in three ranges. Upstream's rational approximation is within a
+/// few ulp of tanh, but near saturation a few ulp of a result near 1 are
+/// most of 1 - y^2, the derivative autodiff builds: it returned 1.0
+/// (derivative 0) from |x| = 8.0 on, PyTorch's CPU tanh (Sleef's) from
+/// 8.664339742 on. Below |x| = 0.55: the rational approximation (a tanh
+/// marked kSmall, which this pattern leaves to upstream's). Up to
+/// 8.664339742: 1 - 2 / (e^2|x| + 1), whose small term's rounding is far
+/// below an ulp of the result, so it is nearly always correctly rounded.
+/// Past it, 1, as PyTorch's (correct rounding would give 1 from 9.011).
+struct SplitTanh : OpRewritePattern<math::TanhOp> {
+  static constexpr llvm::StringLiteral kSmall = "kiln.small_tanh";
+  static constexpr double kSaturated = 8.664339742;
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(math::TanhOp op, PatternRewriter &rewriter) const override {
+    Type type = op.getType();
+    if (!getElementTypeOrSelf(type).isF32() || op->hasAttr(kSmall))
+      return failure();
+    Location loc = op.getLoc();
+    auto cst = [&](double v) -> Value {
+      TypedAttr scalar = rewriter.getF32FloatAttr(float(v));
+      if (auto vt = dyn_cast<VectorType>(type))
+        return rewriter.create<arith::ConstantOp>(loc, DenseElementsAttr::get(vt, scalar));
+      return rewriter.create<arith::ConstantOp>(loc, scalar);
+    };
+    Value x = op.getOperand();
+    Value a = rewriter.create<math::AbsFOp>(loc, x);
+    Value capped = rewriter.create<arith::MinimumFOp>(loc, a, cst(kSaturated));
+    Value e = rewriter.create<math::ExpOp>(loc, rewriter.create<arith::AddFOp>(loc, capped, capped));
+    Value tail = rewriter.create<arith::DivFOp>(loc, cst(2.0), rewriter.create<arith::AddFOp>(loc, e, cst(1.0)));
+    Value saturated = rewriter.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, a, cst(kSaturated));
+    Value magnitude = rewriter.create<arith::SelectOp>(
+        loc, saturated, cst(1.0), rewriter.create<arith::SubFOp>(loc, cst(1.0), tail));
+    Value large = rewriter.create<math::CopySignOp>(loc, magnitude, x);
+    auto small = rewriter.create<math::TanhOp>(loc, x);
+    small->setAttr(kSmall, rewriter.getUnitAttr());
+    Value isSmall = rewriter.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, a, cst(0.55));
+    rewriter.replaceOpWithNewOp<arith::SelectOp>(op, isSmall, small, large);
+    return success();
+  }
+};
+
 struct KilnExpandMathPass : kiln::impl::KilnExpandMathBase<KilnExpandMathPass> {
   void runOnOperation() override {
-    // f32 first, by upstream's approximations: its rational tanh is within
-    // a few ulp everywhere. populateExpandTanhPattern's (1 - e^-2|x|) /
-    // (1 + e^-2|x|) cancels for small |x| (in f32, tanh(1e-6) off by 1%), so
-    // it only takes what they leave, the f64 of gradient checks (there off
-    // by 5e-9 at worst).
-    RewritePatternSet approximations(&getContext()), expansions(&getContext());
+    // f32 first: tanh split (SplitTanh), then upstream's approximations,
+    // whose rational tanh is within a few ulp below 0.55.
+    // populateExpandTanhPattern's (1 - e^-2|x|) / (1 + e^-2|x|) cancels for
+    // small |x| (in f32, tanh(1e-6) off by 1%), so it only takes what they
+    // leave, the f64 of gradient checks (there off by 5e-9 at worst).
+    RewritePatternSet split(&getContext()), approximations(&getContext()),
+        expansions(&getContext());
+    split.add<SplitTanh>(&getContext());
     populateMathPolynomialApproximationPatterns(approximations);
     populateExpandTanhPattern(expansions);
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(approximations))) ||
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(split))) ||
+        failed(applyPatternsAndFoldGreedily(getOperation(), std::move(approximations))) ||
         failed(applyPatternsAndFoldGreedily(getOperation(), std::move(expansions))))
       signalPassFailure();
   }

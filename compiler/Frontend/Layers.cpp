@@ -48,6 +48,23 @@ const Expr &arg(const Expr &call, size_t i) { return *call.positional(i)->value;
 
 RankedTensorType scalarF32(OpBuilder &b) { return RankedTensorType::get({}, b.getF32Type()); }
 
+/// The named positive number `key` (default `dflt`), at most `max`.
+std::optional<double> numberKey(LayerChecker &c, const Expr &call, llvm::StringRef key, double dflt,
+                                double max) {
+  const Arg *a = call.findArg(key);
+  if (!a)
+    return dflt;
+  const Expr &v = *a->value;
+  if (v.kind != Expr::Kind::Number || !(v.number > 0) || v.number > max) {
+    std::string bound = max == double(int64_t(max)) ? std::to_string(int64_t(max))
+                                                    : std::to_string(max);
+    c.diagnostics().error(v.loc) << "'" << call.text << "' expects '" << key << "' in (0, "
+                                 << bound << "]";
+    return std::nullopt;
+  }
+  return v.number;
+}
+
 // --- Activations: one f32 tensor in, the same shape out ----------------------
 bool sameShapeF32(LayerChecker &c, Expr &e) {
   const Expr &x = arg(e, 0);
@@ -62,6 +79,40 @@ bool sameShapeF32(LayerChecker &c, Expr &e) {
 template <typename Op>
 Value unary(LayerBuilder &b, const Expr &, Location l, ArrayRef<Value> xs) {
   return b.builder().create<Op>(l, xs[0]);
+}
+
+/// An activation with one setting in (0, max], `key` (default `dflt`).
+template <const llvm::StringLiteral &key, int dflt1000, int max>
+bool settingCheck(LayerChecker &c, Expr &e) {
+  return sameShapeF32(c, e) && numberKey(c, e, key, dflt1000 / 1000.0, max);
+}
+double setting(const Expr &e, llvm::StringRef key, double dflt) {
+  const Arg *a = e.findArg(key);
+  return a ? a->value->number : dflt;
+}
+constexpr llvm::StringLiteral kSlope = "slope", kAlpha = "alpha";
+
+Value leakyReluBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs) {
+  return b.builder().create<LeakyReluOp>(l, xs[0], b.builder().getF64FloatAttr(setting(e, kSlope, 0.01)));
+}
+Value eluBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs) {
+  return b.builder().create<EluOp>(l, xs[0], b.builder().getF64FloatAttr(setting(e, kAlpha, 1.0)));
+}
+
+/// gelu(x) = x * 0.5 * (1 + erf(x / sqrt(2))), PyTorch's exact form and
+/// order; its derivative comes from erf's.
+Value geluBuild(LayerBuilder &b, const Expr &, Location l, ArrayRef<Value> xs) {
+  KilnBuilder k{b.builder(), l};
+  Value x = xs[0];
+  Value cdf = k.add(k.constant(x.getType(), 1.0), b.builder().create<ErfOp>(l, k.scale(x, M_SQRT1_2)));
+  return k.mul(k.scale(x, 0.5), cdf);
+}
+
+/// silu(x) = x * sigmoid(x): differentiated as a product, it has no 0 * inf
+/// at either end (x / (1 + e^-x) would, for x below -88).
+Value siluBuild(LayerBuilder &b, const Expr &, Location l, ArrayRef<Value> xs) {
+  KilnBuilder k{b.builder(), l};
+  return k.mul(xs[0], b.builder().create<SigmoidOp>(l, xs[0]));
 }
 
 // --- add(a, b), mul(a, b): two f32 tensors of one shape (residual connections)
@@ -288,23 +339,6 @@ Value flattenBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> x
 }
 
 // --- batch_norm(x, momentum = 0.1, eps = 1e-5): PyTorch's BatchNorm1d/2d ----
-/// The named positive number `key` (default `dflt`), at most `max`.
-std::optional<double> numberKey(LayerChecker &c, const Expr &call, llvm::StringRef key, double dflt,
-                                double max) {
-  const Arg *a = call.findArg(key);
-  if (!a)
-    return dflt;
-  const Expr &v = *a->value;
-  if (v.kind != Expr::Kind::Number || !(v.number > 0) || v.number > max) {
-    std::string bound = max == double(int64_t(max)) ? std::to_string(int64_t(max))
-                                                    : std::to_string(max);
-    c.diagnostics().error(v.loc) << "'" << call.text << "' expects '" << key << "' in (0, "
-                                 << bound << "]";
-    return std::nullopt;
-  }
-  return v.number;
-}
-
 bool batchNormCheck(LayerChecker &c, Expr &e) {
   const Expr &x = arg(e, 0);
   if (x.isIntTensor || (x.shape.size() != 2 && x.shape.size() != 4)) {
@@ -358,7 +392,15 @@ Value batchNormBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value>
   std::string p = e.paramPrefix;
   Value centred, var;
   if (b.training()) {
-    Value mu = mean(x);
+    // The mean, refined by the mean of what is left: as accurate as
+    // PyTorch's, which sums in double on a CPU. A float32 sum is off by a
+    // few ulp of the values, and the centred values then sum to that
+    // instead of 0; products with them that cancel over the batch (the
+    // next layer's weight gradient) keep it, and Adam or RMSprop turn such
+    // near-zero gradients into whole steps. The refinement is 0 but for
+    // rounding, so its derivative is 0: the backward pass is unchanged.
+    Value rough = mean(x);
+    Value mu = k.add(rough, ob.create<StopGradientOp>(l, mean(k.sub(x, perChannel(rough)))));
     centred = k.sub(x, perChannel(mu));
     var = mean(k.mul(centred, centred));
     auto moved = [&](Value running, Value batch) {
@@ -493,6 +535,8 @@ const llvm::StringLiteral kDenseKeys[] = {"init", "bias_init", "bias"};
 const llvm::StringLiteral kRecurrentKeys[] = {"sequences"};
 const llvm::StringLiteral kBatchNormKeys[] = {"momentum", "eps"};
 const llvm::StringLiteral kEmbeddingKeys[] = {"init"};
+const llvm::StringLiteral kSlopeKeys[] = {"slope"};
+const llvm::StringLiteral kAlphaKeys[] = {"alpha"};
 const llvm::StringLiteral kConvKeys[] = {"stride", "padding", "init", "bias_init", "bias"};
 
 const LayerDef kLayers[] = {
@@ -521,6 +565,13 @@ const LayerDef kLayers[] = {
     {"relu", "relu(x)", false, 1, 0, {}, sameShapeF32, unary<ReluOp>},
     {"sigmoid", "sigmoid(x)", false, 1, 0, {}, sameShapeF32, unary<SigmoidOp>},
     {"tanh", "tanh(x)", false, 1, 0, {}, sameShapeF32, unary<TanhOp>},
+    {"leaky_relu", "leaky_relu(x, slope = 0.01)", false, 1, 0, kSlopeKeys,
+     settingCheck<kSlope, 10, 1>, leakyReluBuild},
+    {"elu", "elu(x, alpha = 1.0)", false, 1, 0, kAlphaKeys, settingCheck<kAlpha, 1000, 100>,
+     eluBuild},
+    {"gelu", "gelu(x)", false, 1, 0, {}, sameShapeF32, geluBuild},
+    {"silu", "silu(x)", false, 1, 0, {}, sameShapeF32, siluBuild},
+    {"softplus", "softplus(x)", false, 1, 0, {}, sameShapeF32, unary<SoftplusOp>},
     {"softmax", "softmax(x)", false, 1, 0, {}, sameShapeF32, unary<SoftmaxOp>},
     {"log_softmax", "log_softmax(x)", false, 1, 0, {}, sameShapeF32, unary<LogSoftmaxOp>},
     {"softmax_cross_entropy", "softmax_cross_entropy(logits, labels)", true, 2, 0, {},

@@ -128,6 +128,9 @@ void kiln::buildCPUCodegenPipeline(OpPassManager &pm, const CPUOptions &options)
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addNestedPass<func::FuncOp>(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
+  // libm takes what has no LLVM intrinsic nor approximation here (the f64
+  // erf of gradient checks), lane by lane: its vector.extract and insert.
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToLLVMPass());
   pm.addNestedPass<func::FuncOp>(createArithToLLVMConversionPass());
   ConvertFuncToLLVMPassOptions funcOptions;
   funcOptions.useBarePtrCallConv = true;

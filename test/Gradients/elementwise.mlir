@@ -44,3 +44,27 @@ func.func @arith(%x: tensor<4xf64>, %y: tensor<4xf64>) -> tensor<f64> {
   %s = kiln.reduce_sum %p dims = [0] : tensor<4xf64> -> tensor<f64>
   return %s : tensor<f64>
 }
+
+// The activations with a select: the scaled inputs fall on both sides of 0
+// (and, for softplus, of its threshold 20).
+// CHECK: @leaky_relu_elu: max relative error {{.*}}: ok
+func.func @leaky_relu_elu(%x: tensor<3x4xf64>, %w: tensor<3x4xf64>) -> tensor<f64> {
+  %a = kiln.leaky_relu %x slope = 2.000000e-01 : tensor<3x4xf64>
+  %b = kiln.elu %x alpha = 5.000000e-01 : tensor<3x4xf64>
+  %c = kiln.mul %a, %b : tensor<3x4xf64>
+  %p = kiln.mul %c, %w : tensor<3x4xf64>
+  %s = kiln.reduce_sum %p dims = [0, 1] : tensor<3x4xf64> -> tensor<f64>
+  return %s : tensor<f64>
+}
+
+// CHECK: @erf_softplus: max relative error {{.*}}: ok
+func.func @erf_softplus(%x: tensor<8xf64>, %w: tensor<8xf64>) -> tensor<f64> {
+  %k = kiln.constant 3.000000e+01 : tensor<8xf64>
+  %big = kiln.mul %x, %k : tensor<8xf64>
+  %a = kiln.softplus %big : tensor<8xf64>
+  %e = kiln.erf %x : tensor<8xf64>
+  %c = kiln.add %a, %e : tensor<8xf64>
+  %p = kiln.mul %c, %w : tensor<8xf64>
+  %s = kiln.reduce_sum %p dims = [0] : tensor<8xf64> -> tensor<f64>
+  return %s : tensor<f64>
+}

@@ -6,7 +6,7 @@ build, on architectures nobody wrote by hand.
 
 For each seed, a model is drawn from the language's layers (dense, conv2d,
 pooling, batch_norm, dropout, embedding, rnn/lstm/gru, concat, add, mul,
-the activations; odd sizes, strides, paddings and batches; any loss and
+every activation; odd sizes, strides, paddings and batches; any loss and
 optimizer, clipping sometimes), with a data set of made-up rows (values
 k/64, exact in f32) written as CSV (scaled or standardised sometimes).
 Kiln compiles it, saves its initial weights and trains one or two epochs
@@ -128,10 +128,17 @@ class Model:
         n = int(np.prod(self.shape[x]))
         return self.bind("flatten", [x], (n,))
 
-    def activation(self, x):
+    ACTIVATIONS = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "leaky_relu", "elu",
+                   "gelu", "silu", "softplus"]
+
+    def activation(self, x, more=()):
+        """One of the activations (or `more`), or none."""
         r = self.r
-        op = r.choice(["relu", "sigmoid", "tanh", "softmax", "log_softmax", None, None])
-        return self.bind(op, [x], self.shape[x]) if op else x
+        op = r.choice(self.ACTIVATIONS + list(more) + [None] * (2 + len(more)))
+        settings = {"leaky_relu": dict(slope=r.choice([0.01, 0.2])),
+                    "elu": dict(alpha=r.choice([1.0, 0.5])),
+                    "dropout": dict(p=r.choice([0.2, 0.5]))}.get(op, {})
+        return self.bind(op, [x], self.shape[x], **settings) if op else x
 
     def dense(self, x, units=None):
         r = self.r
@@ -191,11 +198,7 @@ class Model:
 
     def activation4(self, x):
         """On images or sequences: softmaxes over the last dimension, dropout."""
-        op = self.r.choice(["relu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout",
-                            None, None, None])
-        if op == "dropout":
-            return self.bind(op, [x], self.shape[x], p=self.r.choice([0.2, 0.5]))
-        return self.bind(op, [x], self.shape[x]) if op else x
+        return self.activation(x, ["dropout"])
 
     def recurrent(self, x, sequences):
         r = self.r
@@ -386,6 +389,8 @@ class Torch:
             return a[0] + a[1] if op == "add" else a[0] * a[1]
         if op in ("softmax", "log_softmax"):
             return getattr(F, op)(a[0], -1)
+        if op in ("leaky_relu", "elu", "gelu", "silu", "softplus"):
+            return getattr(F, op)(a[0], *s.values())
         return getattr(torch, op)(a[0])
 
     def loss(self, out, y):
@@ -437,10 +442,10 @@ class Torch:
 
 
 # --- one seed ------------------------------------------------------------------
-def kiln_train(exe, work, steps, epochs, env=None):
-    """The loss of every step, the trained weights' checkpoint and eval's
-    (metric name, value) for them."""
-    name = os.path.basename(exe)
+def kiln_train(exe, work, steps, epochs, env=None, start="init.st", evaluate=True):
+    """The loss of every step from the checkpoint `start`, the trained
+    weights' checkpoint and eval's (metric name, value) for them."""
+    name = os.path.basename(exe) + ("" if start == "init.st" else "-" + os.path.splitext(start)[0])
     metrics, ckpt = (os.path.join(work, name + ext) for ext in (".jsonl", ".st"))
 
     def run(*flags):
@@ -449,13 +454,34 @@ def kiln_train(exe, work, steps, epochs, env=None):
             raise Failure(f"{name} {flags[0]} exited {r.returncode}: {r.stderr.strip()[-400:]}")
         return r
 
-    r = run("train", "--resume", os.path.join(work, "init.st"), "--epochs", str(epochs), "--steps-per-epoch",
+    r = run("train", "--resume", os.path.join(work, start), "--epochs", str(epochs), "--steps-per-epoch",
             str(steps), "--metrics", metrics, "--log-every", "1", "--checkpoint", ckpt)
     losses = [json.loads(l)["loss"] for l in open(metrics) if '"step"' in l]
     if r.returncode:  # a diverging loss stops training: that step's loss is NaN here
         return losses + [math.nan], None, None
+    if not evaluate:
+        return losses, ckpt, None
     metric, value = run("eval", "--checkpoint", ckpt).stdout.split()[:2]
     return losses, ckpt, (metric, float(value))
+
+
+def moved_checkpoint(work, k):
+    """work/moved{k}.st: init.st with every float tensor moved by a rounding
+    (relative 2^-24, random signs), as `accurate`'s PyTorch runs are; the
+    scalars (counters) as they are."""
+    data = bytearray(open(os.path.join(work, "init.st"), "rb").read())
+    n = int.from_bytes(data[:8], "little")
+    g = np.random.default_rng(k)
+    for name, t in json.loads(data[8:8 + n]).items():
+        if name == "__metadata__" or t["dtype"] != "F32" or not t["shape"]:
+            continue
+        a, b = (8 + n + o for o in t["data_offsets"])
+        w = np.frombuffer(bytes(data[a:b]), np.float32)
+        data[a:b] = (w * (1 + np.float32(2.0**-24) * g.choice([-1, 1], w.shape))).astype(np.float32).tobytes()
+    name = f"moved{k}.st"
+    with open(os.path.join(work, name), "wb") as f:
+        f.write(bytes(data))
+    return name
 
 
 def metric_differs(ours, theirs):
@@ -549,7 +575,8 @@ def check(seed, args):
         as far from float64 as PyTorch's). Where those float32 runs part
         from one another by more than the tolerance, float32 cannot
         reproduce the training to the tolerance, and from that step on only
-        the finiteness of the losses is compared: how far a run strays from
+        the finiteness of the losses is compared (with PyTorch's float32
+        run's: float64 overflows later): how far a run strays from
         there is heavy-tailed (of five runs, one strayed 400 times as far
         as another, and another four runs decide nothing)."""
         if not exact:
@@ -575,9 +602,20 @@ def check(seed, args):
                                if not b - a <= TOLERANCE * max(abs(e), LOSS_FLOOR)), len(exact))]
         return all(abs(a - e) <= 4 * d + TOLERANCE * max(abs(e), LOSS_FLOOR)
                    for a, d, e in list(zip(losses, spread, exact))[:parted[0]]
-                   ) and not differs(losses, exact, math.inf)
+                   ) and not differs(losses, theirs, math.inf)
 
-    if differs(ours, theirs, TOLERANCE) and not accurate(ours):
+    def own_rounding(exe, env=None):
+        """Whether Kiln's own float32 runs that round differently (from
+        initial weights moved by a rounding) are judged accurate: a bug
+        shows in all of them; noise that the training amplified, only in
+        some. Kiln's noise is not PyTorch's: its sums are float32 where
+        PyTorch's CPU batch norm sums in double, so a gradient that is
+        zero but for rounding may change sign from run to run of Kiln's
+        (in a third of them, on one model) and in none of PyTorch's."""
+        return any(accurate(kiln_train(exe, work, args.steps, m.epochs, env, moved_checkpoint(work, k),
+                                       evaluate=False)[0]) for k in range(4))
+
+    if differs(ours, theirs, TOLERANCE) and not accurate(ours) and not own_rounding(exe):
         raise Failure(f"losses differ from PyTorch's:\n  kiln    {ours}\n  torch   {theirs}\n"
                       f"  float64 {exact}")
     # eval's test metric of the trained weights (unless training diverged,
@@ -591,7 +629,7 @@ def check(seed, args):
         compile_model(args.kilnc, source, gpu, "--target=cuda", "--gpu-emulate")
         env = dict(os.environ, KILN_CUDA_DRIVER=args.fake_cuda)
         on_gpu, gpu_trained, gpu_metric = kiln_train(gpu, work, args.steps, m.epochs, env)
-        if differs(on_gpu, ours, TOLERANCE) and not accurate(on_gpu):
+        if differs(on_gpu, ours, TOLERANCE) and not accurate(on_gpu) and not own_rounding(gpu, env):
             raise Failure(f"the CUDA build's losses differ from the CPU build's:\n  cpu {ours}\n"
                           f"  gpu {on_gpu}\n  torch {theirs}\n  float64 {exact}")
         if gpu_metric and metric_differs(gpu_metric, their_metric := metric_of(gpu_trained)):

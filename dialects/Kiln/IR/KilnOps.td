@@ -37,6 +37,49 @@ def Kiln_SqrtOp : Kiln_DiffUnaryOp<"sqrt", "square root">;
 def Kiln_ReluOp : Kiln_DiffUnaryOp<"relu", "rectifier max(x, 0) (NaN propagates)">;
 def Kiln_SigmoidOp : Kiln_DiffUnaryOp<"sigmoid", "logistic function 1/(1+exp(-x))">;
 def Kiln_TanhOp : Kiln_DiffUnaryOp<"tanh", "hyperbolic tangent">;
+def Kiln_ErfOp : Kiln_DiffUnaryOp<"erf", "error function (GELU's Gaussian CDF)">;
+// A correction that is 0 but for rounding (batch norm's refinement of its
+// mean) has a derivative of 0: the identity, with no gradient to its operand.
+def Kiln_StopGradientOp : Kiln_DiffUnaryOp<"stop_gradient",
+    "identity, through which no gradient flows">;
+
+// Activations as PyTorch's (torch.nn.functional), their derivatives where
+// the input is 0 included.
+def Kiln_LeakyReluOp : Kiln_ElementwiseOp<"leaky_relu",
+    [DeclareOpInterfaceMethods<Kiln_DifferentiableOpInterface>]> {
+  let summary = "elementwise leaky rectifier";
+  let description = [{
+    `x > 0 ? x : slope * x`; the derivative is `slope` where `x <= 0`
+    (PyTorch's `leaky_relu`).
+
+    ```mlir
+    %y = kiln.leaky_relu %x slope = 1.000000e-02 : tensor<64x256xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, F64Attr:$slope);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input `slope` `=` $slope attr-dict `:` type($result)";
+}
+
+def Kiln_EluOp : Kiln_ElementwiseOp<"elu",
+    [DeclareOpInterfaceMethods<Kiln_DifferentiableOpInterface>]> {
+  let summary = "elementwise exponential linear unit";
+  let description = [{
+    `x > 0 ? x : alpha * (exp(x) - 1)` (with `expm1`); the derivative is
+    `alpha * exp(x)` where `x <= 0` (PyTorch's `elu`).
+
+    ```mlir
+    %y = kiln.elu %x alpha = 1.000000e+00 : tensor<64x256xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, F64Attr:$alpha);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input `alpha` `=` $alpha attr-dict `:` type($result)";
+}
+
+def Kiln_SoftplusOp : Kiln_DiffUnaryOp<"softplus",
+    "smooth rectifier log(1 + exp(x)), x itself above 20 (PyTorch's softplus)">;
+
 // The Heaviside step has a zero derivative almost everywhere: it is the mask
 // in relu's VJP and is not differentiated itself.
 def Kiln_StepOp : Kiln_UnaryOp<"step", "step function (x > 0 ? 1 : 0)">;

@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/Kiln/IR/KilnBuilder.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace kiln;
 
@@ -74,6 +76,56 @@ LogicalResult TanhOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
   Value y = getResult();
   Value one = v.constant(y.getType(), 1.0);
   operandGrads.push_back(v.mul(g, v.sub(one, v.mul(y, y))));
+  return success();
+}
+
+LogicalResult StopGradientOp::buildVJP(OpBuilder &, ValueRange, SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.push_back(Value());
+  return success();
+}
+
+LogicalResult ErfOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
+                             SmallVectorImpl<Value> &operandGrads) {
+  KilnBuilder v{builder, getLoc()};
+  Value x = getInput();
+  Value gauss = builder.create<ExpOp>(getLoc(), v.neg(v.mul(x, x)));
+  operandGrads.push_back(v.mul(resultGrads[0], v.scale(gauss, 2.0 / std::sqrt(M_PI))));
+  return success();
+}
+
+/// g where x > 0, g * slope elsewhere: the step mask picks one of two terms
+/// (the other exactly 0), so neither is rounded by the choice.
+LogicalResult LeakyReluOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
+                                   SmallVectorImpl<Value> &operandGrads) {
+  KilnBuilder v{builder, getLoc()};
+  Value g = resultGrads[0];
+  Value pos = builder.create<StepOp>(getLoc(), getInput());
+  Value rest = v.sub(v.constant(pos.getType(), 1.0), pos);
+  operandGrads.push_back(
+      v.add(v.mul(g, pos), v.mul(v.scale(g, getSlope().convertToDouble()), rest)));
+  return success();
+}
+
+/// g where x > 0, g * alpha * exp(x) elsewhere; exp of min(x, 0), so that a
+/// large x does not make inf * 0.
+LogicalResult EluOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
+                             SmallVectorImpl<Value> &operandGrads) {
+  KilnBuilder v{builder, getLoc()};
+  Value g = resultGrads[0], x = getInput();
+  Value pos = builder.create<StepOp>(getLoc(), x);
+  Value rest = v.sub(v.constant(pos.getType(), 1.0), pos);
+  Value e = builder.create<ExpOp>(getLoc(), v.neg(builder.create<ReluOp>(getLoc(), v.neg(x))));
+  operandGrads.push_back(
+      v.add(v.mul(g, pos), v.mul(v.mul(v.scale(g, getAlpha().convertToDouble()), e), rest)));
+  return success();
+}
+
+/// g * sigmoid(x): PyTorch's g * z / (z + 1) (z = e^x) but for rounding, and
+/// exactly g above the threshold (sigmoid(20) is 1 in f32).
+LogicalResult SoftplusOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
+                                  SmallVectorImpl<Value> &operandGrads) {
+  KilnBuilder v{builder, getLoc()};
+  operandGrads.push_back(v.mul(resultGrads[0], builder.create<SigmoidOp>(getLoc(), getInput())));
   return success();
 }
 
