@@ -64,9 +64,12 @@ struct SplitTanh : OpRewritePattern<math::TanhOp> {
     Value x = op.getOperand();
     Value a = rewriter.create<math::AbsFOp>(loc, x);
     Value capped = rewriter.create<arith::MinimumFOp>(loc, a, cst(kSaturated));
-    Value e = rewriter.create<math::ExpOp>(loc, rewriter.create<arith::AddFOp>(loc, capped, capped));
-    Value tail = rewriter.create<arith::DivFOp>(loc, cst(2.0), rewriter.create<arith::AddFOp>(loc, e, cst(1.0)));
-    Value saturated = rewriter.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, a, cst(kSaturated));
+    Value e =
+        rewriter.create<math::ExpOp>(loc, rewriter.create<arith::AddFOp>(loc, capped, capped));
+    Value tail = rewriter.create<arith::DivFOp>(loc, cst(2.0),
+                                                rewriter.create<arith::AddFOp>(loc, e, cst(1.0)));
+    Value saturated =
+        rewriter.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, a, cst(kSaturated));
     Value magnitude = rewriter.create<arith::SelectOp>(
         loc, saturated, cst(1.0), rewriter.create<arith::SubFOp>(loc, cst(1.0), tail));
     Value large = rewriter.create<math::CopySignOp>(loc, magnitude, x);

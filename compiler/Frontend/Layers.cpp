@@ -81,22 +81,25 @@ Value unary(LayerBuilder &b, const Expr &, Location l, ArrayRef<Value> xs) {
   return b.builder().create<Op>(l, xs[0]);
 }
 
-/// An activation with one setting in (0, max], `key` (default `dflt`).
-template <const llvm::StringLiteral &key, int dflt1000, int max>
+/// An activation with one setting, a number in (0, max] (PyTorch's default
+/// when not given), that its op carries as an attribute.
+struct Slope {
+  static constexpr llvm::StringLiteral key = "slope";
+  static constexpr double dflt = 0.01, max = 1;
+};
+struct Alpha {
+  static constexpr llvm::StringLiteral key = "alpha";
+  static constexpr double dflt = 1.0, max = 100;
+};
+template <typename Setting>
 bool settingCheck(LayerChecker &c, Expr &e) {
-  return sameShapeF32(c, e) && numberKey(c, e, key, dflt1000 / 1000.0, max);
+  return sameShapeF32(c, e) && numberKey(c, e, Setting::key, Setting::dflt, Setting::max);
 }
-double setting(const Expr &e, llvm::StringRef key, double dflt) {
-  const Arg *a = e.findArg(key);
-  return a ? a->value->number : dflt;
-}
-constexpr llvm::StringLiteral kSlope = "slope", kAlpha = "alpha";
-
-Value leakyReluBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs) {
-  return b.builder().create<LeakyReluOp>(l, xs[0], b.builder().getF64FloatAttr(setting(e, kSlope, 0.01)));
-}
-Value eluBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs) {
-  return b.builder().create<EluOp>(l, xs[0], b.builder().getF64FloatAttr(setting(e, kAlpha, 1.0)));
+template <typename Op, typename Setting>
+Value settingBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs) {
+  const Arg *a = e.findArg(Setting::key);
+  double v = a ? a->value->number : Setting::dflt;
+  return b.builder().create<Op>(l, xs[0], b.builder().getF64FloatAttr(v));
 }
 
 /// gelu(x) = x * 0.5 * (1 + erf(x / sqrt(2))), PyTorch's exact form and
@@ -104,7 +107,8 @@ Value eluBuild(LayerBuilder &b, const Expr &e, Location l, ArrayRef<Value> xs) {
 Value geluBuild(LayerBuilder &b, const Expr &, Location l, ArrayRef<Value> xs) {
   KilnBuilder k{b.builder(), l};
   Value x = xs[0];
-  Value cdf = k.add(k.constant(x.getType(), 1.0), b.builder().create<ErfOp>(l, k.scale(x, M_SQRT1_2)));
+  Value cdf =
+      k.add(k.constant(x.getType(), 1.0), b.builder().create<ErfOp>(l, k.scale(x, M_SQRT1_2)));
   return k.mul(k.scale(x, 0.5), cdf);
 }
 
@@ -535,8 +539,8 @@ const llvm::StringLiteral kDenseKeys[] = {"init", "bias_init", "bias"};
 const llvm::StringLiteral kRecurrentKeys[] = {"sequences"};
 const llvm::StringLiteral kBatchNormKeys[] = {"momentum", "eps"};
 const llvm::StringLiteral kEmbeddingKeys[] = {"init"};
-const llvm::StringLiteral kSlopeKeys[] = {"slope"};
-const llvm::StringLiteral kAlphaKeys[] = {"alpha"};
+const llvm::StringLiteral kSlopeKeys[] = {Slope::key};
+const llvm::StringLiteral kAlphaKeys[] = {Alpha::key};
 const llvm::StringLiteral kConvKeys[] = {"stride", "padding", "init", "bias_init", "bias"};
 
 const LayerDef kLayers[] = {
@@ -565,10 +569,10 @@ const LayerDef kLayers[] = {
     {"relu", "relu(x)", false, 1, 0, {}, sameShapeF32, unary<ReluOp>},
     {"sigmoid", "sigmoid(x)", false, 1, 0, {}, sameShapeF32, unary<SigmoidOp>},
     {"tanh", "tanh(x)", false, 1, 0, {}, sameShapeF32, unary<TanhOp>},
-    {"leaky_relu", "leaky_relu(x, slope = 0.01)", false, 1, 0, kSlopeKeys,
-     settingCheck<kSlope, 10, 1>, leakyReluBuild},
-    {"elu", "elu(x, alpha = 1.0)", false, 1, 0, kAlphaKeys, settingCheck<kAlpha, 1000, 100>,
-     eluBuild},
+    {"leaky_relu", "leaky_relu(x, slope = 0.01)", false, 1, 0, kSlopeKeys, settingCheck<Slope>,
+     settingBuild<LeakyReluOp, Slope>},
+    {"elu", "elu(x, alpha = 1.0)", false, 1, 0, kAlphaKeys, settingCheck<Alpha>,
+     settingBuild<EluOp, Alpha>},
     {"gelu", "gelu(x)", false, 1, 0, {}, sameShapeF32, geluBuild},
     {"silu", "silu(x)", false, 1, 0, {}, sameShapeF32, siluBuild},
     {"softplus", "softplus(x)", false, 1, 0, {}, sameShapeF32, unary<SoftplusOp>},

@@ -57,7 +57,9 @@ int main(int argc, char **argv) {
       double ref[F] = {tanh(v), sigmoid(v), ls, gelu(v), v * sigmoid(v),
                        v > 20 ? v : log1p(exp(v)), v > 0 ? v : 0.5 * expm1(v), v > 0 ? v : 0.2 * v};
       for (int f = 0; f < F; ++f) {
-        double unit = f == 2 ? ulp(fmax(fabs(ls), log(s))) : f == 3 ? ulp(fmax(fabs(ref[f]), fabs(v) / 2)) : ulp(ref[f]);
+        double unit = f == 2   ? ulp(fmax(fabs(ls), log(s)))
+                      : f == 3 ? ulp(fmax(fabs(ref[f]), fabs(v) / 2))
+                               : ulp(ref[f]);
         double err = fabs(o[f * C + c] - ref[f]) / unit;
         if (err > worst[f])
           worst[f] = err, at[f] = v;

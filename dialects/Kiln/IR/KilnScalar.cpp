@@ -48,14 +48,17 @@ Value ErfOp::buildScalar(OpBuilder &b, Location loc, ValueRange x) {
 /// x > 0 ? x : x * slope (PyTorch's order: NaN stays NaN).
 Value LeakyReluOp::buildScalar(OpBuilder &b, Location loc, ValueRange x) {
   Type t = x[0].getType();
-  Value pos = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x[0], floatConst(b, loc, t, 0.0));
-  Value neg = b.create<arith::MulFOp>(loc, x[0], floatConst(b, loc, t, getSlope().convertToDouble()));
+  Value pos =
+      b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x[0], floatConst(b, loc, t, 0.0));
+  Value neg =
+      b.create<arith::MulFOp>(loc, x[0], floatConst(b, loc, t, getSlope().convertToDouble()));
   return b.create<arith::SelectOp>(loc, pos, x[0], neg);
 }
 /// x > 0 ? x : expm1(x) * alpha, as PyTorch's vectorized kernel.
 Value EluOp::buildScalar(OpBuilder &b, Location loc, ValueRange x) {
   Type t = x[0].getType();
-  Value pos = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x[0], floatConst(b, loc, t, 0.0));
+  Value pos =
+      b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x[0], floatConst(b, loc, t, 0.0));
   Value neg = b.create<arith::MulFOp>(loc, b.create<math::ExpM1Op>(loc, x[0]),
                                       floatConst(b, loc, t, getAlpha().convertToDouble()));
   return b.create<arith::SelectOp>(loc, pos, x[0], neg);
@@ -63,7 +66,8 @@ Value EluOp::buildScalar(OpBuilder &b, Location loc, ValueRange x) {
 /// x > 20 ? x : log1p(exp(x)): PyTorch's softplus (beta 1, threshold 20).
 Value SoftplusOp::buildScalar(OpBuilder &b, Location loc, ValueRange x) {
   Type t = x[0].getType();
-  Value big = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x[0], floatConst(b, loc, t, 20.0));
+  Value big =
+      b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x[0], floatConst(b, loc, t, 20.0));
   Value soft = b.create<math::Log1pOp>(loc, b.create<math::ExpOp>(loc, x[0]));
   return b.create<arith::SelectOp>(loc, big, x[0], soft);
 }

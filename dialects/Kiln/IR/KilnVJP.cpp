@@ -79,7 +79,8 @@ LogicalResult TanhOp::buildVJP(OpBuilder &builder, ValueRange resultGrads,
   return success();
 }
 
-LogicalResult StopGradientOp::buildVJP(OpBuilder &, ValueRange, SmallVectorImpl<Value> &operandGrads) {
+LogicalResult StopGradientOp::buildVJP(OpBuilder &, ValueRange,
+                                       SmallVectorImpl<Value> &operandGrads) {
   operandGrads.push_back(Value());
   return success();
 }
