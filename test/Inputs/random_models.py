@@ -465,6 +465,11 @@ def kiln_train(exe, work, steps, epochs, env=None, start="init.st", evaluate=Tru
     return losses, ckpt, (metric, float(value))
 
 
+def nudged(w, g):
+    """float32 `w` moved by a rounding: relative 2^-24, signs drawn from `g`."""
+    return (w * (1 + np.float32(2.0**-24) * g.choice([-1, 1], np.shape(w)))).astype(np.float32)
+
+
 def moved_checkpoint(work, k):
     """work/moved{k}.st: init.st with every float tensor moved by a rounding
     (relative 2^-24, random signs), as `accurate`'s PyTorch runs are; the
@@ -477,7 +482,7 @@ def moved_checkpoint(work, k):
             continue
         a, b = (8 + n + o for o in t["data_offsets"])
         w = np.frombuffer(bytes(data[a:b]), np.float32)
-        data[a:b] = (w * (1 + np.float32(2.0**-24) * g.choice([-1, 1], w.shape))).astype(np.float32).tobytes()
+        data[a:b] = nudged(w, g).tobytes()
     name = f"moved{k}.st"
     with open(os.path.join(work, name), "wb") as f:
         f.write(bytes(data))
@@ -591,8 +596,7 @@ def check(seed, args):
                 else:
                     # Tensors only: the checkpoint's scalars are counters
                     # (the step, a dropout's mask counter) stored as floats.
-                    moved = {n: (w * (1 + np.float32(2.0**-24) * g.choice([-1, 1], np.shape(w)))
-                                 ).astype(w.dtype) if w.dtype == np.float32 and np.ndim(w) else w
+                    moved = {n: nudged(w, g) if w.dtype == np.float32 and np.ndim(w) else w
                              for n, w in init.items()}
                     run = Torch(m, moved).train(xs, y, args.steps)
                 spread[:] = [max(d, abs(t - e)) for d, t, e in zip(spread, run, exact)]
